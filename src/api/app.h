@@ -1,0 +1,66 @@
+// App: one request in, one response out. Assigns the request id, routes, authenticates
+// the client token, applies the per-client rate limit, dispatches to a handler and logs
+// one line. Shared by all worker threads of a process: thread-safe; the per-thread
+// ports come in with each call.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/deps.h"
+#include "http/http.h"
+
+namespace cc::api {
+
+struct Ports {
+  stripe::StripeApi& stripe;
+  chittyid::ChittyIdApi& chittyid;
+  store::KvStore& store;
+};
+
+// Health of the dependencies, probed at most once per interval per process.
+class HealthProbe {
+ public:
+  struct Snapshot {
+    bool stripe_ok = false;
+    bool chittyid_ok = false;
+  };
+  Snapshot Get(const Ports& ports, int64_t now);
+
+ private:
+  std::mutex mu_;
+  int64_t stripe_checked_ = -1000000;
+  int64_t chittyid_checked_ = -1000000;
+  bool stripe_ok_ = false;
+  bool chittyid_ok_ = false;
+  bool stripe_probing_ = false;
+  bool chittyid_probing_ = false;
+};
+
+class App {
+ public:
+  explicit App(const config::Config& config);
+
+  http::Response Handle(const http::Request& request, const Ports& ports, int64_t now_ms);
+
+  // The client whose token the request carries (ChittyID-Token wins over Bearer).
+  const config::ClientToken* Authenticate(const http::Request& request) const;
+
+ private:
+  http::Response Route(const http::Request& request, const Ports& ports, int64_t now,
+                       std::string* client_name);
+  http::Response Health(const Ports& ports, int64_t now);
+  std::optional<http::Response> RateLimit(const config::ClientToken& client, store::KvStore& store,
+                                          int64_t now);
+
+  const config::Config& config_;
+  std::vector<std::string> token_hashes_;  // SHA-256 of each client token, same order
+  HealthProbe health_;
+};
+
+// X-Request-Id: the client's when it matches [A-Za-z0-9._-]{1,128}, else a new one.
+std::string RequestIdFor(std::string_view incoming);
+
+}  // namespace cc::api

@@ -1,0 +1,68 @@
+// The composition root: reads the config, builds the real adapters for every worker
+// thread, and runs the FastCGI loop on the socket spawn-fcgi handed over on fd 0.
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "api/app.h"
+#include "chittyid/chittyid_client.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/time_util.h"
+#include "fcgi/server.h"
+#include "httpclient/curl_transport.h"
+#include "store/memcached_store.h"
+#include "stripe/stripe_client.h"
+
+namespace {
+
+// Everything one worker thread owns; the handler keeps it alive.
+struct ThreadPorts {
+  cc::httpclient::CurlTransport transport;
+  cc::stripe::StripeClient stripe;
+  cc::chittyid::ChittyIdClient chittyid;
+  std::unique_ptr<cc::store::MemcachedStore> store;
+
+  ThreadPorts(const cc::config::Config& c, std::unique_ptr<cc::store::MemcachedStore> kv)
+      : transport(c.ca_file),
+        stripe(transport, StripeConfig(c)),
+        chittyid(transport, {c.chitty_id_url, c.chitty_id_token, c.chitty_id_timeout_ms}),
+        store(std::move(kv)) {}
+
+  static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
+    cc::stripe::StripeClientConfig s;
+    s.api_base = c.stripe_api_base;
+    s.secret_key = c.stripe_secret_key;
+    s.api_version = c.stripe_api_version;
+    s.timeout_ms = c.stripe_timeout_ms;
+    return s;
+  }
+};
+
+}  // namespace
+
+int main() {
+  auto config = cc::config::Load([](const char* name) { return std::getenv(name); });  // NOLINT(concurrency-mt-unsafe): read once at start, before threads
+  if (!config) {
+    cc::log::Error("invalid configuration", {cc::log::Str("error", config.error().message)});
+    return 2;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    cc::log::Error("curl_global_init failed");
+    return 1;
+  }
+  cc::api::App app(*config);
+  cc::fcgi::ServerOptions options;
+  options.threads = config->threads;
+  const int code = cc::fcgi::Run(options, [&]() -> cc::fcgi::Handler {
+    auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
+    if (!kv) throw std::runtime_error(kv.error().message);
+    auto ports = std::make_shared<ThreadPorts>(*config, std::move(*kv));
+    return [&app, ports](const cc::http::Request& request) {
+      return app.Handle(request, {ports->stripe, ports->chittyid, *ports->store}, cc::NowMillis());
+    };
+  });
+  curl_global_cleanup();
+  return code;
+}

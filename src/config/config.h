@@ -1,0 +1,50 @@
+// Config: everything the worker reads from its environment, in three steps (nginx's
+// way): parse, fill defaults, validate. A bad value fails at start with a message
+// naming the variable; nothing reads the environment after Load().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/tier.h"
+
+namespace cc::config {
+
+struct ClientToken {
+  std::string name;
+  std::string token;  // secret: never logged
+  Tier max_tier = Tier::kPremiumProperty;
+  int64_t rate_per_minute = 10;
+};
+
+struct Config {
+  std::string stripe_secret_key;             // secret
+  std::vector<std::string> webhook_secrets;  // secrets; rotation = several
+  std::string stripe_api_base = "https://api.stripe.com";
+  std::string stripe_api_version = "2026-10-28.endive";
+  std::string chitty_id_url = "https://id.chitty.cc";
+  std::string chitty_id_token;  // secret
+  std::vector<ClientToken> clients;
+  std::string memcached_servers = "127.0.0.1:11211";
+  std::string currency = "usd";
+  int64_t default_hold_amount = 25000;
+  int64_t rate_limit_per_minute = 10;
+  int threads = 64;
+  std::string ca_file;  // extra CA bundle for outbound TLS ("" = system trust)
+  long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
+  long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
+};
+
+using Getenv = std::function<const char*(const char*)>;
+
+Result<Config> Load(const Getenv& getenv);
+
+// "name:token[:MAX_TIER[:RATE]]" entries, comma-separated.
+Result<std::vector<ClientToken>> ParseClientTokens(std::string_view spec, int64_t default_rate);
+
+bool SupportedCurrency(std::string_view lower_case_code);
+
+}  // namespace cc::config

@@ -1,0 +1,60 @@
+#include "core/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace cc::crypto {
+namespace {
+
+std::string ToHex(const unsigned char* bytes, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4U];
+    out[2 * i + 1] = kDigits[bytes[i] & 0x0FU];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest failed");
+  }
+  return ToHex(md.data(), len);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  const auto* key_bytes = reinterpret_cast<const unsigned char*>(key.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  const auto* data_bytes = reinterpret_cast<const unsigned char*>(data.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), data_bytes, data.size(),
+           md.data(), &len) == nullptr) {
+    throw std::runtime_error("HMAC failed");
+  }
+  return ToHex(md.data(), len);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string RandomHex(size_t n_bytes) {
+  std::string raw(n_bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n_bytes)) != 1) {  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  return ToHex(reinterpret_cast<const unsigned char*>(raw.data()), n_bytes);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
+}
+
+}  // namespace cc::crypto

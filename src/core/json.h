@@ -1,0 +1,50 @@
+// JSON helpers over RapidJSON.
+//
+// ParseStrict() is the one door for untrusted JSON: it validates UTF-8, refuses
+// duplicate object keys, nesting deeper than kMaxDepth, numbers RapidJSON cannot hold
+// exactly, and trailing bytes; it never recurses on the C++ stack (iterative parse).
+// Readers below type-check before every access (RapidJSON's asserts vanish in release).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/result.h"
+
+namespace cc::json {
+
+inline constexpr int kMaxDepth = 16;
+
+// 400 invalid_json on any defect; the message says what is wrong, never echoes input.
+Result<rapidjson::Document> ParseStrict(std::string_view text);
+
+// Typed member lookups; nullptr / nullopt when absent or of another type.
+const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name);
+std::optional<std::string_view> StringMember(const rapidjson::Value& object,
+                                             std::string_view name);
+std::optional<int64_t> IntMember(const rapidjson::Value& object, std::string_view name);
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+inline void Key(Writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+inline void String(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+// Writes a string, or null when empty.
+inline void StringOrNull(Writer& w, std::string_view s) {
+  if (s.empty()) {
+    w.Null();
+  } else {
+    String(w, s);
+  }
+}
+
+}  // namespace cc::json

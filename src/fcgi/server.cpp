@@ -1,0 +1,161 @@
+#include "fcgi/server.h"
+
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+
+namespace cc::fcgi {
+namespace {
+
+std::atomic<bool> g_stopping{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): signal-driven stop flag
+
+extern "C" void OnWake(int /*signal*/) {}
+
+// FastCGI params → our Request: HTTP_X_REQUEST_ID → x-request-id.
+http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
+  http::Request out;
+  for (char** p = req.envp; p != nullptr && *p != nullptr; ++p) {
+    const std::string_view kv(*p);
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view name = kv.substr(0, eq);
+    const std::string_view value = kv.substr(eq + 1);
+    if (name == "REQUEST_METHOD") {
+      out.method = value;
+    } else if (name == "REQUEST_URI") {
+      const size_t q = value.find('?');
+      out.path = value.substr(0, q);
+      if (q != std::string_view::npos) out.query = value.substr(q + 1);
+    } else if (name == "REMOTE_ADDR") {
+      out.remote_addr = value;
+    } else if (name.starts_with("HTTP_")) {
+      std::string header(name.substr(5));
+      for (char& c : header) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers.emplace_back(std::move(header), value);
+    }
+  }
+  const char* cl = FCGX_GetParam("CONTENT_LENGTH", req.envp);
+  size_t length = 0;
+  if (cl != nullptr) std::from_chars(cl, cl + std::strlen(cl), length);
+  *too_large = length > max_body;
+  if (*too_large) return out;
+  out.body.resize(length);
+  size_t got = 0;
+  while (got < length) {
+    const int n = FCGX_GetStr(out.body.data() + got, static_cast<int>(length - got), req.in);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.body.resize(got);
+  return out;
+}
+
+void WriteResponse(FCGX_Request& req, const http::Response& response) {
+  std::string head;
+  head.reserve(256 + response.body.size());
+  head.append("Status: ").append(std::to_string(response.status)).append(" ");
+  head.append(http::ReasonPhrase(response.status)).append("\r\n");
+  head.append("Content-Type: ").append(response.content_type).append("\r\n");
+  head.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
+  for (const auto& [name, value] : response.headers) {
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  head.append("\r\n").append(response.body);
+  FCGX_PutStr(head.data(), static_cast<int>(head.size()), req.out);
+}
+
+http::Response TooLarge() {
+  return http::ErrorResponse(
+      MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large", "Request body is too large"));
+}
+
+void ServeLoop(const ServerOptions& options, const Handler& handler) {
+  FCGX_Request req;
+  FCGX_InitRequest(&req, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+  while (!g_stopping.load()) {
+    if (FCGX_Accept_r(&req) < 0) break;
+    bool too_large = false;
+    http::Request request = ReadRequest(req, options.max_body_bytes, &too_large);
+    try {
+      WriteResponse(req, too_large ? TooLarge() : handler(request));
+    } catch (const std::exception& e) {
+      log::Error("request failed", {log::Str("error", e.what())});
+      WriteResponse(req, http::ErrorResponse(MakeError(ErrorKind::kInternal, "internal_error",
+                                                       "Internal error")));
+    }
+    FCGX_Finish_r(&req);
+  }
+  FCGX_Free(&req, 0);
+}
+
+// Waits for SIGTERM/SIGINT, then keeps nudging threads out of accept() until they end.
+void AwaitStop(std::vector<std::thread>& threads, const std::vector<std::atomic<bool>>& done) {
+  sigset_t stop_set;
+  sigemptyset(&stop_set);
+  sigaddset(&stop_set, SIGTERM);
+  sigaddset(&stop_set, SIGINT);
+  int sig = 0;
+  sigwait(&stop_set, &sig);
+  log::Info("stopping: finishing requests in flight", {log::Num("signal", sig)});
+  g_stopping.store(true);
+  FCGX_ShutdownPending();
+  bool all_done = false;
+  while (!all_done) {
+    all_done = true;
+    for (size_t i = 0; i < threads.size(); ++i) {
+      if (done[i].load()) continue;
+      all_done = false;
+      pthread_kill(threads[i].native_handle(), SIGUSR2);
+    }
+    if (!all_done) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+
+int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
+  if (FCGX_Init() != 0) {
+    log::Error("FCGX_Init failed");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction wake{};
+  wake.sa_handler = OnWake;  // no SA_RESTART: a blocked accept() returns EINTR
+  sigemptyset(&wake.sa_mask);
+  sigaction(SIGUSR2, &wake, nullptr);
+  sigset_t stop_set;
+  sigemptyset(&stop_set);
+  sigaddset(&stop_set, SIGTERM);
+  sigaddset(&stop_set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);  // inherited: only AwaitStop takes them
+
+  std::vector<std::atomic<bool>> done(static_cast<size_t>(options.threads));
+  std::vector<std::thread> threads;
+  threads.reserve(done.size());
+  for (size_t i = 0; i < done.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        ServeLoop(options, make_handler());
+      } catch (const std::exception& e) {
+        log::Error("worker thread failed", {log::Str("error", e.what())});
+      }
+      done[i].store(true);
+    });
+  }
+  log::Info("serving", {log::Num("threads", options.threads)});
+  AwaitStop(threads, done);
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace cc::fcgi

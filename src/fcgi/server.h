@@ -1,0 +1,32 @@
+// The FastCGI accept loop: the only user of <fcgiapp.h>.
+//
+// Serves the listening socket libfcgi finds on fd 0 (spawn-fcgi / a systemd .socket
+// unit hand it over) with `threads` threads, each accepting on its own with
+// FCGX_Accept_r (accept() is thread-safe; no accept mutex). Each thread gets its own
+// handler from `make_handler`, so per-thread resources (curl handle, memcached
+// connection) need no locking.
+// Graceful stop: SIGTERM or SIGINT stops accepting; requests in flight finish; Run()
+// returns 0 once every thread is done. libfcgi's accept() does not return on a signal
+// by itself: the signal thread interrupts blocked accepts with SIGUSR2 (the requests
+// are initialised with FCGI_FAIL_ACCEPT_ON_INTR), repeating until all threads are out.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "http/http.h"
+
+namespace cc::fcgi {
+
+using Handler = std::function<http::Response(const http::Request&)>;
+using HandlerFactory = std::function<Handler()>;
+
+struct ServerOptions {
+  int threads = 64;
+  size_t max_body_bytes = 1U << 20U;  // larger bodies: 413 (nginx limits them first)
+};
+
+// Blocks until SIGTERM/SIGINT; returns the process exit code.
+int Run(const ServerOptions& options, const HandlerFactory& make_handler);
+
+}  // namespace cc::fcgi

@@ -1,0 +1,91 @@
+// StripeApi: the PaymentIntent calls ChittyCharge makes, as typed values.
+//
+// Every POST takes an idempotency key that the caller derives from the logical
+// operation (so a retry never moves money twice); the client retries transient
+// failures (429/409/5xx/connection reset, honouring Stripe-Should-Retry) with backoff
+// under the same key, bounded in total time.
+// Errors arrive already mapped to the contract (see stripe/errors.h):
+//   card declined → kPaymentDeclined "card_declined" (Error.id = the PaymentIntent id);
+//   PaymentIntent in the wrong state → kConflict "hold_not_capturable";
+//   capture amount too large → kInvalidArgument "capture_exceeds_capturable";
+//   unknown id → kNotFound "not_found"; timeout → kDeadlineExceeded "upstream_timeout";
+//   anything else → kUpstream "upstream_error" / kUnavailable.
+// Not thread-safe (owns a Transport): one per worker thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace cc::stripe {
+
+using Metadata = std::map<std::string, std::string>;
+
+struct PaymentIntent {
+  std::string id;
+  std::string status;  // Stripe's status string
+  int64_t amount = 0;
+  int64_t amount_capturable = 0;
+  int64_t amount_received = 0;
+  std::string currency;
+  std::string description;
+  std::string receipt_email;
+  std::string client_secret;        // only from create; never stored or logged
+  std::string cancellation_reason;  // "" when none
+  int64_t created = 0;              // unix seconds
+  std::optional<int64_t> canceled_at;
+  std::optional<int64_t> capture_before;  // latest_charge.payment_method_details.card
+  std::string latest_charge;              // ch_… id, "" when none
+  std::string last_payment_error_code;    // e.g. "card_declined", "" when none
+  Metadata metadata;
+};
+
+struct CreateParams {
+  int64_t amount = 0;
+  std::string currency;
+  std::string description;
+  std::string receipt_email;   // "" = not sent
+  std::string payment_method;  // "" = not sent; when set, confirm=true is sent too
+  Metadata metadata;
+};
+
+struct CaptureParams {
+  std::optional<int64_t> amount_to_capture;
+  Metadata metadata;  // merged into the PaymentIntent's metadata
+};
+
+struct CancelParams {
+  std::string cancellation_reason;  // "" = not sent
+};
+
+struct SearchPage {
+  std::vector<PaymentIntent> data;
+  bool has_more = false;
+  std::string next_page;  // "" when none
+};
+
+class StripeApi {
+ public:
+  virtual ~StripeApi() = default;
+  virtual Result<PaymentIntent> Create(const CreateParams& params,
+                                       const std::string& idempotency_key) = 0;
+  // Always expands latest_charge (for capture_before).
+  virtual Result<PaymentIntent> Retrieve(const std::string& id) = 0;
+  virtual Result<PaymentIntent> UpdateMetadata(const std::string& id, const Metadata& metadata,
+                                               const std::string& idempotency_key) = 0;
+  virtual Result<PaymentIntent> Capture(const std::string& id, const CaptureParams& params,
+                                        const std::string& idempotency_key) = 0;
+  virtual Result<PaymentIntent> Cancel(const std::string& id, const CancelParams& params,
+                                       const std::string& idempotency_key) = 0;
+  // query in Stripe's search syntax; limit 1..100; page = previous next_page or "".
+  virtual Result<SearchPage> Search(const std::string& query, int limit,
+                                    const std::string& page) = 0;
+  // A cheap authenticated call for health (GET /v1/payment_intents?limit=1).
+  virtual Status Ping() = 0;
+};
+
+}  // namespace cc::stripe
