@@ -1,0 +1,114 @@
+#include "api/app.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "fakes/fake_stripe.h"
+#include "store/faulty_store.h"
+#include "store/in_memory_store.h"
+#include "test_util.h"
+
+namespace cc::api {
+namespace {
+
+struct Fixture {
+  config::Config config = [] {
+    config::Config c;
+    c.stripe_secret_key = "sk_test_dummy";
+    c.clients = {{"alpha", "tok_alpha_0123456789", Tier::kPremiumProperty, 3},
+                 {"beta", "tok_beta_0123456789", Tier::kVerifiedGuest, 100}};
+    return c;
+  }();
+  testing::FakeStripe stripe;
+  testing::FakeChittyId chittyid;
+  store::InMemoryStore memory;
+  store::FaultyStore store{memory};
+  App app{config};
+  int64_t now_ms = 1767225600000;  // a window boundary: 60 s windows start here
+
+  http::Response Call(std::string method, std::string path, http::HeaderList headers = {},
+                      std::string body = {}) {
+    http::Request r{std::move(method), std::move(path), "", std::move(headers), std::move(body), "127.0.0.1"};
+    return app.Handle(r, Ports{stripe, chittyid, store}, now_ms);
+  }
+  static std::string Header(const http::Response& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(api_app, Fixture)
+
+BOOST_AUTO_TEST_CASE(missing_and_wrong_tokens_are_401) {
+  BOOST_TEST(Call("GET", "/api/holds/pi_1").status == 401);
+  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"chittyid-token", "tok_alpha_012345678"}}).status == 401);
+  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"authorization", "Basic tok_alpha_0123456789"}}).status == 401);
+  BOOST_TEST(stripe.calls.empty());
+}
+
+BOOST_AUTO_TEST_CASE(bearer_works_and_chittyid_token_wins) {
+  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"authorization", "Bearer tok_beta_0123456789"}}).status == 404);
+  http::Request r{"GET", "/", "", {{"chittyid-token", "tok_alpha_0123456789"},
+                                   {"authorization", "Bearer tok_beta_0123456789"}}, "", ""};
+  BOOST_REQUIRE(app.Authenticate(r) != nullptr);
+  BOOST_TEST(app.Authenticate(r)->name == "alpha");
+}
+
+BOOST_AUTO_TEST_CASE(rate_limit_per_client_with_retry_after) {
+  const http::HeaderList alpha{{"chittyid-token", "tok_alpha_0123456789"}};
+  now_ms += 45000;  // 15 s left in the window
+  for (int i = 0; i < 3; ++i) BOOST_TEST(Call("GET", "/api/holds/pi_x", alpha).status == 404);
+  auto limited = Call("GET", "/api/holds/pi_x", alpha);
+  BOOST_TEST(limited.status == 429);
+  BOOST_TEST(Header(limited, "Retry-After") == "15");
+  // another client has its own counter; health is exempt
+  BOOST_TEST(Call("GET", "/api/holds/pi_x", {{"chittyid-token", "tok_beta_0123456789"}}).status == 404);
+  BOOST_TEST(Call("GET", "/health").status == 200);
+  now_ms += 15000;  // next window
+  BOOST_TEST(Call("GET", "/api/holds/pi_x", alpha).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(rate_limit_fails_open_without_memcached) {
+  store.SetFailing(true);
+  const http::HeaderList alpha{{"chittyid-token", "tok_alpha_0123456789"}};
+  for (int i = 0; i < 5; ++i) BOOST_TEST(Call("GET", "/api/holds/pi_x", alpha).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(routes_404_and_405_with_allow) {
+  BOOST_TEST(Call("GET", "/nope").status == 404);
+  auto r = Call("DELETE", "/api/holds");
+  BOOST_TEST(r.status == 405);
+  BOOST_TEST(Header(r, "Allow") == "GET, POST");
+  BOOST_TEST(Call("GET", "/api/holds/pi_1/capture").status == 405);
+}
+
+BOOST_AUTO_TEST_CASE(request_id_is_echoed_only_when_well_formed) {
+  BOOST_TEST(Header(Call("GET", "/nope", {{"x-request-id", "abc-123.x_y"}}), "X-Request-Id") == "abc-123.x_y");
+  const auto made = Header(Call("GET", "/nope", {{"x-request-id", "bad id!"}}), "X-Request-Id");
+  BOOST_TEST(made != "bad id!");
+  BOOST_TEST(made.size() == 32U);
+}
+
+BOOST_AUTO_TEST_CASE(health_reports_each_dependency) {
+  auto ok = Call("GET", "/health");
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(ok.body.find(R"("status":"healthy")") != std::string::npos);
+  store.SetFailing(true);
+  auto down = Call("GET", "/health");
+  BOOST_TEST(down.status == 503);
+  BOOST_TEST(down.body.find(R"("memcached_connected":false)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_key_must_be_printable_and_short) {
+  const http::HeaderList h{{"chittyid-token", "tok_beta_0123456789"},
+                           {"idempotency-key", std::string(256, 'k')}};
+  BOOST_TEST(Call("POST", "/api/holds", h, R"({"description":"x"})").status == 400);
+  BOOST_TEST(stripe.calls.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace cc::api

@@ -1,0 +1,172 @@
+// FakeStripe: a small working in-memory StripeApi for handler tests (leveldb's
+// NewMemEnv idea, not a mock): PaymentIntents with Stripe's state rules, idempotency
+// by key, the test payment methods, and a record of every call.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "chittyid/chittyid_api.h"
+#include "stripe/stripe_api.h"
+
+namespace cc::testing {
+
+class FakeStripe final : public stripe::StripeApi {
+ public:
+  struct Call {
+    std::string op;
+    std::string id;
+    std::string key;
+  };
+  std::vector<Call> calls;
+  std::map<std::string, stripe::PaymentIntent> intents;
+  std::optional<Error> fail_next;  // returned (once) by the next call
+  int64_t now = 1767225600;
+
+  Result<stripe::PaymentIntent> Create(const stripe::CreateParams& p,
+                                       const std::string& key) override {
+    calls.push_back({"create", "", key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = replies_.find(key); it != replies_.end()) return intents.at(it->second);
+    stripe::PaymentIntent pi;
+    pi.id = "pi_fake" + std::to_string(intents.size() + 1);
+    pi.status = "requires_payment_method";
+    pi.amount = p.amount;
+    pi.currency = p.currency;
+    pi.description = p.description;
+    pi.receipt_email = p.receipt_email;
+    pi.client_secret = pi.id + "_secret_x";
+    pi.created = now;
+    pi.metadata = p.metadata;
+    replies_[key] = pi.id;
+    intents[pi.id] = pi;
+    if (!p.payment_method.empty()) return Confirm(pi.id, p.payment_method);
+    return pi;
+  }
+
+  // What the guest's browser does with Stripe.js.
+  Result<stripe::PaymentIntent> Confirm(const std::string& id, const std::string& pm) {
+    auto& pi = intents.at(id);
+    pi.latest_charge = "ch_" + id;
+    if (pm == "pm_card_chargeDeclined") {
+      pi.last_payment_error_code = "card_declined";
+      Error e = MakeError(ErrorKind::kPaymentDeclined, "card_declined", "Your card was declined.");
+      e.id = id;
+      return tl::unexpected(e);
+    }
+    if (pm == "pm_card_authenticationRequired") {
+      pi.status = "requires_action";
+    } else {
+      pi.status = "requires_capture";
+      pi.amount_capturable = pi.amount;
+    }
+    return pi;
+  }
+
+  Result<stripe::PaymentIntent> Retrieve(const std::string& id) override {
+    calls.push_back({"retrieve", id, ""});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto it = intents.find(id);
+    if (it == intents.end()) return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
+    auto pi = it->second;
+    pi.client_secret.clear();
+    return pi;
+  }
+
+  Result<stripe::PaymentIntent> UpdateMetadata(const std::string& id, const stripe::Metadata& m,
+                                               const std::string& key) override {
+    calls.push_back({"update", id, key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto& pi = intents.at(id);
+    for (const auto& [k, v] : m) pi.metadata[k] = v;
+    return pi;
+  }
+
+  Result<stripe::PaymentIntent> Capture(const std::string& id, const stripe::CaptureParams& p,
+                                        const std::string& key) override {
+    calls.push_back({"capture", id, key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto& pi = intents.at(id);
+    if (pi.status != "requires_capture") return Unexpected();
+    const int64_t amount = p.amount_to_capture.value_or(pi.amount_capturable);
+    if (amount > pi.amount_capturable) {
+      return Fail(ErrorKind::kInvalidArgument, "capture_exceeds_capturable", "too much");
+    }
+    pi.status = "succeeded";
+    pi.amount_received = amount;
+    pi.amount_capturable = 0;
+    for (const auto& [k, v] : p.metadata) pi.metadata[k] = v;
+    return pi;
+  }
+
+  Result<stripe::PaymentIntent> Cancel(const std::string& id, const stripe::CancelParams& p,
+                                       const std::string& key) override {
+    calls.push_back({"cancel", id, key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto& pi = intents.at(id);
+    if (pi.status == "succeeded" || pi.status == "canceled") return Unexpected();
+    pi.status = "canceled";
+    pi.cancellation_reason = p.cancellation_reason;
+    pi.canceled_at = now;
+    pi.amount_capturable = 0;
+    return pi;
+  }
+
+  Result<stripe::SearchPage> Search(const std::string& query, int limit,
+                                    const std::string& /*page*/) override {
+    calls.push_back({"search", query, ""});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    stripe::SearchPage page;
+    for (auto it = intents.rbegin(); it != intents.rend(); ++it) {
+      bool match = true;
+      for (const auto& [k, v] : it->second.metadata) {
+        const std::string clause = "metadata['" + k + "']:'";
+        if (auto pos = query.find(clause); pos != std::string::npos) {
+          match = match && query.compare(pos + clause.size(), v.size() + 1, v + "'") == 0;
+        }
+      }
+      if (query.find("metadata['chitty_id']") != std::string::npos &&
+          !it->second.metadata.contains("chitty_id")) {
+        match = false;
+      }
+      if (match && static_cast<int>(page.data.size()) < limit) page.data.push_back(it->second);
+    }
+    return page;
+  }
+
+  Status Ping() override { return Ok(); }
+
+  size_t Count(const std::string& op) const {
+    size_t n = 0;
+    for (const auto& c : calls) n += c.op == op ? 1U : 0U;
+    return n;
+  }
+
+ private:
+  std::optional<Error> TakeFailure() {
+    auto e = fail_next;
+    fail_next.reset();
+    return e;
+  }
+  static tl::unexpected<Error> Unexpected() {
+    return Fail(ErrorKind::kConflict, "hold_not_capturable", "unexpected state");
+  }
+  std::map<std::string, std::string> replies_;  // idempotency key → PaymentIntent id
+};
+
+class FakeChittyId final : public chittyid::ChittyIdApi {
+ public:
+  bool down = false;
+  int minted = 0;
+  Result<std::string> MintAuth(const std::map<std::string, std::string>& /*m*/) override {
+    if (down) return Fail(ErrorKind::kUnavailable, "upstream_error", "down");
+    return "CHITTY-AUTH-FAKE" + std::to_string(++minted);
+  }
+  Status Health() override {
+    if (down) return Fail(ErrorKind::kUnavailable, "upstream_error", "down");
+    return Ok();
+  }
+};
+
+}  // namespace cc::testing
