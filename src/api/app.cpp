@@ -1,6 +1,7 @@
 #include "api/app.h"
 
 #include "api/holds.h"
+#include "api/webhooks.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -137,8 +138,9 @@ http::Response App::Route(const http::Request& request, const Ports& ports, int6
   }
   switch (*match.route) {
     case http::Route::kHealth: return Health(ports, now);
-    case http::Route::kMetrics:
     case http::Route::kWebhook:
+      return ReceiveWebhook(Deps{config_, ports.stripe, ports.chittyid, ports.store}, request, now);
+    case http::Route::kMetrics:
       return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such route"));
     default: break;
   }

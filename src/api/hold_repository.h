@@ -31,10 +31,11 @@ class HoldRepository {
   // Always re-reads from Stripe (keeps captured_at from the cached copy).
   Result<HoldRecord> Refresh(const std::string& pi_id, std::string_view client, int64_t now);
   void Save(const HoldRecord& record);
+  // The cached copy, if any (no Stripe call, no ownership check).
+  std::optional<HoldRecord> Cached(const std::string& pi_id);
 
  private:
   Result<std::string> ResolvePaymentIntentId(std::string_view id, std::string_view client);
-  std::optional<HoldRecord> Cached(const std::string& pi_id);
   Result<HoldRecord> Fetch(const std::string& pi_id, std::string_view client, int64_t now,
                            std::optional<int64_t> captured_at);
 

@@ -1,0 +1,140 @@
+#include "api/webhooks.h"
+
+#include "api/hold.h"
+#include "api/hold_repository.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "stripe/payment_intent_json.h"
+#include "webhook/signature.h"
+
+namespace cc::api {
+namespace {
+
+struct Event {
+  std::string id;
+  std::string type;
+  int64_t created = 0;
+  const rapidjson::Value* object = nullptr;  // data.object
+};
+
+enum class Outcome { kApplied, kIgnored };
+
+// Created by ChittyCharge: the creating client is named in the metadata.
+bool IsOurs(const stripe::PaymentIntent& pi) {
+  auto it = pi.metadata.find(std::string(kMetaClient));
+  return it != pi.metadata.end() && !it->second.empty();
+}
+
+http::Response Received(bool duplicate, bool ignored) {
+  std::string body = R"({"received":true)";
+  if (duplicate) body += R"(,"duplicate":true)";
+  if (ignored) body += R"(,"ignored":true)";
+  return http::Json(200, body + "}");
+}
+
+Result<Event> ReadEvent(const rapidjson::Document& doc) {
+  Event e;
+  auto id = json::StringMember(doc, "id");
+  auto type = json::StringMember(doc, "type");
+  const auto* data = json::Member(doc, "data");
+  e.object = data == nullptr ? nullptr : json::Member(*data, "object");
+  if (!id || id->empty() || id->size() > 200 || !type || e.object == nullptr ||
+      !e.object->IsObject() || json::StringMember(doc, "object") != "event") {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_json", "Body is not a Stripe event");
+  }
+  e.id = std::string(*id);
+  e.type = std::string(*type);
+  e.created = json::IntMember(doc, "created").value_or(0);
+  return e;
+}
+
+// Stores Stripe's current state of the PaymentIntent (if it is one of ours).
+Result<Outcome> Reread(const Deps& deps, const std::string& pi_id, int64_t now) {
+  auto pi = deps.stripe.Retrieve(pi_id);
+  if (!pi) {
+    if (pi.error().kind == ErrorKind::kNotFound) return Outcome::kIgnored;
+    return Fail(pi.error());
+  }
+  if (!IsOurs(*pi)) return Outcome::kIgnored;
+  HoldRepository repo(deps.stripe, deps.store);
+  auto cached = repo.Cached(pi_id);
+  HoldRecord record{std::move(*pi), cached ? cached->captured_at : std::nullopt, now};
+  record.pi.client_secret.clear();
+  repo.Save(record);
+  return Outcome::kApplied;
+}
+
+Result<Outcome> ApplyPaymentIntent(const Deps& deps, const Event& e, int64_t now) {
+  auto pi = stripe::ParsePaymentIntent(*e.object);
+  if (!pi) return Fail(ErrorKind::kInvalidArgument, "invalid_json", "event object is not a PaymentIntent");
+  if (!IsOurs(*pi)) return Outcome::kIgnored;
+  HoldRepository repo(deps.stripe, deps.store);
+  auto cached = repo.Cached(pi->id);
+  if (cached && IsTerminal(cached->pi.status)) return Outcome::kApplied;  // final already
+  if (cached && StatusRank(pi->status) < StatusRank(cached->pi.status)) {
+    return Reread(deps, pi->id, now);  // older-looking event: ask Stripe
+  }
+  HoldRecord record{std::move(*pi), cached ? cached->captured_at : std::nullopt, now};
+  record.pi.client_secret.clear();
+  if (cached && cached->pi.latest_charge == record.pi.latest_charge && !record.pi.capture_before) {
+    record.pi.capture_before = cached->pi.capture_before;  // events do not expand the charge
+  }
+  if (record.pi.status == "succeeded" && !record.captured_at) record.captured_at = e.created;
+  repo.Save(record);
+  return Outcome::kApplied;
+}
+
+Result<Outcome> Apply(const Deps& deps, const Event& e, int64_t now) {
+  if (e.type.starts_with("payment_intent.")) return ApplyPaymentIntent(deps, e, now);
+  if (e.type.starts_with("charge.")) {
+    auto pi_id = json::StringMember(*e.object, "payment_intent");
+    if (!pi_id || !pi_id->starts_with("pi_")) return Outcome::kIgnored;
+    return Reread(deps, std::string(*pi_id), now);
+  }
+  return Outcome::kIgnored;  // a type we do not use
+}
+
+}  // namespace
+
+int StatusRank(std::string_view status) {
+  if (status == "requires_payment_method") return 0;
+  if (status == "requires_confirmation") return 1;
+  if (status == "requires_action") return 2;
+  if (status == "processing") return 3;
+  if (status == "requires_capture") return 4;
+  if (status == "succeeded" || status == "canceled") return 5;
+  return 0;
+}
+
+http::Response ReceiveWebhook(const Deps& deps, const http::Request& request, int64_t now) {
+  if (deps.config.webhook_secrets.empty()) {
+    return http::ErrorResponse(MakeError(ErrorKind::kUnavailable, "service_unavailable",
+                                         "STRIPE_WEBHOOK_SECRET is not configured"));
+  }
+  const auto check = webhook::VerifyStripeSignature(
+      deps.config.webhook_secrets, request.Header("stripe-signature"), request.body, now);
+  if (check != webhook::SignatureCheck::kValid) {
+    return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "invalid_signature",
+                                         webhook::Describe(check)));
+  }
+  auto doc = json::ParseStrict(request.body);
+  if (!doc) return http::ErrorResponse(doc.error());
+  auto event = ReadEvent(*doc);
+  if (!event) return http::ErrorResponse(event.error());
+  const std::string memo = "evt:" + crypto::Sha256Hex(event->id).substr(0, 40);
+  if (auto seen = deps.store.Get(memo); seen && *seen) return Received(true, false);
+  auto outcome = Apply(deps, *event, now);
+  if (!outcome) {
+    log::Warn("webhook event not applied; Stripe will retry",
+              {log::Str("event", event->id), log::Str("type", event->type),
+               log::Str("error", outcome.error().message)});
+    return http::ErrorResponse(outcome.error());
+  }
+  [[maybe_unused]] auto remembered = deps.store.Set(memo, event->type, kEventMemoryTtl);
+  log::Info("webhook event", {log::Str("event", event->id), log::Str("type", event->type),
+                              log::Str("result", *outcome == Outcome::kApplied ? "applied" : "ignored")});
+  return Received(false, *outcome == Outcome::kIgnored);
+}
+
+}  // namespace cc::api
