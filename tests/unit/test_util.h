@@ -1,10 +1,24 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <string>
+
 #include <boost/test/unit_test.hpp>
 
+namespace cc::testing {
+
+template <typename R>
+std::string ErrorText(const R& r) {
+  return r.has_value() ? std::string() : r.error().code + ": " + r.error().message;
+}
+
+}  // namespace cc::testing
+
 // Fails the test with the Error's code and message when a Result holds an error.
-#define REQUIRE_OK(result)                                                             \
-  BOOST_REQUIRE_MESSAGE((result).has_value(),                                          \
-                        "expected ok, got error " << (result).error().code << ": "     \
-                                                  << (result).error().message)
+// Evaluates its argument exactly once.
+#define REQUIRE_OK(expr)                                                            \
+  do {                                                                              \
+    const auto& cc_ok_result_ = (expr);                                             \
+    BOOST_REQUIRE_MESSAGE(cc_ok_result_.has_value(),                                \
+                          "expected ok, got error " << ::cc::testing::ErrorText(cc_ok_result_)); \
+  } while (0)

@@ -1,0 +1,172 @@
+#include "stripe/payment_intent_json.h"
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace cc::stripe {
+namespace {
+
+using rapidjson::Value;
+
+constexpr unsigned kParseFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+tl::unexpected<Error> Malformed(std::string_view what) {
+  return Fail(ErrorKind::kUpstream, "upstream_error",
+              "Stripe sent " + std::string(what) + " that could not be read.");
+}
+
+// Typed reads of one JSON object; the first type mismatch is remembered in bad_field().
+class Reader {
+ public:
+  explicit Reader(const Value& object) : object_(object) {}
+
+  // nullptr when missing or null.
+  const Value* Find(const char* name) {
+    const auto it = object_.FindMember(name);
+    if (it == object_.MemberEnd() || it->value.IsNull()) return nullptr;
+    return &it->value;
+  }
+  std::string String(const char* name) {
+    const Value* v = Find(name);
+    if (v == nullptr) return {};
+    if (!v->IsString()) {
+      Bad(name);
+      return {};
+    }
+    return {v->GetString(), v->GetStringLength()};
+  }
+  std::optional<int64_t> Int(const char* name) {
+    const Value* v = Find(name);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsInt64()) {
+      Bad(name);
+      return std::nullopt;
+    }
+    return v->GetInt64();
+  }
+  // nullptr when missing, null or not an object (the latter remembered).
+  const Value* Object(const char* name) {
+    const Value* v = Find(name);
+    if (v != nullptr && !v->IsObject()) {
+      Bad(name);
+      return nullptr;
+    }
+    return v;
+  }
+  [[nodiscard]] const std::string& bad_field() const { return bad_field_; }
+
+ private:
+  void Bad(const char* name) {
+    if (bad_field_.empty()) bad_field_ = name;
+  }
+  const Value& object_;
+  std::string bad_field_;
+};
+
+// Walks object → name → name …; nullptr when any step is missing or not an object.
+const Value* Path(const Value& root, std::initializer_list<const char*> names) {
+  const Value* v = &root;
+  for (const char* name : names) {
+    if (!v->IsObject()) return nullptr;
+    const auto it = v->FindMember(name);
+    if (it == v->MemberEnd()) return nullptr;
+    v = &it->value;
+  }
+  return v;
+}
+
+void ReadLatestCharge(Reader& r, PaymentIntent& pi) {
+  const Value* charge = r.Find("latest_charge");
+  if (charge == nullptr) return;
+  if (charge->IsString()) {
+    pi.latest_charge.assign(charge->GetString(), charge->GetStringLength());
+    return;
+  }
+  if (!charge->IsObject()) {
+    r.String("latest_charge");  // records the type mismatch
+    return;
+  }
+  Reader c(*charge);
+  pi.latest_charge = c.String("id");
+  const Value* before = Path(*charge, {"payment_method_details", "card", "capture_before"});
+  if (before != nullptr && before->IsInt64()) pi.capture_before = before->GetInt64();
+}
+
+void ReadMetadata(Reader& r, PaymentIntent& pi) {
+  const Value* metadata = r.Object("metadata");
+  if (metadata == nullptr) return;
+  for (const auto& member : metadata->GetObject()) {
+    if (!member.value.IsString()) continue;  // Stripe metadata values are strings
+    pi.metadata.emplace(std::string(member.name.GetString(), member.name.GetStringLength()),
+                        std::string(member.value.GetString(), member.value.GetStringLength()));
+  }
+}
+
+}  // namespace
+
+Result<PaymentIntent> ParsePaymentIntent(const Value& object) {
+  if (!object.IsObject()) return Malformed("a PaymentIntent that is not a JSON object");
+  Reader r(object);
+  const std::string kind = r.String("object");
+  if (!kind.empty() && kind != "payment_intent") return Malformed("an object of another type");
+  PaymentIntent pi;
+  pi.id = r.String("id");
+  pi.status = r.String("status");
+  const std::optional<int64_t> amount = r.Int("amount");
+  if (pi.id.empty() || pi.status.empty() || !amount) {
+    return Malformed("a PaymentIntent without id, status or amount");
+  }
+  pi.amount = *amount;
+  pi.amount_capturable = r.Int("amount_capturable").value_or(0);
+  pi.amount_received = r.Int("amount_received").value_or(0);
+  pi.currency = r.String("currency");
+  pi.description = r.String("description");
+  pi.receipt_email = r.String("receipt_email");
+  pi.client_secret = r.String("client_secret");
+  pi.cancellation_reason = r.String("cancellation_reason");
+  pi.created = r.Int("created").value_or(0);
+  pi.canceled_at = r.Int("canceled_at");
+  ReadLatestCharge(r, pi);
+  if (const Value* error = r.Object("last_payment_error")) {
+    Reader e(*error);
+    pi.last_payment_error_code = e.String("code");
+  }
+  ReadMetadata(r, pi);
+  if (!r.bad_field().empty()) {
+    return Malformed("a PaymentIntent whose field `" + r.bad_field() + "` has the wrong type");
+  }
+  return pi;
+}
+
+Result<PaymentIntent> ParsePaymentIntent(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError()) return Malformed("a PaymentIntent answer that is not valid JSON");
+  return ParsePaymentIntent(static_cast<const Value&>(doc));
+}
+
+Result<SearchPage> ParseSearchPage(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return Malformed("a search answer");
+  const auto data = doc.FindMember("data");
+  if (data == doc.MemberEnd() || !data->value.IsArray()) return Malformed("a search answer");
+  SearchPage page;
+  for (const Value& item : data->value.GetArray()) {
+    Result<PaymentIntent> pi = ParsePaymentIntent(item);
+    if (!pi) return Fail(std::move(pi.error()));
+    page.data.push_back(std::move(*pi));
+  }
+  const Value* has_more = Path(doc, {"has_more"});
+  page.has_more = has_more != nullptr && has_more->IsBool() && has_more->GetBool();
+  const Value* next = Path(doc, {"next_page"});
+  if (next != nullptr && next->IsString()) {
+    page.next_page.assign(next->GetString(), next->GetStringLength());
+  }
+  return page;
+}
+
+}  // namespace cc::stripe

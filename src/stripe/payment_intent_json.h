@@ -1,0 +1,29 @@
+// Reading Stripe's PaymentIntent JSON (API responses and webhook events' data.object)
+// into the typed PaymentIntent of stripe_api.h.
+//
+// Every access is type-checked (RapidJSON's asserts vanish in release builds). `id` and
+// `status` are required strings and `amount` a required integer; every other field may be
+// missing or null and then keeps its default. A field present with the wrong type is an
+// error, never a silent zero. `latest_charge` may be an id or an expanded Charge (then its
+// id and payment_method_details.card.capture_before are read); metadata keeps string
+// values only. Errors are kUpstream "upstream_error" (Stripe answered something we cannot
+// read); callers reading webhooks remap them. Messages name the field, never echo values.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string_view>
+
+#include "core/result.h"
+#include "stripe/stripe_api.h"
+
+namespace cc::stripe {
+
+Result<PaymentIntent> ParsePaymentIntent(const rapidjson::Value& object);
+Result<PaymentIntent> ParsePaymentIntent(std::string_view json);
+
+// A search answer: {"object":"search_result","data":[…],"has_more":…,"next_page":…}.
+Result<SearchPage> ParseSearchPage(std::string_view json);
+
+}  // namespace cc::stripe

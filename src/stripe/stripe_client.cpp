@@ -1,0 +1,201 @@
+#include "stripe/stripe_client.h"
+
+#include <algorithm>
+#include <cassert>
+#include <thread>
+#include <utility>
+
+#include "stripe/errors.h"
+#include "stripe/form.h"
+#include "stripe/payment_intent_json.h"
+#include "stripe/retry.h"
+
+namespace cc::stripe {
+namespace {
+
+using httpclient::HttpRequest;
+using httpclient::HttpResponse;
+
+constexpr std::string_view kIntents = "/v1/payment_intents";
+
+bool IsPaymentIntentId(std::string_view id) {
+  if (id.size() < 4 || id.size() > 255 || id.substr(0, 3) != "pi_") return false;
+  return std::all_of(id.begin() + 3, id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+tl::unexpected<Error> NoSuchHold() {
+  return Fail(ErrorKind::kNotFound, "not_found", "No such hold.");
+}
+
+std::string IntentPath(std::string_view id, std::string_view suffix = {}) {
+  std::string path(kIntents);
+  path += '/';
+  path += FormEscape(id);
+  path += suffix;
+  return path;
+}
+
+bool IsSuccess(long status) {
+  return status >= 200 && status <= 299;
+}  // NOLINT(google-runtime-int)
+
+}  // namespace
+
+StripeClient::StripeClient(httpclient::Transport& transport, StripeClientConfig config)
+    : transport_(transport), config_(std::move(config)), rng_(std::random_device{}()) {
+  while (!config_.api_base.empty() && config_.api_base.back() == '/') config_.api_base.pop_back();
+}
+
+Result<PaymentIntent> StripeClient::Create(const CreateParams& params,
+                                           const std::string& idempotency_key) {
+  FormBuilder form;
+  form.Add("amount", std::to_string(params.amount))
+      .Add("currency", params.currency)
+      .Add("capture_method", "manual");
+  if (!params.description.empty()) form.Add("description", params.description);
+  if (!params.receipt_email.empty()) form.Add("receipt_email", params.receipt_email);
+  form.AddMetadata(params.metadata)
+      .AddArray("payment_method_types", {"card"})
+      .AddArray("expand", {"latest_charge"});
+  if (!params.payment_method.empty()) {
+    form.Add("payment_method", params.payment_method).Add("confirm", "true");
+  }
+  return Post(std::string(kIntents), form.str(), idempotency_key);
+}
+
+Result<PaymentIntent> StripeClient::Retrieve(const std::string& id) {
+  if (!IsPaymentIntentId(id)) return NoSuchHold();
+  Result<HttpResponse> response =
+      Execute(Call{"GET", IntentPath(id, "?expand[]=latest_charge"), {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParsePaymentIntent(response->body);
+}
+
+Result<PaymentIntent> StripeClient::UpdateMetadata(const std::string& id, const Metadata& metadata,
+                                                   const std::string& idempotency_key) {
+  if (!IsPaymentIntentId(id)) return NoSuchHold();
+  FormBuilder form;
+  form.AddMetadata(metadata).AddArray("expand", {"latest_charge"});
+  return Post(IntentPath(id), form.str(), idempotency_key);
+}
+
+Result<PaymentIntent> StripeClient::Capture(const std::string& id, const CaptureParams& params,
+                                            const std::string& idempotency_key) {
+  if (!IsPaymentIntentId(id)) return NoSuchHold();
+  FormBuilder form;
+  if (params.amount_to_capture) {
+    form.Add("amount_to_capture", std::to_string(*params.amount_to_capture));
+  }
+  form.AddMetadata(params.metadata).AddArray("expand", {"latest_charge"});
+  return Post(IntentPath(id, "/capture"), form.str(), idempotency_key);
+}
+
+Result<PaymentIntent> StripeClient::Cancel(const std::string& id, const CancelParams& params,
+                                           const std::string& idempotency_key) {
+  if (!IsPaymentIntentId(id)) return NoSuchHold();
+  FormBuilder form;
+  if (!params.cancellation_reason.empty()) {
+    form.Add("cancellation_reason", params.cancellation_reason);
+  }
+  form.AddArray("expand", {"latest_charge"});
+  return Post(IntentPath(id, "/cancel"), form.str(), idempotency_key);
+}
+
+Result<SearchPage> StripeClient::Search(const std::string& query, int limit,
+                                        const std::string& page) {
+  FormBuilder form;
+  form.Add("query", query).Add("limit", std::to_string(std::clamp(limit, 1, 100)));
+  if (!page.empty()) form.Add("page", page);
+  form.Add("expand[]", "data.latest_charge");
+  const std::string path = std::string(kIntents) + "/search?" + form.str();
+  Result<HttpResponse> response = Execute(Call{"GET", path, {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseSearchPage(response->body);
+}
+
+Status StripeClient::Ping() {
+  Result<HttpResponse> response =
+      Execute(Call{"GET", std::string(kIntents) + "?limit=1", {}, {}}, 0);
+  if (!response) return Fail(std::move(response.error()));
+  return Ok();
+}
+
+Result<PaymentIntent> StripeClient::Post(std::string path, std::string body,
+                                         const std::string& key) {
+  assert(!key.empty() && "every Stripe POST needs an idempotency key");
+  if (key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  Result<HttpResponse> response =
+      Execute(Call{"POST", std::move(path), std::move(body), key}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParsePaymentIntent(response->body);
+}
+
+// One exchange plus retries; a 2xx answer, or the mapped final failure.
+Result<HttpResponse> StripeClient::Execute(const Call& call, int max_retries) {
+  const HttpRequest request = BuildRequest(call);
+  const auto start = Now();
+  for (int attempt = 1;; ++attempt) {
+    Result<HttpResponse> outcome = transport_.Send(request);
+    if (outcome && IsSuccess(outcome->status)) return outcome;
+    if (!outcome && outcome.error().kind == ErrorKind::kDeadlineExceeded) {
+      return Fail(ErrorKind::kDeadlineExceeded, "upstream_timeout",
+                  "Stripe did not answer within " + std::to_string(config_.timeout_ms) + " ms.");
+    }
+    if (attempt > max_retries || !ShouldRetry(outcome)) return Fail(FinalError(outcome, attempt));
+    const std::chrono::milliseconds delay = BackoffDelay(attempt, Jitter());
+    if (Now() - start + delay > config_.retry_budget) return Fail(FinalError(outcome, attempt));
+    Sleep(delay);
+  }
+}
+
+HttpRequest StripeClient::BuildRequest(const Call& call) const {
+  HttpRequest request;
+  request.method = call.method;
+  request.url = config_.api_base + call.path_and_query;
+  request.headers = {
+      {"Authorization", "Bearer " + config_.secret_key},
+      {"Stripe-Version", config_.api_version},
+      {"Accept", "application/json"},
+      {"User-Agent", "ChittyCharge/" CHITTYCHARGE_VERSION},
+  };
+  if (request.method == "POST") {
+    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    request.headers.emplace_back("Idempotency-Key", call.idempotency_key);
+    request.body = call.body;
+  }
+  request.timeout_ms = config_.timeout_ms;
+  request.connect_timeout_ms = config_.connect_timeout_ms;
+  return request;
+}
+
+Error StripeClient::FinalError(const Result<HttpResponse>& outcome, int attempts) const {
+  if (outcome) return MapStripeError(outcome->status, outcome->body);
+  std::string message = "Could not reach Stripe";
+  if (attempts > 1) message += " (" + std::to_string(attempts) + " attempts)";
+  message += ": " + outcome.error().message;
+  return MakeError(ErrorKind::kUpstream, "upstream_error", std::move(message));
+}
+
+void StripeClient::Sleep(std::chrono::milliseconds delay) {
+  if (config_.sleep) {
+    config_.sleep(delay);
+  } else {
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+double StripeClient::Jitter() {
+  if (config_.jitter) return config_.jitter();
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+std::chrono::steady_clock::time_point StripeClient::Now() const {
+  return config_.now ? config_.now() : std::chrono::steady_clock::now();
+}
+
+}  // namespace cc::stripe
