@@ -3,6 +3,8 @@
 #include "api/holds.h"
 #include "api/webhooks.h"
 #include "core/crypto.h"
+#include <chrono>
+
 #include "core/json.h"
 #include "core/log.h"
 #include "http/router.h"
@@ -68,7 +70,13 @@ HealthProbe::Snapshot HealthProbe::Get(const Ports& ports, int64_t now) {
   return {stripe_ok_, chittyid_ok_};
 }
 
-App::App(const config::Config& config) : config_(config) {
+bool IsLoopback(std::string_view remote_addr) {
+  return remote_addr.starts_with("127.") || remote_addr == "::1" ||
+         remote_addr.starts_with("::ffff:127.") || remote_addr == "unix:";
+}
+
+App::App(const config::Config& config, metrics::Metrics& metrics)
+    : config_(config), metrics_(metrics) {
   for (const auto& c : config_.clients) token_hashes_.push_back(crypto::Sha256Hex(c.token));
 }
 
@@ -124,24 +132,39 @@ http::Response App::Health(const Ports& ports, int64_t now) {
   return http::Json(critical_ok ? 200 : 503, std::string(buf.GetString(), buf.GetSize()));
 }
 
-http::Response App::Route(const http::Request& request, const Ports& ports, int64_t now,
-                          std::string* client_name) {
+App::Routed App::Route(const http::Request& request, const Ports& ports, int64_t now) {
+  Routed routed;
   const auto match = http::MatchRoute(request.method, request.path);
+  routed.route = match.route;
   if (!match.route) {
     if (match.allow.empty()) {
-      return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such route"));
+      routed.response = http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such route"));
+      return routed;
     }
-    auto r = http::ErrorResponse(MakeError(ErrorKind::kMethodNotAllowed, "method_not_allowed",
-                                           "Method not allowed; use " + match.allow));
-    r.headers.emplace_back("Allow", match.allow);
-    return r;
+    routed.response = http::ErrorResponse(MakeError(ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                                                    "Method not allowed; use " + match.allow));
+    routed.response.headers.emplace_back("Allow", match.allow);
+    return routed;
   }
+  routed.response = Dispatch(request, ports, now, match, &routed);
+  return routed;
+}
+
+http::Response App::Dispatch(const http::Request& request, const Ports& ports, int64_t now,
+                             const http::RouteMatch& match, Routed* routed) {
+  const Deps deps{config_, ports.stripe, ports.chittyid, ports.store};
   switch (*match.route) {
     case http::Route::kHealth: return Health(ports, now);
-    case http::Route::kWebhook:
-      return ReceiveWebhook(Deps{config_, ports.stripe, ports.chittyid, ports.store}, request, now);
-    case http::Route::kMetrics:
-      return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such route"));
+    case http::Route::kWebhook: return ReceiveWebhook(deps, request, now, &routed->note);
+    case http::Route::kMetrics: {
+      if (!IsLoopback(request.remote_addr)) {
+        return http::ErrorResponse(MakeError(ErrorKind::kPermissionDenied, "forbidden",
+                                             "/metrics is served to loopback only"));
+      }
+      auto r = http::Json(200, metrics_.Render());
+      r.content_type = "text/plain; version=0.0.4";
+      return r;
+    }
     default: break;
   }
   const config::ClientToken* client = Authenticate(request);
@@ -149,7 +172,7 @@ http::Response App::Route(const http::Request& request, const Ports& ports, int6
     return http::ErrorResponse(MakeError(ErrorKind::kUnauthenticated, "unauthorized",
                                          "Missing or unknown ChittyID-Token"));
   }
-  *client_name = client->name;
+  routed->client = client->name;
   if (auto limited = RateLimit(*client, ports.store, now)) return std::move(*limited);
   const std::string_view key = request.Header("idempotency-key");
   if (key.size() > kMaxIdempotencyKey || !PrintableAscii(key)) {
@@ -157,7 +180,6 @@ http::Response App::Route(const http::Request& request, const Ports& ports, int6
                                          "Idempotency-Key must be 1 to 255 printable characters",
                                          "Idempotency-Key"));
   }
-  const Deps deps{config_, ports.stripe, ports.chittyid, ports.store};
   const Caller caller{*client, request.method == "POST" ? std::string(key) : std::string(), now};
   switch (*match.route) {
     case http::Route::kCreateHold: return CreateHold(deps, caller, request);
@@ -170,17 +192,43 @@ http::Response App::Route(const http::Request& request, const Ports& ports, int6
   return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such route"));
 }
 
+void App::Count(const Routed& routed, double seconds) {
+  const int status = routed.response.status;
+  const auto route_index = routed.route ? static_cast<uint32_t>(*routed.route)
+                                        : metrics::Metrics::kUnmatchedRoute;
+  metrics_.Request(route_index, status, seconds);
+  if (!routed.route) return;
+  switch (*routed.route) {
+    case http::Route::kCreateHold:
+      if (status == 201) metrics_.Hold(metrics::HoldEvent::kCreated);
+      if (status == 402) metrics_.Hold(metrics::HoldEvent::kDeclined);
+      break;
+    case http::Route::kCaptureHold:
+      if (status == 200) metrics_.Hold(metrics::HoldEvent::kCaptured);
+      break;
+    case http::Route::kCancelHold:
+      if (status == 200) metrics_.Hold(metrics::HoldEvent::kCanceled);
+      break;
+    case http::Route::kWebhook: metrics_.Webhook(routed.note.type, routed.note.result); break;
+    default: break;
+  }
+}
+
 http::Response App::Handle(const http::Request& request, const Ports& ports, int64_t now_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  metrics_.InFlight(1);
   const std::string request_id = RequestIdFor(request.Header("x-request-id"));
-  std::string client_name;
-  http::Response response = Route(request, ports, now_ms / 1000, &client_name);
-  response.headers.emplace_back("X-Request-Id", request_id);
-  const auto match = http::MatchRoute(request.method, request.path);
+  Routed routed = Route(request, ports, now_ms / 1000);
+  routed.response.headers.emplace_back("X-Request-Id", request_id);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  Count(routed, took.count());
+  metrics_.InFlight(-1);
   log::Info("request",
             {log::Str("request_id", request_id), log::Str("method", request.method),
-             log::Str("route", match.route ? std::string(http::RouteName(*match.route)) : "unmatched"),
-             log::Num("status", response.status), log::Str("client", client_name)});
-  return response;
+             log::Str("route", routed.route ? std::string(http::RouteName(*routed.route)) : "unmatched"),
+             log::Num("status", routed.response.status), log::Str("client", routed.client),
+             log::Num("duration_us", static_cast<long long>(took.count() * 1e6))});  // NOLINT(google-runtime-int)
+  return std::move(routed.response);
 }
 
 }  // namespace cc::api

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "api/deps.h"
+#include "core/metrics.h"
+#include "api/webhooks.h"
 #include "http/http.h"
+#include "http/router.h"
 
 namespace cc::api {
 
@@ -41,7 +44,7 @@ class HealthProbe {
 
 class App {
  public:
-  explicit App(const config::Config& config);
+  App(const config::Config& config, metrics::Metrics& metrics);
 
   http::Response Handle(const http::Request& request, const Ports& ports, int64_t now_ms);
 
@@ -49,16 +52,28 @@ class App {
   const config::ClientToken* Authenticate(const http::Request& request) const;
 
  private:
-  http::Response Route(const http::Request& request, const Ports& ports, int64_t now,
-                       std::string* client_name);
+  struct Routed {
+    http::Response response;
+    std::optional<http::Route> route;
+    std::string client;  // name, "" when not authenticated
+    WebhookNote note;
+  };
+  Routed Route(const http::Request& request, const Ports& ports, int64_t now);
+  http::Response Dispatch(const http::Request& request, const Ports& ports, int64_t now,
+                          const http::RouteMatch& match, Routed* routed);
+  void Count(const Routed& routed, double seconds);
   http::Response Health(const Ports& ports, int64_t now);
   std::optional<http::Response> RateLimit(const config::ClientToken& client, store::KvStore& store,
                                           int64_t now);
 
   const config::Config& config_;
+  metrics::Metrics& metrics_;
   std::vector<std::string> token_hashes_;  // SHA-256 of each client token, same order
   HealthProbe health_;
 };
+
+// Loopback peers may read /metrics (nginx enforces it too).
+bool IsLoopback(std::string_view remote_addr);
 
 // X-Request-Id: the client's when it matches [A-Za-z0-9._-]{1,128}, else a new one.
 std::string RequestIdFor(std::string_view incoming);

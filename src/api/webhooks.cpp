@@ -107,7 +107,10 @@ int StatusRank(std::string_view status) {
   return 0;
 }
 
-http::Response ReceiveWebhook(const Deps& deps, const http::Request& request, int64_t now) {
+http::Response ReceiveWebhook(const Deps& deps, const http::Request& request, int64_t now,
+                              WebhookNote* note) {
+  WebhookNote ignored_note;
+  if (note == nullptr) note = &ignored_note;
   if (deps.config.webhook_secrets.empty()) {
     return http::ErrorResponse(MakeError(ErrorKind::kUnavailable, "service_unavailable",
                                          "STRIPE_WEBHOOK_SECRET is not configured"));
@@ -122,18 +125,25 @@ http::Response ReceiveWebhook(const Deps& deps, const http::Request& request, in
   if (!doc) return http::ErrorResponse(doc.error());
   auto event = ReadEvent(*doc);
   if (!event) return http::ErrorResponse(event.error());
+  note->type = event->type;
   const std::string memo = "evt:" + crypto::Sha256Hex(event->id).substr(0, 40);
-  if (auto seen = deps.store.Get(memo); seen && *seen) return Received(true, false);
+  if (auto seen = deps.store.Get(memo); seen && *seen) {
+    note->result = metrics::WebhookResult::kDuplicate;
+    return Received(true, false);
+  }
   auto outcome = Apply(deps, *event, now);
   if (!outcome) {
     log::Warn("webhook event not applied; Stripe will retry",
               {log::Str("event", event->id), log::Str("type", event->type),
                log::Str("error", outcome.error().message)});
+    note->result = metrics::WebhookResult::kFailed;
     return http::ErrorResponse(outcome.error());
   }
   [[maybe_unused]] auto remembered = deps.store.Set(memo, event->type, kEventMemoryTtl);
   log::Info("webhook event", {log::Str("event", event->id), log::Str("type", event->type),
                               log::Str("result", *outcome == Outcome::kApplied ? "applied" : "ignored")});
+  note->result = *outcome == Outcome::kApplied ? metrics::WebhookResult::kApplied
+                                               : metrics::WebhookResult::kIgnored;
   return Received(false, *outcome == Outcome::kIgnored);
 }
 

@@ -11,13 +11,21 @@
 #pragma once
 
 #include "api/deps.h"
+#include "core/metrics.h"
 #include "http/http.h"
 
 namespace cc::api {
 
 inline constexpr uint32_t kEventMemoryTtl = 7U * 24U * 3600U;
 
-http::Response ReceiveWebhook(const Deps& deps, const http::Request& request, int64_t now);
+// What happened to one delivery, for metrics.
+struct WebhookNote {
+  std::string type;  // the event's type, "" when the body was not read
+  metrics::WebhookResult result = metrics::WebhookResult::kInvalid;
+};
+
+http::Response ReceiveWebhook(const Deps& deps, const http::Request& request, int64_t now,
+                              WebhookNote* note = nullptr);
 
 // Lifecycle order of PaymentIntent statuses (terminal ones last).
 int StatusRank(std::string_view status);

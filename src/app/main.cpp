@@ -11,8 +11,11 @@
 #include "core/log.h"
 #include "core/time_util.h"
 #include "fcgi/server.h"
+#include "core/metrics.h"
 #include "httpclient/curl_transport.h"
+#include "httpclient/timed_transport.h"
 #include "store/memcached_store.h"
+#include "store/timed_store.h"
 #include "stripe/stripe_client.h"
 
 namespace {
@@ -20,15 +23,22 @@ namespace {
 // Everything one worker thread owns; the handler keeps it alive.
 struct ThreadPorts {
   cc::httpclient::CurlTransport transport;
+  cc::httpclient::TimedTransport stripe_transport;
+  cc::httpclient::TimedTransport chittyid_transport;
   cc::stripe::StripeClient stripe;
   cc::chittyid::ChittyIdClient chittyid;
-  std::unique_ptr<cc::store::MemcachedStore> store;
+  std::unique_ptr<cc::store::MemcachedStore> memcached;
+  cc::store::TimedStore store;
 
-  ThreadPorts(const cc::config::Config& c, std::unique_ptr<cc::store::MemcachedStore> kv)
+  ThreadPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
+              std::unique_ptr<cc::store::MemcachedStore> kv)
       : transport(c.ca_file),
-        stripe(transport, StripeConfig(c)),
-        chittyid(transport, {c.chitty_id_url, c.chitty_id_token, c.chitty_id_timeout_ms}),
-        store(std::move(kv)) {}
+        stripe_transport(transport, m, cc::metrics::Dependency::kStripe),
+        chittyid_transport(transport, m, cc::metrics::Dependency::kChittyId),
+        stripe(stripe_transport, StripeConfig(c)),
+        chittyid(chittyid_transport, {c.chitty_id_url, c.chitty_id_token, c.chitty_id_timeout_ms}),
+        memcached(std::move(kv)),
+        store(*memcached, m) {}
 
   static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
     cc::stripe::StripeClientConfig s;
@@ -52,15 +62,21 @@ int main() {
     cc::log::Error("curl_global_init failed");
     return 1;
   }
-  cc::api::App app(*config);
+  const char* metrics_file = std::getenv("CHITTYCHARGE_METRICS_FILE");  // NOLINT(concurrency-mt-unsafe): before threads
+  auto metrics = cc::metrics::Metrics::Open(metrics_file == nullptr ? "" : metrics_file);
+  if (!metrics) {
+    cc::log::Error("invalid configuration", {cc::log::Str("error", metrics.error().message)});
+    return 2;
+  }
+  cc::api::App app(*config, **metrics);
   cc::fcgi::ServerOptions options;
   options.threads = config->threads;
   const int code = cc::fcgi::Run(options, [&]() -> cc::fcgi::Handler {
     auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
     if (!kv) throw std::runtime_error(kv.error().message);
-    auto ports = std::make_shared<ThreadPorts>(*config, std::move(*kv));
+    auto ports = std::make_shared<ThreadPorts>(*config, **metrics, std::move(*kv));
     return [&app, ports](const cc::http::Request& request) {
-      return app.Handle(request, {ports->stripe, ports->chittyid, *ports->store}, cc::NowMillis());
+      return app.Handle(request, {ports->stripe, ports->chittyid, ports->store}, cc::NowMillis());
     };
   });
   curl_global_cleanup();

@@ -22,7 +22,8 @@ struct Fixture {
   testing::FakeChittyId chittyid;
   store::InMemoryStore memory;
   store::FaultyStore store{memory};
-  App app{config};
+  std::unique_ptr<metrics::Metrics> metrics = *metrics::Metrics::Open("");
+  App app{config, *metrics};
   int64_t now_ms = 1767225600000;  // a window boundary: 60 s windows start here
 
   http::Response Call(std::string method, std::string path, http::HeaderList headers = {},
