@@ -1,6 +1,7 @@
 #include "api/app.h"
 
 #include "api/holds.h"
+#include "api/idempotency.h"
 #include "api/webhooks.h"
 #include "core/crypto.h"
 #include <chrono>
@@ -180,7 +181,18 @@ http::Response App::Dispatch(const http::Request& request, const Ports& ports, i
                                          "Idempotency-Key must be 1 to 255 printable characters",
                                          "Idempotency-Key"));
   }
-  const Caller caller{*client, request.method == "POST" ? std::string(key) : std::string(), now};
+  const bool keyed = request.method == "POST" && !key.empty();
+  const Caller caller{*client, keyed ? std::string(key) : std::string(), now};
+  if (!keyed) return Handlers(deps, caller, request, match);
+  auto begin = BeginIdempotent(ports.store, client->name, key, request);
+  if (begin.answer) return std::move(*begin.answer);
+  http::Response response = Handlers(deps, caller, request, match);
+  FinishIdempotent(ports.store, begin.ticket, response);
+  return response;
+}
+
+http::Response App::Handlers(const Deps& deps, const Caller& caller, const http::Request& request,
+                             const http::RouteMatch& match) {
   switch (*match.route) {
     case http::Route::kCreateHold: return CreateHold(deps, caller, request);
     case http::Route::kGetHold: return GetHold(deps, caller, match.id);

@@ -61,6 +61,8 @@ class App {
   Routed Route(const http::Request& request, const Ports& ports, int64_t now);
   http::Response Dispatch(const http::Request& request, const Ports& ports, int64_t now,
                           const http::RouteMatch& match, Routed* routed);
+  static http::Response Handlers(const Deps& deps, const Caller& caller,
+                                 const http::Request& request, const http::RouteMatch& match);
   void Count(const Routed& routed, double seconds);
   http::Response Health(const Ports& ports, int64_t now);
   std::optional<http::Response> RateLimit(const config::ClientToken& client, store::KvStore& store,
