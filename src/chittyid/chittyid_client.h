@@ -1,0 +1,60 @@
+// ChittyIdClient: the ChittyIdApi over a httpclient::Transport, plus the PENDING
+// fallback id used when minting fails.
+//
+// MintAuth: POST {base_url}/v1/mint with `Authorization: Bearer <token>` and
+// {"entity_type":"AUTH","metadata":{…}}; a 2xx whose JSON object has a string
+// `chitty_id` that starts "CHITTY-" (printable ASCII, no spaces, ≤ 128 bytes, so it is
+// safe as a store key and a Stripe metadata value) is the id. Health: GET
+// {base_url}/health, 2xx ⇒ Ok. Both bounded by config.timeout_ms.
+// Failure: transport errors pass through unchanged (kUnavailable / kDeadlineExceeded /
+// kUpstream); HTTP 503 and 429 ⇒ kUnavailable, 504 and 408 ⇒ kDeadlineExceeded, any
+// other non-2xx or a malformed answer ⇒ kUpstream. Messages never contain the token.
+// NOT thread-safe (the Transport is not): one per worker thread. The Transport must
+// outlive the client.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "chittyid/chittyid_api.h"
+#include "httpclient/transport.h"
+
+namespace cc::chittyid {
+
+struct ChittyIdConfig {
+  std::string base_url;    // e.g. "https://id.chitty.cc"; a trailing '/' is ignored
+  std::string token;       // secret
+  long timeout_ms = 2000;  // NOLINT(google-runtime-int): curl's type
+};
+
+class ChittyIdClient final : public ChittyIdApi {
+ public:
+  ChittyIdClient(httpclient::Transport& transport, ChittyIdConfig config);
+
+  Result<std::string> MintAuth(const std::map<std::string, std::string>& metadata) override;
+  Status Health() override;
+
+ private:
+  [[nodiscard]] httpclient::HttpRequest MakeRequest(std::string method,
+                                                    std::string_view path) const;
+
+  httpclient::Transport& transport_;
+  ChittyIdConfig config_;
+};
+
+inline constexpr std::string_view kPendingPrefix = "CHITTY-AUTH-PENDING-";
+
+// "CHITTY-AUTH-PENDING-<UNIQUE>": `unique` upper-cased, keeping [A-Z0-9] and turning any
+// other byte into '-', at most 64 characters of it. Callers pass
+// PendingUniqueFromKey(<the PaymentIntent's Stripe idempotency key>), so a retried create
+// (which Stripe answers with the same PaymentIntent) gets the same pending id; or
+// RandomPendingUnique() when there is no key.
+std::string PendingChittyId(std::string_view unique);
+// First 24 hex digits of SHA-256(key): stable, and reveals nothing of the key.
+std::string PendingUniqueFromKey(std::string_view idempotency_key);
+// 24 random hex digits (96 bits) from the OS CSPRNG.
+std::string RandomPendingUnique();
+bool IsPendingChittyId(std::string_view chitty_id);
+
+}  // namespace cc::chittyid
