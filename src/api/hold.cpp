@@ -87,9 +87,9 @@ void WriteStripeShape(json::Writer& w, const stripe::PaymentIntent& pi) {
 }  // namespace
 
 bool IsReservedMetadataKey(std::string_view key) {
-  static constexpr std::array<std::string_view, 8> kReserved{
-      kMetaChittyId, kMetaTier,          kMetaPropertyId,   kMetaTenantId,
-      kMetaClient,   kMetaCaptureReason, kMetaCancelReason, kMetaPendingChittyId};
+  static constexpr std::array<std::string_view, 9> kReserved{
+      kMetaChittyId,     kMetaTier,         kMetaPropertyId,      kMetaTenantId,     kMetaClient,
+      kMetaCaptureReason, kMetaCancelReason, kMetaPendingChittyId, kMetaChittyIdState};
   for (auto r : kReserved) {
     if (r == key) return true;
   }

@@ -28,7 +28,10 @@ inline constexpr std::string_view kMetaTenantId = "tenant_id";
 inline constexpr std::string_view kMetaBookingId = "booking_id";  // the client's, used by us
 inline constexpr std::string_view kMetaCaptureReason = "capture_reason";
 inline constexpr std::string_view kMetaCancelReason = "cancel_reason";
-inline constexpr std::string_view kMetaPendingChittyId = "chitty_id_pending";
+inline constexpr std::string_view kMetaPendingChittyId = "chitty_id_pending";  // the replaced id
+// "pending" while chitty_id is a CHITTY-AUTH-PENDING- fallback; removed when replaced, when
+// chitty_id_pending appears instead (so the two never take two slots at once).
+inline constexpr std::string_view kMetaChittyIdState = "chitty_id_state";
 
 // Keys a client may not send in `metadata` (booking_id is allowed: it is the client's).
 bool IsReservedMetadataKey(std::string_view key);

@@ -58,6 +58,7 @@ stripe::Metadata StripeMetadata(const CreateHoldRequest& req, const std::string&
   m[std::string(kMetaClient)] = client;
   if (!req.property_id.empty()) m[std::string(kMetaPropertyId)] = req.property_id;
   if (!req.tenant_id.empty()) m[std::string(kMetaTenantId)] = req.tenant_id;
+  if (chittyid::IsPendingChittyId(chitty_id)) m[std::string(kMetaChittyIdState)] = "pending";
   return m;
 }
 

@@ -2,10 +2,14 @@
 // thread, and runs the FastCGI loop on the socket spawn-fcgi handed over on fd 0.
 #include <curl/curl.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <stop_token>
 #include <memory>
 
 #include "api/app.h"
+#include "api/reconciler.h"
 #include "chittyid/chittyid_client.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -50,6 +54,28 @@ struct ThreadPorts {
   }
 };
 
+// Every reconcile_interval_s: replace CHITTY-AUTH-PENDING- ids (api/reconciler.h).
+void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metrics,
+                   const std::stop_token& stop) {
+  auto kv = cc::store::MemcachedStore::Create(config.memcached_servers);
+  if (!kv) return;
+  ThreadPorts ports(config, metrics, std::move(*kv));
+  const cc::api::Deps deps{config, ports.stripe, ports.chittyid, ports.store};
+  std::mutex mu;
+  std::condition_variable_any wake;
+  while (!stop.stop_requested()) {
+    std::unique_lock lock(mu);
+    wake.wait_for(lock, stop, std::chrono::seconds(config.reconcile_interval_s), [] { return false; });
+    if (stop.stop_requested()) break;
+    lock.unlock();
+    const auto report = cc::api::ReconcileOnce(deps, cc::NowSeconds());
+    if (report.resolved > 0 || report.failed > 0) {
+      cc::log::Info("reconciler pass", {cc::log::Num("resolved", report.resolved),
+                                         cc::log::Num("failed", report.failed)});
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -71,6 +97,7 @@ int main() {
   cc::api::App app(*config, **metrics);
   cc::fcgi::ServerOptions options;
   options.threads = config->threads;
+  options.background = [&](const std::stop_token& stop) { RunReconciler(*config, **metrics, stop); };
   const int code = cc::fcgi::Run(options, [&]() -> cc::fcgi::Handler {
     auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
     if (!kv) throw std::runtime_error(kv.error().message);

@@ -72,7 +72,9 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
                               &c->rate_limit_per_minute),
                       ReadInt(getenv, "CHITTYCHARGE_THREADS", 1, 1024, &threads),
                       ReadInt(getenv, "STRIPE_TIMEOUT_MS", 100, 120000, &stripe_timeout),
-                      ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout)}) {
+                      ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout),
+                      ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600,
+                              &c->reconcile_interval_s)}) {
     if (!status) return status;
   }
   c->threads = static_cast<int>(threads);

@@ -36,6 +36,7 @@ struct Config {
   std::string ca_file;  // extra CA bundle for outbound TLS ("" = system trust)
   long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
+  int64_t reconcile_interval_s = 15;  // PENDING ChittyIDs are retried this often
 };
 
 using Getenv = std::function<const char*(const char*)>;

@@ -152,8 +152,14 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
       done[i].store(true);
     });
   }
+  std::jthread background;
+  if (options.background) background = std::jthread(options.background);
   log::Info("serving", {log::Num("threads", options.threads)});
   AwaitStop(threads, done);
+  if (background.joinable()) {
+    background.request_stop();
+    background.join();
+  }
   log::Info("stopped");
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <stop_token>
 
 #include "http/http.h"
 
@@ -24,6 +25,8 @@ using HandlerFactory = std::function<Handler()>;
 struct ServerOptions {
   int threads = 64;
   size_t max_body_bytes = 1U << 20U;  // larger bodies: 413 (nginx limits them first)
+  // Optional background task (the ChittyID reconciler), stopped with the server.
+  std::function<void(std::stop_token)> background;
 };
 
 // Blocks until SIGTERM/SIGINT; returns the process exit code.

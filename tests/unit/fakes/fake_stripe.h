@@ -79,7 +79,13 @@ class FakeStripe final : public stripe::StripeApi {
     calls.push_back({"update", id, key});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
     auto& pi = intents.at(id);
-    for (const auto& [k, v] : m) pi.metadata[k] = v;
+    for (const auto& [k, v] : m) {
+      if (v.empty()) {
+        pi.metadata.erase(k);  // Stripe: an empty value removes the key
+      } else {
+        pi.metadata[k] = v;
+      }
+    }
     return pi;
   }
 
@@ -118,17 +124,20 @@ class FakeStripe final : public stripe::StripeApi {
     calls.push_back({"search", query, ""});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
     stripe::SearchPage page;
+    // Clauses of the form metadata['k']:'v' joined by AND; every one must match.
+    std::vector<std::pair<std::string, std::string>> clauses;
+    for (size_t pos = query.find("metadata['"); pos != std::string::npos;
+         pos = query.find("metadata['", pos + 1)) {
+      const size_t key_end = query.find("']:'", pos);
+      const size_t value_end = query.find('\'', key_end + 4);
+      clauses.emplace_back(query.substr(pos + 10, key_end - pos - 10),
+                           query.substr(key_end + 4, value_end - key_end - 4));
+    }
     for (auto it = intents.rbegin(); it != intents.rend(); ++it) {
       bool match = true;
-      for (const auto& [k, v] : it->second.metadata) {
-        const std::string clause = "metadata['" + k + "']:'";
-        if (auto pos = query.find(clause); pos != std::string::npos) {
-          match = match && query.compare(pos + clause.size(), v.size() + 1, v + "'") == 0;
-        }
-      }
-      if (query.find("metadata['chitty_id']") != std::string::npos &&
-          !it->second.metadata.contains("chitty_id")) {
-        match = false;
+      for (const auto& [k, v] : clauses) {
+        auto m = it->second.metadata.find(k);
+        match = match && m != it->second.metadata.end() && m->second == v;
       }
       if (match && static_cast<int>(page.data.size()) < limit) page.data.push_back(it->second);
     }
@@ -159,9 +168,10 @@ class FakeChittyId final : public chittyid::ChittyIdApi {
  public:
   bool down = false;
   int minted = 0;
+  std::string prefix = "CHITTY-AUTH-FAKE";
   Result<std::string> MintAuth(const std::map<std::string, std::string>& /*m*/) override {
     if (down) return Fail(ErrorKind::kUnavailable, "upstream_error", "down");
-    return "CHITTY-AUTH-FAKE" + std::to_string(++minted);
+    return prefix + std::to_string(++minted);
   }
   Status Health() override {
     if (down) return Fail(ErrorKind::kUnavailable, "upstream_error", "down");
