@@ -57,7 +57,7 @@ Result<std::string> HoldRepository::ResolvePaymentIntentId(std::string_view id,
 }
 
 Result<HoldRecord> HoldRepository::Load(std::string_view id, std::string_view client,
-                                        int64_t now) {
+                                        int64_t now, bool* from_stripe) {
   auto pi_id = ResolvePaymentIntentId(id, client);
   if (!pi_id) return Fail(pi_id.error());
   std::optional<int64_t> captured_at;
@@ -66,6 +66,7 @@ Result<HoldRecord> HoldRepository::Load(std::string_view id, std::string_view cl
     if (IsTerminal(cached->pi.status) || now - cached->fetched_at < kFreshSeconds) return *cached;
     captured_at = cached->captured_at;
   }
+  if (from_stripe != nullptr) *from_stripe = true;
   return Fetch(*pi_id, client, now, captured_at);
 }
 

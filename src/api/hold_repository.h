@@ -26,8 +26,10 @@ class HoldRepository {
  public:
   HoldRepository(stripe::StripeApi& stripe, store::KvStore& store) : stripe_(stripe), store_(store) {}
 
-  // id is a PaymentIntent id (pi_…) or a chitty_id.
-  Result<HoldRecord> Load(std::string_view id, std::string_view client, int64_t now);
+  // id is a PaymentIntent id (pi_…) or a chitty_id. *from_stripe (when given) tells
+  // whether this call read the PaymentIntent from Stripe rather than the cache.
+  Result<HoldRecord> Load(std::string_view id, std::string_view client, int64_t now,
+                          bool* from_stripe = nullptr);
   // Always re-reads from Stripe (keeps captured_at from the cached copy).
   Result<HoldRecord> Refresh(const std::string& pi_id, std::string_view client, int64_t now);
   void Save(const HoldRecord& record);

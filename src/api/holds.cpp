@@ -246,6 +246,7 @@ http::Response ListHolds(const Deps& deps, const Caller& caller, const http::Req
   auto data = AfterAnchor(std::move(page->data), *q);
   const bool has_more = page->has_more || data.size() > static_cast<size_t>(q->limit);
   if (data.size() > static_cast<size_t>(q->limit)) data.resize(static_cast<size_t>(q->limit));
+  const std::string last_id = data.empty() ? std::string() : data.back().id;
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
@@ -255,9 +256,9 @@ http::Response ListHolds(const Deps& deps, const Caller& caller, const http::Req
   w.EndArray();
   json::Key(w, "has_more");
   w.Bool(has_more);
-  if (has_more && !data.empty()) {
+  if (has_more && !last_id.empty()) {
     json::Key(w, "next_starting_after");
-    json::String(w, data.back().id);
+    json::String(w, last_id);
   }
   w.EndObject();
   return http::Json(200, std::string(buf.GetString(), buf.GetSize()));
@@ -268,9 +269,10 @@ http::Response CaptureHold(const Deps& deps, const Caller& caller, const http::R
   auto req = ParseCaptureHold(request.body);
   if (!req) return http::ErrorResponse(req.error());
   HoldRepository repo(deps.stripe, deps.store);
-  auto record = repo.Load(id, caller.client.name, caller.now);
+  bool from_stripe = false;
+  auto record = repo.Load(id, caller.client.name, caller.now, &from_stripe);
   if (!record) return http::ErrorResponse(record.error());
-  if (CaptureConflict(record->pi.status) && record->fetched_at != caller.now) {
+  if (CaptureConflict(record->pi.status) && !from_stripe) {
     record = repo.Refresh(record->pi.id, caller.client.name, caller.now);  // cache may lag
     if (!record) return http::ErrorResponse(record.error());
   }

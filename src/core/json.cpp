@@ -37,9 +37,10 @@ bool WithinLimits(const rapidjson::Value& root, std::string* why) {
 }  // namespace
 
 Result<rapidjson::Document> ParseStrict(std::string_view text) {
+  // No kParseFullPrecisionFlag: nothing reads a double, and RapidJSON 1.1.0's full-precision
+  // path is UB on a zero with an exponent ("0e39" → -1.5e228; Tencent/rapidjson#1249).
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseFullPrecisionFlag;
+                              rapidjson::kParseValidateEncodingFlag;
   rapidjson::Document doc;
   doc.Parse<kFlags>(text.data(), text.size());
   if (doc.HasParseError()) {

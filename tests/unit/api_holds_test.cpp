@@ -254,6 +254,24 @@ BOOST_AUTO_TEST_CASE(list_is_scoped_to_the_client) {
   BOOST_TEST(bad_limit.status == 400);
 }
 
+// Regression: create, browser confirm and capture within one second used to trust the
+// stale cached status (compared fetched_at with a whole-second clock).
+BOOST_AUTO_TEST_CASE(capture_in_the_same_second_as_the_confirm_rereads_stripe) {
+  const std::string id = Create();
+  REQUIRE_OK(stripe.Confirm(id, "pm_card_visa"));
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post("{}"), id).status == 200);
+}
+
+// Regression: next_starting_after was read from a moved-from PaymentIntent.
+BOOST_AUTO_TEST_CASE(list_pages_name_the_last_id) {
+  Create();
+  Create();
+  const std::string newest = Create();
+  auto r = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "limit=1", {}, "", ""});
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_TEST(Body(r)["next_starting_after"].GetString() == newest);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::api

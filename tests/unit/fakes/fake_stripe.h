@@ -139,7 +139,12 @@ class FakeStripe final : public stripe::StripeApi {
         auto m = it->second.metadata.find(k);
         match = match && m != it->second.metadata.end() && m->second == v;
       }
-      if (match && static_cast<int>(page.data.size()) < limit) page.data.push_back(it->second);
+      if (!match) continue;
+      if (static_cast<int>(page.data.size()) < limit) {
+        page.data.push_back(it->second);
+      } else {
+        page.has_more = true;
+      }
     }
     return page;
   }
