@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ChittyCharge needs (only the missing ones) and builds
+# the worker into build/.  Idempotent: a second run installs nothing and rebuilds
+# incrementally.
+#
+# Environment:
+#   CHITTYCHARGE_CMAKE_ARGS   extra arguments for the cmake configure step
+#   CHITTYCHARGE_SKIP_BUILD=1 install packages only
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO
+readonly BUILD_DIR="$REPO/build"
+readonly PACKAGES=(
+  build-essential cmake pkg-config libfcgi-dev spawn-fcgi multiwatch rapidjson-dev
+  libcurl4-openssl-dev libssl-dev libmemcached-dev memcached libboost-test-dev
+  libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
+  clang libclang-rt-14-dev
+)
+
+log() { printf 'setup: %s\n' "$*"; }
+
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  else
+    sudo "$@"
+  fi
+}
+
+missing_packages() {
+  local pkg status
+  for pkg in "${PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    [[ $status == "install ok installed" ]] || printf '%s\n' "$pkg"
+  done
+}
+
+install_packages() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "all ${#PACKAGES[@]} packages present"
+    return
+  fi
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  local extra=()
+  # Word splitting is intended: CHITTYCHARGE_CMAKE_ARGS is a list of flags.
+  read -r -a extra <<<"${CHITTYCHARGE_CMAKE_ARGS:-}"
+  log "configuring $BUILD_DIR ${extra[*]}"
+  cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra[@]}"
+  log "building with $(nproc) jobs"
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+main() {
+  install_packages
+  if [[ ${CHITTYCHARGE_SKIP_BUILD:-0} == 1 ]]; then
+    log "CHITTYCHARGE_SKIP_BUILD=1: not building"
+    return
+  fi
+  build
+}
+
+main "$@"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The test command: installs and builds (warnings are errors), then runs the unit
+# tests (ctest) and the Python suites (test doubles + integration through the real
+# stack).  Every suite runs even when an earlier one failed; the exit status is
+# non-zero if anything failed, and the last line is the combined count
+# "N passed, M failed in Ts".
+#
+# Environment:
+#   CHITTYCHARGE_CMAKE_ARGS   extra cmake arguments (added after -DCHITTYCHARGE_WERROR=ON)
+#   PYTEST_ARGS               extra pytest arguments, e.g. "-k holds -x"
+#   CHITTYCHARGE_BUILD_TIMEOUT / _CTEST_TIMEOUT / _PYTEST_TIMEOUT   seconds (480/90/240)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO
+cd "$REPO"
+exec </dev/null
+
+PASSED=0
+FAILED=0
+NOTES=()
+OUT_DIR="$(mktemp -d)"
+trap 'rm -rf "$OUT_DIR"' EXIT
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+# count_in LINE WORD: the number before WORD in a summary line ("3 failed"), or 0.
+count_in() {
+  if [[ $1 =~ ([0-9]+)\ $2 ]]; then printf '%s' "${BASH_REMATCH[1]}"; else printf 0; fi
+}
+
+run_setup() {
+  section "setup + build (-DCHITTYCHARGE_WERROR=ON)"
+  if CHITTYCHARGE_CMAKE_ARGS="-DCHITTYCHARGE_WERROR=ON ${CHITTYCHARGE_CMAKE_ARGS:-}" \
+    timeout --kill-after=10 "${CHITTYCHARGE_BUILD_TIMEOUT:-480}" "$REPO/scripts/setup.sh"; then
+    return 0
+  fi
+  FAILED=$((FAILED + 1))
+  NOTES+=("build failed")
+  return 1
+}
+
+run_ctest() {
+  section "unit tests (ctest)"
+  local status=0 summary total failed
+  timeout --kill-after=10 "${CHITTYCHARGE_CTEST_TIMEOUT:-90}" \
+    ctest --test-dir build --output-on-failure --timeout 60 2>&1 | tee "$OUT_DIR/ctest.out" ||
+    status=$?
+  # "100% tests passed, 0 tests failed out of 12"
+  summary="$(grep -E 'tests failed out of [0-9]+' "$OUT_DIR/ctest.out" | tail -n 1 || true)"
+  if [[ -z $summary ]]; then
+    FAILED=$((FAILED + 1))
+    NOTES+=("ctest did not run (status $status)")
+    return
+  fi
+  [[ $summary =~ out\ of\ ([0-9]+) ]] && total=${BASH_REMATCH[1]}
+  failed="$(count_in "$summary" 'tests failed')"
+  PASSED=$((PASSED + total - failed))
+  FAILED=$((FAILED + failed))
+  NOTES+=("ctest: $((total - failed)) passed, $failed failed")
+  if ((status != 0 && failed == 0)); then
+    FAILED=$((FAILED + 1))
+    NOTES+=("ctest exited with status $status")
+  fi
+}
+
+run_pytest() {
+  section "doubles + integration tests (pytest)"
+  local status=0 summary passed failed errors extra=()
+  read -r -a extra <<<"${PYTEST_ARGS:-}"
+  timeout --kill-after=30 "${CHITTYCHARGE_PYTEST_TIMEOUT:-240}" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/doubles tests/integration "${extra[@]}" \
+    2>&1 | tee "$OUT_DIR/pytest.out" || status=$?
+  # "2 failed, 40 passed, 1 error in 12.3s" (with or without the ==== decoration)
+  summary="$(grep -E '(passed|failed|error|no tests ran).* in [0-9.]+s' "$OUT_DIR/pytest.out" | tail -n 1 || true)"
+  passed="$(count_in "$summary" passed)"
+  failed="$(count_in "$summary" failed)"
+  errors="$(count_in "$summary" 'error')"
+  PASSED=$((PASSED + passed))
+  FAILED=$((FAILED + failed + errors))
+  NOTES+=("pytest: $passed passed, $((failed + errors)) failed")
+  if ((status != 0 && failed + errors == 0)); then
+    FAILED=$((FAILED + 1))
+    NOTES+=("pytest exited with status $status")
+  fi
+}
+
+main() {
+  local start=$SECONDS
+  run_setup || true
+  run_ctest
+  run_pytest
+  section "summary"
+  printf '%s\n' "${NOTES[@]}"
+  printf '%d passed, %d failed in %ds\n' "$PASSED" "$FAILED" "$((SECONDS - start))"
+  ((FAILED == 0))
+}
+
+main "$@"

@@ -1,0 +1,392 @@
+"""Integration-test harness: the real stack, started once per session.
+
+The `stack` fixture runs scripts/run.sh (nginx -> spawn-fcgi/multiwatch pool ->
+memcached + the Stripe/ChittyID doubles, sandbox mode) in its own process group with
+a temporary run dir and non-default ports, waits for its READY line, and at the end
+sends SIGTERM to the group and checks that every process it started is gone.
+
+Environment knobs: CHITTYCHARGE_WORKER (another worker binary, e.g. an ASan build),
+CHITTYCHARGE_KEEP_RUN_DIR=1 (keep the temp run dir and its logs).
+
+Stdlib only.
+"""
+
+import http.client
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import uuid
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+ALPHA_TOKEN = "tok_alpha_0123456789"
+BETA_TOKEN = "tok_beta_0123456789"  # MAX_TIER VERIFIED_GUEST
+PREMIUM_TOKEN = "tok_premium_0123456789"  # MAX_TIER PREMIUM_PROPERTY
+CHITTY_ID_TOKEN = "tok_chitty_test_0001"
+WEBHOOK_SECRET = "whsec_integration_0001"
+SANDBOX_STRIPE_KEY = "sk_test_sandbox_dummy"  # what run.sh exports in sandbox mode
+
+PREFERRED_PORTS = {
+    "CHITTYCHARGE_HTTP_PORT": 18080,
+    "CHITTYCHARGE_HTTPS_PORT": 18443,
+    "STRIPE_DOUBLE_PORT": 18111,
+    "CHITTYID_DOUBLE_PORT": 18112,
+    "CHITTYCHARGE_MEMCACHED_PORT": 18211,
+}
+PID_FILES = ("memcached", "stripe-double", "chittyid-double", "pool", "nginx")
+READY_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 15
+HTTP_TIMEOUT_S = 30
+
+# Variables of the service or of run.sh that must not leak in from the caller's shell.
+SCRUBBED_PREFIXES = ("STRIPE_", "CHITTY_ID_", "CHITTYID_", "MEMCACHED_", "CHITTYCHARGE_")
+SCRUBBED_NAMES = ("RATE_LIMIT_PER_MINUTE", "CURRENCY", "DEFAULT_HOLD_AMOUNT_CENTS", "ALLOWED_ORIGINS")
+KEPT_NAMES = ("CHITTYCHARGE_WORKER",)
+
+
+class Response:
+    """An HTTP answer: .status, .headers (case-insensitive), .body, .text, .json."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise AssertionError(f"not JSON: {self!r}") from None
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.text[:800]!r}>"
+
+
+class Stack:
+    """A running stack plus helpers to talk to it, to the doubles and to memcached."""
+
+    def __init__(self, run_dir, ports):
+        self.run_dir = pathlib.Path(run_dir)
+        self.http_port = ports["CHITTYCHARGE_HTTP_PORT"]
+        self.https_port = ports["CHITTYCHARGE_HTTPS_PORT"]
+        self.stripe_port = ports["STRIPE_DOUBLE_PORT"]
+        self.chittyid_port = ports["CHITTYID_DOUBLE_PORT"]
+        self.memcached_port = ports["CHITTYCHARGE_MEMCACHED_PORT"]
+        self.ca_file = str(self.run_dir / "tls" / "cert.pem")
+        self.base_url = f"http://127.0.0.1:{self.http_port}"
+        self.pids = {}
+
+    # ------------------------------------------------------------ transport
+
+    def _tls(self):
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def request(self, method, port, path, body=None, headers=None, tls=False):
+        if tls:
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", port, timeout=HTTP_TIMEOUT_S, context=self._tls())
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            answer = conn.getresponse()
+            return Response(answer.status, answer.headers, answer.read())
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------ the service
+
+    def api(self, method, path, body=None, token=ALPHA_TOKEN, headers=None, raw=None, https=False):
+        """Calls the service through nginx. `body` is JSON-encoded; `raw` (str/bytes) is
+        sent verbatim; token=None sends no ChittyID-Token."""
+        all_headers = {}
+        payload = None
+        if raw is not None:
+            payload = raw.encode() if isinstance(raw, str) else raw
+        elif body is not None:
+            payload = json.dumps(body).encode()
+        if payload is not None:
+            all_headers["Content-Type"] = "application/json"
+        if token is not None:
+            all_headers["ChittyID-Token"] = token
+        all_headers.update(headers or {})
+        port = self.https_port if https else self.http_port
+        return self.request(method, port, path, payload, all_headers, tls=https)
+
+    def create_hold(self, token=ALPHA_TOKEN, **fields):
+        body = {"amount": 5000, "currency": "usd", "description": "integration test hold"}
+        body.update(fields)
+        answer = self.api("POST", "/api/holds", body, token=token)
+        assert answer.status == 201, answer
+        return answer.json
+
+    def get_hold(self, hold_id, token=ALPHA_TOKEN):
+        return self.api("GET", f"/api/holds/{urllib.parse.quote(hold_id)}", token=token)
+
+    # ------------------------------------------------------------ the Stripe double
+
+    def stripe(self, method, path, body=None, headers=None):
+        """Calls the Stripe double. /v1 paths get the sandbox key and a form body;
+        /_test control paths get a JSON body."""
+        all_headers = dict(headers or {})
+        payload = None
+        if path.startswith("/v1/"):
+            all_headers.setdefault("Authorization", f"Bearer {SANDBOX_STRIPE_KEY}")
+            if body is not None:
+                payload = urllib.parse.urlencode(body).encode()
+                all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            payload = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        return self.request(method, self.stripe_port, path, payload, all_headers, tls=True)
+
+    def confirm(self, pi_id, pm="pm_card_visa"):
+        """What the browser does with the client_secret: confirm with a card."""
+        return self.stripe("POST", f"/v1/payment_intents/{pi_id}/confirm",
+                           {"payment_method": pm},
+                           headers={"Idempotency-Key": f"browser-{uuid.uuid4()}"})
+
+    def stripe_pi(self, pi_id):
+        answer = self.stripe("GET", f"/v1/payment_intents/{pi_id}")
+        assert answer.status == 200, answer
+        return answer.json
+
+    def stripe_requests(self):
+        return _as_list(self.stripe("GET", "/_test/requests").json)
+
+    def clear_stripe_requests(self):
+        answer = self.stripe("DELETE", "/_test/requests")
+        assert answer.status < 300, answer
+
+    def count_payment_intents(self):
+        return len(_as_list(self.stripe("GET", "/_test/payment_intents").json))
+
+    def chittyid(self, method, path, body=None):
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        return self.request(method, self.chittyid_port, path, payload, headers, tls=True)
+
+    # ------------------------------------------------------------ memcached
+
+    def memcached_cmd(self, command):
+        """Sends one text-protocol command; returns the full answer as str."""
+        line = command if command.endswith("\r\n") else command + "\r\n"
+        multi_line = command.split()[0] in ("get", "gets", "stats")
+        with socket.create_connection(("127.0.0.1", self.memcached_port), timeout=5) as conn:
+            conn.sendall(line.encode())
+            answer = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+                if multi_line and (answer.endswith(b"END\r\n") or answer.endswith(b"ERROR\r\n")):
+                    break
+                if not multi_line and answer.endswith(b"\r\n"):
+                    break
+        return answer.decode("utf-8", errors="replace")
+
+    def memcached_flush(self):
+        answer = self.memcached_cmd("flush_all")
+        assert answer.strip() == "OK", answer
+
+
+def _as_list(payload):
+    """The control API may answer a bare list or a {"data": [...]}-style wrapper."""
+    if isinstance(payload, list):
+        return payload
+    for key in ("data", "requests", "payment_intents", "events"):
+        if isinstance(payload.get(key), list):
+            return payload[key]
+    raise AssertionError(f"unexpected control API answer: {payload!r}")
+
+
+# ---------------------------------------------------------------- stack lifecycle
+
+def _port_free(port):
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _pick_ports():
+    return {name: port if _port_free(port) else _any_free_port()
+            for name, port in PREFERRED_PORTS.items()}
+
+
+def _stack_env(run_dir, ports):
+    env = {name: value for name, value in os.environ.items()
+           if name in KEPT_NAMES
+           or not (name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES)}
+    env.update({name: str(port) for name, port in ports.items()})
+    env.update({
+        "CHITTYCHARGE_SKIP_SETUP": "1",
+        "CHITTYCHARGE_RUN_DIR": str(run_dir),
+        "CHITTYCHARGE_READY_TIMEOUT": str(READY_TIMEOUT_S - 10),
+        "CHITTY_ID_TOKEN": CHITTY_ID_TOKEN,
+        "CHITTYCHARGE_API_TOKENS": (
+            f"alpha:{ALPHA_TOKEN},beta:{BETA_TOKEN}:VERIFIED_GUEST,"
+            f"premium:{PREMIUM_TOKEN}:PREMIUM_PROPERTY"),
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "RATE_LIMIT_PER_MINUTE": "100000",
+        "STRIPE_TIMEOUT_MS": "3000",
+        "CHITTYCHARGE_PROCESSES": "2",
+        "CHITTYCHARGE_THREADS": "16",
+        # the double validates its own answers against Stripe's OpenAPI subset
+        "CHITTYCHARGE_STRIPE_DOUBLE_ARGS": "--self-check",
+    })
+    return env
+
+
+def _log_tails(run_dir, lines=40):
+    parts = []
+    for path in sorted(pathlib.Path(run_dir).glob("*.log")) + [pathlib.Path(run_dir) / "run.out"]:
+        if path.exists():
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path.name} ---\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
+def _wait_ready(proc, run_dir):
+    out = pathlib.Path(run_dir) / "run.out"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if "\nREADY http" in "\n" + out.read_text(errors="replace"):
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"scripts/run.sh exited with {proc.returncode} before READY\n"
+                        + _log_tails(run_dir), pytrace=False)
+        time.sleep(0.1)
+    pytest.fail(f"no READY from scripts/run.sh within {READY_TIMEOUT_S}s\n" + _log_tails(run_dir),
+                pytrace=False)
+
+
+def _read_pids(run_dir, names):
+    pids = {}
+    for name in names:
+        path = pathlib.Path(run_dir) / f"{name}.pid"
+        if path.exists():
+            for number, line in enumerate(path.read_text().split()):
+                pids[f"{name}[{number}]" if name == "workers" else name] = int(line)
+    return pids
+
+
+def _proc_stat(pid):
+    """(state, pgrp) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid):
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _group_members(pgid):
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat is not None and stat[0] != "Z" and stat[1] == pgid:
+                members.append(int(entry))
+    return members
+
+
+def _stop(proc, pids):
+    """SIGTERM to the process group; returns a list of problems (empty when clean)."""
+    problems = []
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        problems.append(f"run.sh did not exit within {STOP_TIMEOUT_S}s of SIGTERM")
+    deadline = time.monotonic() + 2  # orphans may need a moment to be reaped
+    while time.monotonic() < deadline and (
+            any(_alive(pid) for pid in pids.values()) or _group_members(proc.pid)):
+        time.sleep(0.1)
+    left = {name: pid for name, pid in pids.items() if _alive(pid)}
+    if left:
+        problems.append(f"still running after stop: {left}")
+    members = _group_members(proc.pid)
+    if members:
+        problems.append(f"process group {proc.pid} still has members {members}")
+    for pid in left.values():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return problems
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    # So that `timeout` (SIGTERM) still runs the teardown that stops the stack.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    worker = pathlib.Path(os.environ.get("CHITTYCHARGE_WORKER", REPO / "build" / "chittycharge"))
+    if not os.access(worker, os.X_OK):
+        pytest.fail(f"{worker} is not built; run scripts/setup.sh (or scripts/test.sh)",
+                    pytrace=False)
+    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-"))
+    ports = _pick_ports()
+    previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    with open(run_dir / "run.out", "wb") as out:
+        proc = subprocess.Popen(
+            ["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=_stack_env(run_dir, ports),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    pids = {}
+    try:
+        _wait_ready(proc, run_dir)
+        running = Stack(run_dir, ports)
+        pids = _read_pids(run_dir, PID_FILES)
+        running.pids = pids
+        yield running
+        pids.update(_read_pids(run_dir, ("workers",)))
+    finally:
+        problems = _stop(proc, pids)
+        signal.signal(signal.SIGTERM, previous_handler)
+        keep = problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1"
+        if keep:
+            print(f"\nstack run dir kept: {run_dir}")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    assert not problems, "; ".join(problems) + "\n" + _log_tails(run_dir)

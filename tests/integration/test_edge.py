@@ -1,0 +1,99 @@
+"""The nginx edge of the local stack: body limits, CORS, nginx's own JSON errors, /metrics.
+
+Written from CONTRACT.md ("CORS", "Limits and routes"); the stack runs with the default
+ALLOWED_ORIGINS.
+"""
+
+import pytest
+
+ALPHA = "tok_alpha_0123456789"
+EXPOSED = {"x-request-id", "retry-after", "idempotent-replayed"}
+REQUEST_HEADERS = {"content-type", "chittyid-token", "authorization", "idempotency-key",
+                   "x-request-id"}
+
+
+def header_set(answer, name):
+    return {item.strip().lower() for item in answer.headers.get(name, "").split(",") if item.strip()}
+
+
+def test_api_body_over_64k_is_413_json_with_cors(stack):
+    body = b'{"description":"' + b"x" * (64 * 1024) + b'"}'
+    answer = stack.api("POST", "/api/holds", raw=body, headers={"Origin": "https://chitty.cc"})
+    assert answer.status == 413, answer
+    assert answer.headers.get("Content-Type", "").startswith("application/json")
+    assert answer.json["code"] == "payload_too_large"
+    assert answer.headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+    assert answer.headers.get("X-Request-Id")
+
+
+def test_webhook_takes_bodies_over_64k_but_not_over_1m(stack):
+    medium = stack.api("POST", "/webhook", raw=b"{" + b" " * (200 * 1024) + b"}", token=None)
+    assert medium.status != 413, medium
+    assert medium.status == 400 and medium.json["code"] == "invalid_signature", medium
+    large = stack.api("POST", "/webhook", raw=b"x" * (1024 * 1024 + 1), token=None)
+    assert large.status == 413 and large.json["code"] == "payload_too_large", large
+
+
+@pytest.mark.parametrize("origin,allowed", [
+    ("https://chitty.cc", True),
+    ("https://app.chitty.cc", True),
+    ("https://a.b.chitty.cc", True),
+    ("https://furnished-condos.com", True),
+    ("http://localhost", True),
+    ("http://localhost:5173", True),
+    ("https://evil.com", False),
+    ("https://evilchitty.cc", False),
+    ("https://chitty.cc.evil.com", False),
+    ("http://chitty.cc", False),
+    ("https://app.chitty.cc:8443", False),
+    ("http://localhost.evil.com", False),
+    ("https://localhost:3000", False),
+])
+def test_cors_origin_is_echoed_only_when_allowed(stack, origin, allowed):
+    answer = stack.api("GET", "/api/holds", headers={"Origin": origin})
+    assert answer.status == 200, answer
+    if allowed:
+        assert answer.headers.get("Access-Control-Allow-Origin") == origin
+        assert "origin" in header_set(answer, "Vary")
+        assert EXPOSED <= header_set(answer, "Access-Control-Expose-Headers")
+    else:
+        assert answer.headers.get("Access-Control-Allow-Origin") is None, answer.headers
+
+
+def test_preflight_is_204_with_allowed_methods_and_headers(stack):
+    answer = stack.api("OPTIONS", "/api/holds", token=None, headers={
+        "Origin": "https://app.chitty.cc",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, chittyid-token, idempotency-key",
+    })
+    assert answer.status == 204, answer
+    assert answer.headers.get("Access-Control-Allow-Origin") == "https://app.chitty.cc"
+    assert {"get", "post"} <= header_set(answer, "Access-Control-Allow-Methods")
+    assert REQUEST_HEADERS <= header_set(answer, "Access-Control-Allow-Headers")
+    assert "origin" in header_set(answer, "Vary")
+
+
+def test_preflight_from_unknown_origin_gets_no_cors_headers(stack):
+    answer = stack.api("OPTIONS", "/api/holds", token=None, headers={
+        "Origin": "https://evil.com", "Access-Control-Request-Method": "POST"})
+    assert answer.status == 204, answer
+    assert answer.headers.get("Access-Control-Allow-Origin") is None
+    assert answer.headers.get("Access-Control-Allow-Methods") is None
+
+
+def test_worker_errors_carry_cors_headers(stack):
+    answer = stack.api("GET", "/api/holds", token=None, headers={"Origin": "https://chitty.cc"})
+    assert answer.status == 401, answer
+    assert answer.headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+
+
+def test_server_header_hides_the_version(stack):
+    answer = stack.api("GET", "/health", token=None)
+    assert answer.headers.get("Server", "nginx") == "nginx"
+
+
+def test_metrics_from_loopback_is_prometheus_text(stack):
+    answer = stack.api("GET", "/metrics", token=None)
+    assert answer.status == 200, answer
+    assert answer.headers.get("Content-Type", "").startswith("text/plain"), answer.headers
+    assert "# TYPE" in answer.text or "# HELP" in answer.text, answer.text[:500]
