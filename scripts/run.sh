@@ -274,6 +274,9 @@ start_sandbox() {
 start_pool() {
   [[ -x $WORKER ]] || die "worker binary $WORKER not found; build it with scripts/setup.sh"
   rm -f "$SOCKET"
+  # One metrics file for the pool: /metrics sums every worker's slot (src/core/metrics.h).
+  export CHITTYCHARGE_METRICS_FILE="$RUN_DIR/metrics.shm"
+  rm -f "$CHITTYCHARGE_METRICS_FILE"
   start_child pool "$RUN_DIR/worker.log" \
     spawn-fcgi -n -s "$SOCKET" -M 0660 -b 1024 -- \
     /usr/bin/multiwatch -f "$PROCESSES" -s TERM -- "$WORKER"
