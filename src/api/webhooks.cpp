@@ -71,7 +71,16 @@ Result<Outcome> ApplyPaymentIntent(const Deps& deps, const Event& e, int64_t now
   if (!IsOurs(*pi)) return Outcome::kIgnored;
   HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi->id);
-  if (cached && IsTerminal(cached->pi.status)) return Outcome::kApplied;  // final already
+  if (cached && IsTerminal(cached->pi.status)) {  // final already
+    // A charge.captured re-read (or a GET) may have stored the capture first; the
+    // succeeded event still tells when it happened.
+    if (cached->pi.status == "succeeded" && pi->status == "succeeded" && !cached->captured_at &&
+        e.created > 0) {
+      cached->captured_at = e.created;
+      repo.Save(*cached);
+    }
+    return Outcome::kApplied;
+  }
   if (cached && StatusRank(pi->status) < StatusRank(cached->pi.status)) {
     return Reread(deps, pi->id, now);  // older-looking event: ask Stripe
   }

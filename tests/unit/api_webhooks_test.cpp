@@ -153,6 +153,23 @@ BOOST_AUTO_TEST_CASE(with_memcached_down_events_are_still_answered_200) {
   BOOST_TEST(Deliver(PiEvent("evt_m", "payment_intent.succeeded", "succeeded")).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(a_capture_seen_first_through_charge_captured_keeps_the_succeeded_time) {
+  // Captured outside ChittyCharge (Dashboard): charge.captured's re-read stores the
+  // terminal hold first; the payment_intent.succeeded that follows still sets captured_at.
+  stripe.intents["pi_w1"] = stripe::PaymentIntent{};
+  auto& pi = stripe.intents["pi_w1"];
+  pi.id = "pi_w1";
+  pi.status = "succeeded";
+  pi.metadata = {{"client", "alpha"}};
+  const std::string captured =
+      R"({"id":"evt_cc","object":"event","type":"charge.captured","data":{"object":{"id":"ch_w1","object":"charge","payment_intent":"pi_w1"}}})";
+  BOOST_TEST(Deliver(captured).status == 200);
+  BOOST_TEST(Deliver(PiEvent("evt_ps", "payment_intent.succeeded", "succeeded")).status == 200);
+  auto cached = HoldRepository(stripe, store).Cached("pi_w1");
+  BOOST_TEST(cached->pi.status == "succeeded");
+  BOOST_TEST(cached->captured_at.value_or(0) == 1767311990);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::api
