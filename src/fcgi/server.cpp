@@ -97,12 +97,22 @@ void ServeLoop(const ServerOptions& options, const Handler& handler) {
   FCGX_Free(&req, 0);
 }
 
-// Waits for SIGTERM/SIGINT, then keeps nudging threads out of accept() until they end.
+// The signals that mean "stop gracefully". SIGQUIT is among them because Debian 12's
+// multiwatch 1.0.0 sends SIGQUIT when told `-s TERM` (it sends the option's index in
+// its HUP,INT,QUIT,TERM,… list as the signal number), and QUIT is nginx's graceful
+// stop too.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGQUIT);
+  return set;
+}
+
+// Waits for a stop signal, then keeps nudging threads out of accept() until they end.
 void AwaitStop(std::vector<std::thread>& threads, const std::vector<std::atomic<bool>>& done) {
-  sigset_t stop_set;
-  sigemptyset(&stop_set);
-  sigaddset(&stop_set, SIGTERM);
-  sigaddset(&stop_set, SIGINT);
+  const sigset_t stop_set = StopSignals();
   int sig = 0;
   sigwait(&stop_set, &sig);
   log::Info("stopping: finishing requests in flight", {log::Num("signal", sig)});
@@ -133,10 +143,7 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
   wake.sa_handler = OnWake;  // no SA_RESTART: a blocked accept() returns EINTR
   sigemptyset(&wake.sa_mask);
   sigaction(SIGUSR2, &wake, nullptr);
-  sigset_t stop_set;
-  sigemptyset(&stop_set);
-  sigaddset(&stop_set, SIGTERM);
-  sigaddset(&stop_set, SIGINT);
+  const sigset_t stop_set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);  // inherited: only AwaitStop takes them
 
   std::vector<std::atomic<bool>> done(static_cast<size_t>(options.threads));

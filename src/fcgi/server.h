@@ -5,7 +5,7 @@
 // FCGX_Accept_r (accept() is thread-safe; no accept mutex). Each thread gets its own
 // handler from `make_handler`, so per-thread resources (curl handle, memcached
 // connection) need no locking.
-// Graceful stop: SIGTERM or SIGINT stops accepting; requests in flight finish; Run()
+// Graceful stop: SIGTERM, SIGINT or SIGQUIT stops accepting; requests in flight finish; Run()
 // returns 0 once every thread is done. libfcgi's accept() does not return on a signal
 // by itself: the signal thread interrupts blocked accepts with SIGUSR2 (the requests
 // are initialised with FCGI_FAIL_ACCEPT_ON_INTR), repeating until all threads are out.
@@ -29,7 +29,7 @@ struct ServerOptions {
   std::function<void(std::stop_token)> background;
 };
 
-// Blocks until SIGTERM/SIGINT; returns the process exit code.
+// Blocks until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
 int Run(const ServerOptions& options, const HandlerFactory& make_handler);
 
 }  // namespace cc::fcgi
