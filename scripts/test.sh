@@ -3,11 +3,12 @@
 # tests (ctest) and the Python suites (test doubles + integration through the real
 # stack).  Every suite runs even when an earlier one failed; the exit status is
 # non-zero if anything failed, and the last line is the combined count
-# "N passed, M failed in Ts".
+# "N passed, M failed".
 #
 # Environment:
 #   CHITTYCHARGE_CMAKE_ARGS   extra cmake arguments (added after -DCHITTYCHARGE_WERROR=ON)
 #   PYTEST_ARGS               extra pytest arguments, e.g. "-k holds -x"
+#   CHITTYCHARGE_SKIP_SLOW=1  skip the fuzz and ASan+UBSan suites (local quick runs)
 #   CHITTYCHARGE_BUILD_TIMEOUT / _CTEST_TIMEOUT / _PYTEST_TIMEOUT   seconds (480/90/240)
 set -euo pipefail
 
@@ -68,7 +69,7 @@ run_pytest() {
   section "doubles + integration tests (pytest)"
   local status=0 summary passed failed errors extra=()
   read -r -a extra <<<"${PYTEST_ARGS:-}"
-  timeout --kill-after=30 "${CHITTYCHARGE_PYTEST_TIMEOUT:-240}" \
+  timeout --kill-after=30 "${CHITTYCHARGE_PYTEST_TIMEOUT:-420}" \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/doubles tests/integration "${extra[@]}" \
     2>&1 | tee "$OUT_DIR/pytest.out" || status=$?
   # "2 failed, 40 passed, 1 error in 12.3s" (with or without the ==== decoration)
@@ -85,14 +86,36 @@ run_pytest() {
   fi
 }
 
+# run_suite NAME TIMEOUT CMD…: a whole script counted as one passed or failed suite.
+run_suite() {
+  local name=$1 limit=$2
+  shift 2
+  section "$name"
+  if timeout --kill-after=30 "$limit" "$@"; then
+    PASSED=$((PASSED + 1))
+    NOTES+=("$name: passed")
+  else
+    FAILED=$((FAILED + 1))
+    NOTES+=("$name: FAILED (status $?)")
+  fi
+}
+
 main() {
   local start=$SECONDS
   run_setup || true
   run_ctest
   run_pytest
+  if [[ ${CHITTYCHARGE_SKIP_SLOW:-0} != 1 ]]; then
+    # libFuzzer targets for the signature parser, webhook events, request bodies and
+    # the router, bounded (FUZZ_SECONDS each), then everything again under ASan+UBSan.
+    run_suite "fuzz (libFuzzer, bounded)" "${CHITTYCHARGE_FUZZ_TIMEOUT:-420}" "$REPO/scripts/fuzz.sh"
+    run_suite "ASan+UBSan: unit, adapter and integration tests" "${CHITTYCHARGE_ASAN_TIMEOUT:-600}" \
+      env CHITTYCHARGE_ASAN_INTEGRATION=1 "$REPO/scripts/asan.sh"
+  fi
   section "summary"
   printf '%s\n' "${NOTES[@]}"
-  printf '%d passed, %d failed in %ds\n' "$PASSED" "$FAILED" "$((SECONDS - start))"
+  printf 'total time: %ds\n' "$((SECONDS - start))"
+  printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
   ((FAILED == 0))
 }
 
