@@ -299,7 +299,10 @@ http::Response CaptureHold(const Deps& deps, const Caller& caller, const http::R
     }
     return http::ErrorResponse(pi.error());
   }
-  HoldRecord captured{std::move(*pi), caller.now, caller.now};
+  // Concurrent identical captures all get Stripe's one answer; keep the first one's time.
+  auto earlier = repo.Cached(pi_id);
+  const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
+  HoldRecord captured{std::move(*pi), captured_at, caller.now};
   repo.Save(captured);
   return Ok200(captured);
 }

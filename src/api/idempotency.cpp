@@ -84,7 +84,7 @@ void FinishIdempotent(store::KvStore& store, const IdempotencyTicket& ticket,
                       const http::Response& response) {
   if (ticket.memo_key.empty()) return;
   Status stored;
-  if (response.status >= 500) {
+  if (!response.final) {  // let the client retry
     stored = store.Delete(ticket.memo_key);
   } else {
     std::string value(kDone);

@@ -6,8 +6,9 @@
 // idempotency_key_in_use; once the first finished, its status and body are replayed
 // byte for byte with `Idempotent-Replayed: true`; the same key with another request
 // (method, path, SHA-256 of the body) ⇒ 422 idempotency_key_reused. Finish() stores
-// every final answer except 5xx for 24 h (a 5xx releases the key so the client may
-// retry). With memcached down the request proceeds unguarded: Stripe's own
+// every final answer for 24 h; a 5xx or a conflict a retry resolves (Stripe still
+// executing the same key: 409 idempotency_key_in_use) releases the key instead, so the
+// client's retry reaches Stripe again and gets its replay. With memcached down the request proceeds unguarded: Stripe's own
 // idempotency, under keys derived from the client's, still prevents a second effect.
 #pragma once
 

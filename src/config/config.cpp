@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "store/server_list.h"
+
 namespace cc::config {
 namespace {
 
@@ -98,6 +100,10 @@ Status Validate(const Config& c) {
   }
   if (!c.chitty_id_url.starts_with("https://") && !c.chitty_id_url.starts_with("http://")) {
     return Bad("CHITTY_ID_URL", "must be an http(s):// URL");
+  }
+  if (auto servers = store::ParseServerList(c.memcached_servers); !servers) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_config", servers.error().message,
+                "MEMCACHED_SERVERS");
   }
   if (!SupportedCurrency(c.currency)) {
     return Bad("CURRENCY", "must be one of usd, eur, gbp, cad");

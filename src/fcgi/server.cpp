@@ -146,13 +146,21 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
   const sigset_t stop_set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);  // inherited: only AwaitStop takes them
 
-  std::vector<std::atomic<bool>> done(static_cast<size_t>(options.threads));
+  // Every thread's resources are built here, before serving: a failure stops the start.
+  std::vector<Handler> handlers;
+  try {
+    for (int i = 0; i < options.threads; ++i) handlers.push_back(make_handler());
+  } catch (const std::exception& e) {
+    log::Error("cannot start worker threads", {log::Str("error", e.what())});
+    return 2;
+  }
+  std::vector<std::atomic<bool>> done(handlers.size());
   std::vector<std::thread> threads;
   threads.reserve(done.size());
   for (size_t i = 0; i < done.size(); ++i) {
     threads.emplace_back([&, i] {
       try {
-        ServeLoop(options, make_handler());
+        ServeLoop(options, handlers[i]);
       } catch (const std::exception& e) {
         log::Error("worker thread failed", {log::Str("error", e.what())});
       }

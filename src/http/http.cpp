@@ -67,7 +67,11 @@ std::string ErrorBody(const Error& error) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-Response ErrorResponse(const Error& error) { return Json(HttpStatus(error.kind), ErrorBody(error)); }
+Response ErrorResponse(const Error& error) {
+  Response r = Json(HttpStatus(error.kind), ErrorBody(error));
+  r.final = r.status < 500 && error.code != "idempotency_key_in_use" && error.code != "rate_limited";
+  return r;
+}
 
 std::string PercentDecode(std::string_view s) { return Decode(s, false); }
 

@@ -30,6 +30,9 @@ struct Response {
   HeaderList headers;  // besides Content-Type / Content-Length
   std::string body;    // JSON unless a handler sets another Content-Type
   std::string content_type = "application/json";
+  // A final answer that an idempotent replay may repeat. Not final: 5xx, and conflicts
+  // that a retry resolves (idempotency_key_in_use, rate_limited).
+  bool final = true;
 };
 
 Response Json(int status, std::string body);

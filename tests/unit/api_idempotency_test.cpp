@@ -88,6 +88,15 @@ BOOST_AUTO_TEST_CASE(a_5xx_releases_the_key) {
   BOOST_TEST(!Replayed(retry));
 }
 
+// Regression: Stripe still executing the same key (409) was stored as the final answer.
+BOOST_AUTO_TEST_CASE(a_conflict_that_a_retry_resolves_is_not_stored) {
+  stripe.fail_next = MakeError(ErrorKind::kConflict, "idempotency_key_in_use", "Stripe busy");
+  BOOST_TEST(Post("/api/holds", kBody, "k7").status == 409);
+  auto retry = Post("/api/holds", kBody, "k7");
+  BOOST_TEST(retry.status == 201);
+  BOOST_TEST(!Replayed(retry));
+}
+
 BOOST_AUTO_TEST_CASE(errors_below_500_are_replayed_too) {
   BOOST_TEST(Post("/api/holds", R"({"amount":10})", "k5").status == 400);
   auto again = Post("/api/holds", R"({"amount":10})", "k5");

@@ -71,6 +71,7 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
       {[&] { auto e = with("STRIPE_SECRET_KEY", "sk_live_x"); e["STRIPE_API_BASE"] = "http://127.0.0.1:1"; return e; }(), "STRIPE_API_BASE"},
       {[&] { auto e = with("STRIPE_SECRET_KEY", "rk_live_x"); e["STRIPE_API_BASE"] = "http://x"; return e; }(), "STRIPE_API_BASE"},
       {with("CURRENCY", "jpy"), "CURRENCY"},
+      {with("MEMCACHED_SERVERS", "not a server list"), "MEMCACHED_SERVERS"},
       {with("RATE_LIMIT_PER_MINUTE", "ten"), "RATE_LIMIT_PER_MINUTE"},
       {with("DEFAULT_HOLD_AMOUNT_CENTS", "10"), "DEFAULT_HOLD_AMOUNT_CENTS"},
       {with("CHITTYCHARGE_API_TOKENS", "nocolon"), "CHITTYCHARGE_API_TOKENS"},
