@@ -32,8 +32,12 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 ALPHA_TOKEN = "tok_alpha_0123456789"
 BETA_TOKEN = "tok_beta_0123456789"  # MAX_TIER VERIFIED_GUEST
 PREMIUM_TOKEN = "tok_premium_0123456789"  # MAX_TIER PREMIUM_PROPERTY
+LOWRATE_TOKEN = "tok_lowrate_0123456789"  # NEW_GUEST, 6 /api requests per minute
+LOWRATE_PER_MINUTE = 6
 CHITTY_ID_TOKEN = "tok_chitty_test_0001"
 WEBHOOK_SECRET = "whsec_integration_0001"
+# The endpoint's previous secret, still configured (rotation); the double signs with the first.
+WEBHOOK_SECRET_OLD = "whsec_integration_old_0001"
 SANDBOX_STRIPE_KEY = "sk_test_sandbox_dummy"  # what run.sh exports in sandbox mode
 
 PREFERRED_PORTS = {
@@ -251,10 +255,13 @@ def _stack_env(run_dir, ports):
         "CHITTY_ID_TOKEN": CHITTY_ID_TOKEN,
         "CHITTYCHARGE_API_TOKENS": (
             f"alpha:{ALPHA_TOKEN},beta:{BETA_TOKEN}:VERIFIED_GUEST,"
-            f"premium:{PREMIUM_TOKEN}:PREMIUM_PROPERTY"),
-        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            f"premium:{PREMIUM_TOKEN}:PREMIUM_PROPERTY,"
+            f"lowrate:{LOWRATE_TOKEN}:NEW_GUEST:{LOWRATE_PER_MINUTE}"),
+        "STRIPE_WEBHOOK_SECRET": f"{WEBHOOK_SECRET},{WEBHOOK_SECRET_OLD}",
         "RATE_LIMIT_PER_MINUTE": "100000",
         "STRIPE_TIMEOUT_MS": "3000",
+        # the ChittyID reconciler replaces PENDING ids every 2 s (default 15)
+        "CHITTYCHARGE_RECONCILE_SECONDS": "2",
         "CHITTYCHARGE_PROCESSES": "2",
         "CHITTYCHARGE_THREADS": "16",
         # the double validates its own answers against Stripe's OpenAPI subset
@@ -386,6 +393,38 @@ def stack():
         signal.signal(signal.SIGTERM, previous_handler)
         keep = problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1"
         if keep:
+            print(f"\nstack run dir kept: {run_dir}")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    assert not problems, "; ".join(problems) + "\n" + _log_tails(run_dir)
+
+
+# ---------------------------------------------------------------- more stacks
+
+def launched_stack(extra_env=None, prefix="chittycharge-extra-"):
+    """Starts another stack like `stack` (its own run dir and free ports) with `extra_env`
+    on top of the same environment, e.g. low nginx limits. A generator for module-scoped
+    fixtures: `yield from launched_stack({...})`; stopped and checked like `stack`."""
+    run_dir = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    ports = {name: _any_free_port() for name in PREFERRED_PORTS}
+    env = _stack_env(run_dir, ports)
+    env.update(extra_env or {})
+    with open(run_dir / "run.out", "wb") as out:
+        proc = subprocess.Popen(
+            ["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    pids = {}
+    try:
+        _wait_ready(proc, run_dir)
+        running = Stack(run_dir, ports)
+        pids = _read_pids(run_dir, PID_FILES)
+        running.pids = pids
+        yield running
+        pids.update(_read_pids(run_dir, ("workers",)))
+    finally:
+        problems = _stop(proc, pids)
+        if problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1":
             print(f"\nstack run dir kept: {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
