@@ -4,25 +4,15 @@
 
 #include "api/hold_repository.h"
 #include "core/json.h"
-#include "fakes/fake_stripe.h"
-#include "store/faulty_store.h"
-#include "store/in_memory_store.h"
+#include "fakes/ports_fixture.h"
 #include "test_util.h"
 
 namespace cc::api {
 namespace {
 
-struct Fixture {
-  config::Config config;
-  testing::FakeStripe stripe;
-  testing::FakeChittyId chittyid;
-  store::InMemoryStore memory;
-  store::FaultyStore store{memory};
-  config::ClientToken alpha{"alpha", "tok_a", Tier::kPremiumProperty, 10};
-  config::ClientToken beta{"beta", "tok_b", Tier::kVerifiedGuest, 10};
+struct Fixture : testing::PortsFixture {
   int64_t now = 1767225600;
 
-  Deps deps() { return Deps{config, stripe, chittyid, store}; }
   Caller as(const config::ClientToken& c, std::string key = {}) { return Caller{c, std::move(key), now}; }
   static http::Request Post(std::string body) {
     http::Request r;

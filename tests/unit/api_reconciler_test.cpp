@@ -5,23 +5,13 @@
 #include "api/hold_repository.h"
 #include "api/holds.h"
 #include "core/json.h"
-#include "fakes/fake_stripe.h"
-#include "store/faulty_store.h"
-#include "store/in_memory_store.h"
+#include "fakes/ports_fixture.h"
 #include "test_util.h"
 
 namespace cc::api {
 namespace {
 
-struct Fixture {
-  config::Config config;
-  testing::FakeStripe stripe;
-  testing::FakeChittyId chittyid;
-  store::InMemoryStore memory;
-  store::FaultyStore store{memory};
-  config::ClientToken alpha{"alpha", "tok_a", Tier::kPremiumProperty, 10};
-  Deps deps() { return Deps{config, stripe, chittyid, store}; }
-
+struct Fixture : testing::PortsFixture {
   std::string CreatePending() {
     chittyid.down = true;
     http::Request r{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};

@@ -4,9 +4,7 @@
 
 #include "api/hold_repository.h"
 #include "core/crypto.h"
-#include "fakes/fake_stripe.h"
-#include "store/faulty_store.h"
-#include "store/in_memory_store.h"
+#include "fakes/ports_fixture.h"
 #include "test_util.h"
 
 namespace cc::api {
@@ -24,16 +22,8 @@ std::string PiEvent(const std::string& evt, const std::string& type, const std::
          R"(,"metadata":{"client":")" + client + R"(","chitty_id":"CHITTY-AUTH-W1","tier":"NEW_GUEST"}}}})";
 }
 
-struct Fixture {
-  config::Config config = [] {
-    config::Config c;
-    c.webhook_secrets = {"whsec_old", "whsec_new"};
-    return c;
-  }();
-  testing::FakeStripe stripe;
-  testing::FakeChittyId chittyid;
-  store::InMemoryStore memory;
-  store::FaultyStore store{memory};
+struct Fixture : testing::PortsFixture {
+  Fixture() { config.webhook_secrets = {"whsec_old", "whsec_new"}; }
 
   http::Response Deliver(const std::string& body, std::string secret = "whsec_new",
                          int64_t signed_at = kNow, int64_t now = kNow) {

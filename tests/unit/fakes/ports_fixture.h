@@ -1,0 +1,24 @@
+// PortsFixture: the ports a handler needs, all fakes, plus two clients. Suites derive
+// their Boost fixture from it.
+#pragma once
+
+#include "api/deps.h"
+#include "fakes/fake_stripe.h"
+#include "store/faulty_store.h"
+#include "store/in_memory_store.h"
+
+namespace cc::testing {
+
+struct PortsFixture {
+  config::Config config;
+  FakeStripe stripe;
+  FakeChittyId chittyid;
+  store::InMemoryStore memory;
+  store::FaultyStore store{memory};  // SetFailing(true): memcached down
+  config::ClientToken alpha{"alpha", "tok_a", Tier::kPremiumProperty, 10};
+  config::ClientToken beta{"beta", "tok_b", Tier::kVerifiedGuest, 10};
+
+  api::Deps deps() { return api::Deps{config, stripe, chittyid, store}; }
+};
+
+}  // namespace cc::testing
