@@ -185,7 +185,10 @@ http::Response App::Dispatch(const http::Request& request, const Ports& ports, i
   const Caller caller{*client, keyed ? std::string(key) : std::string(), now};
   if (!keyed) return Handlers(deps, caller, request, match);
   auto begin = BeginIdempotent(ports.store, client->name, key, request);
-  if (begin.answer) return std::move(*begin.answer);
+  if (begin.answer) {
+    routed->replayed = true;
+    return std::move(*begin.answer);
+  }
   http::Response response = Handlers(deps, caller, request, match);
   FinishIdempotent(ports.store, begin.ticket, response);
   return response;
@@ -209,7 +212,7 @@ void App::Count(const Routed& routed, double seconds) {
   const auto route_index = routed.route ? static_cast<uint32_t>(*routed.route)
                                         : metrics::Metrics::kUnmatchedRoute;
   metrics_.Request(route_index, status, seconds);
-  if (!routed.route) return;
+  if (!routed.route || routed.replayed) return;
   switch (*routed.route) {
     case http::Route::kCreateHold:
       if (status == 201) metrics_.Hold(metrics::HoldEvent::kCreated);

@@ -57,6 +57,7 @@ class App {
     std::optional<http::Route> route;
     std::string client;  // name, "" when not authenticated
     WebhookNote note;
+    bool replayed = false;  // an idempotent replay: no new hold event
   };
   Routed Route(const http::Request& request, const Ports& ports, int64_t now);
   http::Response Dispatch(const http::Request& request, const Ports& ports, int64_t now,

@@ -3,8 +3,10 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -18,7 +20,8 @@ namespace {
 
 std::atomic<bool> g_stopping{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): signal-driven stop flag
 
-extern "C" void OnWake(int /*signal*/) {}
+// How long a blocked accept() waits before the thread looks at g_stopping again.
+constexpr timeval kAcceptPoll{0, 500 * 1000};
 
 // FastCGI params → our Request: HTTP_X_REQUEST_ID → x-request-id.
 http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
@@ -80,9 +83,18 @@ http::Response TooLarge() {
 
 void ServeLoop(const ServerOptions& options, const Handler& handler) {
   FCGX_Request req;
-  FCGX_InitRequest(&req, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+  FCGX_InitRequest(&req, 0, 0);
   while (!g_stopping.load()) {
-    if (FCGX_Accept_r(&req) < 0) break;
+    if (const int rc = FCGX_Accept_r(&req); rc < 0) {
+      // -EAGAIN: the accept timeout passed with no connection; look at the flag again.
+      if (rc != -EAGAIN && rc != -EWOULDBLOCK && !g_stopping.load()) {
+        log::Warn("accept failed", {log::Num("errno", -rc)});
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      continue;
+    }
+    constexpr timeval kNoTimeout{0, 0};  // a TCP connection inherits the listener's
+    setsockopt(req.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout);
     bool too_large = false;
     http::Request request = ReadRequest(req, options.max_body_bytes, &too_large);
     try {
@@ -110,24 +122,13 @@ sigset_t StopSignals() {
   return set;
 }
 
-// Waits for a stop signal, then keeps nudging threads out of accept() until they end.
-void AwaitStop(std::vector<std::thread>& threads, const std::vector<std::atomic<bool>>& done) {
+// Waits for a stop signal, then lets every thread finish its request and leave.
+void AwaitStop(std::vector<std::thread>& threads) {
   const sigset_t stop_set = StopSignals();
   int sig = 0;
   sigwait(&stop_set, &sig);
   log::Info("stopping: finishing requests in flight", {log::Num("signal", sig)});
   g_stopping.store(true);
-  FCGX_ShutdownPending();
-  bool all_done = false;
-  while (!all_done) {
-    all_done = true;
-    for (size_t i = 0; i < threads.size(); ++i) {
-      if (done[i].load()) continue;
-      all_done = false;
-      pthread_kill(threads[i].native_handle(), SIGUSR2);
-    }
-    if (!all_done) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
   for (auto& t : threads) t.join();
 }
 
@@ -139,10 +140,10 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  struct sigaction wake{};
-  wake.sa_handler = OnWake;  // no SA_RESTART: a blocked accept() returns EINTR
-  sigemptyset(&wake.sa_mask);
-  sigaction(SIGUSR2, &wake, nullptr);
+  // accept() on the shared listening socket (fd 0) gives up after kAcceptPoll, so no
+  // signal has to interrupt libfcgi to stop a thread (interrupting its post-accept wait
+  // for the first bytes made it spin on a closed descriptor).
+  setsockopt(0, SOL_SOCKET, SO_RCVTIMEO, &kAcceptPoll, sizeof kAcceptPoll);
   const sigset_t stop_set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);  // inherited: only AwaitStop takes them
 
@@ -154,23 +155,21 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
     log::Error("cannot start worker threads", {log::Str("error", e.what())});
     return 2;
   }
-  std::vector<std::atomic<bool>> done(handlers.size());
   std::vector<std::thread> threads;
-  threads.reserve(done.size());
-  for (size_t i = 0; i < done.size(); ++i) {
-    threads.emplace_back([&, i] {
+  threads.reserve(handlers.size());
+  for (const Handler& handler : handlers) {
+    threads.emplace_back([&options, &handler] {
       try {
-        ServeLoop(options, handlers[i]);
+        ServeLoop(options, handler);
       } catch (const std::exception& e) {
         log::Error("worker thread failed", {log::Str("error", e.what())});
       }
-      done[i].store(true);
     });
   }
   std::jthread background;
   if (options.background) background = std::jthread(options.background);
   log::Info("serving", {log::Num("threads", options.threads)});
-  AwaitStop(threads, done);
+  AwaitStop(threads);
   if (background.joinable()) {
     background.request_stop();
     background.join();
