@@ -24,6 +24,21 @@ tl::unexpected<Error> Unavailable(memcached_st* mc, memcached_return_t rc) {
               std::string("memcached unavailable: ") + memcached_strerror(mc, rc));
 }
 
+// The connection broke under the call (e.g. memcached restarted while this thread's
+// connection sat idle): the request never reached a live server, so one immediate
+// retry on a fresh connection is safe and keeps the caller from falling back to Stripe.
+bool ConnectionBroke(memcached_return_t rc) {
+  return rc == MEMCACHED_CONNECTION_FAILURE || rc == MEMCACHED_WRITE_FAILURE ||
+         rc == MEMCACHED_READ_FAILURE || rc == MEMCACHED_UNKNOWN_READ_FAILURE ||
+         rc == MEMCACHED_ERRNO || rc == MEMCACHED_SERVER_ERROR;
+}
+
+template <typename Op>
+memcached_return_t RetriedOnce(Op&& op) {  // NOLINT(cppcoreguidelines-missing-std-forward): called twice, not forwarded
+  const memcached_return_t rc = op();
+  return ConnectionBroke(rc) ? op() : rc;
+}
+
 tl::unexpected<Error> Internal(std::string message) {
   return Fail(ErrorKind::kInternal, "internal_error", std::move(message));
 }
@@ -122,7 +137,12 @@ Result<std::optional<std::string>> MemcachedStore::Get(std::string_view key) {
   memcached_return_t rc = MEMCACHED_SUCCESS;
   uint32_t server = 0;
   if (Suspended(key, server)) return Unavailable(mc_.get(), kSkipped);
-  Value value(memcached_get(mc_.get(), key.data(), key.size(), &length, &flags, &rc), &std::free);
+  Value value(nullptr, &std::free);
+  rc = RetriedOnce([&] {
+    memcached_return_t got = MEMCACHED_SUCCESS;
+    value.reset(memcached_get(mc_.get(), key.data(), key.size(), &length, &flags, &got));
+    return got;
+  });
   NoteTimeout(server, rc == MEMCACHED_TIMEOUT);
   if (rc == MEMCACHED_NOTFOUND) return std::optional<std::string>();
   if (!memcached_success(rc)) return Unavailable(mc_.get(), rc);
@@ -135,8 +155,10 @@ Status MemcachedStore::Set(std::string_view key, std::string_view value, uint32_
   if (auto s = ValidateEntry(key, value, ttl_s); !s) return s;
   uint32_t server = 0;
   if (Suspended(key, server)) return Unavailable(mc_.get(), kSkipped);
-  const memcached_return_t rc = memcached_set(mc_.get(), key.data(), key.size(), value.data(),
-                                              value.size(), static_cast<time_t>(ttl_s), 0);
+  const memcached_return_t rc = RetriedOnce([&] {
+    return memcached_set(mc_.get(), key.data(), key.size(), value.data(), value.size(),
+                         static_cast<time_t>(ttl_s), 0);
+  });
   NoteTimeout(server, rc == MEMCACHED_TIMEOUT);
   if (!memcached_success(rc)) return Unavailable(mc_.get(), rc);
   return Ok();
@@ -146,8 +168,10 @@ Result<bool> MemcachedStore::Add(std::string_view key, std::string_view value, u
   if (auto s = ValidateEntry(key, value, ttl_s); !s) return Fail(s.error());
   uint32_t server = 0;
   if (Suspended(key, server)) return Unavailable(mc_.get(), kSkipped);
-  const memcached_return_t rc = memcached_add(mc_.get(), key.data(), key.size(), value.data(),
-                                              value.size(), static_cast<time_t>(ttl_s), 0);
+  const memcached_return_t rc = RetriedOnce([&] {
+    return memcached_add(mc_.get(), key.data(), key.size(), value.data(), value.size(),
+                         static_cast<time_t>(ttl_s), 0);
+  });
   NoteTimeout(server, rc == MEMCACHED_TIMEOUT);
   if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) return false;
   if (!memcached_success(rc)) return Unavailable(mc_.get(), rc);
@@ -161,8 +185,10 @@ Result<uint64_t> MemcachedStore::Incr(std::string_view key, uint64_t delta, uint
   uint64_t value = 0;
   uint32_t server = 0;
   if (Suspended(key, server)) return Unavailable(mc_.get(), kSkipped);
-  const memcached_return_t rc = memcached_increment_with_initial(
-      mc_.get(), key.data(), key.size(), delta, initial, static_cast<time_t>(ttl_s), &value);
+  const memcached_return_t rc = RetriedOnce([&] {
+    return memcached_increment_with_initial(mc_.get(), key.data(), key.size(), delta, initial,
+                                            static_cast<time_t>(ttl_s), &value);
+  });
   NoteTimeout(server, rc == MEMCACHED_TIMEOUT);
   if (!memcached_success(rc)) return Unavailable(mc_.get(), rc);
   return value;
@@ -172,7 +198,8 @@ Status MemcachedStore::Delete(std::string_view key) {
   if (auto s = ValidateKey(key); !s) return s;
   uint32_t server = 0;
   if (Suspended(key, server)) return Unavailable(mc_.get(), kSkipped);
-  const memcached_return_t rc = memcached_delete(mc_.get(), key.data(), key.size(), 0);
+  const memcached_return_t rc =
+      RetriedOnce([&] { return memcached_delete(mc_.get(), key.data(), key.size(), 0); });
   NoteTimeout(server, rc == MEMCACHED_TIMEOUT);
   if (rc == MEMCACHED_NOTFOUND || memcached_success(rc)) return Ok();
   return Unavailable(mc_.get(), rc);

@@ -216,6 +216,17 @@ BOOST_FIXTURE_TEST_CASE(long_outage_then_recovery, OneServer) {
   BOOST_TEST(recovered_ms < 3000.0);
 }
 
+// Regression: a worker thread idle while memcached restarted still held the old
+// connection; its first call failed (and the request fell back to Stripe) before it
+// reconnected. That first call must reconnect and succeed.
+BOOST_FIXTURE_TEST_CASE(a_restart_while_idle_costs_no_failed_call, OneServer) {
+  REQUIRE_OK_ONCE(store->Set("k", "before", 0));
+  server.Kill();
+  server.Start();  // the store made no call meanwhile
+  REQUIRE_OK_ONCE(store->Set("k", "after", 0));
+  BOOST_TEST(store->Get("k")->value() == "after");
+}
+
 BOOST_FIXTURE_TEST_CASE(ping_notices_a_server_that_died_after_a_good_ping, OneServer) {
   REQUIRE_OK_ONCE(store->Ping());
   REQUIRE_OK_ONCE(store->Ping());
