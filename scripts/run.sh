@@ -14,13 +14,13 @@
 #   CHITTYCHARGE_PROCESSES            worker processes (default 2)
 #   CHITTYCHARGE_WORKER               worker binary (default <repo>/build/chittycharge)
 #   CHITTYCHARGE_READY_TIMEOUT        seconds to wait for /health (default 60)
-#   CHITTYCHARGE_NGINX_RATE / _BURST  nginx per-IP limit (default 50r/s, burst 100)
+#   CHITTYCHARGE_NGINX_RATE / _BURST  nginx per-IP limit on /api (default 50r/s, burst 100)
+#   CHITTYCHARGE_NGINX_WEBHOOK_RATE / _BURST   the same on /webhook (default 50r/s, burst 100)
 #   CHITTYCHARGE_NGINX_LIMIT_LOOPBACK=1  apply that limit to loopback clients too
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO
-readonly DEFAULT_ORIGINS='https://chitty.cc,https://*.chitty.cc,https://furnished-condos.com,http://localhost:*'
 
 declare -a CHILDREN=()      # pids in start order
 declare -A CHILD_NAME=()    # pid -> name (also the pid file's base name)
@@ -285,44 +285,27 @@ start_pool() {
   log "worker pool: $PROCESSES x ${CHITTYCHARGE_THREADS:-64} threads on $SOCKET (log: $RUN_DIR/worker.log)"
 }
 
-# Renders CORS map entries: exact origins, https://*.domain (one or more labels)
-# and a :* port wildcard (any port or none).
-cors_map_entries() {
-  local origins=() origin regex
-  IFS=',' read -r -a origins <<<"${ALLOWED_ORIGINS:-$DEFAULT_ORIGINS}"
-  for origin in "${origins[@]}"; do
-    origin="${origin//[[:space:]]/}"
-    [[ -n $origin ]] || continue
-    [[ $origin =~ ^https?://(\*\.)?[A-Za-z0-9.-]+(:([0-9]+|\*))?$ ]] ||
-      die "ALLOWED_ORIGINS: cannot use '$origin' (scheme://host[:port], '*.' and ':*' wildcards only)"
-    regex="$(sed -e 's/\./\\./g' \
-      -e 's#://\*\\\.#://([A-Za-z0-9-]+\\.)+#' \
-      -e 's/:\*$/(:[0-9]+)?/' <<<"$origin")"
-    # shellcheck disable=SC2016  # $http_origin is an nginx variable
-    printf '        "~*^%s$" $http_origin;\n' "$regex"
-  done
-}
-
+# The local template shares its CORS map, TLS and locations with the production site;
+# scripts/render-nginx.sh is the one renderer of both.
 render_nginx_conf() {
-  local template="$REPO/nginx/nginx.conf.template" text cors user_directive="" exempt=1
-  cors="$(cors_map_entries)"
+  local user_directive="" exempt=1
   [[ $EUID -eq 0 ]] && user_directive="user root;  # rendered as root: workers must reach the 0660 socket"
   [[ ${CHITTYCHARGE_NGINX_LIMIT_LOOPBACK:-0} == 1 ]] && exempt=0
-  text="$(<"$template")"
-  # Quoted replacements: bash 5.2 would otherwise expand '&' in them.
-  text="${text//@USER_DIRECTIVE@/"$user_directive"}"
-  text="${text//@CORS_ORIGINS@/"$cors"}"
-  text="${text//@RUN_DIR@/"$RUN_DIR"}"
-  text="${text//@SOCKET@/"$SOCKET"}"
-  text="${text//@HTTP_PORT@/"$HTTP_PORT"}"
-  text="${text//@HTTPS_PORT@/"$HTTPS_PORT"}"
-  text="${text//@TLS_CERT@/"$TLS_DIR/cert.pem"}"
-  text="${text//@TLS_KEY@/"$TLS_DIR/key.pem"}"
-  text="${text//@LOOPBACK_EXEMPT@/"$exempt"}"
-  text="${text//@LIMIT_RATE@/"${CHITTYCHARGE_NGINX_RATE:-50r/s}"}"
-  text="${text//@LIMIT_BURST@/"${CHITTYCHARGE_NGINX_BURST:-100}"}"
-  if [[ $text =~ @[A-Z_]+@ ]]; then die "unrendered placeholder ${BASH_REMATCH[0]} in $template"; fi
-  printf '%s\n' "$text" >"$RUN_DIR/nginx.conf"
+  "$REPO/scripts/render-nginx.sh" -o "$RUN_DIR/nginx.conf" \
+    -D "USER_DIRECTIVE=$user_directive" \
+    -D "RUN_DIR=$RUN_DIR" \
+    -D "SOCKET=$SOCKET" \
+    -D "HTTP_PORT=$HTTP_PORT" \
+    -D "HTTPS_PORT=$HTTPS_PORT" \
+    -D "TLS_CERT=$TLS_DIR/cert.pem" \
+    -D "TLS_KEY=$TLS_DIR/key.pem" \
+    -D "LOOPBACK_EXEMPT=$exempt" \
+    -D "LIMIT_RATE=${CHITTYCHARGE_NGINX_RATE:-50r/s}" \
+    -D "LIMIT_BURST=${CHITTYCHARGE_NGINX_BURST:-100}" \
+    -D "WEBHOOK_RATE=${CHITTYCHARGE_NGINX_WEBHOOK_RATE:-50r/s}" \
+    -D "WEBHOOK_BURST=${CHITTYCHARGE_NGINX_WEBHOOK_BURST:-100}" \
+    "$REPO/nginx/nginx.conf.template" ||
+    die "could not render $REPO/nginx/nginx.conf.template"
 }
 
 start_nginx() {
@@ -383,7 +366,8 @@ main() {
   exec </dev/null
   load_settings
   guard_live_key
-  cors_map_entries >/dev/null # validates ALLOWED_ORIGINS before anything starts
+  # Validates ALLOWED_ORIGINS before anything starts.
+  "$REPO/scripts/render-nginx.sh" --check-origins || die "ALLOWED_ORIGINS is not usable"
   if [[ ${CHITTYCHARGE_SKIP_SETUP:-0} != 1 ]]; then
     "$REPO/scripts/setup.sh"
   fi

@@ -4,6 +4,9 @@ Written from CONTRACT.md ("CORS", "Limits and routes"); the stack runs with the 
 ALLOWED_ORIGINS.
 """
 
+import http.client
+import json
+
 import pytest
 
 ALPHA = "tok_alpha_0123456789"
@@ -97,3 +100,66 @@ def test_metrics_from_loopback_is_prometheus_text(stack):
     assert answer.status == 200, answer
     assert answer.headers.get("Content-Type", "").startswith("text/plain"), answer.headers
     assert "# TYPE" in answer.text or "# HELP" in answer.text, answer.text[:500]
+
+
+def test_api_body_of_exactly_64k_reaches_the_worker(stack):
+    body = b"{" + b" " * (64 * 1024 - 2) + b"}"
+    answer = stack.api("POST", "/api/holds", raw=body)
+    assert answer.status == 400, answer  # the worker's validation, not nginx's 413
+    assert answer.json["code"] != "payload_too_large"
+
+
+def test_server_to_server_paths_get_no_cors_headers(stack):
+    origin = {"Origin": "https://chitty.cc"}
+    webhook = stack.api("POST", "/webhook", raw=b"{}", token=None, headers=origin)
+    assert webhook.status == 400, webhook
+    metrics = stack.api("GET", "/metrics", token=None, headers=origin)
+    assert metrics.status == 200, metrics
+    for answer in (webhook, metrics):
+        assert answer.headers.get("Access-Control-Allow-Origin") is None, answer.headers
+        assert answer.headers.get("Access-Control-Expose-Headers") is None
+
+
+def test_preflight_of_a_hold_action_from_any_localhost_port(stack):
+    answer = stack.api("OPTIONS", "/api/holds/pi_123/capture", token=None, headers={
+        "Origin": "http://localhost:49152", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, idempotency-key, content-type"})
+    assert answer.status == 204 and answer.body == b"", answer
+    assert answer.headers.get("Access-Control-Allow-Origin") == "http://localhost:49152"
+    assert answer.headers.get("Access-Control-Max-Age") == "600"
+    assert REQUEST_HEADERS <= header_set(answer, "Access-Control-Allow-Headers")
+
+
+def test_security_headers_on_worker_and_nginx_answers(stack):
+    answers = [stack.api("GET", "/health", token=None),
+               stack.api("GET", "/api/holds/pi_missing"),
+               stack.api("POST", "/api/holds", raw=b"x" * (64 * 1024 + 1))]
+    assert [a.status for a in answers][2] == 413
+    for answer in answers:
+        assert answer.headers.get("X-Content-Type-Options") == "nosniff"
+        assert answer.headers.get("X-Frame-Options") == "DENY"
+        assert "default-src 'none'" in answer.headers.get("Content-Security-Policy", "")
+        assert answer.headers.get("Cache-Control") == "no-store"
+        # the local stack serves plain HTTP too: no HSTS pinning of localhost
+        assert answer.headers.get("Strict-Transport-Security") is None
+
+
+def test_plain_http_is_served_locally_not_redirected(stack):
+    answer = stack.api("GET", "/health", token=None)
+    assert answer.status == 200 and answer.headers.get("Location") is None
+
+
+def test_metrics_from_another_address_is_403_json(stack):
+    """nginx allows 127.0.0.1 and ::1 only; 127.0.0.2 stands in for a remote client."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=10,
+                                      source_address=("127.0.0.2", 0))
+    try:
+        conn.request("GET", "/metrics")
+        answer = conn.getresponse()
+        body = answer.read()
+    finally:
+        conn.close()
+    assert answer.status == 403, body
+    assert answer.getheader("Content-Type", "").startswith("application/json")
+    assert json.loads(body)["code"] == "forbidden"
+    assert answer.getheader("X-Request-Id")
