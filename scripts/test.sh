@@ -91,12 +91,14 @@ run_suite() {
   local name=$1 limit=$2
   shift 2
   section "$name"
-  if timeout --kill-after=30 "$limit" "$@"; then
+  local status=0
+  timeout --kill-after=30 "$limit" "$@" || status=$?
+  if ((status == 0)); then
     PASSED=$((PASSED + 1))
     NOTES+=("$name: passed")
   else
     FAILED=$((FAILED + 1))
-    NOTES+=("$name: FAILED (status $?)")
+    NOTES+=("$name: FAILED (status $status)")
   fi
 }
 

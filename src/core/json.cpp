@@ -8,7 +8,42 @@
 namespace cc::json {
 namespace {
 
-// Walks the parsed tree with an explicit stack: depth and duplicate keys.
+// RFC 3629 UTF-8: no overlong forms, no surrogates (RapidJSON 1.1.0 turns a lone
+// "\udc00" escape into the bytes of a surrogate), nothing above U+10FFFF.
+bool ValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): byte view
+  const auto* end = p + s.size();
+  auto cont = [&end](const unsigned char* q, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return q < end && *q >= lo && *q <= hi;
+  };
+  while (p < end) {
+    const unsigned char c = *p;
+    int n = 0;
+    if (c < 0x80) {
+      n = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = cont(p + 1) ? 2 : 0;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
+      const unsigned char hi = c == 0xED ? 0x9F : 0xBF;
+      n = cont(p + 1, lo, hi) && cont(p + 2) ? 3 : 0;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+      const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
+      n = cont(p + 1, lo, hi) && cont(p + 2) && cont(p + 3) ? 4 : 0;
+    }
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
+bool ValidString(const rapidjson::Value& v) {
+  return ValidUtf8(std::string_view(v.GetString(), v.GetStringLength()));
+}
+
+// Walks the parsed tree with an explicit stack: depth, duplicate keys, and the UTF-8
+// of every decoded string and key.
 bool WithinLimits(const rapidjson::Value& root, std::string* why) {
   std::vector<std::pair<const rapidjson::Value*, int>> stack{{&root, 1}};
   while (!stack.empty()) {
@@ -21,6 +56,10 @@ bool WithinLimits(const rapidjson::Value& root, std::string* why) {
     if (value->IsObject()) {
       std::set<std::string_view> seen;
       for (const auto& m : value->GetObject()) {
+        if (!ValidString(m.name)) {
+          *why = "JSON text is not valid UTF-8";
+          return false;
+        }
         if (!seen.emplace(m.name.GetString(), m.name.GetStringLength()).second) {
           *why = "JSON object has a duplicate key";
           return false;
@@ -29,6 +68,9 @@ bool WithinLimits(const rapidjson::Value& root, std::string* why) {
       }
     } else if (value->IsArray()) {
       for (const auto& v : value->GetArray()) stack.emplace_back(&v, depth + 1);
+    } else if (value->IsString() && !ValidString(*value)) {
+      *why = "JSON text is not valid UTF-8";
+      return false;
     }
   }
   return true;

@@ -30,6 +30,9 @@ const BadCase kBad[] = {
     {"duplicate key", R"({"description":"x","description":"y"})", "invalid_json", ""},
     {"deep nesting", std::string(40, '[') + std::string(40, ']'), "invalid_json", ""},
     {"invalid utf8", "{\"description\":\"\xC3\x28\"}", "invalid_json", ""},
+    // Regression (fuzz_create_request): a lone surrogate escape decoded to invalid UTF-8.
+    {"lone surrogate in a value", R"({"description":"\uddde"})", "invalid_json", ""},
+    {"lone surrogate in a key", R"({"description":"x","metadata":{"\udc00":"v"}})", "invalid_json", ""},
     {"amount 49", R"({"amount":49,"description":"x"})", "amount_too_small", "amount"},
     {"amount negative", R"({"amount":-5,"description":"x"})", "amount_too_small", "amount"},
     {"amount float", R"({"amount":250.5,"description":"x"})", "invalid_request", "amount"},
@@ -107,6 +110,12 @@ BOOST_AUTO_TEST_CASE(description_length_counts_characters_not_bytes) {
   std::string accented;
   for (int i = 0; i < 1000; ++i) accented += "\xC3\xA9";  // é, 2 bytes each
   REQUIRE_OK(ParseCreateHold(R"({"description":")" + accented + "\"}", {}));
+}
+
+BOOST_AUTO_TEST_CASE(escaped_surrogate_pairs_are_fine) {
+  auto r = ParseCreateHold(R"({"description":"Deposit \ud83c\udfe0"})", {});
+  REQUIRE_OK(r);
+  BOOST_TEST(r->description == "Deposit \xF0\x9F\x8F\xA0");
 }
 
 BOOST_AUTO_TEST_CASE(forty_two_client_metadata_keys_fit) {
