@@ -1,0 +1,646 @@
+#!/usr/bin/env bash
+# ChittyCharge benchmark on the real stack: nginx (the repo's config, via scripts/run.sh)
+# → spawn-fcgi/multiwatch worker pool → memcached, with canned upstream doubles served by
+# a separate nginx (bench/upstream.conf.template). One command, ~10–12 minutes:
+#
+#   bash bench/run.sh                 # full run (5-minute soak)
+#   BENCH_QUICK=1 bash bench/run.sh   # ~2-minute smoke run (short runs, 20 s soak)
+#
+# Phases (each load run is wrk -t2 with a Lua script from bench/, bounded by -d):
+#   1. upstream doubles at 0 ms; their own ceiling (wrk straight at them)
+#   2. reference: the bare libfcgi responder (bench/bare_fcgi.c) in place of the worker,
+#      same nginx config, same processes × threads
+#   3. the service: idle RSS; nginx's own ceiling on the same nginx (a CORS preflight,
+#      answered by the config's `return 204`); (a) GET /health and GET /api/holds/:id of a
+#      captured hold; (b) POST /api/holds at 0 ms, 64 and 256 connections; Stripe double
+#      switched to 200 ms (and its ceiling measured); (c) POST /api/holds at 256
+#      connections; RSS after (c); (d) soak with RSS samples
+#   4. profile: perf record -e cpu-clock -a during a cached-GET and a create run (the "why")
+#   5. (e) one worker process under callgrind: Ir per cached GET, per create, per health
+#   6. results: <out>/results.jsonl, <out>/summary.md (also printed)
+#
+# Environment:
+#   BENCH_QUICK=1                 smoke variant
+#   BENCH_SOAK_SECONDS            soak length (300; quick 20)
+#   BENCH_DURATION                seconds per load run (10; quick 3); BENCH_DURATION_C (20; quick 5)
+#   BENCH_PORT_BASE               31000: service 31080/31443, memcached 31211,
+#                                 Stripe double 31101, ChittyID double 31102
+#   BENCH_BUILD_DIR               <repo>/build-bench (the worker is built there if missing)
+#   BENCH_OUT                     results dir (default <build dir>/bench-out/<timestamp>)
+#   BENCH_SIDE_ROUNDS             alternating service/bare rounds for (a) (3; 0 skips)
+#   BENCH_SKIP_CALLGRIND=1        skip phase 4;  BENCH_CALLGRIND_REQUESTS (2000; quick 200)
+#   BENCH_SOAK_CONNS / BENCH_SOAK_DELAY_MS   soak load: 16 connections, 20 ms apart (≤ 800 req/s)
+#   CHITTYCHARGE_PROCESSES / CHITTYCHARGE_THREADS   passed through (unset = the service defaults)
+#   CHITTYCHARGE_WORKER           benchmark another worker binary
+#   BENCH_WAIT_QUIET              seconds to wait (per phase) for other processes' CPU to fall
+#                                 below 10 % before measuring (0: only record it)
+#   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$REPO/bench"
+readonly REPO BENCH
+
+QUICK="${BENCH_QUICK:-0}"
+if [[ $QUICK == 1 ]]; then
+  DURATION="${BENCH_DURATION:-3}"
+  DURATION_C="${BENCH_DURATION_C:-5}"
+  SOAK="${BENCH_SOAK_SECONDS:-20}"
+  CG_N="${BENCH_CALLGRIND_REQUESTS:-200}"
+  WARMUP=1
+  SIDE_DURATION=3
+else
+  DURATION="${BENCH_DURATION:-10}"
+  DURATION_C="${BENCH_DURATION_C:-20}"
+  SOAK="${BENCH_SOAK_SECONDS:-300}"
+  CG_N="${BENCH_CALLGRIND_REQUESTS:-2000}"
+  WARMUP=2
+  SIDE_DURATION=6
+fi
+BASE="${BENCH_PORT_BASE:-31000}"
+HTTP_PORT=$((BASE + 80))
+HTTPS_PORT=$((BASE + 443))
+MEMCACHED_PORT=$((BASE + 211))
+STRIPE_PORT=$((BASE + 101))
+CHITTYID_PORT=$((BASE + 102))
+BUILD="${BENCH_BUILD_DIR:-$REPO/build-bench}"
+WORKER="${CHITTYCHARGE_WORKER:-$BUILD/chittycharge}"
+OUT="${BENCH_OUT:-$BUILD/bench-out/$(date +%Y%m%d-%H%M%S)}"
+RESULTS="$OUT/results.jsonl"
+TOKEN="bench-client-token-0123456789"
+CHITTYID_TOKEN="bench-chittyid-token"
+SOAK_CONNS="${BENCH_SOAK_CONNS:-16}"
+export BENCH_SOAK_DELAY_MS="${BENCH_SOAK_DELAY_MS:-20}"
+export BENCH_TOKEN="$TOKEN"
+export BENCH_LUA_DIR="$BENCH"
+SERVICE_URL="http://127.0.0.1:$HTTP_PORT"
+
+STACK_PID=""
+STACK_DIR=""
+UP_DIR="$OUT/upstream"
+UP_PID=""
+
+# bg_wait COMMAND...: runs COMMAND as a background job and waits, so INT/TERM reach this
+# script's trap at once (bash defers traps while a foreground child runs).
+bg_wait() {
+  "$@" &
+  local pid=$! status=0
+  wait "$pid" || status=$?
+  return "$status"
+}
+
+say() { printf '\n== %s\n' "$*"; }
+die() {
+  printf 'bench: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------- cleanup
+
+stop_stack() {
+  [[ -n $STACK_PID ]] || return 0
+  if kill -0 "$STACK_PID" 2>/dev/null; then
+    kill -TERM "$STACK_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 600; i++)); do
+      kill -0 "$STACK_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$STACK_PID" 2>/dev/null; then
+      printf 'bench: scripts/run.sh (pid %s) did not stop in 60 s; killing it\n' "$STACK_PID" >&2
+      kill -KILL "$STACK_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$STACK_PID" 2>/dev/null || true
+  STACK_PID=""
+}
+
+stop_upstream() {
+  [[ -n $UP_PID ]] || return 0
+  kill -QUIT "$UP_PID" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$UP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$UP_PID" 2>/dev/null || true
+  wait "$UP_PID" 2>/dev/null || true
+  UP_PID=""
+}
+
+cleanup() {
+  local status=$?
+  set +e
+  trap '' INT TERM
+  # Any wrk or helper this script started is a direct child: end them by pid.
+  local child
+  for child in $(jobs -p); do
+    [[ $child == "$STACK_PID" || $child == "$UP_PID" ]] && continue
+    kill -TERM "$child" 2>/dev/null
+  done
+  stop_stack
+  stop_upstream
+  ((status == 0)) || printf 'bench: failed (status %s); logs in %s\n' "$status" "$OUT" >&2
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- checks and build
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+preflight() {
+  local tool
+  for tool in wrk nginx spawn-fcgi multiwatch memcached curl python3 cc valgrind callgrind_control; do
+    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk nginx libnginx-mod-http-echo spawn-fcgi multiwatch memcached valgrind libfcgi-dev)"
+  done
+  [[ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ]] ||
+    die "the nginx echo module is missing (apt-get install libnginx-mod-http-echo)"
+  local port
+  for port in "$HTTP_PORT" "$HTTPS_PORT" "$MEMCACHED_PORT" "$STRIPE_PORT" "$CHITTYID_PORT" $((BASE + 90)) $((BASE + 91)); do
+    port_in_use "$port" && die "port $port is in use; set BENCH_PORT_BASE to another base"
+  done
+  if [[ ! -x $WORKER ]]; then
+    [[ -z ${CHITTYCHARGE_WORKER:-} ]] || die "CHITTYCHARGE_WORKER=$WORKER is not executable"
+    say "building the worker in $BUILD (RelWithDebInfo)"
+    cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" -j"$(nproc)" --target chittycharge >/dev/null
+  fi
+  mkdir -p "$OUT" "$UP_DIR/upstream-tmp" "$OUT/bin"
+  cc -O2 -g -Wall -Wextra -pthread -o "$OUT/bin/bare_fcgi" "$BENCH/bare_fcgi.c" -lfcgi
+}
+
+record_meta() {
+  local json
+  json="$(python3 - "$@" <<'PY'
+import json, os, platform, re, subprocess, sys, datetime
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout + \
+               subprocess.run(cmd, capture_output=True, text=True, check=False).stderr
+    except OSError:
+        return ""
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
+repo, worker, quick, dur, dur_c, soak, build_type = sys.argv[1:8]
+git = sh("git", "-C", repo, "rev-parse", "--short", "HEAD").strip()
+dirty = sh("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").strip()
+print(json.dumps({
+    "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    "command": ("BENCH_QUICK=1 " if quick == "1" else "") + "bash bench/run.sh",
+    "nproc": os.cpu_count(), "cpu_model": cpu, "mem": f"{int(mem) / 1048576:.0f} GiB RAM",
+    "kernel": platform.release(),
+    "nginx": re.sub(r"^.*nginx/", "", sh("nginx", "-v").strip()),
+    "wrk": (sh("wrk", "-v").split() or ["?", "?"])[1],
+    "git": git + (" (with local changes)" if dirty else ""),
+    "worker": worker, "build_type": build_type,
+    "duration": float(dur), "duration_c": float(dur_c), "soak_s": float(soak),
+}))
+PY
+)"
+  python3 "$BENCH/benchlib.py" meta --results "$RESULTS" --json "$json"
+}
+
+# ---------------------------------------------------------------- upstream doubles
+
+render_upstream() {
+  python3 "$BENCH/benchlib.py" render-upstream --template "$BENCH/upstream.conf.template" \
+    --out "$UP_DIR/upstream.conf" --run-dir "$UP_DIR" --stripe-port "$STRIPE_PORT" \
+    --chittyid-port "$CHITTYID_PORT" --delay-ms "$1"
+  nginx -t -q -p "$UP_DIR" -c "$UP_DIR/upstream.conf" -e "$UP_DIR/upstream-error.log" -g 'daemon off;' ||
+    die "nginx rejected $UP_DIR/upstream.conf"
+}
+
+upstream_delay_is() {
+  [[ $(curl -s --max-time 2 "http://127.0.0.1:$STRIPE_PORT/bench/delay" 2>/dev/null) == "{\"delay_ms\":$1}" ]]
+}
+
+wait_for() { # SECONDS DESCRIPTION COMMAND...
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || die "timed out waiting for $what"
+    sleep 0.2
+  done
+}
+
+start_upstream() {
+  render_upstream 0
+  nginx -p "$UP_DIR" -c "$UP_DIR/upstream.conf" -e "$UP_DIR/upstream-error.log" -g 'daemon off;' \
+    >>"$UP_DIR/upstream.log" 2>&1 &
+  UP_PID=$!
+  wait_for 10 "the upstream doubles" upstream_delay_is 0
+}
+
+set_stripe_delay() {
+  render_upstream "$1"
+  kill -HUP "$UP_PID"
+  wait_for 15 "the Stripe double at $1 ms" upstream_delay_is "$1"
+  sleep 1 # old upstream workers close their idle keep-alive connections
+}
+
+# ---------------------------------------------------------------- the stack (scripts/run.sh)
+
+# start_stack NAME WORKER_BINARY [VAR=VALUE...]: scripts/run.sh in the background.
+start_stack() {
+  local name=$1 worker=$2
+  shift 2
+  STACK_DIR="$OUT/$name"
+  mkdir -p "$STACK_DIR"
+  env -u MEMCACHED_SERVERS -u CHITTYCHARGE_CA_FILE -u CHITTYCHARGE_METRICS_FILE \
+    CHITTYCHARGE_SKIP_SETUP=1 \
+    CHITTYCHARGE_RUN_DIR="$STACK_DIR" \
+    CHITTYCHARGE_HTTP_PORT="$HTTP_PORT" CHITTYCHARGE_HTTPS_PORT="$HTTPS_PORT" \
+    CHITTYCHARGE_MEMCACHED_PORT="$MEMCACHED_PORT" \
+    CHITTYCHARGE_WORKER="$worker" \
+    CHITTYCHARGE_NGINX_LIMIT_LOOPBACK=0 \
+    STRIPE_SECRET_KEY=sk_test_bench STRIPE_WEBHOOK_SECRET=whsec_bench \
+    STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT" \
+    CHITTY_ID_URL="http://127.0.0.1:$CHITTYID_PORT" CHITTY_ID_TOKEN="$CHITTYID_TOKEN" \
+    CHITTYCHARGE_API_TOKENS="bench:$TOKEN:PREMIUM_PROPERTY:1000000000" \
+    RATE_LIMIT_PER_MINUTE=1000000000 \
+    "$@" bash "$REPO/scripts/run.sh" >"$STACK_DIR/run.log" 2>&1 &
+  STACK_PID=$!
+  local deadline=$((SECONDS + 200))
+  until grep -q '^READY ' "$STACK_DIR/run.log" 2>/dev/null; do
+    if ! kill -0 "$STACK_PID" 2>/dev/null; then
+      tail -n 30 "$STACK_DIR/run.log" >&2
+      die "scripts/run.sh ($name) exited during start-up; see $STACK_DIR"
+    fi
+    ((SECONDS < deadline)) || die "scripts/run.sh ($name) not READY after 200 s; see $STACK_DIR/run.log"
+    sleep 0.2
+  done
+  # run.sh refreshes workers.pid every 2 s; wait until every worker is listed.
+  sleep 2.5
+}
+
+stack_alive() {
+  kill -0 "$STACK_PID" 2>/dev/null || { tail -n 20 "$STACK_DIR/run.log" >&2; die "the stack in $STACK_DIR stopped"; }
+}
+
+worker_pids() { pgrep -P "$(cat "$STACK_DIR/pool.pid")" | tr '\n' ' '; }
+
+# The threads per worker the pool really runs (its "serving" log line).
+served_threads() {
+  grep -o '"threads":[0-9]*\|serving with [0-9]* threads' "$STACK_DIR/worker.log" 2>/dev/null |
+    tail -n 1 | grep -o '[0-9][0-9]*' || printf '%s' "${CHITTYCHARGE_THREADS:-?}"
+}
+
+api() { # METHOD PATH [BODY]: prints "<status> <body>"
+  local method=$1 path=$2 body=${3:-}
+  local args=(-s --max-time 10 -o /dev/stdout -w ' %{http_code}' -X "$method"
+    -H "ChittyID-Token: $TOKEN" -H 'Content-Type: application/json')
+  [[ -n $body ]] && args+=(-d "$body")
+  curl "${args[@]}" "$SERVICE_URL$path"
+}
+
+# A hold that is captured, so GET /api/holds/:id is a pure cache hit (terminal status).
+make_captured_hold() {
+  local answer id
+  answer="$(api POST /api/holds '{"amount": 25000, "description": "bench"}')"
+  [[ ${answer##* } == 201 ]] || die "create hold answered: $answer"
+  id="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1].rsplit(" ",1)[0])["id"])' "$answer")"
+  sleep 1.1 # capture re-reads a non-capturable cached hold only from another second
+  answer="$(api POST "/api/holds/$id/capture" '{}')"
+  [[ ${answer##* } == 200 ]] || die "capture answered: $answer"
+  answer="$(api GET "/api/holds/$id")"
+  [[ ${answer##* } == 200 && $answer == *'"status":"succeeded"'* ]] ||
+    die "GET of the captured hold answered: $answer"
+  printf '%s' "$id"
+}
+
+# ---------------------------------------------------------------- load runs
+
+settings_json() {
+  printf '{"processes":%s,"threads":"%s","stripe_delay_ms":%s}' \
+    "$(wc -w <<<"$(worker_pids)")" "$(served_threads)" "${STRIPE_DELAY:-0}"
+}
+
+# load FIGURE LABEL SCRIPT CONNS [DURATION [URL]]   (NGINX_PIDFILE: a variant nginx)
+load() {
+  local figure=$1 label=$2 script=$3 conns=$4 duration=${5:-$DURATION} url=${6:-$SERVICE_URL}
+  local svc=() up=(--up-run-dir "$UP_DIR")
+  [[ -n $STACK_PID ]] && svc=(--svc-run-dir "$STACK_DIR")
+  [[ -n ${NGINX_PIDFILE:-} ]] && svc+=(--nginx-pidfile "$NGINX_PIDFILE")
+  bg_wait python3 "$BENCH/benchlib.py" wrk --results "$RESULTS" --label "$label" --figure "$figure" \
+    --url "$url" --script "$BENCH/$script" --conns "$conns" --duration "$duration" \
+    "${svc[@]}" "${up[@]}" --settings "$( [[ -n $STACK_PID ]] && settings_json || printf '{}')"
+}
+
+# warmup SCRIPT CONNS [URL]: unrecorded load, then time for the pool to drain what the
+# warm-up left queued (nginx already passed it on; it would delay the measured run).
+warmup() {
+  bg_wait timeout 30 wrk -t2 -c"$2" -d"${WARMUP}s" -s "$BENCH/$1" "${3:-$SERVICE_URL}" >/dev/null
+  [[ -n $STACK_PID ]] || return 0
+  local slots
+  slots=$(($(wc -w <<<"$(worker_pids)") * $(served_threads)))
+  ((slots > 0)) || slots=1
+  bg_wait sleep "$(python3 -c "print(0.3 + $2 * ${STRIPE_DELAY:-0} / 1000 / $slots)")"
+}
+
+rss() { python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "$1" --svc-run-dir "$STACK_DIR"; }
+
+# ---------------------------------------------------------------- phases
+
+phase_upstream() {
+  say "1. upstream doubles (nginx: Stripe on :$STRIPE_PORT, ChittyID on :$CHITTYID_PORT), own ceiling at 0 ms"
+  local stripe="http://127.0.0.1:$STRIPE_PORT" chitty="http://127.0.0.1:$CHITTYID_PORT"
+  warmup stripe_create.lua 64 "$stripe"
+  load ref "Stripe double 0 ms, POST create c64" stripe_create.lua 64 "$DURATION" "$stripe"
+  load ref "Stripe double 0 ms, POST create c256" stripe_create.lua 256 "$DURATION" "$stripe"
+  load ref "ChittyID double, POST mint c64" chittyid_mint.lua 64 "$DURATION" "$chitty"
+}
+
+phase_bare() {
+  say "2. reference: bare libfcgi responder (bench/bare_fcgi.c) behind the same nginx config"
+  start_stack svc-bare "$OUT/bin/bare_fcgi"
+  echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) threads (bare_fcgi)"
+  export BENCH_HOLD_ID=pi_bare
+  warmup get_hold.lua 64
+  load ref "bare libfcgi GET /api/holds c64" get_hold.lua 64
+  load ref "bare libfcgi GET /api/holds c256" get_hold.lua 256
+  load ref "bare libfcgi GET /health c64" health.lua 64
+  load ref "bare libfcgi GET /health c256" health.lua 256
+  rss "bare libfcgi idle"
+  stop_stack
+}
+
+# (a) again, robust to background load: the bare responder as a second pool behind a second
+# nginx rendered from the same config, measured alternately with the service.
+side_by_side() {
+  local rounds=${BENCH_SIDE_ROUNDS:-3} vdir="$OUT/side-bare" sock="$OUT/side-bare/bare.sock" pool vpid i
+  local vurl="http://127.0.0.1:$((BASE + 90))" procs threads
+  ((rounds > 0)) || return 0
+  procs=$(wc -w <<<"$(worker_pids)")
+  threads=$(served_threads)
+  mkdir -p "$vdir"
+  rm -f "$sock"
+  CHITTYCHARGE_THREADS=$threads spawn-fcgi -n -s "$sock" -M 0660 -b 1024 -- \
+    /usr/bin/multiwatch -f "$procs" -s TERM -- "$OUT/bin/bare_fcgi" >>"$vdir/pool.log" 2>&1 &
+  pool=$!
+  python3 "$BENCH/benchlib.py" nginx-variant --conf "$STACK_DIR/nginx.conf" --out "$vdir/nginx.conf" \
+    --out-dir "$vdir" --run-dir "$STACK_DIR" --http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" \
+    --port $((BASE + 90)) --variant bare --bare-socket "$sock"
+  wait_for 10 "the side-by-side bare pool" test -S "$sock"
+  nginx -p "$vdir" -c "$vdir/nginx.conf" -e "$vdir/error.log" -g 'daemon off;' >"$vdir/nginx.log" 2>&1 &
+  vpid=$!
+  wait_for 10 "the side-by-side nginx" curl -sf -o /dev/null "$vurl/health"
+  say "   (a) side by side: service and bare libfcgi ($procs x $threads) alternately, $rounds rounds"
+  warmup get_hold.lua 64 "$vurl"
+  for ((i = 1; i <= rounds; i++)); do
+    load a-side "service GET /api/holds/:id (cached) c64 #$i" get_hold.lua 64 "$SIDE_DURATION"
+    NGINX_PIDFILE="$vdir/nginx.pid" load a-side "bare libfcgi GET /api/holds c64 (side nginx) #$i" get_hold.lua 64 \
+      "$SIDE_DURATION" "$vurl"
+  done
+  kill -QUIT "$vpid" 2>/dev/null || true
+  wait "$vpid" 2>/dev/null || true
+  kill -TERM "$pool" 2>/dev/null || true
+  wait "$pool" 2>/dev/null || true
+  rm -f "$sock"
+}
+
+phase_service() {
+  say "3. the service: $WORKER"
+  start_stack svc "$WORKER"
+  echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) threads; workers $(worker_pids)"
+  sleep 3
+  rss idle
+  BENCH_HOLD_ID="$(make_captured_hold)"
+  export BENCH_HOLD_ID
+  echo "  captured hold for (a): $BENCH_HOLD_ID"
+  warmup preflight.lua 64
+  load ref "nginx return (preflight) c64" preflight.lua 64
+  load ref "nginx return (preflight) c256" preflight.lua 256
+  # Both processes' first health probe must be done before measuring: while a worker's
+  # first Stripe probe is in flight its other threads answer 503 (HealthProbe starts
+  # from stripe_ok_ = false).
+  warmup health.lua 64
+  warmup get_hold.lua 64
+  load a "GET /health c64" health.lua 64
+  load a "GET /health c256" health.lua 256
+  load a "GET /api/holds/:id (cached) c64" get_hold.lua 64
+  load a "GET /api/holds/:id (cached) c256" get_hold.lua 256
+  side_by_side
+  warmup create_hold.lua 64
+  load b "POST /api/holds, Stripe 0 ms c64" create_hold.lua 64
+  load b "POST /api/holds, Stripe 0 ms c256" create_hold.lua 256
+  rss "after (b)"
+
+  say "   Stripe double -> 200 ms"
+  STRIPE_DELAY=200
+  set_stripe_delay 200
+  local stripe="http://127.0.0.1:$STRIPE_PORT"
+  load ref "Stripe double 200 ms, POST create c256" stripe_create.lua 256 "$DURATION" "$stripe"
+  load ref "Stripe double 200 ms, POST create c1024" stripe_create.lua 1024 "$DURATION" "$stripe"
+  warmup create_hold.lua 256
+  load c "POST /api/holds, Stripe 200 ms c256" create_hold.lua 256 "$DURATION_C"
+  rss "after (c)"
+
+  if [[ $SOAK == 0 ]]; then
+    stop_stack
+    return
+  fi
+  say "   soak: ${SOAK}s, $SOAK_CONNS connections, ${BENCH_SOAK_DELAY_MS} ms between requests (Stripe 0 ms)"
+  STRIPE_DELAY=0
+  set_stripe_delay 0
+  bg_wait python3 "$BENCH/benchlib.py" soak --results "$RESULTS" --label soak --url "$SERVICE_URL" \
+    --script "$BENCH/soak.lua" --conns "$SOAK_CONNS" --duration "$SOAK" \
+    --interval "$([[ $QUICK == 1 ]] && echo 2 || echo 10)" \
+    --svc-run-dir "$STACK_DIR" --up-run-dir "$UP_DIR"
+  rss "after soak"
+  sleep 5
+  rss "idle after soak"
+  stop_stack
+}
+
+phase_profile() {
+  if ! command -v perf >/dev/null || ! perf record -e cpu-clock -a -o /dev/null -- true >/dev/null 2>&1; then
+    echo "  perf is not usable here; skipping the profile"
+    return 0
+  fi
+  say "profile: perf record -e cpu-clock -a during a cached GET and a create run (64 connections)"
+  mkdir -p "$OUT/profile"
+  STRIPE_DELAY=0
+  upstream_delay_is 0 || set_stripe_delay 0
+  start_stack svc-profile "$WORKER"
+  BENCH_HOLD_ID="$(make_captured_hold)"
+  export BENCH_HOLD_ID
+  warmup health.lua 64
+  local script label secs=$((DURATION > 4 ? DURATION - 2 : 2))
+  for script in get_hold.lua create_hold.lua; do
+    label="GET /api/holds/:id (cached) c64"
+    [[ $script == create_hold.lua ]] && label="POST /api/holds, Stripe 0 ms c64"
+    warmup "$script" 64
+    load profile "$label (under perf)" "$script" 64 &
+    local loader=$!
+    bg_wait sleep 1
+    bg_wait perf record -q -e cpu-clock -a -o "$OUT/profile/${script%.lua}.data" -- sleep "$secs" \
+      >"$OUT/profile/${script%.lua}.log" 2>&1
+    wait "$loader"
+    python3 "$BENCH/benchlib.py" perf --results "$RESULTS" --label "$label" \
+      --data "$OUT/profile/${script%.lua}.data" | tee "$OUT/profile/${script%.lua}.txt"
+  done
+  stop_stack
+}
+
+callgrind_ctl() { # -z|-d PID
+  bg_wait timeout 60 callgrind_control "$1" "$2" >>"$OUT/callgrind/control.log" 2>&1 ||
+    die "callgrind_control $1 $2 failed; see $OUT/callgrind/control.log"
+}
+
+# The newest dump file callgrind wrote.
+latest_dump() {
+  local f n best=0
+  for f in "$OUT"/callgrind/cg.out.*; do
+    n=${f##*.}
+    [[ $n =~ ^[0-9]+$ ]] && ((n > best)) && best=$n
+  done
+  ((best > 0)) || die "callgrind wrote no dump in $OUT/callgrind"
+  printf '%s' "$OUT/callgrind/cg.out.$best"
+}
+
+# measure_cg LABEL KIND PID: exactly $CG_N requests (one connection) between a zero and a dump.
+measure_cg() {
+  local label=$1 kind=$2 pid=$3 seconds dump
+  callgrind_ctl -z "$pid"
+  seconds="$(bg_wait timeout 900 python3 "$BENCH/benchlib.py" fire --url "$SERVICE_URL" --kind "$kind" --count "$CG_N")" ||
+    die "callgrind batch $kind failed"
+  callgrind_ctl -d "$pid"
+  stack_alive
+  dump="$(latest_dump)"
+  python3 "$BENCH/benchlib.py" callgrind --results "$RESULTS" --label "$label" --file "$dump" \
+    --idle "$IDLE_DUMP" --idle-seconds "$IDLE_SECONDS" --requests "$CG_N" --seconds "$seconds" \
+    | tee -a "$OUT/callgrind/summary.txt"
+}
+
+phase_callgrind() {
+  [[ ${BENCH_SKIP_CALLGRIND:-0} == 1 ]] && return 0
+  say "5. callgrind: 1 worker process x 4 threads under valgrind, $CG_N requests per kind"
+  mkdir -p "$OUT/callgrind"
+  start_stack svc-callgrind "$BENCH/callgrind-worker.sh" \
+    CHITTYCHARGE_PROCESSES=1 CHITTYCHARGE_THREADS=4 CHITTYCHARGE_READY_TIMEOUT=180 \
+    BENCH_CALLGRIND_WORKER="$WORKER" BENCH_CALLGRIND_OUT="$OUT/callgrind/cg.out"
+  local pid
+  pid="$(worker_pids)"
+  pid="${pid%% *}"
+  [[ -n $pid ]] || die "no worker under callgrind"
+  BENCH_HOLD_ID="$(make_captured_hold)"
+  export BENCH_HOLD_ID
+  # Warm-up: connections, caches, first-use allocations.
+  local s
+  for s in get_hold create_hold health; do
+    bg_wait timeout 300 python3 "$BENCH/benchlib.py" fire --url "$SERVICE_URL" --kind "$s" --count 100 >/dev/null ||
+      die "callgrind warm-up ($s) failed"
+    stack_alive
+  done
+  IDLE_SECONDS=$([[ $QUICK == 1 ]] && echo 3 || echo 10)
+  callgrind_ctl -z "$pid"
+  bg_wait sleep "$IDLE_SECONDS"
+  callgrind_ctl -d "$pid"
+  sleep 0.5
+  IDLE_DUMP="$(latest_dump)"
+  measure_cg "GET /api/holds/:id (cached)" get_hold "$pid"
+  measure_cg "POST /api/holds (0 ms)" create_hold "$pid"
+  measure_cg "GET /health" health "$pid"
+  stop_stack
+}
+
+# Not in the default run (bash bench/levers.sh runs it): the design levers.
+#   BENCH_LEVER_CONFIGS   processes x threads to compare, optionally with extra environment
+#                         for the workers ("2x128:MALLOC_ARENA_MAX=2"); default: see below
+#   BENCH_LEVER_ROUNDS    repeat the configs round-robin N times (noisy machines; the
+#                         report shows the median and range per config)
+#   BENCH_LEVER_200MS=0   skip the 200 ms run per config
+#   BENCH_LEVER_NGINX     nginx variants of the default stack ("keep_conn no_access_log")
+phase_levers() {
+  local cfg pt p t extra round tag
+  for ((round = 1; round <= ${BENCH_LEVER_ROUNDS:-1}; round++)); do
+  tag=""
+  ((${BENCH_LEVER_ROUNDS:-1} > 1)) && tag=" #$round"
+  for cfg in ${BENCH_LEVER_CONFIGS-2x8 2x16 2x32 2x64 2x128 2x160 4x32 4x64 2x128:MALLOC_ARENA_MAX=2}; do
+    pt=${cfg%%:*}
+    p=${pt%x*}
+    t=${pt#*x}
+    extra=()
+    [[ $cfg == *:* ]] && IFS=',' read -r -a extra <<<"${cfg#*:}"
+    say "levers: $p processes x $t threads ${extra[*]}"
+    STRIPE_DELAY=0
+    upstream_delay_is 0 || set_stripe_delay 0
+    start_stack "lever-${cfg//[^A-Za-z0-9x=_-]/_}" "$WORKER" CHITTYCHARGE_PROCESSES="$p" CHITTYCHARGE_THREADS="$t" "${extra[@]}"
+    rss "lever $cfg: idle"
+    BENCH_HOLD_ID="$(make_captured_hold)"
+    export BENCH_HOLD_ID
+    warmup health.lua 64
+    warmup get_hold.lua 64
+    load lever "${cfg}: GET /api/holds/:id (cached) c64$tag" get_hold.lua 64
+    warmup create_hold.lua 64
+    load lever "${cfg}: POST /api/holds, Stripe 0 ms c64$tag" create_hold.lua 64
+    if [[ ${BENCH_LEVER_200MS:-1} == 1 ]]; then
+      STRIPE_DELAY=200
+      set_stripe_delay 200
+      warmup create_hold.lua 256
+      load lever "${cfg}: POST /api/holds, Stripe 200 ms c256$tag" create_hold.lua 256
+      rss "lever $cfg: after 200 ms run$tag"
+      STRIPE_DELAY=0
+      set_stripe_delay 0
+    fi
+    stop_stack
+  done
+  done
+  local variants=${BENCH_LEVER_NGINX-keep_conn no_access_log} variant vdir vpid vurl
+  [[ -n $variants ]] || return 0
+  say "levers: nginx variants of the default stack ($variants)"
+  start_stack lever-nginx "$WORKER"
+  BENCH_HOLD_ID="$(make_captured_hold)"
+  export BENCH_HOLD_ID
+  warmup health.lua 64
+  for variant in baseline $variants; do
+    vurl=$SERVICE_URL
+    vpid=""
+    if [[ $variant != baseline ]]; then
+      vdir="$OUT/nginx-$variant"
+      mkdir -p "$vdir"
+      python3 "$BENCH/benchlib.py" nginx-variant --conf "$STACK_DIR/nginx.conf" --out "$vdir/nginx.conf" \
+        --out-dir "$vdir" --run-dir "$STACK_DIR" --http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" \
+        --port $((BASE + 90)) --variant "$variant"
+      nginx -p "$vdir" -c "$vdir/nginx.conf" -e "$vdir/error.log" -g 'daemon off;' >"$vdir/nginx.log" 2>&1 &
+      vpid=$!
+      vurl="http://127.0.0.1:$((BASE + 90))"
+      wait_for 10 "nginx variant $variant" curl -sf -o /dev/null "$vurl/health"
+      NGINX_PIDFILE="$vdir/nginx.pid"
+    fi
+    warmup get_hold.lua 64 "$vurl"
+    load lever "nginx $variant: GET /api/holds/:id (cached) c64" get_hold.lua 64 "$DURATION" "$vurl"
+    load lever "nginx $variant: GET /api/holds/:id (cached) c256" get_hold.lua 256 "$DURATION" "$vurl"
+    warmup create_hold.lua 64 "$vurl"
+    load lever "nginx $variant: POST /api/holds, Stripe 0 ms c64" create_hold.lua 64 "$DURATION" "$vurl"
+    NGINX_PIDFILE=""
+    if [[ -n $vpid ]]; then
+      kill -QUIT "$vpid" 2>/dev/null || true
+      wait "$vpid" 2>/dev/null || true
+    fi
+  done
+  stop_stack
+}
+
+main() {
+  preflight
+  record_meta "$REPO" "$WORKER" "$QUICK" "$DURATION" "$DURATION_C" "$SOAK" \
+    "$(grep -s '^CMAKE_BUILD_TYPE' "$(dirname "$WORKER")/CMakeCache.txt" | cut -d= -f2)"
+  echo "bench: results in $OUT (ports $BASE+: service $HTTP_PORT, Stripe double $STRIPE_PORT, ChittyID double $CHITTYID_PORT)"
+  start_upstream
+  local phase
+  for phase in ${BENCH_PHASES:-upstream bare service profile callgrind}; do
+    bg_wait python3 "$BENCH/benchlib.py" quiet --results "$RESULTS" --label "phase $phase" \
+      --wait "${BENCH_WAIT_QUIET:-0}"
+    "phase_$phase"
+  done
+  stop_upstream
+  say "summary ($OUT/summary.md)"
+  python3 "$BENCH/benchlib.py" report --results "$RESULTS" --out "$OUT/summary.md"
+  ln -sfn "$OUT" "$(dirname "$OUT")/latest" 2>/dev/null || true
+}
+
+main "$@"
