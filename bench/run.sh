@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # ChittyCharge benchmark on the real stack: nginx (the repo's config, via scripts/run.sh)
 # → spawn-fcgi/multiwatch worker pool → memcached, with canned upstream doubles served by
-# a separate nginx (bench/upstream.conf.template). One command, ~10–12 minutes:
+# a separate nginx (bench/upstream.conf.template). One command, ~11–12 minutes:
 #
 #   bash bench/run.sh                 # full run (5-minute soak)
-#   BENCH_QUICK=1 bash bench/run.sh   # ~2-minute smoke run (short runs, 20 s soak)
+#   BENCH_QUICK=1 bash bench/run.sh   # ~2.5-minute smoke run (short runs, 15 s soak)
 #
 # Phases (each load run is wrk -t2 with a Lua script from bench/, bounded by -d):
 #   1. upstream doubles at 0 ms; their own ceiling (wrk straight at them)
@@ -12,7 +12,8 @@
 #      same nginx config, same processes × threads
 #   3. the service: idle RSS; nginx's own ceiling on the same nginx (a CORS preflight,
 #      answered by the config's `return 204`); (a) GET /health and GET /api/holds/:id of a
-#      captured hold; (b) POST /api/holds at 0 ms, 64 and 256 connections; Stripe double
+#      captured hold, then the latter alternately with a bare pool behind a second nginx
+#      rendered from the same config (the side-by-side ratio); (b) POST /api/holds at 0 ms, 64 and 256 connections; Stripe double
 #      switched to 200 ms (and its ceiling measured); (c) POST /api/holds at 256
 #      connections; RSS after (c); (d) soak with RSS samples
 #   4. profile: perf record -e cpu-clock -a during a cached-GET and a create run (the "why")
@@ -20,15 +21,15 @@
 #   6. results: <out>/results.jsonl, <out>/summary.md (also printed)
 #
 # Environment:
-#   BENCH_QUICK=1                 smoke variant
-#   BENCH_SOAK_SECONDS            soak length (300; quick 20)
-#   BENCH_DURATION                seconds per load run (10; quick 3); BENCH_DURATION_C (20; quick 5)
+#   BENCH_QUICK=1                 smoke variant (2 s runs, 15 s soak, 200 callgrind requests)
+#   BENCH_SOAK_SECONDS            soak length (300; quick 15; 0 skips the soak)
+#   BENCH_DURATION                seconds per load run (10; quick 2); BENCH_DURATION_C (20; quick 4)
 #   BENCH_PORT_BASE               31000: service 31080/31443, memcached 31211,
-#                                 Stripe double 31101, ChittyID double 31102
+#                                 Stripe double 31101, ChittyID double 31102, second nginx 31090/31091
 #   BENCH_BUILD_DIR               <repo>/build-bench (the worker is built there if missing)
 #   BENCH_OUT                     results dir (default <build dir>/bench-out/<timestamp>)
-#   BENCH_SIDE_ROUNDS             alternating service/bare rounds for (a) (3; 0 skips)
-#   BENCH_SKIP_CALLGRIND=1        skip phase 4;  BENCH_CALLGRIND_REQUESTS (2000; quick 200)
+#   BENCH_SIDE_ROUNDS             alternating service/bare rounds for (a) (3; quick 2; 0 skips)
+#   BENCH_SKIP_CALLGRIND=1        skip phase 5;  BENCH_CALLGRIND_REQUESTS (2000; quick 200)
 #   BENCH_SOAK_CONNS / BENCH_SOAK_DELAY_MS   soak load: 16 connections, 20 ms apart (≤ 800 req/s)
 #   CHITTYCHARGE_PROCESSES / CHITTYCHARGE_THREADS   passed through (unset = the service defaults)
 #   CHITTYCHARGE_WORKER           benchmark another worker binary
@@ -43,12 +44,13 @@ readonly REPO BENCH
 
 QUICK="${BENCH_QUICK:-0}"
 if [[ $QUICK == 1 ]]; then
-  DURATION="${BENCH_DURATION:-3}"
-  DURATION_C="${BENCH_DURATION_C:-5}"
-  SOAK="${BENCH_SOAK_SECONDS:-20}"
+  DURATION="${BENCH_DURATION:-2}"
+  DURATION_C="${BENCH_DURATION_C:-4}"
+  SOAK="${BENCH_SOAK_SECONDS:-15}"
   CG_N="${BENCH_CALLGRIND_REQUESTS:-200}"
   WARMUP=1
-  SIDE_DURATION=3
+  SIDE_DURATION=2
+  SIDE_ROUNDS_DEFAULT=2
 else
   DURATION="${BENCH_DURATION:-10}"
   DURATION_C="${BENCH_DURATION_C:-20}"
@@ -56,6 +58,7 @@ else
   CG_N="${BENCH_CALLGRIND_REQUESTS:-2000}"
   WARMUP=2
   SIDE_DURATION=6
+  SIDE_ROUNDS_DEFAULT=3
 fi
 BASE="${BENCH_PORT_BASE:-31000}"
 HTTP_PORT=$((BASE + 80))
@@ -370,7 +373,7 @@ phase_bare() {
 # (a) again, robust to background load: the bare responder as a second pool behind a second
 # nginx rendered from the same config, measured alternately with the service.
 side_by_side() {
-  local rounds=${BENCH_SIDE_ROUNDS:-3} vdir="$OUT/side-bare" sock="$OUT/side-bare/bare.sock" pool vpid i
+  local rounds=${BENCH_SIDE_ROUNDS:-$SIDE_ROUNDS_DEFAULT} vdir="$OUT/side-bare" sock="$OUT/side-bare/bare.sock" pool vpid i
   local vurl="http://127.0.0.1:$((BASE + 90))" procs threads
   ((rounds > 0)) || return 0
   procs=$(wc -w <<<"$(worker_pids)")

@@ -23,7 +23,7 @@ using Handler = std::function<http::Response(const http::Request&)>;
 using HandlerFactory = std::function<Handler()>;
 
 struct ServerOptions {
-  int threads = 64;
+  int threads = 128;
   size_t max_body_bytes = 1U << 20U;  // larger bodies: 413 (nginx limits them first)
   // Optional background task (the ChittyID reconciler), stopped with the server.
   std::function<void(std::stop_token)> background;
