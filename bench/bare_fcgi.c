@@ -4,7 +4,8 @@
  * this binary, fd 0 = the socket): bench/run.sh passes it to scripts/run.sh as
  * CHITTYCHARGE_WORKER, so nginx, its config and the socket are the service's own.
  *
- * Each of CHITTYCHARGE_THREADS threads (default 64, the service's default) loops on
+ * Each of CHITTYCHARGE_THREADS threads (bench/run.sh passes the service's count; 128 if
+ * unset, the service's default) loops on
  * FCGX_Accept_r on the shared socket (accept() is thread-safe on Linux: no mutex), reads
  * the params and the body as the service does, and answers a fixed small JSON document
  * with the same headers the service sends (Content-Type, Content-Length, X-Request-Id).
@@ -76,7 +77,7 @@ static void *Serve(void *arg) {
 
 int main(void) {
   const char *env = getenv("CHITTYCHARGE_THREADS");
-  long threads = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : 64;
+  long threads = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : 128;
   if (threads < 1 || threads > 1024) {
     fprintf(stderr, "bare_fcgi: CHITTYCHARGE_THREADS must be 1..1024\n");
     return 2;

@@ -35,6 +35,8 @@
 #   CHITTYCHARGE_WORKER           benchmark another worker binary
 #   BENCH_WAIT_QUIET              seconds to wait (per phase) for other processes' CPU to fall
 #                                 below 10 % before measuring (0: only record it)
+#   BENCH_KEEP_LOGS=1             keep the full access/worker logs (default: last 5000 lines of
+#                                 any log over 20 MB; a full run writes ~1 GB)
 #   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all)
 set -euo pipefail
 
@@ -356,9 +358,21 @@ phase_upstream() {
   load ref "ChittyID double, POST mint c64" chittyid_mint.lua 64 "$DURATION" "$chitty"
 }
 
+# The service's threads per process: CHITTYCHARGE_THREADS, else its compiled-in default
+# (src/config/config.h), so the bare reference gets the same layout.
+service_threads() {
+  if [[ -n ${CHITTYCHARGE_THREADS:-} ]]; then
+    printf '%s' "$CHITTYCHARGE_THREADS"
+    return
+  fi
+  grep -oE 'int threads = [0-9]+' "$REPO/src/config/config.h" | grep -oE '[0-9]+$' ||
+    die "cannot read the default thread count from src/config/config.h; set CHITTYCHARGE_THREADS"
+}
+
 phase_bare() {
   say "2. reference: bare libfcgi responder (bench/bare_fcgi.c) behind the same nginx config"
-  start_stack svc-bare "$OUT/bin/bare_fcgi"
+  BARE_THREADS="$(service_threads)"
+  start_stack svc-bare "$OUT/bin/bare_fcgi" CHITTYCHARGE_THREADS="$BARE_THREADS"
   echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) threads (bare_fcgi)"
   export BENCH_HOLD_ID=pi_bare
   warmup get_hold.lua 64
@@ -408,6 +422,9 @@ phase_service() {
   say "3. the service: $WORKER"
   start_stack svc "$WORKER"
   echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) threads; workers $(worker_pids)"
+  if [[ -n ${BARE_THREADS:-} && $(served_threads) != "$BARE_THREADS" ]]; then
+    echo "  WARNING: the bare reference ran $BARE_THREADS threads per process, the service $(served_threads)"
+  fi
   sleep 3
   rss idle
   BENCH_HOLD_ID="$(make_captured_hold)"
@@ -628,6 +645,19 @@ phase_levers() {
   stop_stack
 }
 
+# A full run writes ~1 GB of access and worker logs; keep the tail of each unless asked.
+trim_logs() {
+  [[ ${BENCH_KEEP_LOGS:-0} == 1 ]] && return 0
+  local f lines
+  while IFS= read -r f; do
+    lines=$(wc -l <"$f")
+    tail -n 5000 "$f" >"$f.tail"
+    printf '(bench/run.sh kept the last 5000 of %s lines; BENCH_KEEP_LOGS=1 keeps them all)\n' "$lines" |
+      cat - "$f.tail" >"$f"
+    rm -f "$f.tail"
+  done < <(find "$OUT" -name '*.log' -size +20M)
+}
+
 main() {
   preflight
   record_meta "$REPO" "$WORKER" "$QUICK" "$DURATION" "$DURATION_C" "$SOAK" \
@@ -641,6 +671,7 @@ main() {
     "phase_$phase"
   done
   stop_upstream
+  trim_logs
   say "summary ($OUT/summary.md)"
   python3 "$BENCH/benchlib.py" report --results "$RESULTS" --out "$OUT/summary.md"
   ln -sfn "$OUT" "$(dirname "$OUT")/latest" 2>/dev/null || true
