@@ -26,7 +26,7 @@
 #   BENCH_DURATION                seconds per load run (10; quick 2); BENCH_DURATION_C (20; quick 4)
 #   BENCH_PORT_BASE               31000: service 31080/31443, memcached 31211,
 #                                 Stripe double 31101, ChittyID double 31102, second nginx 31090/31091
-#   BENCH_BUILD_DIR               <repo>/build-bench (the worker is built there if missing)
+#   BENCH_BUILD_DIR               <repo>/build-bench (the worker is (re)built there first)
 #   BENCH_OUT                     results dir (default <build dir>/bench-out/<timestamp>)
 #   BENCH_SIDE_ROUNDS             alternating service/bare rounds for (a) (3; quick 2; 0 skips)
 #   BENCH_SKIP_CALLGRIND=1        skip phase 5;  BENCH_CALLGRIND_REQUESTS (2000; quick 200)
@@ -167,11 +167,14 @@ preflight() {
   for port in "$HTTP_PORT" "$HTTPS_PORT" "$MEMCACHED_PORT" "$STRIPE_PORT" "$CHITTYID_PORT" $((BASE + 90)) $((BASE + 91)); do
     port_in_use "$port" && die "port $port is in use; set BENCH_PORT_BASE to another base"
   done
-  if [[ ! -x $WORKER ]]; then
-    [[ -z ${CHITTYCHARGE_WORKER:-} ]] || die "CHITTYCHARGE_WORKER=$WORKER is not executable"
+  if [[ -n ${CHITTYCHARGE_WORKER:-} ]]; then
+    [[ -x $WORKER ]] || die "CHITTYCHARGE_WORKER=$WORKER is not executable"
+  else
+    # Always (incrementally) rebuilt, so a benchmark never measures a stale worker.
     say "building the worker in $BUILD (RelWithDebInfo)"
-    cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)" --target chittycharge >/dev/null
+    [[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" -j"$(nproc)" --target chittycharge >"$BUILD/bench-build.log" 2>&1 ||
+      die "building the worker failed; see $BUILD/bench-build.log"
   fi
   mkdir -p "$OUT" "$UP_DIR/upstream-tmp" "$OUT/bin"
   cc -O2 -g -Wall -Wextra -pthread -o "$OUT/bin/bare_fcgi" "$BENCH/bare_fcgi.c" -lfcgi
