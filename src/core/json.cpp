@@ -1,5 +1,6 @@
 #include "core/json.h"
 
+#include <cmath>
 #include <set>
 #include <vector>
 
@@ -42,8 +43,9 @@ bool ValidString(const rapidjson::Value& v) {
   return ValidUtf8(std::string_view(v.GetString(), v.GetStringLength()));
 }
 
-// Walks the parsed tree with an explicit stack: depth, duplicate keys, and the UTF-8
-// of every decoded string and key.
+// Walks the parsed tree with an explicit stack: depth, duplicate keys, the UTF-8 of
+// every decoded string and key, and finite numbers (RapidJSON 1.1.0 turns "99e307" into
+// infinity, which no JSON writer can put back).
 bool WithinLimits(const rapidjson::Value& root, std::string* why) {
   std::vector<std::pair<const rapidjson::Value*, int>> stack{{&root, 1}};
   while (!stack.empty()) {
@@ -70,6 +72,9 @@ bool WithinLimits(const rapidjson::Value& root, std::string* why) {
       for (const auto& v : value->GetArray()) stack.emplace_back(&v, depth + 1);
     } else if (value->IsString() && !ValidString(*value)) {
       *why = "JSON text is not valid UTF-8";
+      return false;
+    } else if (value->IsDouble() && !std::isfinite(value->GetDouble())) {
+      *why = "JSON number is out of range";
       return false;
     }
   }

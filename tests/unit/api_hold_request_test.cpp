@@ -33,6 +33,9 @@ const BadCase kBad[] = {
     // Regression (fuzz_create_request): a lone surrogate escape decoded to invalid UTF-8.
     {"lone surrogate in a value", R"({"description":"\uddde"})", "invalid_json", ""},
     {"lone surrogate in a key", R"({"description":"x","metadata":{"\udc00":"v"}})", "invalid_json", ""},
+    // Regression (fuzz_create_request): RapidJSON parsed these to infinity.
+    {"number overflows to infinity", R"({"description":"x","amount":99e307})", "invalid_json", ""},
+    {"negative infinity in metadata", R"({"description":"x","metadata":[-1.8e308]})", "invalid_json", ""},
     {"amount 49", R"({"amount":49,"description":"x"})", "amount_too_small", "amount"},
     {"amount negative", R"({"amount":-5,"description":"x"})", "amount_too_small", "amount"},
     {"amount float", R"({"amount":250.5,"description":"x"})", "invalid_request", "amount"},
