@@ -21,6 +21,13 @@ class KvStore {
   virtual ~KvStore() = default;
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
   virtual Status Set(std::string_view key, std::string_view value, uint32_t ttl_s) = 0;
+  // A cache write that does not wait for the server's answer (memcached's quiet set):
+  // only a failure to send is reported. Later commands on the same store see the
+  // value; another connection may miss it for a moment. For entries that can be
+  // rebuilt from Stripe. Stores without such a mode just Set.
+  virtual Status SetQuietly(std::string_view key, std::string_view value, uint32_t ttl_s) {
+    return Set(key, value, ttl_s);
+  }
   // Stores only when the key is absent: true when stored, false when it already existed.
   virtual Result<bool> Add(std::string_view key, std::string_view value, uint32_t ttl_s) = 0;
   // Adds delta to a counter, creating it at `initial` (with ttl_s) when absent; returns

@@ -151,6 +151,15 @@ Result<std::optional<std::string>> MemcachedStore::Get(std::string_view key) {
   return std::optional<std::string>(std::string(value.get(), length));
 }
 
+// Binary SETQ: memcached answers only on error, and libmemcached skips such an answer
+// when it reads the reply of a later command.
+Status MemcachedStore::SetQuietly(std::string_view key, std::string_view value, uint32_t ttl_s) {
+  memcached_behavior_set(mc_.get(), MEMCACHED_BEHAVIOR_NOREPLY, 1);
+  Status stored = Set(key, value, ttl_s);
+  memcached_behavior_set(mc_.get(), MEMCACHED_BEHAVIOR_NOREPLY, 0);
+  return stored;
+}
+
 Status MemcachedStore::Set(std::string_view key, std::string_view value, uint32_t ttl_s) {
   if (auto s = ValidateEntry(key, value, ttl_s); !s) return s;
   uint32_t server = 0;

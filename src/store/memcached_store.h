@@ -46,6 +46,7 @@ class MemcachedStore final : public KvStore {
 
   Result<std::optional<std::string>> Get(std::string_view key) override;
   Status Set(std::string_view key, std::string_view value, uint32_t ttl_s) override;
+  Status SetQuietly(std::string_view key, std::string_view value, uint32_t ttl_s) override;
   Result<bool> Add(std::string_view key, std::string_view value, uint32_t ttl_s) override;
   Result<uint64_t> Incr(std::string_view key, uint64_t delta, uint64_t initial,
                         uint32_t ttl_s) override;

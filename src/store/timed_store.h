@@ -28,6 +28,9 @@ class TimedStore final : public KvStore {
   Status Set(std::string_view key, std::string_view value, uint32_t ttl_s) override {
     return Timed([&] { return inner_.Set(key, value, ttl_s); });
   }
+  Status SetQuietly(std::string_view key, std::string_view value, uint32_t ttl_s) override {
+    return Timed([&] { return inner_.SetQuietly(key, value, ttl_s); });
+  }
   Result<bool> Add(std::string_view key, std::string_view value, uint32_t ttl_s) override {
     return Timed([&] { return inner_.Add(key, value, ttl_s); });
   }

@@ -62,6 +62,7 @@ void MemcachedProcess::Start() {
   std::vector<std::string> args = {"memcached", "-l", "127.0.0.1", "-p", std::to_string(port_),
                                    "-U", "0", "-m", "16", "-t", "1"};
   if (geteuid() == 0) args.insert(args.end(), {"-u", "root"});
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

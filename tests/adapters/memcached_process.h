@@ -8,6 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 #include <sys/types.h>
 
 namespace cc::testing {
@@ -20,7 +23,9 @@ bool PortAccepts(uint16_t port);
 
 class MemcachedProcess {
  public:
-  explicit MemcachedProcess(uint16_t port) : port_(port) {}
+  // extra_args are appended to the command line (e.g. {"-I", "64k"}).
+  explicit MemcachedProcess(uint16_t port, std::vector<std::string> extra_args = {})
+      : port_(port), extra_args_(std::move(extra_args)) {}
   MemcachedProcess(const MemcachedProcess&) = delete;
   MemcachedProcess& operator=(const MemcachedProcess&) = delete;
   ~MemcachedProcess() { Kill(); }
@@ -32,6 +37,7 @@ class MemcachedProcess {
 
  private:
   uint16_t port_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
 };
 

@@ -104,6 +104,29 @@ BOOST_FIXTURE_TEST_CASE(get_set_add_incr_delete, OneServer) {
   REQUIRE_OK_ONCE(store->Delete("k"));  // absent: still ok
 }
 
+BOOST_FIXTURE_TEST_CASE(quiet_sets_are_seen_and_a_refused_one_leaves_the_connection_in_step, OneServer) {
+  REQUIRE_OK_ONCE(store->SetQuietly("q", "one", 0));
+  BOOST_TEST(store->Get("q")->value() == "one");  // same connection: in order
+  auto other = Connect(Address(server.port()));
+  BOOST_TEST(other->Get("q")->value() == "one");
+
+  // A server with 64 KiB items refuses a larger one: its error answer to the quiet set
+  // comes unasked, and must not be taken for the answer to any later command.
+  MemcachedProcess small_items(FreeLoopbackPort(), {"-I", "64k", "-o", "slab_chunk_max=32768"});
+  small_items.Start();
+  store = Connect(Address(small_items.port()));
+  REQUIRE_OK_ONCE(store->SetQuietly("q", "one", 0));
+  const std::string huge(100 * 1024, 'x');
+  REQUIRE_OK_ONCE(store->SetQuietly("huge", huge, 0));
+  BOOST_TEST(!store->Get("huge")->has_value());
+  BOOST_TEST(*store->Add("fresh", "v", 60) == true);
+  BOOST_TEST(*store->Incr("count", 1, 5, 60) == 5U);
+  REQUIRE_OK_ONCE(store->SetQuietly("huge", huge, 0));
+  REQUIRE_OK_ONCE(store->SetQuietly("q", "two", 0));
+  BOOST_TEST(store->Get("q")->value() == "two");
+  BOOST_TEST(*store->Add("fresh", "w", 60) == false);
+}
+
 BOOST_FIXTURE_TEST_CASE(empty_and_large_values_round_trip, OneServer) {
   REQUIRE_OK_ONCE(store->Set("empty", "", 0));
   auto got = store->Get("empty");
