@@ -7,10 +7,9 @@
 #include <rapidjson/error/en.h>
 
 namespace cc::json {
-namespace {
 
-// RFC 3629 UTF-8: no overlong forms, no surrogates (RapidJSON 1.1.0 turns a lone
-// "\udc00" escape into the bytes of a surrogate), nothing above U+10FFFF.
+// RapidJSON 1.1.0 turns a lone "\udc00" escape into the bytes of a surrogate, so decoded
+// strings are checked here even after its own validation.
 bool ValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): byte view
   const auto* end = p + s.size();
@@ -38,6 +37,8 @@ bool ValidUtf8(std::string_view s) {
   }
   return true;
 }
+
+namespace {
 
 bool ValidString(const rapidjson::Value& v) {
   return ValidUtf8(std::string_view(v.GetString(), v.GetStringLength()));

@@ -1,8 +1,8 @@
 // JSON helpers over RapidJSON.
 //
 // ParseStrict() is the one door for untrusted JSON: it validates UTF-8, refuses
-// duplicate object keys, nesting deeper than kMaxDepth, numbers RapidJSON cannot hold
-// exactly, and trailing bytes; it never recurses on the C++ stack (iterative parse).
+// duplicate object keys, nesting deeper than kMaxDepth, numbers that overflow a double,
+// and trailing bytes; it never recurses on the C++ stack (iterative parse).
 // Readers below type-check before every access (RapidJSON's asserts vanish in release).
 #pragma once
 
@@ -23,6 +23,9 @@ inline constexpr int kMaxDepth = 16;
 
 // 400 invalid_json on any defect; the message says what is wrong, never echoes input.
 Result<rapidjson::Document> ParseStrict(std::string_view text);
+
+// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool ValidUtf8(std::string_view s);
 
 // Typed member lookups; nullptr / nullopt when absent or of another type.
 const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name);

@@ -5,17 +5,25 @@
 #include <string>
 #include <utility>
 
+#include "core/json.h"
+
 namespace cc::stripe {
 namespace {
 
 using rapidjson::Value;
 
-constexpr unsigned kParseFlags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+// No kParseValidateEncodingFlag: it checks every byte of an answer of which a few
+// fields are kept; the kept strings are checked instead (json::ValidUtf8).
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag;
 
 tl::unexpected<Error> Malformed(std::string_view what) {
   return Fail(ErrorKind::kUpstream, "upstream_error",
               "Stripe sent " + std::string(what) + " that could not be read.");
+}
+
+// A string of valid UTF-8.
+bool IsText(const Value& v) {
+  return v.IsString() && json::ValidUtf8(std::string_view(v.GetString(), v.GetStringLength()));
 }
 
 // Typed reads of one JSON object; the first type mismatch is remembered in bad_field().
@@ -32,7 +40,7 @@ class Reader {
   std::string String(const char* name) {
     const Value* v = Find(name);
     if (v == nullptr) return {};
-    if (!v->IsString()) {
+    if (!IsText(*v)) {
       Bad(name);
       return {};
     }
@@ -57,11 +65,12 @@ class Reader {
     return v;
   }
   [[nodiscard]] const std::string& bad_field() const { return bad_field_; }
-
- private:
+  // Remembers the first field of the wrong type (or not valid UTF-8).
   void Bad(const char* name) {
     if (bad_field_.empty()) bad_field_ = name;
   }
+
+ private:
   const Value& object_;
   std::string bad_field_;
 };
@@ -82,7 +91,7 @@ void ReadLatestCharge(Reader& r, PaymentIntent& pi) {
   const Value* charge = r.Find("latest_charge");
   if (charge == nullptr) return;
   if (charge->IsString()) {
-    pi.latest_charge.assign(charge->GetString(), charge->GetStringLength());
+    pi.latest_charge = r.String("latest_charge");
     return;
   }
   if (!charge->IsObject()) {
@@ -100,6 +109,10 @@ void ReadMetadata(Reader& r, PaymentIntent& pi) {
   if (metadata == nullptr) return;
   for (const auto& member : metadata->GetObject()) {
     if (!member.value.IsString()) continue;  // Stripe metadata values are strings
+    if (!IsText(member.name) || !IsText(member.value)) {
+      r.Bad("metadata");
+      return;
+    }
     pi.metadata.emplace(std::string(member.name.GetString(), member.name.GetStringLength()),
                         std::string(member.value.GetString(), member.value.GetStringLength()));
   }

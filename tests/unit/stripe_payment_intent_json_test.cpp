@@ -134,6 +134,12 @@ BOOST_AUTO_TEST_CASE(rejects_wrong_types_and_missing_required_fields) {
            R"(not json)",
            R"({"id":"pi_1","status":"succeeded","amount":1} trailing)",
            "{\"id\":\"pi_\xFF\",\"status\":\"succeeded\",\"amount\":1}",
+           // Kept strings are checked for UTF-8 (the parse itself does not validate).
+           "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"description\":\"\xC3\x28\"}",
+           R"({"id":"pi_1","status":"succeeded","amount":1,"description":"\udc00"})",
+           "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"metadata\":{\"k\":\"\xED\xA0\x80\"}}",
+           "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"metadata\":{\"\xFF\":\"v\"}}",
+           "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"latest_charge\":\"ch_\xFF\"}",
        }) {
     const Result<PaymentIntent> pi = ParsePaymentIntent(std::string_view(json));
     BOOST_TEST_CONTEXT(json) {
