@@ -13,11 +13,14 @@
 
 namespace cc::api {
 
+class SettledHolds;
+
 struct Deps {
   const config::Config& config;
   stripe::StripeApi& stripe;
   chittyid::ChittyIdApi& chittyid;
   store::KvStore& store;
+  SettledHolds* settled = nullptr;  // the process's settled holds; none in tools and tests
 };
 
 struct Caller {

@@ -88,11 +88,12 @@ Result<HoldRecord> HoldRepository::Fetch(const std::string& pi_id, std::string_v
 }
 
 void HoldRepository::Save(const HoldRecord& record) {
-  auto stored = store_.Set(HoldKey(record.pi.id), SerializeRecord(record), kHoldCacheTtl);
+  // Quiet writes: a lost one only sends the next read to Stripe.
+  auto stored = store_.SetQuietly(HoldKey(record.pi.id), SerializeRecord(record), kHoldCacheTtl);
   if (stored) {
     auto chitty = record.pi.metadata.find(std::string(kMetaChittyId));
     if (chitty != record.pi.metadata.end() && SafeId(chitty->second)) {
-      stored = store_.Set(ChittyKey(chitty->second), record.pi.id, kHoldCacheTtl);
+      stored = store_.SetQuietly(ChittyKey(chitty->second), record.pi.id, kHoldCacheTtl);
     }
   }
   if (!stored) log::Warn("hold cache write failed", {log::Str("error", stored.error().message)});

@@ -5,6 +5,7 @@
 #include "api/hold.h"
 #include "api/hold_repository.h"
 #include "api/hold_request.h"
+#include "api/settled_holds.h"
 #include "chittyid/chittyid_client.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -24,10 +25,12 @@ std::string ObtainChittyId(const Deps& deps, const CreateHoldRequest& req,
                            const std::string& client, const std::string& stripe_key,
                            bool client_keyed) {
   const std::string memo_key = "mint:" + stripe_key;
-  const std::string pending = chittyid::PendingChittyId(chittyid::PendingUniqueFromKey(stripe_key));
+  auto pending = [&stripe_key] {
+    return chittyid::PendingChittyId(chittyid::PendingUniqueFromKey(stripe_key));
+  };
   if (client_keyed) {
     auto memo = deps.store.Get(memo_key);
-    if (!memo) return pending;
+    if (!memo) return pending();
     if (*memo) return **memo;
   }
   stripe::Metadata mint_meta{{"client", client}};
@@ -38,13 +41,13 @@ std::string ObtainChittyId(const Deps& deps, const CreateHoldRequest& req,
     log::Warn("chittyid mint failed; using a pending id",
               {log::Str("error", minted.error().message)});
   }
-  std::string id = minted ? *minted : pending;
+  std::string id = minted ? *minted : pending();
   if (client_keyed) {
     auto added = deps.store.Add(memo_key, id, kMintMemoTtl);
-    if (!added) return pending;
+    if (!added) return pending();
     if (!*added) {
       if (auto memo = deps.store.Get(memo_key); memo && *memo) return **memo;
-      return pending;
+      return pending();
     }
   }
   return id;
@@ -232,9 +235,15 @@ http::Response CreateHold(const Deps& deps, const Caller& caller, const http::Re
 }
 
 http::Response GetHold(const Deps& deps, const Caller& caller, std::string_view id) {
+  if (deps.settled != nullptr) {
+    if (auto body = deps.settled->Find(id, caller.client.name, caller.now)) {
+      return http::Json(200, *body);
+    }
+  }
   auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
   if (!record) return http::ErrorResponse(record.error());
-  return Ok200(*record);
+  if (deps.settled == nullptr) return Ok200(*record);
+  return http::Json(200, *deps.settled->Remember(id, *record, RenderHold(*record), caller.now));
 }
 
 http::Response ListHolds(const Deps& deps, const Caller& caller, const http::Request& request) {
