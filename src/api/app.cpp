@@ -57,17 +57,24 @@ HealthProbe::Snapshot HealthProbe::Get(const Ports& ports, int64_t now) {
   }
   const bool stripe_ok = probe_stripe && ports.stripe.Ping().has_value();
   const bool chittyid_ok = probe_chittyid && ports.chittyid.Health().has_value();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (probe_stripe) {
     stripe_ok_ = stripe_ok;
     stripe_checked_ = now;
     stripe_probing_ = false;
+    stripe_known_ = true;
   }
   if (probe_chittyid) {
     chittyid_ok_ = chittyid_ok;
     chittyid_checked_ = now;
     chittyid_probing_ = false;
+    chittyid_known_ = true;
   }
+  if (probe_stripe || probe_chittyid) probed_.notify_all();
+  // The initial false is no result: wait for a first probe that is in flight.
+  probed_.wait(lock, [this] {
+    return (stripe_known_ || !stripe_probing_) && (chittyid_known_ || !chittyid_probing_);
+  });
   return {stripe_ok_, chittyid_ok_};
 }
 
@@ -153,7 +160,7 @@ App::Routed App::Route(const http::Request& request, const Ports& ports, int64_t
 
 http::Response App::Dispatch(const http::Request& request, const Ports& ports, int64_t now,
                              const http::RouteMatch& match, Routed* routed) {
-  const Deps deps{config_, ports.stripe, ports.chittyid, ports.store};
+  const Deps deps{config_, ports.stripe, ports.chittyid, ports.store, &settled_};
   switch (*match.route) {
     case http::Route::kHealth: return Health(ports, now);
     case http::Route::kWebhook: return ReceiveWebhook(deps, request, now, &routed->note);

@@ -4,12 +4,14 @@
 // ports come in with each call.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "api/deps.h"
+#include "api/settled_holds.h"
 #include "core/metrics.h"
 #include "api/webhooks.h"
 #include "http/http.h"
@@ -23,7 +25,11 @@ struct Ports {
   store::KvStore& store;
 };
 
-// Health of the dependencies, probed at most once per interval per process.
+// Health of the dependencies, probed at most once per interval per process, by the
+// caller that finds the probe due; the network call is made without the lock. While a
+// dependency's first probe is in flight, other callers wait for its result (a fresh
+// worker must not report a healthy Stripe as down); after that they answer the last
+// known result while a re-probe is in flight.
 class HealthProbe {
  public:
   struct Snapshot {
@@ -34,12 +40,15 @@ class HealthProbe {
 
  private:
   std::mutex mu_;
+  std::condition_variable probed_;  // a probe completed
   int64_t stripe_checked_ = -1000000;
   int64_t chittyid_checked_ = -1000000;
   bool stripe_ok_ = false;
   bool chittyid_ok_ = false;
   bool stripe_probing_ = false;
   bool chittyid_probing_ = false;
+  bool stripe_known_ = false;  // a probe has completed: stripe_ok_ is a result
+  bool chittyid_known_ = false;
 };
 
 class App {
@@ -73,6 +82,7 @@ class App {
   metrics::Metrics& metrics_;
   std::vector<std::string> token_hashes_;  // SHA-256 of each client token, same order
   HealthProbe health_;
+  SettledHolds settled_;  // shared by the process's threads
 };
 
 // Loopback peers may read /metrics (nginx enforces it too).

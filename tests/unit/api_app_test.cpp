@@ -1,5 +1,10 @@
 #include "api/app.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
 #include <boost/test/unit_test.hpp>
 
 #include "fakes/fake_stripe.h"
@@ -9,6 +14,68 @@
 
 namespace cc::api {
 namespace {
+
+// A StripeApi whose Ping blocks until Release() (or, so a failing test cannot hang, for at
+// most ten seconds): a health probe held in flight. Ping answers `ping_ok`; nothing else
+// is expected to be called.
+class GatedPing final : public stripe::StripeApi {
+ public:
+  explicit GatedPing(bool ping_ok = true) : ping_ok_(ping_ok) {}
+
+  Result<stripe::PaymentIntent> Create(const stripe::CreateParams&, const std::string&) override {
+    return Unused();
+  }
+  Result<stripe::PaymentIntent> Retrieve(const std::string&) override { return Unused(); }
+  Result<stripe::PaymentIntent> UpdateMetadata(const std::string&, const stripe::Metadata&,
+                                               const std::string&) override {
+    return Unused();
+  }
+  Result<stripe::PaymentIntent> Capture(const std::string&, const stripe::CaptureParams&,
+                                        const std::string&) override {
+    return Unused();
+  }
+  Result<stripe::PaymentIntent> Cancel(const std::string&, const stripe::CancelParams&,
+                                       const std::string&) override {
+    return Unused();
+  }
+  Result<stripe::SearchPage> Search(const std::string&, int, const std::string&) override {
+    return Unused();
+  }
+
+  Status Ping() override {
+    std::unique_lock lock(mu_);
+    ++pings_;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(10), [this] { return released_; });
+    if (!ping_ok_) return Unused();
+    return Ok();
+  }
+
+  // True once a Ping is in flight (waits up to ten seconds).
+  bool WaitForPing() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [this] { return pings_ > 0; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int pings() {
+    std::lock_guard lock(mu_);
+    return pings_;
+  }
+
+ private:
+  static tl::unexpected<Error> Unused() {
+    return Fail(ErrorKind::kUnavailable, "upstream_error", "not expected in this test");
+  }
+  const bool ping_ok_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pings_ = 0;
+  bool released_ = false;
+};
 
 struct Fixture {
   config::Config config = [] {
@@ -101,6 +168,40 @@ BOOST_AUTO_TEST_CASE(health_reports_each_dependency) {
   auto down = Call("GET", "/health");
   BOOST_TEST(down.status == 503);
   BOOST_TEST(down.body.find(R"("memcached_connected":false)") != std::string::npos);
+}
+
+// Regression: a fresh worker's concurrent /health callers answered 503 with
+// stripe_connected=false while the first Stripe probe was still in flight.
+BOOST_AUTO_TEST_CASE(health_during_the_first_probe_waits_for_its_result) {
+  GatedPing gated;
+  HealthProbe probe;
+  const Ports ports{gated, chittyid, store};
+  auto first = std::async(std::launch::async, [&] { return probe.Get(ports, 1000); });
+  BOOST_REQUIRE(gated.WaitForPing());
+  auto second = std::async(std::launch::async, [&] { return probe.Get(ports, 1000); });
+  BOOST_TEST((second.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout),
+             "the second caller must wait for the first probe, not report stripe_ok=false");
+  gated.Release();
+  BOOST_TEST(first.get().stripe_ok);
+  const auto seen = second.get();
+  BOOST_TEST(seen.stripe_ok);
+  BOOST_TEST(seen.chittyid_ok);
+  BOOST_TEST(gated.pings() == 1);  // still probed once per interval per process
+}
+
+BOOST_AUTO_TEST_CASE(health_during_a_reprobe_answers_the_last_result) {
+  HealthProbe probe;
+  BOOST_TEST(probe.Get(Ports{stripe, chittyid, store}, 1000).stripe_ok);
+  GatedPing failing(/*ping_ok=*/false);
+  auto reprobe = std::async(std::launch::async, [&] {
+    return probe.Get(Ports{failing, chittyid, store}, 1030);
+  });
+  BOOST_REQUIRE(failing.WaitForPing());
+  // Answered from the last result at once (waiting would see the failed re-probe).
+  BOOST_TEST(probe.Get(Ports{stripe, chittyid, store}, 1030).stripe_ok);
+  failing.Release();
+  BOOST_TEST(!reprobe.get().stripe_ok);
+  BOOST_TEST(failing.pings() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(idempotency_key_must_be_printable_and_short) {
