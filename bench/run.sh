@@ -436,9 +436,6 @@ phase_service() {
   warmup preflight.lua 64
   load ref "nginx return (preflight) c64" preflight.lua 64
   load ref "nginx return (preflight) c256" preflight.lua 256
-  # Both processes' first health probe must be done before measuring: while a worker's
-  # first Stripe probe is in flight its other threads answer 503 (HealthProbe starts
-  # from stripe_ok_ = false).
   warmup health.lua 64
   warmup get_hold.lua 64
   load a "GET /health c64" health.lua 64

@@ -5,12 +5,18 @@ memcached + the Stripe/ChittyID doubles, sandbox mode) in its own process group 
 a temporary run dir and non-default ports, waits for its READY line, and at the end
 sends SIGTERM to the group and checks that every process it started is gone.
 
+More stacks: `launched_stack` (the same launch path, other settings) and the
+module-scoped `own_stack`, whose memcached the fixture runs itself so a test can kill
+and restart it (run.sh stops the whole stack when a memcached it started exits).
+Helpers shared by the test modules: `unique`, `assert_error`.
+
 Environment knobs: CHITTYCHARGE_WORKER (another worker binary, e.g. an ASan build),
 CHITTYCHARGE_KEEP_RUN_DIR=1 (keep the temp run dir and its logs).
 
 Stdlib only.
 """
 
+import contextlib
 import http.client
 import json
 import os
@@ -34,6 +40,10 @@ BETA_TOKEN = "tok_beta_0123456789"  # MAX_TIER VERIFIED_GUEST
 PREMIUM_TOKEN = "tok_premium_0123456789"  # MAX_TIER PREMIUM_PROPERTY
 LOWRATE_TOKEN = "tok_lowrate_0123456789"  # NEW_GUEST, 6 /api requests per minute
 LOWRATE_PER_MINUTE = 6
+LIMITED_TOKEN = "tok_limited_0123456789"  # own_stack only: NEW_GUEST, 2 /api requests per minute
+API_TOKENS = (f"alpha:{ALPHA_TOKEN},beta:{BETA_TOKEN}:VERIFIED_GUEST,"
+              f"premium:{PREMIUM_TOKEN}:PREMIUM_PROPERTY,"
+              f"lowrate:{LOWRATE_TOKEN}:NEW_GUEST:{LOWRATE_PER_MINUTE}")
 CHITTY_ID_TOKEN = "tok_chitty_test_0001"
 WEBHOOK_SECRET = "whsec_integration_0001"
 # The endpoint's previous secret, still configured (rotation); the double signs with the first.
@@ -94,6 +104,7 @@ class Stack:
         self.ca_file = str(self.run_dir / "tls" / "cert.pem")
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.pids = {}
+        self.own_memcached = None  # an OwnMemcached when launched with one
 
     # ------------------------------------------------------------ transport
 
@@ -220,6 +231,23 @@ def _as_list(payload):
     raise AssertionError(f"unexpected control API answer: {payload!r}")
 
 
+# ---------------------------------------------------------------- helpers for the tests
+
+def unique(prefix):
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def assert_error(answer, status, code, param=None):
+    assert answer.status == status, answer
+    assert answer.headers.get("Content-Type", "").startswith("application/json"), answer.headers
+    error = answer.json
+    assert error.get("code") == code, answer
+    assert isinstance(error.get("error"), str) and error["error"], answer
+    if param is not None:
+        assert str(error.get("param", "")).startswith(param), answer
+    return error
+
+
 # ---------------------------------------------------------------- stack lifecycle
 
 def _port_free(port):
@@ -253,10 +281,7 @@ def _stack_env(run_dir, ports):
         "CHITTYCHARGE_RUN_DIR": str(run_dir),
         "CHITTYCHARGE_READY_TIMEOUT": str(READY_TIMEOUT_S - 10),
         "CHITTY_ID_TOKEN": CHITTY_ID_TOKEN,
-        "CHITTYCHARGE_API_TOKENS": (
-            f"alpha:{ALPHA_TOKEN},beta:{BETA_TOKEN}:VERIFIED_GUEST,"
-            f"premium:{PREMIUM_TOKEN}:PREMIUM_PROPERTY,"
-            f"lowrate:{LOWRATE_TOKEN}:NEW_GUEST:{LOWRATE_PER_MINUTE}"),
+        "CHITTYCHARGE_API_TOKENS": API_TOKENS,
         "STRIPE_WEBHOOK_SECRET": f"{WEBHOOK_SECRET},{WEBHOOK_SECRET_OLD}",
         "RATE_LIMIT_PER_MINUTE": "100000",
         "STRIPE_TIMEOUT_MS": "3000",
@@ -372,42 +397,29 @@ def stack():
     if not os.access(worker, os.X_OK):
         pytest.fail(f"{worker} is not built; run scripts/setup.sh (or scripts/test.sh)",
                     pytrace=False)
-    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-"))
-    ports = _pick_ports()
     previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with open(run_dir / "run.out", "wb") as out:
-        proc = subprocess.Popen(
-            ["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=_stack_env(run_dir, ports),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    pids = {}
     try:
-        _wait_ready(proc, run_dir)
-        running = Stack(run_dir, ports)
-        pids = _read_pids(run_dir, PID_FILES)
-        running.pids = pids
-        yield running
-        pids.update(_read_pids(run_dir, ("workers",)))
+        yield from launched_stack(prefix="chittycharge-it-", ports=_pick_ports())
     finally:
-        problems = _stop(proc, pids)
         signal.signal(signal.SIGTERM, previous_handler)
-        keep = problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1"
-        if keep:
-            print(f"\nstack run dir kept: {run_dir}")
-        else:
-            shutil.rmtree(run_dir, ignore_errors=True)
-    assert not problems, "; ".join(problems) + "\n" + _log_tails(run_dir)
 
 
 # ---------------------------------------------------------------- more stacks
 
-def launched_stack(extra_env=None, prefix="chittycharge-extra-"):
-    """Starts another stack like `stack` (its own run dir and free ports) with `extra_env`
-    on top of the same environment, e.g. low nginx limits. A generator for module-scoped
-    fixtures: `yield from launched_stack({...})`; stopped and checked like `stack`."""
+def launched_stack(extra_env=None, prefix="chittycharge-extra-", ports=None, own_memcached=False):
+    """Starts a stack (its own run dir; `ports`, by default free ones) with `extra_env` on
+    top of the common environment, e.g. low nginx limits. With own_memcached, run.sh uses
+    a memcached started here (`.own_memcached`, an OwnMemcached) through MEMCACHED_SERVERS.
+    A generator for fixtures: `yield from launched_stack({...})`; at the end every process
+    it started must be gone."""
     run_dir = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
-    ports = {name: _any_free_port() for name in PREFERRED_PORTS}
+    ports = ports or {name: _any_free_port() for name in PREFERRED_PORTS}
+    memcached = None
+    if own_memcached:
+        memcached = OwnMemcached(run_dir, ports["CHITTYCHARGE_MEMCACHED_PORT"])
     env = _stack_env(run_dir, ports)
+    if memcached:
+        env["MEMCACHED_SERVERS"] = f"127.0.0.1:{memcached.port}"
     env.update(extra_env or {})
     with open(run_dir / "run.out", "wb") as out:
         proc = subprocess.Popen(
@@ -420,12 +432,86 @@ def launched_stack(extra_env=None, prefix="chittycharge-extra-"):
         running = Stack(run_dir, ports)
         pids = _read_pids(run_dir, PID_FILES)
         running.pids = pids
+        running.own_memcached = memcached
         yield running
         pids.update(_read_pids(run_dir, ("workers",)))
     finally:
-        problems = _stop(proc, pids)
+        problems = _stop(proc, pids) + (memcached.stop() if memcached else [])
         if problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1":
             print(f"\nstack run dir kept: {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
     assert not problems, "; ".join(problems) + "\n" + _log_tails(run_dir)
+
+
+@pytest.fixture(scope="module")
+def own_stack():
+    """Per test module: a stack whose memcached a test may kill and restart
+    (`own_stack.own_memcached`), 4 threads per worker, and one more client, LIMITED_TOKEN."""
+    yield from launched_stack({
+        "CHITTYCHARGE_API_TOKENS": f"{API_TOKENS},limited:{LIMITED_TOKEN}:NEW_GUEST:2",
+        "CHITTYCHARGE_THREADS": "4",
+    }, prefix="chittycharge-it-own-", own_memcached=True)
+
+
+OWN_MEMCACHED_WAIT_S = 10
+
+
+def _port_open(port):
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+def _wait_port(port, open_):
+    deadline = time.monotonic() + OWN_MEMCACHED_WAIT_S
+    while _port_open(port) != open_:
+        if time.monotonic() > deadline:
+            pytest.fail(f"port {port} still {'closed' if open_ else 'open'} after "
+                        f"{OWN_MEMCACHED_WAIT_S}s", pytrace=False)
+        time.sleep(0.05)
+
+
+class OwnMemcached:
+    """A memcached run by the harness (run.sh uses it through MEMCACHED_SERVERS), with a pid
+    file and log under <run dir>/own-memcached/ (run.sh refuses a run dir whose *.pid names
+    a running process)."""
+
+    def __init__(self, run_dir, port):
+        home = pathlib.Path(run_dir) / "own-memcached"
+        home.mkdir()
+        self.port = port
+        self.pid_file = home / "memcached.pid"
+        self.log = home / "memcached.log"
+        self.proc = None
+        self.start(["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
+                   + (["-u", "nobody"] if os.geteuid() == 0 else []))
+
+    def start(self, argv):
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid_file.write_text(f"{self.proc.pid}\n")
+        _wait_port(self.port, open_=True)
+
+    def kill(self, signum=signal.SIGKILL):
+        """`signum` to the pid in the pid file; returns its command line, for start()."""
+        pid = int(self.pid_file.read_text())
+        argv = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
+        os.kill(pid, signum)
+        self.proc.wait(OWN_MEMCACHED_WAIT_S)
+        self.pid_file.unlink()
+        _wait_port(self.port, open_=False)
+        return argv
+
+    def stop(self):
+        """Problems found while stopping (empty when it went away)."""
+        if self.proc.poll() is not None:
+            return []
+        self.proc.terminate()
+        try:
+            self.proc.wait(OWN_MEMCACHED_WAIT_S)
+            return []
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return [f"memcached {self.proc.pid} ignored SIGTERM"]

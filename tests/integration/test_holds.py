@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from conftest import assert_error, unique
+
 ALPHA = "tok_alpha_0123456789"  # every tier
 BETA = "tok_beta_0123456789"  # MAX_TIER VERIFIED_GUEST
 PREMIUM = "tok_premium_0123456789"  # MAX_TIER PREMIUM_PROPERTY
@@ -37,21 +39,6 @@ def email_of_length(length):
     address = f"guest@{domain}.com"
     # a dot that would have started an empty label becomes one more letter
     return address if len(address) == length else f"guest@{domain}x.com"
-
-
-def unique(prefix):
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-def assert_error(answer, status, code, param=None):
-    assert answer.status == status, answer
-    assert answer.headers.get("Content-Type", "").startswith("application/json"), answer.headers
-    error = answer.json
-    assert error.get("code") == code, answer
-    assert isinstance(error.get("error"), str) and error["error"], answer
-    if param is not None:
-        assert str(error.get("param", "")).startswith(param), answer
-    return error
 
 
 def wait_for_status(stack, hold_id, status, token=ALPHA, timeout=3.5):

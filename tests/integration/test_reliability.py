@@ -15,12 +15,11 @@ Techniques:
   not hit; an autouse fixture clears them and puts ChittyID back up after each test.
 - What reached Stripe is read from the double's request log and its PaymentIntents,
   matched by a unique description per test.
-- memcached is killed on a second stack (`own_stack`) whose memcached this module
-  owns: scripts/run.sh stops the whole stack when a memcached it started exits.
+- memcached is killed on a second stack (`own_stack`, conftest) whose memcached the
+  harness owns: scripts/run.sh stops the whole stack when a memcached it started exits.
 """
 
 import contextlib
-import importlib.util
 import os
 import pathlib
 import shutil
@@ -30,9 +29,11 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 
 import pytest
+
+import conftest
+from conftest import assert_error, unique
 
 ALPHA = "tok_alpha_0123456789"  # every tier, effectively unlimited rate
 PREMIUM = "tok_premium_0123456789"
@@ -51,21 +52,6 @@ TEST_KEY = "sk_test_reliabilityDUMMY0123456789abcdef"
 
 
 # ---------------------------------------------------------------- small helpers
-
-def unique(prefix):
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-def assert_error(answer, status, code, param=None):
-    assert answer.status == status, answer
-    assert answer.headers.get("Content-Type", "").startswith("application/json"), answer.headers
-    error = answer.json
-    assert error.get("code") == code, answer
-    assert isinstance(error.get("error"), str) and error["error"], answer
-    if param is not None:
-        assert str(error.get("param", "")).startswith(param), answer
-    return error
-
 
 def wait_until(predicate, timeout, what, interval=0.1):
     """Polls predicate() until it returns something truthy; fails after `timeout` s."""
@@ -753,21 +739,12 @@ def test_odd_headers_are_refused_cleanly(stack):
 
 # ================================================================ secrets and config
 
-def _harness():
-    """conftest.py loaded as a plain module, for its stack start/stop helpers."""
-    spec = importlib.util.spec_from_file_location(
-        "reliability_stack_harness", pathlib.Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _run_sh(harness, extra_env, timeout=40):
+def _run_sh(extra_env, timeout=40):
     """Starts scripts/run.sh on fresh ports and a fresh run dir, expecting it to refuse.
     Returns (returncode, combined output, run_dir); nothing of it is left running."""
     run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-rel-"))
-    ports = harness._pick_ports()
-    env = harness._stack_env(run_dir, ports)
+    ports = conftest._pick_ports()
+    env = conftest._stack_env(run_dir, ports)
     env.update(extra_env)
     proc = subprocess.Popen(["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -775,9 +752,9 @@ def _run_sh(harness, extra_env, timeout=40):
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        problems = harness._stop(proc, {})
+        problems = conftest._stop(proc, {})
         pytest.fail(f"scripts/run.sh did not exit within {timeout}s; {problems}", pytrace=False)
-    members = harness._group_members(proc.pid)
+    members = conftest._group_members(proc.pid)
     for pid in members:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -789,10 +766,8 @@ def _run_sh(harness, extra_env, timeout=40):
 
 
 def test_run_sh_refuses_a_live_key_over_http_before_serving():
-    harness = _harness()
-    code, output, run_dir = _run_sh(harness, {"STRIPE_SECRET_KEY": LIVE_KEY,
-                                              "STRIPE_API_BASE": "http://127.0.0.1:9"},
-                                    timeout=20)
+    code, output, run_dir = _run_sh({"STRIPE_SECRET_KEY": LIVE_KEY,
+                                     "STRIPE_API_BASE": "http://127.0.0.1:9"}, timeout=20)
     try:
         assert code != 0, output
         assert "STRIPE_API_BASE" in output, output
@@ -847,8 +822,7 @@ def test_worker_with_a_bad_variable_fails_at_start_naming_it(variable, value):
 
 
 def test_run_sh_with_a_bad_config_does_not_come_up():
-    harness = _harness()
-    code, output, run_dir = _run_sh(harness, {"CURRENCY": "jpy"})
+    code, output, run_dir = _run_sh({"CURRENCY": "jpy"})
     try:
         assert code != 0, output
         assert "READY" not in output, output
@@ -859,90 +833,6 @@ def test_run_sh_with_a_bad_config_does_not_come_up():
 
 
 # ================================================================ memcached killed mid-run
-
-class OwnMemcached:
-    """A memcached run by this module for `own_stack`, with its pid file in the run dir
-    (under own-memcached/: run.sh refuses a run dir whose *.pid names a running process)."""
-
-    def __init__(self, run_dir, port):
-        home = pathlib.Path(run_dir) / "own-memcached"
-        home.mkdir()
-        self.port = port
-        self.pid_file = home / "memcached.pid"
-        self.log = home / "memcached.log"
-        self.proc = None
-        self.start(["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
-                   + (["-u", "nobody"] if os.geteuid() == 0 else []))
-
-    def _listening(self):
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port),
-                                                                    timeout=0.5):
-            return True
-        return False
-
-    def start(self, argv):
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.pid_file.write_text(f"{self.proc.pid}\n")
-        wait_until(self._listening, WAIT_S, f"memcached on port {self.port}", interval=0.05)
-
-    def kill(self):
-        """SIGKILL to the pid in the pid file; returns its command line, for the restart."""
-        pid = int(self.pid_file.read_text())
-        argv = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
-        os.kill(pid, signal.SIGKILL)
-        self.proc.wait(WAIT_S)
-        self.pid_file.unlink()
-        wait_until(lambda: not self._listening(), WAIT_S, "memcached to go away", interval=0.05)
-        return argv
-
-    def stop(self):
-        """Problems found while stopping (empty when it went away)."""
-        if self.proc.poll() is not None:
-            return []
-        self.proc.terminate()
-        try:
-            self.proc.wait(WAIT_S)
-            return []
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return [f"memcached {self.proc.pid} ignored SIGTERM"]
-
-
-@pytest.fixture(scope="module")
-def own_stack():
-    """scripts/run.sh with MEMCACHED_SERVERS pointing at a memcached this fixture owns.
-    Teardown checks, like the session stack's, that every process is gone."""
-    harness = _harness()
-    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-rel-"))
-    ports = harness._pick_ports()
-    memcached = OwnMemcached(run_dir, ports["CHITTYCHARGE_MEMCACHED_PORT"])
-    env = harness._stack_env(run_dir, ports)
-    env["MEMCACHED_SERVERS"] = f"127.0.0.1:{memcached.port}"
-    env["CHITTYCHARGE_THREADS"] = "4"
-    with open(run_dir / "run.out", "wb") as out:
-        proc = subprocess.Popen(["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    pids = {}
-    problems = []
-    try:
-        harness._wait_ready(proc, run_dir)
-        running = harness.Stack(run_dir, ports)
-        pids = harness._read_pids(run_dir, harness.PID_FILES)
-        running.pids = pids
-        running.own_memcached = memcached
-        yield running
-        pids.update(harness._read_pids(run_dir, ("workers",)))
-    finally:
-        problems = harness._stop(proc, pids) + memcached.stop()
-        if problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1":
-            print(f"\nown stack run dir kept: {run_dir}")
-        else:
-            shutil.rmtree(run_dir, ignore_errors=True)
-    assert not problems, "; ".join(problems) + "\n" + harness._log_tails(run_dir)
-
 
 def test_memcached_killed_mid_run_then_back(own_stack):
     stack = own_stack
@@ -980,13 +870,15 @@ def test_memcached_killed_mid_run_then_back(own_stack):
                    for _ in range(LOWRATE_PER_MINUTE + 3)]
         assert all(a.status == 400 for a in answers), describe(answers)
 
-        # a terminal hold is read from Stripe on every GET while there is no cache
+        # a canceled hold is read from Stripe while there is no cache; each worker process
+        # then remembers it for up to 2 s (api/settled_holds.h), so two quick GETs read
+        # Stripe once (both on one process) or twice (one on each)
         canceled = stack.api("POST", f"/api/holds/{during['id']}/cancel", {})
         assert canceled.status == 200 and canceled.json["status"] == "canceled", canceled
         read_before = retrieves(stack, during["id"])
         for _ in range(2):
             assert stack.get_hold(during["id"]).json["status"] == "canceled"
-        assert retrieves(stack, during["id"]) == read_before + 2
+        assert 1 <= retrieves(stack, during["id"]) - read_before <= 2
     finally:
         memcached.start(argv)
 

@@ -9,7 +9,7 @@ own events sign them the way Stripe does: HMAC-SHA256 over "<t>.<body>".
 from that cache (the double's request log shows no retrieve of the PaymentIntent), and
 the worker's `{"msg":"webhook event",...,"result":...}` log line.
 
-The last two tests run on a second stack that this module starts with its own memcached:
+The last two tests run on a second stack with its own memcached (`own_stack`, conftest):
 scripts/run.sh stops the whole stack when a memcached it started exits, so the session
 stack's memcached cannot be killed and restarted.
 """
@@ -17,22 +17,16 @@ stack's memcached cannot be killed and restarted.
 import contextlib
 import hashlib
 import hmac
-import importlib.util
 import json
-import os
-import pathlib
-import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 
 import pytest
 
+from conftest import LIMITED_TOKEN as LIMITED  # own_stack only: 2 /api requests per minute
+
 ALPHA = "tok_alpha_0123456789"
-LIMITED = "tok_limited_0123456789"  # own stack only: 2 /api requests per minute
 SECRET = "whsec_integration_0001"  # the first of STRIPE_WEBHOOK_SECRET; the double signs with it
 OLD_SECRET = "whsec_integration_old_0001"  # the second one (rotation)
 TOLERANCE_S = 300
@@ -489,108 +483,6 @@ def test_webhook_answers_carry_no_cors_headers(stack, method):
 
 # ---------------------------------------------------------------- a stack with our own memcached
 
-def _harness():
-    """conftest.py loaded as a plain module, for its stack start/stop helpers."""
-    spec = importlib.util.spec_from_file_location(
-        "webhooks_stack_harness", pathlib.Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _port_open(port):
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-        return True
-    return False
-
-
-def _wait_port(port, open_):
-    deadline = time.monotonic() + WAIT_S
-    while _port_open(port) != open_:
-        assert time.monotonic() < deadline, f"port {port} still {'closed' if open_ else 'open'}"
-        time.sleep(0.05)
-
-
-class OwnMemcached:
-    """A memcached run by this module (run.sh uses it through MEMCACHED_SERVERS), with a pid
-    file and log under <run dir>/own-memcached/ (run.sh refuses a run dir whose *.pid names
-    a running process)."""
-
-    def __init__(self, run_dir, port):
-        home = pathlib.Path(run_dir) / "own-memcached"
-        home.mkdir()
-        self.port = port
-        self.pid_file = home / "memcached.pid"
-        self.log = home / "memcached.log"
-        self.proc = None
-        self.start(["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
-                   + (["-u", "nobody"] if os.geteuid() == 0 else []))
-
-    def start(self, argv):
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.pid_file.write_text(f"{self.proc.pid}\n")
-        _wait_port(self.port, open_=True)
-
-    def kill(self):
-        """SIGTERM to the pid in the pid file; returns its command line."""
-        pid = int(self.pid_file.read_text())
-        argv = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
-        os.kill(pid, signal.SIGTERM)
-        self.proc.wait(WAIT_S)
-        self.pid_file.unlink()
-        _wait_port(self.port, open_=False)
-        return argv
-
-    def stop(self):
-        """Problems found while stopping (empty when it went away)."""
-        if self.proc.poll() is not None:
-            return []
-        self.proc.terminate()
-        try:
-            self.proc.wait(WAIT_S)
-            return []
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return [f"memcached {self.proc.pid} ignored SIGTERM"]
-
-
-@pytest.fixture(scope="module")
-def own_stack():
-    """scripts/run.sh with MEMCACHED_SERVERS pointing at a memcached this fixture owns, and a
-    client `limited` allowed 2 /api requests per minute. Teardown checks, like the session
-    stack's, that every process is gone."""
-    harness = _harness()
-    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-wh-"))
-    ports = harness._pick_ports()
-    memcached = OwnMemcached(run_dir, ports["CHITTYCHARGE_MEMCACHED_PORT"])
-    env = harness._stack_env(run_dir, ports)
-    env["MEMCACHED_SERVERS"] = f"127.0.0.1:{memcached.port}"
-    env["CHITTYCHARGE_API_TOKENS"] += f",limited:{LIMITED}:NEW_GUEST:2"
-    env["CHITTYCHARGE_THREADS"] = "4"
-    with open(run_dir / "run.out", "wb") as out:
-        proc = subprocess.Popen(["bash", str(harness.REPO / "scripts" / "run.sh")],
-                                cwd=harness.REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    pids = {}
-    try:
-        harness._wait_ready(proc, run_dir)
-        running = harness.Stack(run_dir, ports)
-        pids = harness._read_pids(run_dir, harness.PID_FILES)
-        running.pids = pids
-        running.own_memcached = memcached
-        yield running
-        pids.update(harness._read_pids(run_dir, ("workers",)))
-    finally:
-        problems = harness._stop(proc, pids) + memcached.stop()
-        if problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1":
-            print(f"\nown stack run dir kept: {run_dir}")
-        else:
-            shutil.rmtree(run_dir, ignore_errors=True)
-    assert not problems, "; ".join(problems) + "\n" + harness._log_tails(run_dir)
-
-
 def _fresh_rate_window(min_left_s=3):
     """Waits (at most min_left_s) so the next requests share one 60 s rate-limit window."""
     left = 60 - time.time() % 60
@@ -620,7 +512,7 @@ def test_webhook_needs_no_token_and_is_not_rate_limited(own_stack):
 def test_events_are_answered_200_while_memcached_is_down(own_stack):
     memcached = own_stack.own_memcached
     hold = own_stack.create_hold()
-    argv = memcached.kill()
+    argv = memcached.kill(signal.SIGTERM)
     try:
         browser_confirm(own_stack, hold["id"])
         stripe_action(own_stack, hold["id"], "capture")
