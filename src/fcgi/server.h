@@ -6,9 +6,9 @@
 // handler from `make_handler`, so per-thread resources (curl handle, memcached
 // connection) need no locking.
 // Graceful stop: SIGTERM, SIGINT or SIGQUIT stops accepting; requests in flight finish; Run()
-// returns 0 once every thread is done. libfcgi's accept() does not return on a signal
-// by itself: the signal thread interrupts blocked accepts with SIGUSR2 (the requests
-// are initialised with FCGI_FAIL_ACCEPT_ON_INTR), repeating until all threads are out.
+// returns 0 once every thread is done. No signal interrupts libfcgi: the listening
+// socket has a 500 ms receive timeout, so a thread blocked in accept() sees the stop
+// flag within that time.
 #pragma once
 
 #include <functional>
