@@ -155,8 +155,9 @@ Result<PaymentIntent> ParsePaymentIntent(const Value& object) {
 }
 
 Result<PaymentIntent> ParsePaymentIntent(std::string_view json) {
+  std::string text(json);  // parsed in place: strings are not copied again
   rapidjson::Document doc;
-  doc.Parse<kParseFlags>(json.data(), json.size());
+  doc.ParseInsitu<kParseFlags>(text.data());
   if (doc.HasParseError()) return Malformed("a PaymentIntent answer that is not valid JSON");
   return ParsePaymentIntent(static_cast<const Value&>(doc));
 }
