@@ -21,12 +21,24 @@ std::string ToHex(const unsigned char* bytes, size_t n) {
   return out;
 }
 
+// SHA-256 fetched from the provider once: EVP_sha256() makes every digest look the
+// algorithm up again (OpenSSL 3's implicit fetch, a locked table lookup). Never freed:
+// it lives as long as the process.
+const EVP_MD* Sha256() {
+  static const EVP_MD* const kMd = [] {
+    const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (md == nullptr) throw std::runtime_error("EVP_MD_fetch(SHA256) failed");
+    return md;
+  }();
+  return kMd;
+}
+
 }  // namespace
 
 std::string Sha256Hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), md.data(), &len, Sha256(), nullptr) != 1) {
     throw std::runtime_error("EVP_Digest failed");
   }
   return ToHex(md.data(), len);
@@ -37,7 +49,7 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned int len = 0;
   const auto* key_bytes = reinterpret_cast<const unsigned char*>(key.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
   const auto* data_bytes = reinterpret_cast<const unsigned char*>(data.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
-  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), data_bytes, data.size(),
+  if (HMAC(Sha256(), key_bytes, static_cast<int>(key.size()), data_bytes, data.size(),
            md.data(), &len) == nullptr) {
     throw std::runtime_error("HMAC failed");
   }
