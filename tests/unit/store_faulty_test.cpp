@@ -4,14 +4,6 @@
 #include "store/in_memory_store.h"
 #include "test_util.h"
 
-// test_util.h's REQUIRE_OK names its argument three times, so a call passed to it runs
-// three times; bind the result once first.
-#define REQUIRE_OK_ONCE(call)           \
-  do {                                  \
-    const auto result_once_ = (call);   \
-    REQUIRE_OK(result_once_);           \
-  } while (false)
-
 namespace cc::store {
 namespace {
 
@@ -22,18 +14,18 @@ BOOST_AUTO_TEST_SUITE(store_faulty)
 BOOST_AUTO_TEST_CASE(forwards_to_the_wrapped_store_while_healthy) {
   InMemoryStore inner;
   FaultyStore store(inner);
-  REQUIRE_OK_ONCE(store.Set("k", "v", 0));
+  REQUIRE_OK(store.Set("k", "v", 0));
   BOOST_TEST(inner.Get("k")->value() == "v");
   BOOST_TEST(*store.Add("k", "w", 0) == false);
   BOOST_TEST(*store.Incr("c", 1, 1, 0) == 1U);
-  REQUIRE_OK_ONCE(store.Delete("k"));
-  REQUIRE_OK_ONCE(store.Ping());
+  REQUIRE_OK(store.Delete("k"));
+  REQUIRE_OK(store.Ping());
   BOOST_TEST(store.calls() == 5U);
 }
 
 BOOST_AUTO_TEST_CASE(every_call_fails_unavailable_when_switched_on) {
   InMemoryStore inner;
-  REQUIRE_OK_ONCE(inner.Set("k", "v", 0));
+  REQUIRE_OK(inner.Set("k", "v", 0));
   FaultyStore store(inner);
   store.SetFailing(true);
   BOOST_TEST(IsUnavailable(store.Get("k").error()));
@@ -50,7 +42,7 @@ BOOST_AUTO_TEST_CASE(every_call_fails_unavailable_when_switched_on) {
 BOOST_AUTO_TEST_CASE(switching_back_restores_the_contents) {
   InMemoryStore inner;
   FaultyStore store(inner);
-  REQUIRE_OK_ONCE(store.Set("k", "v", 0));
+  REQUIRE_OK(store.Set("k", "v", 0));
   store.SetFailing(true);
   BOOST_TEST(store.failing());
   store.SetFailing(false);
