@@ -7,9 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "fakes/fake_stripe.h"
-#include "store/faulty_store.h"
-#include "store/in_memory_store.h"
+#include "fakes/app_fixture.h"
 #include "test_util.h"
 
 namespace cc::api {
@@ -77,32 +75,15 @@ class GatedPing final : public stripe::StripeApi {
   bool released_ = false;
 };
 
-struct Fixture {
-  config::Config config = [] {
-    config::Config c;
-    c.stripe_secret_key = "sk_test_dummy";
-    c.clients = {{"alpha", "tok_alpha_0123456789", Tier::kPremiumProperty, 3},
-                 {"beta", "tok_beta_0123456789", Tier::kVerifiedGuest, 100}};
-    return c;
-  }();
-  testing::FakeStripe stripe;
-  testing::FakeChittyId chittyid;
-  store::InMemoryStore memory;
-  store::FaultyStore store{memory};
-  std::unique_ptr<metrics::Metrics> metrics = *metrics::Metrics::Open("");
-  App app{config, *metrics};
-  int64_t now_ms = 1767225600000;  // a window boundary: 60 s windows start here
+struct Fixture : testing::AppFixture {
+  Fixture()
+      : AppFixture({{"alpha", "tok_alpha_0123456789", Tier::kPremiumProperty, 3},
+                    {"beta", "tok_beta_0123456789", Tier::kVerifiedGuest, 100}}) {}
 
   http::Response Call(std::string method, std::string path, http::HeaderList headers = {},
                       std::string body = {}) {
-    http::Request r{std::move(method), std::move(path), "", std::move(headers), std::move(body), "127.0.0.1"};
-    return app.Handle(r, Ports{stripe, chittyid, store}, now_ms);
-  }
-  static std::string Header(const http::Response& r, std::string_view name) {
-    for (const auto& [k, v] : r.headers) {
-      if (k == name) return v;
-    }
-    return "";
+    return Handle(http::Request{std::move(method), std::move(path), "", std::move(headers),
+                                std::move(body), "127.0.0.1"});
   }
 };
 

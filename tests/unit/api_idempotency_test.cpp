@@ -2,40 +2,23 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "api/app.h"
-#include "fakes/fake_stripe.h"
-#include "store/faulty_store.h"
-#include "store/in_memory_store.h"
+#include "fakes/app_fixture.h"
 #include "test_util.h"
 
 namespace cc::api {
 namespace {
 
-struct Fixture {
-  config::Config config = [] {
-    config::Config c;
-    c.clients = {{"alpha", "tok_a", Tier::kPremiumProperty, 1000},
-                 {"beta", "tok_b", Tier::kPremiumProperty, 1000}};
-    return c;
-  }();
-  testing::FakeStripe stripe;
-  testing::FakeChittyId chittyid;
-  store::InMemoryStore memory;
-  store::FaultyStore store{memory};
-  std::unique_ptr<metrics::Metrics> metrics = *metrics::Metrics::Open("");
-  App app{config, *metrics};
+struct Fixture : testing::AppFixture {
+  Fixture()
+      : AppFixture({{"alpha", "tok_a", Tier::kPremiumProperty, 1000},
+                    {"beta", "tok_b", Tier::kPremiumProperty, 1000}}) {}
 
   http::Response Post(const std::string& path, const std::string& body, const std::string& key,
                       const std::string& token = "tok_a") {
-    http::Request r{"POST", path, "", {{"chittyid-token", token}, {"idempotency-key", key}}, body, ""};
-    return app.Handle(r, Ports{stripe, chittyid, store}, 1767225600000);
+    return Handle(http::Request{
+        "POST", path, "", {{"chittyid-token", token}, {"idempotency-key", key}}, body, ""});
   }
-  static bool Replayed(const http::Response& r) {
-    for (const auto& [k, v] : r.headers) {
-      if (k == "Idempotent-Replayed" && v == "true") return true;
-    }
-    return false;
-  }
+  static bool Replayed(const http::Response& r) { return Header(r, "Idempotent-Replayed") == "true"; }
 };
 
 constexpr const char* kBody = R"({"amount":5000,"description":"Deposit"})";
