@@ -1020,29 +1020,21 @@ def main() -> None:
     o.add_argument("--results", required=True)
     o.add_argument("--out", required=True)
 
+    commands = {
+        "render-upstream": render_upstream,
+        "wrk": run_wrk,
+        "soak": cmd_soak,
+        "rss": cmd_rss,
+        "callgrind": cmd_callgrind,
+        "perf": cmd_perf,
+        "quiet": cmd_quiet,
+        "fire": cmd_fire,
+        "nginx-variant": nginx_variant,
+        "meta": lambda a: _append(a.results, {"kind": "meta", **json.loads(a.json)}),
+        "report": cmd_report,
+    }
     args = p.parse_args()
-    if args.cmd == "render-upstream":
-        render_upstream(args)
-    elif args.cmd == "wrk":
-        run_wrk(args)
-    elif args.cmd == "soak":
-        cmd_soak(args)
-    elif args.cmd == "rss":
-        cmd_rss(args)
-    elif args.cmd == "callgrind":
-        cmd_callgrind(args)
-    elif args.cmd == "perf":
-        cmd_perf(args)
-    elif args.cmd == "quiet":
-        cmd_quiet(args)
-    elif args.cmd == "fire":
-        cmd_fire(args)
-    elif args.cmd == "nginx-variant":
-        nginx_variant(args)
-    elif args.cmd == "meta":
-        _append(args.results, {"kind": "meta", **json.loads(args.json)})
-    elif args.cmd == "report":
-        cmd_report(args)
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":
