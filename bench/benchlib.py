@@ -717,6 +717,19 @@ def _ratio(a, b):
     return "—" if not a or not b else f"{a / b:.0%}" if a / b < 10 else f"{a / b:.1f}×"
 
 
+def _cpu_columns(r: dict, meta: dict) -> tuple[str, float]:
+    """A load run's "workers (kernel) / nginx / memcached / upstream / wrk" CPU µs per request,
+    and the share of the machine other processes used during it."""
+    n = max(r["requests"], 1)
+    cpu = r["cpu_s"]
+    sysc = r.get("sys_cpu_s", {})
+    per = (f"{cpu.get('workers', 0) / n * 1e6:.0f} ({sysc.get('workers', 0) / n * 1e6:.0f}) / "
+           + " / ".join(f"{cpu.get(k, 0) / n * 1e6:.0f}" for k in ("nginx", "memcached", "upstream"))
+           + f" / {(r.get('wrk_cpu_s') or 0) / n * 1e6:.0f}")
+    other = r.get("foreign_cpu_s", 0) / max(r["wall_s"], 0.001) / (meta.get("nproc") or 2)
+    return per, other
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     recs = [json.loads(l) for l in Path(args.results).read_text().splitlines() if l.strip()]
     meta = next((r for r in recs if r.get("kind") == "meta"), {})
@@ -771,13 +784,7 @@ def cmd_report(args: argparse.Namespace) -> None:
             continue
         c = r["conns"]
         bare = refs_bare_h.get(c) if "health" in r["label"] else refs_bare.get(c)
-        n = max(r["requests"], 1)
-        cpu = r["cpu_s"]
-        sysc = r.get("sys_cpu_s", {})
-        per = (f"{cpu.get('workers', 0) / n * 1e6:.0f} ({sysc.get('workers', 0) / n * 1e6:.0f}) / "
-               + " / ".join(f"{cpu.get(k, 0) / n * 1e6:.0f}" for k in ("nginx", "memcached", "upstream"))
-               + f" / {(r.get('wrk_cpu_s') or 0) / n * 1e6:.0f}")
-        other = r.get("foreign_cpu_s", 0) / max(r["wall_s"], 0.001) / (meta.get("nproc") or 2)
+        per, other = _cpu_columns(r, meta)
         w(f"| ({r['figure']}) | {r['label']} | {c} | {r['rps']:,.0f} | {_fmt_ms(r['p50_ms'])} | {_fmt_ms(r['p99_ms'])} | "
           f"{r['errors']} | {_ratio(r['rps'], refs_nginx.get(c, {}) and refs_nginx[c]['rps'])} | "
           f"{_ratio(r['rps'], bare and bare['rps'])} | {per} | {other:.0%} |")
@@ -827,13 +834,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         w("| run | conns | req/s | p50 ms | p99 ms | errors | CPU µs/request: workers (sys) / nginx / memcached / upstream / wrk | other CPU |")
         w("|---|---:|---:|---:|---:|---:|---|---:|")
         for r in levers:
-            n = max(r["requests"], 1)
-            cpu = r["cpu_s"]
-            sysc = r.get("sys_cpu_s", {})
-            per = (f"{cpu.get('workers', 0) / n * 1e6:.0f} ({sysc.get('workers', 0) / n * 1e6:.0f}) / "
-                   + " / ".join(f"{cpu.get(k, 0) / n * 1e6:.0f}" for k in ("nginx", "memcached", "upstream"))
-                   + f" / {(r.get('wrk_cpu_s') or 0) / n * 1e6:.0f}")
-            other = r.get("foreign_cpu_s", 0) / max(r["wall_s"], 0.001) / (meta.get("nproc") or 2)
+            per, other = _cpu_columns(r, meta)
             w(f"| {r['label']} | {r['conns']} | {r['rps']:,.0f} | {_fmt_ms(r['p50_ms'])} | {_fmt_ms(r['p99_ms'])} | "
               f"{r['errors']} | {per} | {other:.0%} |")
         w("")

@@ -102,34 +102,31 @@ die() {
 
 # ---------------------------------------------------------------- cleanup
 
+# stop_pid PID SIGNAL TENTHS NAME: sends SIGNAL, waits up to TENTHS × 0.1 s, then SIGKILL.
+stop_pid() {
+  local pid=$1 sig=$2 tenths=$3 name=$4 i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < tenths; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    printf 'bench: %s (pid %s) did not stop in %s s; killing it\n' "$name" "$pid" "$((tenths / 10))" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
 stop_stack() {
   [[ -n $STACK_PID ]] || return 0
-  if kill -0 "$STACK_PID" 2>/dev/null; then
-    kill -TERM "$STACK_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 600; i++)); do
-      kill -0 "$STACK_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$STACK_PID" 2>/dev/null; then
-      printf 'bench: scripts/run.sh (pid %s) did not stop in 60 s; killing it\n' "$STACK_PID" >&2
-      kill -KILL "$STACK_PID" 2>/dev/null || true
-    fi
-  fi
-  wait "$STACK_PID" 2>/dev/null || true
+  stop_pid "$STACK_PID" TERM 600 scripts/run.sh
   STACK_PID=""
 }
 
 stop_upstream() {
   [[ -n $UP_PID ]] || return 0
-  kill -QUIT "$UP_PID" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$UP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$UP_PID" 2>/dev/null || true
-  wait "$UP_PID" 2>/dev/null || true
+  stop_pid "$UP_PID" QUIT 100 "the upstream nginx"
   UP_PID=""
 }
 
