@@ -242,8 +242,9 @@ http::Response GetHold(const Deps& deps, const Caller& caller, std::string_view 
   }
   auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
   if (!record) return http::ErrorResponse(record.error());
-  if (deps.settled == nullptr) return Ok200(*record);
-  return http::Json(200, *deps.settled->Remember(id, *record, RenderHold(*record), caller.now));
+  std::string body = RenderHold(*record);
+  if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
+  return http::Json(200, std::move(body));
 }
 
 http::Response ListHolds(const Deps& deps, const Caller& caller, const http::Request& request) {

@@ -31,19 +31,18 @@ SettledHolds::Body SettledHolds::Find(std::string_view id, std::string_view clie
   return it->second.body;
 }
 
-SettledHolds::Body SettledHolds::Remember(std::string_view id, const HoldRecord& record,
-                                          std::string body, int64_t now) {
-  auto shared = std::make_shared<const std::string>(std::move(body));
-  if (!IsSettled(record)) return shared;
+void SettledHolds::Remember(std::string_view id, const HoldRecord& record, const std::string& body,
+                            int64_t now) {
+  if (!IsSettled(record)) return;
   auto owner = record.pi.metadata.find(std::string(kMetaClient));
-  if (owner == record.pi.metadata.end()) return shared;
+  if (owner == record.pi.metadata.end()) return;
+  auto shared = std::make_shared<const std::string>(body);
   std::lock_guard lock(mu_);
   if (entries_.size() >= kCapacity) {
     std::erase_if(entries_, [now](const auto& e) { return Expired(e.second.stored_at, now); });
     if (entries_.size() >= kCapacity) entries_.clear();
   }
-  entries_.insert_or_assign(std::string(id), Entry{owner->second, shared, now});
-  return shared;
+  entries_.insert_or_assign(std::string(id), Entry{owner->second, std::move(shared), now});
 }
 
 size_t SettledHolds::size() {
