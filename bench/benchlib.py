@@ -749,8 +749,9 @@ def cmd_report(args: argparse.Namespace) -> None:
       f"kernel {meta.get('kernel', '?')}; nginx {meta.get('nginx', '?')}; wrk {meta.get('wrk', '?')}")
     fig = next((r for r in wrk if r["figure"] in ("a", "b", "c")), {})
     st = fig.get("settings", {})
-    w(f"- service: {st.get('processes', '?')} processes × {st.get('threads', '?')} threads "
-      f"(CHITTYCHARGE_PROCESSES / CHITTYCHARGE_THREADS), worker `{meta.get('worker')}` ({meta.get('build_type', '')}), "
+    w(f"- service: {st.get('processes', '?')} processes × {st.get('threads', '?')} event-loop threads, "
+      f"{st.get('slots', '?')} requests in flight per process "
+      f"(CHITTYCHARGE_PROCESSES / CHITTYCHARGE_LOOPS / CHITTYCHARGE_THREADS), worker `{meta.get('worker')}` ({meta.get('build_type', '')}), "
       f"git {meta.get('git', '?')}")
     quiet = [r for r in recs if r.get("kind") == "quiet"]
     if quiet:

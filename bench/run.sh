@@ -287,9 +287,15 @@ stack_alive() {
 
 worker_pids() { pgrep -P "$(cat "$STACK_DIR/pool.pid")" | tr '\n' ' '; }
 
-# The threads per worker the pool really runs (its "serving" log line).
+# The OS threads per worker that serve requests (the service's event loops, the bare
+# responder's accept threads), and the requests each worker takes at once (the
+# service's fiber slots; the bare responder's threads): from the "serving" log line.
 served_threads() {
-  grep -o '"threads":[0-9]*\|serving with [0-9]* threads' "$STACK_DIR/worker.log" 2>/dev/null |
+  grep -o '"loops":[0-9]*\|serving with [0-9]* threads' "$STACK_DIR/worker.log" 2>/dev/null |
+    tail -n 1 | grep -o '[0-9][0-9]*' || printf '%s' "${CHITTYCHARGE_LOOPS:-?}"
+}
+served_slots() {
+  grep -o '"slots":[0-9]*\|serving with [0-9]* threads' "$STACK_DIR/worker.log" 2>/dev/null |
     tail -n 1 | grep -o '[0-9][0-9]*' || printf '%s' "${CHITTYCHARGE_THREADS:-?}"
 }
 
@@ -319,8 +325,8 @@ make_captured_hold() {
 # ---------------------------------------------------------------- load runs
 
 settings_json() {
-  printf '{"processes":%s,"threads":"%s","stripe_delay_ms":%s}' \
-    "$(wc -w <<<"$(worker_pids)")" "$(served_threads)" "${STRIPE_DELAY:-0}"
+  printf '{"processes":%s,"threads":"%s","slots":"%s","stripe_delay_ms":%s}' \
+    "$(wc -w <<<"$(worker_pids)")" "$(served_threads)" "$(served_slots)" "${STRIPE_DELAY:-0}"
 }
 
 # load FIGURE LABEL SCRIPT CONNS [DURATION [URL]]   (NGINX_PIDFILE: a variant nginx)
@@ -340,7 +346,7 @@ warmup() {
   bg_wait timeout 30 wrk -t2 -c"$2" -d"${WARMUP}s" -s "$BENCH/$1" "${3:-$SERVICE_URL}" >/dev/null
   [[ -n $STACK_PID ]] || return 0
   local slots
-  slots=$(($(wc -w <<<"$(worker_pids)") * $(served_threads)))
+  slots=$(($(wc -w <<<"$(worker_pids)") * $(served_slots)))
   ((slots > 0)) || slots=1
   bg_wait sleep "$(python3 -c "print(0.3 + $2 * ${STRIPE_DELAY:-0} / 1000 / $slots)")"
 }
@@ -358,15 +364,16 @@ phase_upstream() {
   load ref "ChittyID double, POST mint c64" chittyid_mint.lua 64 "$DURATION" "$chitty"
 }
 
-# The service's threads per process: CHITTYCHARGE_THREADS, else its compiled-in default
-# (src/config/config.h), so the bare reference gets the same layout.
+# The OS threads that serve requests in each service process: its event loops,
+# CHITTYCHARGE_LOOPS, else the compiled-in default (src/config/config.h). The bare
+# reference runs that many FCGX_Accept_r threads per process: the same layout.
 service_threads() {
-  if [[ -n ${CHITTYCHARGE_THREADS:-} ]]; then
-    printf '%s' "$CHITTYCHARGE_THREADS"
+  if [[ -n ${CHITTYCHARGE_LOOPS:-} ]]; then
+    printf '%s' "$CHITTYCHARGE_LOOPS"
     return
   fi
-  grep -oE 'int threads = [0-9]+' "$REPO/src/config/config.h" | grep -oE '[0-9]+$' ||
-    die "cannot read the default thread count from src/config/config.h; set CHITTYCHARGE_THREADS"
+  grep -oE 'int loops = [0-9]+' "$REPO/src/config/config.h" | grep -oE '[0-9]+$' ||
+    die "cannot read the default loop count from src/config/config.h; set CHITTYCHARGE_LOOPS"
 }
 
 phase_bare() {
@@ -421,7 +428,7 @@ side_by_side() {
 phase_service() {
   say "3. the service: $WORKER"
   start_stack svc "$WORKER"
-  echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) threads; workers $(worker_pids)"
+  echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) event-loop threads x $(served_slots) requests in flight; workers $(worker_pids)"
   if [[ -n ${BARE_THREADS:-} && $(served_threads) != "$BARE_THREADS" ]]; then
     echo "  WARNING: the bare reference ran $BARE_THREADS threads per process, the service $(served_threads)"
   fi
@@ -534,10 +541,10 @@ measure_cg() {
 
 phase_callgrind() {
   [[ ${BENCH_SKIP_CALLGRIND:-0} == 1 ]] && return 0
-  say "5. callgrind: 1 worker process x 4 threads under valgrind, $CG_N requests per kind"
+  say "5. callgrind: 1 worker process x 1 event loop x 4 slots under valgrind, $CG_N requests per kind"
   mkdir -p "$OUT/callgrind"
   start_stack svc-callgrind "$BENCH/callgrind-worker.sh" \
-    CHITTYCHARGE_PROCESSES=1 CHITTYCHARGE_THREADS=4 CHITTYCHARGE_READY_TIMEOUT=180 \
+    CHITTYCHARGE_PROCESSES=1 CHITTYCHARGE_LOOPS=1 CHITTYCHARGE_THREADS=4 CHITTYCHARGE_READY_TIMEOUT=180 \
     BENCH_CALLGRIND_WORKER="$WORKER" BENCH_CALLGRIND_OUT="$OUT/callgrind/cg.out"
   local pid
   pid="$(worker_pids)"

@@ -13,7 +13,7 @@ readonly REPO
 readonly BUILD_DIR="$REPO/build"
 readonly PACKAGES=(
   build-essential cmake pkg-config libfcgi-dev spawn-fcgi multiwatch rapidjson-dev
-  libcurl4-openssl-dev libssl-dev libmemcached-dev memcached libboost-test-dev
+  libcurl4-openssl-dev libssl-dev libmemcached-dev memcached libboost-test-dev libboost-context-dev
   libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
   clang libclang-rt-14-dev
 )

@@ -1,11 +1,12 @@
 #include "api/app.h"
 
+#include <chrono>
+
 #include "api/holds.h"
 #include "api/idempotency.h"
 #include "api/webhooks.h"
 #include "core/crypto.h"
-#include <chrono>
-
+#include "core/fibers.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "http/router.h"
@@ -15,6 +16,7 @@ namespace {
 
 constexpr int64_t kStripeProbeInterval = 30;
 constexpr int64_t kChittyIdProbeInterval = 10;
+constexpr std::chrono::milliseconds kFirstProbePoll{2};
 constexpr size_t kMaxIdempotencyKey = 255;
 
 std::string_view BearerToken(std::string_view authorization) {
@@ -70,11 +72,13 @@ HealthProbe::Snapshot HealthProbe::Get(const Ports& ports, int64_t now) {
     chittyid_probing_ = false;
     chittyid_known_ = true;
   }
-  if (probe_stripe || probe_chittyid) probed_.notify_all();
-  // The initial false is no result: wait for a first probe that is in flight.
-  probed_.wait(lock, [this] {
-    return (stripe_known_ || !stripe_probing_) && (chittyid_known_ || !chittyid_probing_);
-  });
+  // The initial false is no result: wait for a first probe that is in flight. Polled
+  // with Pause, not a condition variable: the prober may be a fiber of this thread.
+  while (!((stripe_known_ || !stripe_probing_) && (chittyid_known_ || !chittyid_probing_))) {
+    lock.unlock();
+    fibers::Pause(kFirstProbePoll);
+    lock.lock();
+  }
   return {stripe_ok_, chittyid_ok_};
 }
 

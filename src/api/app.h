@@ -4,7 +4,6 @@
 // ports come in with each call.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -40,7 +39,6 @@ class HealthProbe {
 
  private:
   std::mutex mu_;
-  std::condition_variable probed_;  // a probe completed
   int64_t stripe_checked_ = -1000000;
   int64_t chittyid_checked_ = -1000000;
   bool stripe_ok_ = false;

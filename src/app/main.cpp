@@ -1,5 +1,6 @@
-// The composition root: reads the config, builds the real adapters for every worker
-// thread, and runs the FastCGI loop on the socket spawn-fcgi handed over on fd 0.
+// The composition root: reads the config, builds the real adapters for the event loop
+// and the reconciler thread, and runs the FastCGI loop on the socket spawn-fcgi handed
+// over on fd 0.
 #include <curl/curl.h>
 
 #include <condition_variable>
@@ -24,9 +25,9 @@
 
 namespace {
 
-// Everything one worker thread owns; the handler keeps it alive.
+// The ports of one OS thread (the event loop's fibers share them; the reconciler has its
+// own); the handler keeps them alive.
 struct ThreadPorts {
-  cc::httpclient::CurlTransport transport;
   cc::httpclient::TimedTransport stripe_transport;
   cc::httpclient::TimedTransport chittyid_transport;
   cc::stripe::StripeClient stripe;
@@ -35,9 +36,8 @@ struct ThreadPorts {
   cc::store::TimedStore store;
 
   ThreadPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
-              std::unique_ptr<cc::store::MemcachedStore> kv)
-      : transport(c.ca_file),
-        stripe_transport(transport, m, cc::metrics::Dependency::kStripe),
+              cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv)
+      : stripe_transport(transport, m, cc::metrics::Dependency::kStripe),
         chittyid_transport(transport, m, cc::metrics::Dependency::kChittyId),
         stripe(stripe_transport, StripeConfig(c)),
         chittyid(chittyid_transport, {c.chitty_id_url, c.chitty_id_token, c.chitty_id_timeout_ms}),
@@ -59,7 +59,8 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
                    const std::stop_token& stop) {
   auto kv = cc::store::MemcachedStore::Create(config.memcached_servers);
   if (!kv) return;
-  ThreadPorts ports(config, metrics, std::move(*kv));
+  cc::httpclient::CurlTransport transport(config.ca_file);
+  ThreadPorts ports(config, metrics, transport, std::move(*kv));
   const cc::api::Deps deps{config, ports.stripe, ports.chittyid, ports.store};
   std::mutex mu;
   std::condition_variable_any wake;
@@ -96,12 +97,14 @@ int main() {
   }
   cc::api::App app(*config, **metrics);
   cc::fcgi::ServerOptions options;
-  options.threads = config->threads;
+  options.slots = config->threads;
+  options.loops = config->loops;
+  options.ca_file = config->ca_file;
   options.background = [&](const std::stop_token& stop) { RunReconciler(*config, **metrics, stop); };
-  const int code = cc::fcgi::Run(options, [&]() -> cc::fcgi::Handler {
+  const int code = cc::fcgi::Run(options, [&](cc::httpclient::Transport& transport) -> cc::fcgi::Handler {
     auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
     if (!kv) throw std::runtime_error(kv.error().message);
-    auto ports = std::make_shared<ThreadPorts>(*config, **metrics, std::move(*kv));
+    auto ports = std::make_shared<ThreadPorts>(*config, **metrics, transport, std::move(*kv));
     return [&app, ports](const cc::http::Request& request) {
       return app.Handle(request, {ports->stripe, ports->chittyid, ports->store}, cc::NowMillis());
     };

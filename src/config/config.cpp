@@ -66,6 +66,7 @@ void ReadString(const Getenv& getenv, const char* name, std::string* out) {
 
 Status ReadNumbers(const Getenv& getenv, Config* c) {
   int64_t threads = c->threads;
+  int64_t loops = c->loops;
   int64_t stripe_timeout = c->stripe_timeout_ms;
   int64_t chitty_timeout = c->chitty_id_timeout_ms;
   for (auto status : {ReadInt(getenv, "DEFAULT_HOLD_AMOUNT_CENTS", kMinHoldAmount,
@@ -73,6 +74,7 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
                       ReadInt(getenv, "RATE_LIMIT_PER_MINUTE", 1, 1000000000,
                               &c->rate_limit_per_minute),
                       ReadInt(getenv, "CHITTYCHARGE_THREADS", 1, 1024, &threads),
+                      ReadInt(getenv, "CHITTYCHARGE_LOOPS", 1, 64, &loops),
                       ReadInt(getenv, "STRIPE_TIMEOUT_MS", 100, 120000, &stripe_timeout),
                       ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout),
                       ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600,
@@ -80,6 +82,7 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
     if (!status) return status;
   }
   c->threads = static_cast<int>(threads);
+  c->loops = static_cast<int>(loops);
   c->stripe_timeout_ms = static_cast<long>(stripe_timeout);  // NOLINT(google-runtime-int)
   c->chitty_id_timeout_ms = static_cast<long>(chitty_timeout);  // NOLINT(google-runtime-int)
   return Ok();

@@ -32,7 +32,8 @@ struct Config {
   std::string currency = "usd";
   int64_t default_hold_amount = 25000;
   int64_t rate_limit_per_minute = 10;
-  int threads = 128;
+  int threads = 256;  // CHITTYCHARGE_THREADS: requests in flight per process, each on a fiber
+  int loops = 2;      // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
   std::string ca_file;  // extra CA bundle for outbound TLS ("" = system trust)
   long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type

@@ -1,27 +1,32 @@
 #include "fcgi/server.h"
 
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
+#include "core/fibers.h"
 #include "core/log.h"
+#include "httpclient/curl_transport.h"
 
 namespace cc::fcgi {
 namespace {
 
 std::atomic<bool> g_stopping{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): signal-driven stop flag
+std::atomic<bool> g_loop_failed{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): set before the loop asks to stop
 
-// How long a blocked accept() waits before the thread looks at g_stopping again.
-constexpr timeval kAcceptPoll{0, 500 * 1000};
+// The longest the loop waits in poll() without looking at g_stopping (a stop also wakes it).
+constexpr int kIdleWaitMs = 500;
 
 // FastCGI params → our Request: HTTP_X_REQUEST_ID → x-request-id.
 http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
@@ -81,32 +86,84 @@ http::Response TooLarge() {
       MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large", "Request body is too large"));
 }
 
-void ServeLoop(const ServerOptions& options, const Handler& handler) {
-  FCGX_Request req;
-  FCGX_InitRequest(&req, 0, 0);
-  while (!g_stopping.load()) {
-    if (const int rc = FCGX_Accept_r(&req); rc < 0) {
-      // -EAGAIN: the accept timeout passed with no connection; look at the flag again.
-      if (rc != -EAGAIN && rc != -EWOULDBLOCK && !g_stopping.load()) {
-        log::Warn("accept failed", {log::Num("errno", -rc)});
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      continue;
-    }
-    constexpr timeval kNoTimeout{0, 0};  // a TCP connection inherits the listener's
-    setsockopt(req.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &kNoTimeout, sizeof kNoTimeout);
-    bool too_large = false;
-    http::Request request = ReadRequest(req, options.max_body_bytes, &too_large);
-    try {
-      WriteResponse(req, too_large ? TooLarge() : handler(request));
-    } catch (const std::exception& e) {
-      log::Error("request failed", {log::Str("error", e.what())});
-      WriteResponse(req, http::ErrorResponse(MakeError(ErrorKind::kInternal, "internal_error",
-                                                       "Internal error")));
-    }
-    FCGX_Finish_r(&req);
+// One request, on its own fiber: read it, answer it, finish it.
+void Serve(FCGX_Request& req, const ServerOptions& options, const Handler& handler) {
+  bool too_large = false;
+  const http::Request request = ReadRequest(req, options.max_body_bytes, &too_large);
+  try {
+    WriteResponse(req, too_large ? TooLarge() : handler(request));
+  } catch (const std::exception& e) {
+    log::Error("request failed", {log::Str("error", e.what())});
+    WriteResponse(req, http::ErrorResponse(MakeError(ErrorKind::kInternal, "internal_error",
+                                                     "Internal error")));
   }
-  FCGX_Free(&req, 0);
+  FCGX_Finish_r(&req);
+}
+
+// libfcgi request structs between requests, reused like a thread's single one was.
+class RequestPool {
+ public:
+  RequestPool() = default;
+  RequestPool(const RequestPool&) = delete;
+  RequestPool& operator=(const RequestPool&) = delete;
+  ~RequestPool() {
+    for (auto& req : idle_) FCGX_Free(req.get(), 0);
+  }
+  std::unique_ptr<FCGX_Request> Take() {
+    if (idle_.empty()) {
+      auto req = std::make_unique<FCGX_Request>();
+      FCGX_InitRequest(req.get(), 0, 0);
+      return req;
+    }
+    auto req = std::move(idle_.back());
+    idle_.pop_back();
+    return req;
+  }
+  void Give(std::unique_ptr<FCGX_Request> req) { idle_.push_back(std::move(req)); }
+
+ private:
+  std::vector<std::unique_ptr<FCGX_Request>> idle_;
+};
+
+// Accepts every waiting connection while a slot is free; each gets a fiber.
+void AcceptAll(size_t slots, const ServerOptions& options, const Handler& handler,
+               RequestPool& pool, fibers::Scheduler& scheduler) {
+  while (scheduler.live() < slots) {
+    std::unique_ptr<FCGX_Request> req = pool.Take();
+    if (const int rc = FCGX_Accept_r(req.get()); rc < 0) {
+      pool.Give(std::move(req));
+      // -EAGAIN: another process took the connection (the socket is non-blocking).
+      if (rc != -EAGAIN && rc != -EWOULDBLOCK) log::Warn("accept failed", {log::Num("errno", -rc)});
+      return;
+    }
+    FCGX_Request* raw = req.release();
+    scheduler.Spawn([raw, &options, &handler, &pool] {
+      std::unique_ptr<FCGX_Request> owned(raw);
+      Serve(*owned, options, handler);
+      pool.Give(std::move(owned));
+    });
+  }
+}
+
+// The event loop: until a stop is asked and every request in flight has finished.
+void Loop(const ServerOptions& options, size_t slots, const Handler& handler,
+          httpclient::CurlMulti& multi) {
+  RequestPool pool;
+  fibers::Scheduler scheduler;
+  for (;;) {
+    const bool stopping = g_stopping.load();
+    if (stopping && scheduler.live() == 0) break;
+    const bool accepting = !stopping && scheduler.live() < slots;
+    int timeout_ms = kIdleWaitMs;
+    if (const int next = scheduler.MillisToNextWake(); next >= 0) timeout_ms = std::min(timeout_ms, next);
+    if (multi.Wait(accepting ? 0 : -1, timeout_ms)) AcceptAll(slots, options, handler, pool, scheduler);
+    // Fibers run until they wait on a transfer; Perform() sends those transfers and wakes
+    // the fibers of transfers that ended.
+    do {
+      scheduler.RunReady();
+      multi.Perform();
+    } while (scheduler.has_ready());
+  }
 }
 
 // The signals that mean "stop gracefully". SIGQUIT is among them because Debian 12's
@@ -122,14 +179,22 @@ sigset_t StopSignals() {
   return set;
 }
 
-// Waits for a stop signal, then lets every thread finish its request and leave.
-void AwaitStop(std::vector<std::thread>& threads) {
+// One event loop's thread and what it owns.
+struct LoopThread {
+  std::unique_ptr<httpclient::CurlMulti> multi;
+  Handler handler;
+  std::thread thread;
+};
+
+// Waits for a stop signal, then lets the loops finish their requests and leave.
+void AwaitStop(std::vector<LoopThread>& loops) {
   const sigset_t stop_set = StopSignals();
   int sig = 0;
   sigwait(&stop_set, &sig);
   log::Info("stopping: finishing requests in flight", {log::Num("signal", sig)});
   g_stopping.store(true);
-  for (auto& t : threads) t.join();
+  for (LoopThread& loop : loops) loop.multi->Wakeup();
+  for (LoopThread& loop : loops) loop.thread.join();
 }
 
 }  // namespace
@@ -140,42 +205,49 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  // accept() on the shared listening socket (fd 0) gives up after kAcceptPoll, so no
-  // signal has to interrupt libfcgi to stop a thread (interrupting its post-accept wait
-  // for the first bytes made it spin on a closed descriptor).
-  setsockopt(0, SOL_SOCKET, SO_RCVTIMEO, &kAcceptPoll, sizeof kAcceptPoll);
+  // The loop polls the shared listening socket (fd 0) and accepts only when it is
+  // readable; another process may take the connection first, so accept must not block.
+  if (const int flags = fcntl(0, F_GETFL); flags < 0 || fcntl(0, F_SETFL, flags | O_NONBLOCK) < 0) {
+    log::Error("cannot make the listening socket non-blocking", {log::Num("errno", errno)});
+    return 1;
+  }
   const sigset_t stop_set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);  // inherited: only AwaitStop takes them
 
-  // Every thread's resources are built here, before serving: a failure stops the start.
-  std::vector<Handler> handlers;
+  // The loops' resources are built here, before serving: a failure stops the start.
+  const int loop_count = std::clamp(options.loops, 1, options.slots);
+  const auto slots_per_loop = static_cast<size_t>((options.slots + loop_count - 1) / loop_count);
+  std::vector<LoopThread> loops(static_cast<size_t>(loop_count));
   try {
-    for (int i = 0; i < options.threads; ++i) handlers.push_back(make_handler());
+    for (LoopThread& loop : loops) {
+      loop.multi = std::make_unique<httpclient::CurlMulti>(options.ca_file);
+      loop.handler = make_handler(loop.multi->transport());
+    }
   } catch (const std::exception& e) {
-    log::Error("cannot start worker threads", {log::Str("error", e.what())});
+    log::Error("cannot start the worker", {log::Str("error", e.what())});
     return 2;
   }
-  std::vector<std::thread> threads;
-  threads.reserve(handlers.size());
-  for (const Handler& handler : handlers) {
-    threads.emplace_back([&options, &handler] {
+  for (LoopThread& loop : loops) {
+    loop.thread = std::thread([&options, slots_per_loop, &loop] {
       try {
-        ServeLoop(options, handler);
+        Loop(options, slots_per_loop, loop.handler, *loop.multi);
       } catch (const std::exception& e) {
-        log::Error("worker thread failed", {log::Str("error", e.what())});
+        log::Error("worker loop failed", {log::Str("error", e.what())});
+        g_loop_failed.store(true);
+        kill(getpid(), SIGTERM);  // the process stops; multiwatch starts another
       }
     });
   }
   std::jthread background;
   if (options.background) background = std::jthread(options.background);
-  log::Info("serving", {log::Num("threads", options.threads)});
-  AwaitStop(threads);
+  log::Info("serving", {log::Num("slots", options.slots), log::Num("loops", loop_count)});
+  AwaitStop(loops);
   if (background.joinable()) {
     background.request_stop();
     background.join();
   }
   log::Info("stopped");
-  return 0;
+  return g_loop_failed.load() ? 1 : 0;
 }
 
 }  // namespace cc::fcgi

@@ -1,15 +1,24 @@
 #include "httpclient/curl_transport.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <cctype>
 #include <memory>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "core/fibers.h"
 
 namespace cc::httpclient {
 namespace {
@@ -135,70 +144,308 @@ Error MapCurlCode(CURLcode code, std::string_view detail, bool too_large) {
   }
 }
 
+std::optional<Error> Refuse(const HttpRequest& request) {
+  if (request.method != "GET" && request.method != "POST") {
+    return MakeError(ErrorKind::kInternal, "internal_error",
+                     "CurlTransport supports GET and POST only, not " + request.method + ".");
+  }
+  if (HasUnsafeHeader(request)) {
+    return MakeError(ErrorKind::kInternal, "internal_error",
+                     "Refusing to send a header containing CR, LF or NUL.");
+  }
+  return std::nullopt;
+}
+
+using EasyPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
+
+EasyPtr NewEasy() {
+  EasyPtr easy(curl_easy_init(), &curl_easy_cleanup);
+  if (!easy) throw std::runtime_error("curl_easy_init failed");
+  return easy;
+}
+
+// One exchange on one easy handle: its options, what the callbacks fill in, and the
+// outcome. Lives until the transfer has finished.
+class Call {
+ public:
+  // curl_easy_reset() first: it drops the last call's options but keeps live
+  // connections and the DNS/TLS-session caches.
+  CURLcode Prepare(CURL* curl, const HttpRequest& request, const std::string& ca_file) {
+    curl_easy_reset(curl);
+    headers_ = BuildHeaders(request);
+    Options options(curl);
+    options.Set(CURLOPT_URL, request.url.c_str())
+        .Set(CURLOPT_NOSIGNAL, 1L)
+        .Set(CURLOPT_TIMEOUT_MS, request.timeout_ms)
+        .Set(CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms)
+        .Set(CURLOPT_TCP_NODELAY, 1L)
+        .Set(CURLOPT_TCP_KEEPALIVE, 1L)
+        .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1))
+        .Set(CURLOPT_FOLLOWLOCATION, 0L)
+        .Set(CURLOPT_PROTOCOLS_STR, "http,https")
+        .Set(CURLOPT_SSL_VERIFYPEER, 1L)
+        .Set(CURLOPT_SSL_VERIFYHOST, 2L)
+        .Set(CURLOPT_HTTPHEADER, headers_.get())
+        .Set(CURLOPT_ERRORBUFFER, error_.data())
+        .Set(CURLOPT_WRITEFUNCTION, static_cast<curl_write_callback>(&OnBody))
+        .Set(CURLOPT_WRITEDATA, static_cast<void*>(&exchange_))
+        .Set(CURLOPT_HEADERFUNCTION, static_cast<curl_write_callback>(&OnHeader))
+        .Set(CURLOPT_HEADERDATA, static_cast<void*>(&exchange_))
+        .Set(CURLOPT_PRIVATE, static_cast<void*>(this));
+    if (!ca_file.empty()) options.Set(CURLOPT_CAINFO, ca_file.c_str());
+    if (request.method == "POST") {
+      options.Set(CURLOPT_POST, 1L)
+          .Set(CURLOPT_POSTFIELDS, request.body.data())
+          .Set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    } else {
+      options.Set(CURLOPT_HTTPGET, 1L);
+    }
+    return options.result();
+  }
+
+  // The outcome of a transfer that ended with `code`; resets the handle, which must
+  // not keep pointers into this call.
+  Result<HttpResponse> Finish(CURL* curl, CURLcode code) {
+    long status = 0;  // NOLINT(google-runtime-int): curl's type
+    if (code == CURLE_OK) code = curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_reset(curl);
+    if (code != CURLE_OK) return Fail(MapCurlCode(code, error_.data(), exchange_.too_large));
+    exchange_.response.status = status;
+    return std::move(exchange_.response);
+  }
+
+  // Set by CurlMulti when the transfer of a call made on a fiber has ended.
+  bool done = false;
+  CURLcode result = CURLE_OK;
+  fibers::Fiber* waiter = nullptr;
+
+ private:
+  SlistPtr headers_{nullptr, &curl_slist_free_all};
+  Exchange exchange_;
+  std::array<char, CURL_ERROR_SIZE> error_{};
+};
+
+// A synchronous exchange on `curl`.
+Result<HttpResponse> PerformNow(CURL* curl, const HttpRequest& request, const std::string& ca_file) {
+  if (auto refused = Refuse(request)) return Fail(std::move(*refused));
+  Call call;
+  CURLcode code = call.Prepare(curl, request, ca_file);
+  if (code == CURLE_OK) code = curl_easy_perform(curl);
+  return call.Finish(curl, code);
+}
+
 }  // namespace
 
 struct CurlTransport::Handle {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy{curl_easy_init(), &curl_easy_cleanup};
-  std::array<char, CURL_ERROR_SIZE> error_buffer{};
+  EasyPtr easy = NewEasy();
 };
 
 CurlTransport::CurlTransport(std::string ca_file)
-    : handle_(std::make_unique<Handle>()), ca_file_(std::move(ca_file)) {
-  if (!handle_->easy) throw std::runtime_error("curl_easy_init failed");
-}
+    : handle_(std::make_unique<Handle>()), ca_file_(std::move(ca_file)) {}
 
 CurlTransport::~CurlTransport() = default;
 
 Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
-  if (request.method != "GET" && request.method != "POST") {
-    return Fail(ErrorKind::kInternal, "internal_error",
-                "CurlTransport supports GET and POST only, not " + request.method + ".");
+  return PerformNow(handle_->easy.get(), request, ca_file_);
+}
+
+// --- CurlMulti -------------------------------------------------------------------------
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Closes the descriptor it owns.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) close(fd_);
   }
-  if (HasUnsafeHeader(request)) {
-    return Fail(ErrorKind::kInternal, "internal_error",
-                "Refusing to send a header containing CR, LF or NUL.");
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+// The multi handle in socket mode: libcurl tells us which sockets to watch
+// (OnSocket) and when to call it back (OnTimer); one epoll set holds those sockets, the
+// listening socket while the loop accepts, and an eventfd for Wakeup().
+struct CurlMulti::State {
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(), &curl_multi_cleanup};
+  std::vector<EasyPtr> idle;  // easy handles between exchanges
+  FileDescriptor epoll{epoll_create1(EPOLL_CLOEXEC)};
+  FileDescriptor wake{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  bool timer_armed = false;  // libcurl wants a call at timer_due
+  Clock::time_point timer_due;
+  int watched_listen_fd = -1;  // in the epoll set while the loop accepts
+
+  static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self, void* known) {
+    auto* state = static_cast<State*>(self);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(state->epoll.get(), EPOLL_CTL_DEL, socket, nullptr);  // EBADF if closed: fine
+      return 0;
+    }
+    epoll_event event{};
+    event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0U);
+    event.data.fd = socket;
+    if (known != nullptr) {
+      epoll_ctl(state->epoll.get(), EPOLL_CTL_MOD, socket, &event);
+    } else {
+      epoll_ctl(state->epoll.get(), EPOLL_CTL_ADD, socket, &event);
+      curl_multi_assign(state->multi.get(), socket, state);  // marks it as known
+    }
+    return 0;
   }
-  CURL* curl = handle_->easy.get();
-  curl_easy_reset(curl);  // drops the last call's options; keeps live connections and caches
-  handle_->error_buffer[0] = '\0';
-  const SlistPtr headers = BuildHeaders(request);
-  Exchange exchange;
-  Options options(curl);
-  options.Set(CURLOPT_URL, request.url.c_str())
-      .Set(CURLOPT_NOSIGNAL, 1L)
-      .Set(CURLOPT_TIMEOUT_MS, request.timeout_ms)
-      .Set(CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms)
-      .Set(CURLOPT_TCP_NODELAY, 1L)
-      .Set(CURLOPT_TCP_KEEPALIVE, 1L)
-      .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1))
-      .Set(CURLOPT_FOLLOWLOCATION, 0L)
-      .Set(CURLOPT_PROTOCOLS_STR, "http,https")
-      .Set(CURLOPT_SSL_VERIFYPEER, 1L)
-      .Set(CURLOPT_SSL_VERIFYHOST, 2L)
-      .Set(CURLOPT_HTTPHEADER, headers.get())
-      .Set(CURLOPT_ERRORBUFFER, handle_->error_buffer.data())
-      .Set(CURLOPT_WRITEFUNCTION, static_cast<curl_write_callback>(&OnBody))
-      .Set(CURLOPT_WRITEDATA, static_cast<void*>(&exchange))
-      .Set(CURLOPT_HEADERFUNCTION, static_cast<curl_write_callback>(&OnHeader))
-      .Set(CURLOPT_HEADERDATA, static_cast<void*>(&exchange));
-  if (!ca_file_.empty()) options.Set(CURLOPT_CAINFO, ca_file_.c_str());
-  if (request.method == "POST") {
-    options.Set(CURLOPT_POST, 1L)
-        .Set(CURLOPT_POSTFIELDS, request.body.data())
-        .Set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-  } else {
-    options.Set(CURLOPT_HTTPGET, 1L);
+
+  static int OnTimer(CURLM* /*multi*/, long timeout_ms, void* self) {  // NOLINT(google-runtime-int): curl's type
+    auto* state = static_cast<State*>(self);
+    state->timer_armed = timeout_ms >= 0;
+    if (state->timer_armed) state->timer_due = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
   }
-  CURLcode code = options.result();
-  if (code == CURLE_OK) code = curl_easy_perform(curl);
-  long status = 0;  // NOLINT(google-runtime-int): curl's type
-  if (code == CURLE_OK) code = curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_reset(curl);  // the handle must not keep pointers into this call's locals
-  if (code != CURLE_OK) {
-    return Fail(MapCurlCode(code, handle_->error_buffer.data(), exchange.too_large));
+
+  // libcurl's turn for its timer, when due; then every ended transfer wakes its fiber.
+  void RunDue() {
+    int running = 0;
+    if (timer_armed && Clock::now() >= timer_due) {
+      timer_armed = false;
+      curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi.get(), &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* curl = message->easy_handle;
+      const CURLcode result = message->data.result;
+      curl_multi_remove_handle(multi.get(), curl);
+      void* data = nullptr;
+      curl_easy_getinfo(curl, CURLINFO_PRIVATE, &data);
+      auto* call = static_cast<Call*>(data);
+      call->result = result;
+      call->done = true;
+      fibers::Scheduler::Wake(call->waiter);
+    }
   }
-  exchange.response.status = status;
-  return std::move(exchange.response);
+
+  void Watch(int listen_fd) {
+    if (listen_fd == watched_listen_fd) return;
+    if (watched_listen_fd >= 0) epoll_ctl(epoll.get(), EPOLL_CTL_DEL, watched_listen_fd, nullptr);
+    watched_listen_fd = -1;
+    if (listen_fd < 0) return;
+    // EPOLLEXCLUSIVE: a new connection wakes one of the loops watching it, not all.
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLEXCLUSIVE;
+    event.data.fd = listen_fd;
+    if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listen_fd, &event) == 0) watched_listen_fd = listen_fd;
+  }
+};
+
+// The Transport of the loop's fibers: each Send() adds its transfer to the multi handle
+// and parks the fiber until Perform() sees the transfer end.
+class CurlMulti::FiberTransport final : public Transport {
+ public:
+  explicit FiberTransport(CurlMulti& owner) : owner_(owner) {}
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    State& state = *owner_.state_;
+    EasyPtr easy(nullptr, &curl_easy_cleanup);
+    if (state.idle.empty()) {
+      easy = NewEasy();
+    } else {
+      easy = std::move(state.idle.back());
+      state.idle.pop_back();
+    }
+    Result<HttpResponse> outcome = Exchange(easy.get(), request);
+    state.idle.push_back(std::move(easy));
+    return outcome;
+  }
+
+ private:
+  Result<HttpResponse> Exchange(CURL* curl, const HttpRequest& request) {
+    if (fibers::Scheduler::Current() == nullptr) return PerformNow(curl, request, owner_.ca_file_);
+    if (auto refused = Refuse(request)) return Fail(std::move(*refused));
+    Call call;
+    CURLcode code = call.Prepare(curl, request, owner_.ca_file_);
+    if (code == CURLE_OK) {
+      const CURLMcode added = curl_multi_add_handle(owner_.state_->multi.get(), curl);
+      if (added != CURLM_OK) {
+        return Fail(ErrorKind::kInternal, "internal_error",
+                    std::string("curl_multi_add_handle failed: ") + curl_multi_strerror(added));
+      }
+      call.waiter = fibers::Scheduler::Current();
+      while (!call.done) fibers::Scheduler::Park();
+      code = call.result;
+    }
+    return call.Finish(curl, code);
+  }
+
+  CurlMulti& owner_;
+};
+
+CurlMulti::CurlMulti(std::string ca_file)
+    : state_(std::make_unique<State>()),
+      transport_(std::make_unique<FiberTransport>(*this)),
+      ca_file_(std::move(ca_file)) {
+  State& state = *state_;
+  if (!state.multi || state.epoll.get() < 0 || state.wake.get() < 0) {
+    throw std::runtime_error("cannot create the curl multi handle, epoll set or eventfd");
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = state.wake.get();
+  CURLM* multi = state.multi.get();
+  if (epoll_ctl(state.epoll.get(), EPOLL_CTL_ADD, state.wake.get(), &event) != 0 ||
+      curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &State::OnSocket) != CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, static_cast<void*>(&state)) != CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &State::OnTimer) != CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_TIMERDATA, static_cast<void*>(&state)) != CURLM_OK) {
+    throw std::runtime_error("cannot set up the curl multi handle");
+  }
+}
+
+CurlMulti::~CurlMulti() = default;
+
+Transport& CurlMulti::transport() { return *transport_; }
+
+bool CurlMulti::Wait(int listen_fd, int timeout_ms) {
+  State& state = *state_;
+  state.Watch(listen_fd);
+  if (state.timer_armed) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(state.timer_due - Clock::now());
+    timeout_ms = std::clamp(static_cast<int>(left.count()), 0, timeout_ms);
+  }
+  std::array<epoll_event, 64> events{};
+  const int n = epoll_wait(state.epoll.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
+  bool listen_ready = false;
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& event = events[static_cast<size_t>(i)];
+    const int fd = event.data.fd;
+    if (fd == listen_fd) {
+      listen_ready = true;
+    } else if (fd == state.wake.get()) {
+      uint64_t count = 0;
+      (void)read(fd, &count, sizeof count);
+    } else {
+      const int mask = ((event.events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
+                       ((event.events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+                       ((event.events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
+      int running = 0;
+      curl_multi_socket_action(state.multi.get(), fd, mask, &running);
+    }
+  }
+  state.RunDue();
+  return listen_ready;
+}
+
+void CurlMulti::Perform() { state_->RunDue(); }
+
+void CurlMulti::Wakeup() {
+  const uint64_t one = 1;
+  (void)write(state_->wake.get(), &one, sizeof one);
 }
 
 }  // namespace cc::httpclient

@@ -1,17 +1,14 @@
-// CurlTransport: the Transport over libcurl, and the only user of <curl/curl.h>.
+// CurlTransport and CurlMulti: the Transport over libcurl, and the only user of
+// <curl/curl.h>.
 //
-// Owns one easy handle for its whole life and reuses it for every Send(), so the
-// connection (and TLS session) to Stripe/ChittyID stays alive between calls;
-// curl_easy_reset() before each call clears the previous call's options but keeps live
-// connections and the DNS/TLS-session caches. Each call sets: NOSIGNAL, the request's
-// total and connect timeouts, TCP_NODELAY, TCP keep-alive, HTTP/1.1, no redirects,
-// http/https only, peer and host verification always on, CAINFO when a CA file was given
-// (the sandbox trusts its test doubles' self-signed certificate; default = system store).
-// Response bodies over 8 MiB are refused. CURLcode is translated here: timeout →
-// kDeadlineExceeded; could not resolve/connect, send/receive failure, empty reply →
-// kUnavailable; anything else (TLS, protocol) → kUpstream. Messages carry curl's reason,
-// never headers or bodies. curl_global_init() is main's job, before any thread starts.
-// Not thread-safe: one CurlTransport per worker thread. Construction throws
+// Every exchange sets: NOSIGNAL, the request's total and connect timeouts, TCP_NODELAY,
+// TCP keep-alive, HTTP/1.1, no redirects, http/https only, peer and host verification
+// always on, CAINFO when a CA file was given (the sandbox trusts its test doubles'
+// self-signed certificate; default = system store). Response bodies over 8 MiB are
+// refused. CURLcode is translated here: timeout → kDeadlineExceeded; could not
+// resolve/connect, send/receive failure, empty reply → kUnavailable; anything else (TLS,
+// protocol) → kUpstream. Messages carry curl's reason, never headers or bodies.
+// curl_global_init() is main's job, before any thread starts. Construction throws
 // std::runtime_error if libcurl cannot make a handle (start-up only).
 #pragma once
 
@@ -22,6 +19,8 @@
 
 namespace cc::httpclient {
 
+// One easy handle, reused for every Send(), so the connection (and TLS session) stays
+// alive between calls. Blocking; not thread-safe: one per thread (the reconciler's).
 class CurlTransport final : public Transport {
  public:
   // ca_file: PEM bundle to trust instead of the system store; "" = system store.
@@ -35,6 +34,41 @@ class CurlTransport final : public Transport {
  private:
   struct Handle;  // hides CURL* so this header does not pull in <curl/curl.h>
   std::unique_ptr<Handle> handle_;
+  std::string ca_file_;
+};
+
+// A curl multi handle in socket mode over an epoll set, driven by one thread's event loop
+// (fcgi/server.cpp). Its
+// transport() may be used by any number of that thread's fibers at once: each Send()
+// starts a transfer and parks its fiber (core/fibers.h) until Perform() sees the
+// transfer end. The transfers share the multi handle's connection cache, so kept-alive
+// connections to Stripe and ChittyID are reused by whichever fiber comes next. Outside a
+// fiber, Send() performs the exchange synchronously.
+class CurlMulti {
+ public:
+  explicit CurlMulti(std::string ca_file = {});
+  ~CurlMulti();  // no transfer may be in flight
+  CurlMulti(const CurlMulti&) = delete;
+  CurlMulti& operator=(const CurlMulti&) = delete;
+
+  Transport& transport();
+  // Waits up to timeout_ms (less when libcurl's timer is due sooner) for activity on a
+  // transfer's socket, Wakeup(), or a connection on listen_fd (-1: none), moves the
+  // transfers on and wakes the fiber of each one that has ended; returns whether
+  // listen_fd is readable. The listening socket is watched with EPOLLEXCLUSIVE, so a
+  // connection wakes one of several loops watching it.
+  bool Wait(int listen_fd, int timeout_ms);
+  // Starts transfers added since (libcurl's timer is due at once) and wakes the fibers of
+  // transfers that have ended.
+  void Perform();
+  // From any thread: ends the loop's current Wait() early.
+  void Wakeup();
+
+ private:
+  struct State;  // hides CURLM*
+  class FiberTransport;
+  std::unique_ptr<State> state_;
+  std::unique_ptr<FiberTransport> transport_;
   std::string ca_file_;
 };
 

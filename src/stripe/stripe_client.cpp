@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
-#include <thread>
 #include <utility>
 
+#include "core/fibers.h"
 #include "stripe/errors.h"
 #include "stripe/form.h"
 #include "stripe/payment_intent_json.h"
@@ -185,7 +185,7 @@ void StripeClient::Sleep(std::chrono::milliseconds delay) {
   if (config_.sleep) {
     config_.sleep(delay);
   } else {
-    std::this_thread::sleep_for(delay);
+    fibers::Pause(delay);  // on the event loop, other requests run meanwhile
   }
 }
 

@@ -34,7 +34,7 @@ struct StripeClientConfig {
   long connect_timeout_ms = 3000;  // NOLINT(google-runtime-int): curl's type
   int max_retries = 2;
   std::chrono::milliseconds retry_budget{8000};  // total, first attempt to last
-  // Test seams; empty = real sleep, an internal PRNG (uniform [0,1)), steady_clock.
+  // Test seams; empty = real sleep (fibers::Pause), an internal PRNG (uniform [0,1)), steady_clock.
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<double()> jitter;
   std::function<std::chrono::steady_clock::time_point()> now;

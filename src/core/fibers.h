@@ -1,0 +1,71 @@
+// Fibers: lightweight threads that one OS thread runs in turn, so a request can wait for
+// Stripe without holding an OS thread (the worker's event loop, fcgi/server.cpp).
+//
+// A Scheduler belongs to one OS thread. Spawn() queues a function on a new fiber;
+// RunReady() runs every ready fiber until it waits or ends. Inside a fiber, Park() waits
+// until someone calls Wake() for it (the event loop, when the fiber's HTTP exchange has
+// finished), and SleepFor() waits for a time. Everything else a fiber calls runs as
+// usual and blocks the whole thread while it runs (a memcached round trip, a mutex), so
+// fibers must never wait on a lock or condition that another fiber of the same thread
+// would release: use Pause() for such waits.
+//
+// Stacks are 256 KiB with a guard page below, taken from a per-scheduler pool and reused,
+// so a request costs no mmap. Sanitizer builds use ucontext with ASan's fiber annotations
+// (BOOST_USE_UCONTEXT + BOOST_USE_ASAN, set by CMake).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace cc::fibers {
+
+struct Fiber;
+class StackPool;
+
+class Scheduler {
+ public:
+  static constexpr size_t kStackBytes = size_t{256} << 10U;
+
+  Scheduler();
+  ~Scheduler();  // every fiber must have ended
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Starts fn on a new fiber at the next RunReady(). An exception escaping fn is logged
+  // and ends the fiber.
+  void Spawn(std::function<void()> fn);
+  // Wakes sleepers that are due, then runs ready fibers until none is ready.
+  void RunReady();
+  [[nodiscard]] size_t live() const { return live_; }  // spawned and not ended
+  [[nodiscard]] bool has_ready() const { return !ready_.empty(); }
+  // Milliseconds until the first sleeper is due (0: due now), -1 when none sleeps.
+  [[nodiscard]] int MillisToNextWake() const;
+
+  // The fiber running on this thread, or nullptr outside any fiber.
+  static Fiber* Current();
+  // The current fiber waits until Wake(it). Returns at once outside a fiber. Callers
+  // re-check what they wait for: a wake is only a hint.
+  static void Park();
+  // Makes a parked fiber ready; from its scheduler's thread only.
+  static void Wake(Fiber* fiber);
+  // The current fiber waits `delay`; outside a fiber the thread sleeps.
+  static void SleepFor(std::chrono::milliseconds delay);
+
+ private:
+  friend struct Fiber;
+  using Clock = std::chrono::steady_clock;
+
+  std::unique_ptr<StackPool> stacks_;
+  std::deque<Fiber*> ready_;
+  std::multimap<Clock::time_point, Fiber*> sleepers_;
+  size_t live_ = 0;
+};
+
+// Waits `delay` without holding the OS thread when called on a fiber.
+inline void Pause(std::chrono::milliseconds delay) { Scheduler::SleepFor(delay); }
+
+}  // namespace cc::fibers
