@@ -158,41 +158,42 @@ std::optional<Error> Refuse(const HttpRequest& request) {
 
 using EasyPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
-EasyPtr NewEasy() {
+// A new easy handle carrying the options every exchange shares; they are set once and
+// stay (Call::Finish clears only the per-exchange pointers). nullptr if libcurl refuses.
+EasyPtr NewEasy(const std::string& ca_file) {
   EasyPtr easy(curl_easy_init(), &curl_easy_cleanup);
-  if (!easy) throw std::runtime_error("curl_easy_init failed");
+  if (!easy) return easy;
+  Options options(easy.get());
+  options.Set(CURLOPT_NOSIGNAL, 1L)
+      .Set(CURLOPT_TCP_NODELAY, 1L)
+      .Set(CURLOPT_TCP_KEEPALIVE, 1L)
+      .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1))
+      .Set(CURLOPT_FOLLOWLOCATION, 0L)
+      .Set(CURLOPT_PROTOCOLS_STR, "http,https")
+      .Set(CURLOPT_SSL_VERIFYPEER, 1L)
+      .Set(CURLOPT_SSL_VERIFYHOST, 2L)
+      .Set(CURLOPT_WRITEFUNCTION, static_cast<curl_write_callback>(&OnBody))
+      .Set(CURLOPT_HEADERFUNCTION, static_cast<curl_write_callback>(&OnHeader));
+  if (!ca_file.empty()) options.Set(CURLOPT_CAINFO, ca_file.c_str());
+  if (options.result() != CURLE_OK) easy.reset();
   return easy;
 }
 
-// One exchange on one easy handle: its options, what the callbacks fill in, and the
-// outcome. Lives until the transfer has finished.
+// One exchange on one easy handle from NewEasy(): its options, what the callbacks fill
+// in, and the outcome. Lives until the transfer has finished.
 class Call {
  public:
-  // curl_easy_reset() first: it drops the last call's options but keeps live
-  // connections and the DNS/TLS-session caches.
-  CURLcode Prepare(CURL* curl, const HttpRequest& request, const std::string& ca_file) {
-    curl_easy_reset(curl);
+  CURLcode Prepare(CURL* curl, const HttpRequest& request) {
     headers_ = BuildHeaders(request);
     Options options(curl);
     options.Set(CURLOPT_URL, request.url.c_str())
-        .Set(CURLOPT_NOSIGNAL, 1L)
         .Set(CURLOPT_TIMEOUT_MS, request.timeout_ms)
         .Set(CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms)
-        .Set(CURLOPT_TCP_NODELAY, 1L)
-        .Set(CURLOPT_TCP_KEEPALIVE, 1L)
-        .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1))
-        .Set(CURLOPT_FOLLOWLOCATION, 0L)
-        .Set(CURLOPT_PROTOCOLS_STR, "http,https")
-        .Set(CURLOPT_SSL_VERIFYPEER, 1L)
-        .Set(CURLOPT_SSL_VERIFYHOST, 2L)
         .Set(CURLOPT_HTTPHEADER, headers_.get())
         .Set(CURLOPT_ERRORBUFFER, error_.data())
-        .Set(CURLOPT_WRITEFUNCTION, static_cast<curl_write_callback>(&OnBody))
         .Set(CURLOPT_WRITEDATA, static_cast<void*>(&exchange_))
-        .Set(CURLOPT_HEADERFUNCTION, static_cast<curl_write_callback>(&OnHeader))
         .Set(CURLOPT_HEADERDATA, static_cast<void*>(&exchange_))
         .Set(CURLOPT_PRIVATE, static_cast<void*>(this));
-    if (!ca_file.empty()) options.Set(CURLOPT_CAINFO, ca_file.c_str());
     if (request.method == "POST") {
       options.Set(CURLOPT_POST, 1L)
           .Set(CURLOPT_POSTFIELDS, request.body.data())
@@ -203,12 +204,18 @@ class Call {
     return options.result();
   }
 
-  // The outcome of a transfer that ended with `code`; resets the handle, which must
-  // not keep pointers into this call.
+  // The outcome of a transfer that ended with `code`. The handle keeps its shared
+  // options and live connection but no pointer into this call.
   Result<HttpResponse> Finish(CURL* curl, CURLcode code) {
     long status = 0;  // NOLINT(google-runtime-int): curl's type
     if (code == CURLE_OK) code = curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_reset(curl);
+    Options(curl)
+        .Set(CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr))
+        .Set(CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr))
+        .Set(CURLOPT_WRITEDATA, static_cast<void*>(nullptr))
+        .Set(CURLOPT_HEADERDATA, static_cast<void*>(nullptr))
+        .Set(CURLOPT_PRIVATE, static_cast<void*>(nullptr))
+        .Set(CURLOPT_POSTFIELDS, static_cast<const char*>(nullptr));
     if (code != CURLE_OK) return Fail(MapCurlCode(code, error_.data(), exchange_.too_large));
     exchange_.response.status = status;
     return std::move(exchange_.response);
@@ -226,10 +233,10 @@ class Call {
 };
 
 // A synchronous exchange on `curl`.
-Result<HttpResponse> PerformNow(CURL* curl, const HttpRequest& request, const std::string& ca_file) {
+Result<HttpResponse> PerformNow(CURL* curl, const HttpRequest& request) {
   if (auto refused = Refuse(request)) return Fail(std::move(*refused));
   Call call;
-  CURLcode code = call.Prepare(curl, request, ca_file);
+  CURLcode code = call.Prepare(curl, request);
   if (code == CURLE_OK) code = curl_easy_perform(curl);
   return call.Finish(curl, code);
 }
@@ -237,16 +244,18 @@ Result<HttpResponse> PerformNow(CURL* curl, const HttpRequest& request, const st
 }  // namespace
 
 struct CurlTransport::Handle {
-  EasyPtr easy = NewEasy();
+  EasyPtr easy;
 };
 
 CurlTransport::CurlTransport(std::string ca_file)
-    : handle_(std::make_unique<Handle>()), ca_file_(std::move(ca_file)) {}
+    : handle_(std::make_unique<Handle>(Handle{NewEasy(ca_file)})) {
+  if (!handle_->easy) throw std::runtime_error("cannot create a curl easy handle");
+}
 
 CurlTransport::~CurlTransport() = default;
 
 Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
-  return PerformNow(handle_->easy.get(), request, ca_file_);
+  return PerformNow(handle_->easy.get(), request);
 }
 
 // --- CurlMulti -------------------------------------------------------------------------
@@ -354,7 +363,8 @@ class CurlMulti::FiberTransport final : public Transport {
     State& state = *owner_.state_;
     EasyPtr easy(nullptr, &curl_easy_cleanup);
     if (state.idle.empty()) {
-      easy = NewEasy();
+      easy = NewEasy(owner_.ca_file_);
+      if (!easy) return Fail(ErrorKind::kInternal, "internal_error", "cannot create a curl easy handle");
     } else {
       easy = std::move(state.idle.back());
       state.idle.pop_back();
@@ -366,10 +376,10 @@ class CurlMulti::FiberTransport final : public Transport {
 
  private:
   Result<HttpResponse> Exchange(CURL* curl, const HttpRequest& request) {
-    if (fibers::Scheduler::Current() == nullptr) return PerformNow(curl, request, owner_.ca_file_);
+    if (fibers::Scheduler::Current() == nullptr) return PerformNow(curl, request);
     if (auto refused = Refuse(request)) return Fail(std::move(*refused));
     Call call;
-    CURLcode code = call.Prepare(curl, request, owner_.ca_file_);
+    CURLcode code = call.Prepare(curl, request);
     if (code == CURLE_OK) {
       const CURLMcode added = curl_multi_add_handle(owner_.state_->multi.get(), curl);
       if (added != CURLM_OK) {

@@ -21,6 +21,8 @@ namespace cc::httpclient {
 
 // One easy handle, reused for every Send(), so the connection (and TLS session) stays
 // alive between calls. Blocking; not thread-safe: one per thread (the reconciler's).
+// Easy handles (here and in CurlMulti's pool) carry the shared options from their
+// creation; each exchange sets only its own.
 class CurlTransport final : public Transport {
  public:
   // ca_file: PEM bundle to trust instead of the system store; "" = system store.
@@ -34,7 +36,6 @@ class CurlTransport final : public Transport {
  private:
   struct Handle;  // hides CURL* so this header does not pull in <curl/curl.h>
   std::unique_ptr<Handle> handle_;
-  std::string ca_file_;
 };
 
 // A curl multi handle in socket mode over an epoll set, driven by one thread's event loop

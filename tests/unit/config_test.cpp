@@ -30,6 +30,16 @@ BOOST_AUTO_TEST_CASE(defaults_with_the_original_single_token) {
   BOOST_REQUIRE_EQUAL(c->clients.size(), 1U);
   BOOST_TEST(c->clients[0].token == "tok");
   BOOST_TEST((c->clients[0].max_tier == Tier::kPremiumProperty));
+  BOOST_TEST(c->threads == 256);
+  BOOST_TEST(c->loops == 2);
+}
+
+BOOST_AUTO_TEST_CASE(requests_in_flight_and_event_loops) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"},
+                     {"CHITTYCHARGE_THREADS", "64"}, {"CHITTYCHARGE_LOOPS", "3"}});
+  REQUIRE_OK(c);
+  BOOST_TEST(c->threads == 64);
+  BOOST_TEST(c->loops == 3);
 }
 
 BOOST_AUTO_TEST_CASE(client_tokens_with_caps_and_rates) {
@@ -73,6 +83,9 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
       {with("CURRENCY", "jpy"), "CURRENCY"},
       {with("MEMCACHED_SERVERS", "not a server list"), "MEMCACHED_SERVERS"},
       {with("RATE_LIMIT_PER_MINUTE", "ten"), "RATE_LIMIT_PER_MINUTE"},
+      {with("CHITTYCHARGE_THREADS", "0"), "CHITTYCHARGE_THREADS"},
+      {with("CHITTYCHARGE_LOOPS", "0"), "CHITTYCHARGE_LOOPS"},
+      {with("CHITTYCHARGE_LOOPS", "65"), "CHITTYCHARGE_LOOPS"},
       {with("DEFAULT_HOLD_AMOUNT_CENTS", "10"), "DEFAULT_HOLD_AMOUNT_CENTS"},
       {with("CHITTYCHARGE_API_TOKENS", "nocolon"), "CHITTYCHARGE_API_TOKENS"},
       {with("CHITTYCHARGE_API_TOKENS", "a:t:GOLD"), "CHITTYCHARGE_API_TOKENS"},
