@@ -107,16 +107,13 @@ const config::ClientToken* App::Authenticate(const http::Request& request) const
 
 std::optional<http::Response> App::RateLimit(const config::ClientToken& client,
                                              store::KvStore& store, int64_t now) {
-  const int64_t window = now / 60;
-  auto count = store.Incr("rl:" + client.name + ":" + std::to_string(window), 1, 1, 120);
-  if (!count) return std::nullopt;  // fail open: nginx's coarse limit still applies
-  if (static_cast<int64_t>(*count) <= client.rate_per_minute) return std::nullopt;
-  const int64_t retry_after = std::max<int64_t>(1, (window + 1) * 60 - now);
+  const auto retry_after = limiter_.RetryAfter(client, store, now);
+  if (!retry_after) return std::nullopt;
   auto response = http::ErrorResponse(
       MakeError(ErrorKind::kRateLimited, "rate_limited",
                 "Rate limit of " + std::to_string(client.rate_per_minute) +
                     " requests per minute exceeded"));
-  response.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  response.headers.emplace_back("Retry-After", std::to_string(*retry_after));
   return response;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/deps.h"
+#include "api/rate_limiter.h"
 #include "api/settled_holds.h"
 #include "core/metrics.h"
 #include "api/webhooks.h"
@@ -81,6 +82,7 @@ class App {
   std::vector<std::string> token_hashes_;  // SHA-256 of each client token, same order
   HealthProbe health_;
   SettledHolds settled_;  // shared by the process's threads
+  RateLimiter limiter_;   // the process's rate-limit leases
 };
 
 // Loopback peers may read /metrics (nginx enforces it too).
