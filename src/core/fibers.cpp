@@ -11,6 +11,24 @@
 
 #include "core/log.h"
 
+#if defined(BOOST_USE_UCONTEXT)
+// Sanitizer builds use Boost's header-only ucontext fibers, but their per-thread "current
+// record" is defined in libboost_context, which Debian builds for fcontext only. This is
+// the definition Boost's own src/fiber.cpp gives it: each thread starts in a record for
+// its own (main) context.
+namespace boost::context::detail {
+fiber_activation_record*& fiber_activation_record::current() noexcept {
+  thread_local std::unique_ptr<fiber_activation_record> main_record;
+  thread_local fiber_activation_record* current_record = nullptr;
+  if (current_record == nullptr) {
+    main_record = std::make_unique<fiber_activation_record>();
+    current_record = main_record.get();
+  }
+  return current_record;
+}
+}  // namespace boost::context::detail
+#endif
+
 namespace cc::fibers {
 
 namespace ctx = boost::context;
