@@ -1,7 +1,7 @@
 // App: one request in, one response out. Assigns the request id, routes, authenticates
 // the client token, applies the per-client rate limit, dispatches to a handler and logs
-// one line. Shared by all worker threads of a process: thread-safe; the per-thread
-// ports come in with each call.
+// one line. Shared by all event loops of a process: thread-safe; the loop's own ports
+// come in with each call.
 #pragma once
 
 #include <cstdint>

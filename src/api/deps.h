@@ -1,4 +1,4 @@
-// What a handler may use: the configuration and the worker thread's own ports, plus
+// What a handler may use: the configuration and the event loop's own ports, plus
 // who is calling and when. Handlers are free functions over these, so unit tests pass
 // fakes and a fixed clock.
 #pragma once

@@ -1,7 +1,7 @@
 // ChittyIdApi: mints ChittyIDs (POST {CHITTY_ID_URL}/v1/mint, entity_type AUTH).
 // Errors: kUnavailable / kDeadlineExceeded / kUpstream when the service is down, slow
 // or answers badly; the caller then uses a CHITTY-AUTH-PENDING- fallback id.
-// Not thread-safe (owns a Transport): one per worker thread.
+// Not thread-safe (owns a Transport): one per event loop (its fibers share it) or thread.
 #pragma once
 
 #include <map>

@@ -9,7 +9,7 @@
 // Failure: transport errors pass through unchanged (kUnavailable / kDeadlineExceeded /
 // kUpstream); HTTP 503 and 429 ⇒ kUnavailable, 504 and 408 ⇒ kDeadlineExceeded, any
 // other non-2xx or a malformed answer ⇒ kUpstream. Messages never contain the token.
-// NOT thread-safe (the Transport is not): one per worker thread. The Transport must
+// NOT thread-safe (the Transport is not): one per event loop or thread. The Transport must
 // outlive the client.
 #pragma once
 

@@ -25,7 +25,8 @@ namespace {
 std::atomic<bool> g_stopping{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): signal-driven stop flag
 std::atomic<bool> g_loop_failed{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): set before the loop asks to stop
 
-// The longest the loop waits in poll() without looking at g_stopping (a stop also wakes it).
+// The longest the loop waits in epoll_wait() without looking at g_stopping (a stop also
+// wakes it through the eventfd).
 constexpr int kIdleWaitMs = 500;
 
 // FastCGI params → our Request: HTTP_X_REQUEST_ID → x-request-id.

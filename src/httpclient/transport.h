@@ -3,8 +3,8 @@
 // Send() performs one exchange and returns the response whatever its status; only a
 // failure to get a response is an Error: kUnavailable (could not connect, connection
 // reset), kDeadlineExceeded (timeout), kUpstream (anything else, e.g. TLS failure).
-// A Transport is NOT thread-safe: each worker thread owns one (CurlTransport keeps a
-// kept-alive connection per thread).
+// A Transport is NOT thread-safe: each event loop owns one (CurlMulti's, which its fibers
+// may call at once), the reconciler thread another (CurlTransport).
 #pragma once
 
 #include <string>

@@ -4,7 +4,8 @@
 // when the store cannot be reached) and every missing key. A miss is a value
 // (std::nullopt), not an error. Keys are at most 250 bytes of printable ASCII without
 // spaces; values at most 1 MiB. TTLs are in seconds (0 = no expiry).
-// A KvStore is NOT thread-safe: each worker thread owns one.
+// A KvStore is NOT thread-safe: each event loop (its fibers never park inside a call) and
+// the reconciler thread own one.
 #pragma once
 
 #include <cstdint>

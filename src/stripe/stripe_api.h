@@ -10,7 +10,7 @@
 //   capture amount too large → kInvalidArgument "capture_exceeds_capturable";
 //   unknown id → kNotFound "not_found"; timeout → kDeadlineExceeded "upstream_timeout";
 //   anything else → kUpstream "upstream_error" / kUnavailable.
-// Not thread-safe (owns a Transport): one per worker thread.
+// Not thread-safe (owns a Transport): one per event loop (its fibers share it) or thread.
 #pragma once
 
 #include <cstdint>

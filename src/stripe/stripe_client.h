@@ -11,7 +11,9 @@
 // by Create/Retrieve/UpdateMetadata/Capture/Cancel have latest_charge expanded (for
 // capture_before); Search expands data.latest_charge. Ping makes one attempt, no retry.
 // Neither the key nor a client_secret is ever put into an Error.
-// Not thread-safe (one Transport, one PRNG): one StripeClient per worker thread.
+// Not thread-safe (one Transport, one PRNG): one StripeClient per event loop or thread.
+// The fibers of a loop share it: they interleave only while a Send() is parked, and no
+// state is kept across that.
 #pragma once
 
 #include <chrono>

@@ -878,7 +878,7 @@ def test_stop_is_graceful_with_a_connection_that_has_sent_nothing_yet(rig):
     overloaded web server): the worker drops it and still exits within seconds."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
         silent.connect(rig.socket_path)
-        time.sleep(0.2)  # a worker thread has accepted it and waits for its first bytes
+        time.sleep(0.2)  # a worker loop has accepted it and waits for its first bytes
         graceful = rig.stop_pool(timeout=5)
     rig.start_pool()
     wait_for(rig.healthy, 15, "the new pool")
