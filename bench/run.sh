@@ -572,8 +572,9 @@ phase_callgrind() {
 }
 
 # Not in the default run (bash bench/levers.sh runs it): the design levers.
-#   BENCH_LEVER_CONFIGS   processes x threads to compare, optionally with extra environment
-#                         for the workers ("2x128:MALLOC_ARENA_MAX=2"); default: see below
+#   BENCH_LEVER_CONFIGS   processes x requests in flight to compare, optionally with extra
+#                         environment for the workers ("2x256:CHITTYCHARGE_LOOPS=3");
+#                         default: see below
 #   BENCH_LEVER_ROUNDS    repeat the configs round-robin N times (noisy machines; the
 #                         report shows the median and range per config)
 #   BENCH_LEVER_200MS=0   skip the 200 ms run per config
@@ -583,13 +584,13 @@ phase_levers() {
   for ((round = 1; round <= ${BENCH_LEVER_ROUNDS:-1}; round++)); do
   tag=""
   ((${BENCH_LEVER_ROUNDS:-1} > 1)) && tag=" #$round"
-  for cfg in ${BENCH_LEVER_CONFIGS-2x8 2x16 2x32 2x64 2x128 2x160 4x32 4x64 2x128:MALLOC_ARENA_MAX=2}; do
+  for cfg in ${BENCH_LEVER_CONFIGS-2x128 2x256 2x256:CHITTYCHARGE_LOOPS=1 2x256:CHITTYCHARGE_LOOPS=3 2x256:CHITTYCHARGE_LOOPS=4 4x128:CHITTYCHARGE_LOOPS=1}; do
     pt=${cfg%%:*}
     p=${pt%x*}
     t=${pt#*x}
     extra=()
     [[ $cfg == *:* ]] && IFS=',' read -r -a extra <<<"${cfg#*:}"
-    say "levers: $p processes x $t threads ${extra[*]}"
+    say "levers: $p processes x $t requests in flight ${extra[*]}"
     STRIPE_DELAY=0
     upstream_delay_is 0 || set_stripe_delay 0
     start_stack "lever-${cfg//[^A-Za-z0-9x=_-]/_}" "$WORKER" CHITTYCHARGE_PROCESSES="$p" CHITTYCHARGE_THREADS="$t" "${extra[@]}"
