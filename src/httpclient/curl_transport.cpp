@@ -383,6 +383,7 @@ class CurlMulti::FiberTransport final : public Transport {
     if (code == CURLE_OK) {
       const CURLMcode added = curl_multi_add_handle(owner_.state_->multi.get(), curl);
       if (added != CURLM_OK) {
+        (void)call.Finish(curl, CURLE_FAILED_INIT);  // the pooled handle must not keep pointers into `call`
         return Fail(ErrorKind::kInternal, "internal_error",
                     std::string("curl_multi_add_handle failed: ") + curl_multi_strerror(added));
       }
