@@ -36,18 +36,18 @@ constexpr std::array<std::string_view, 5> kWebhookResults{"applied", "ignored", 
 constexpr size_t kSlots = 64;
 constexpr uint64_t kMagic = 0x4343'4d45'5452'4932ULL;  // "CCMETRI2"
 
-// Histogram: per-bucket counts (the last is +Inf), sum in microseconds, count.
+// Histogram: per-bucket counts (the last is +Inf) and the sum in microseconds. There is no
+// separate count: Render() reports the +Inf bucket's cumulative total as _count, so the two
+// agree even while other threads observe (Prometheus requires _count == le="+Inf").
 struct Histogram {
   std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets;
   std::atomic<uint64_t> sum_us;
-  std::atomic<uint64_t> count;
 
   void Observe(double seconds) {
     size_t i = 0;
     while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
     buckets[i].fetch_add(1, std::memory_order_relaxed);
     sum_us.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
-    count.fetch_add(1, std::memory_order_relaxed);
   }
 };
 
@@ -193,8 +193,7 @@ void RenderHistogram(std::string& out, std::string_view name, std::string_view l
   }
   const uint64_t sum_us = Sum(slots, [&](const Metrics::Slot& s) { return hist(s).sum_us.load(std::memory_order_relaxed); });
   out.append(name).append("_sum{").append(label).append("} ").append(Seconds(sum_us)).append("\n");
-  Line(out, std::string(name) + "_count", label,
-       Sum(slots, [&](const Metrics::Slot& s) { return hist(s).count.load(std::memory_order_relaxed); }));
+  Line(out, std::string(name) + "_count", label, cumulative);
 }
 
 }  // namespace

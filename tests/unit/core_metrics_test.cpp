@@ -2,7 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -59,6 +61,34 @@ BOOST_AUTO_TEST_CASE(processes_sharing_a_file_are_summed) {
   REQUIRE_OK(again);
   BOOST_TEST((*again)->Render().find("chittycharge_holds_total{event=\"captured\"} 2\n") != std::string::npos);
   std::remove(path);
+}
+
+// Prometheus requires a histogram's _count to equal its le="+Inf" bucket. Another thread
+// observing between the two reads used to make them differ by one.
+BOOST_AUTO_TEST_CASE(histogram_count_matches_inf_bucket_while_others_observe) {
+  auto m = Metrics::Open("");
+  REQUIRE_OK(m);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 2'000'000 && !stop.load(); ++i) {
+      (*m)->DependencyCall(Dependency::kMemcached, 0.0001 * (i % 200), true);
+    }
+  });
+  auto value = [](const std::string& out, const std::string& line) {
+    const size_t at = out.find(line);
+    BOOST_REQUIRE(at != std::string::npos);
+    return std::stoull(out.substr(at + line.size()));
+  };
+  int mismatches = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string out = (*m)->Render();
+    const auto inf = value(out, R"(chittycharge_dependency_duration_seconds_bucket{dependency="memcached",le="+Inf"} )");
+    const auto count = value(out, R"(chittycharge_dependency_duration_seconds_count{dependency="memcached"} )");
+    if (inf != count) ++mismatches;
+  }
+  stop = true;
+  writer.join();
+  BOOST_TEST(mismatches == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
