@@ -6,6 +6,7 @@ ALLOWED_ORIGINS.
 
 import http.client
 import json
+import socket
 
 import pytest
 
@@ -163,3 +164,33 @@ def test_metrics_from_another_address_is_403_json(stack):
     assert answer.getheader("Content-Type", "").startswith("application/json")
     assert json.loads(body)["code"] == "forbidden"
     assert answer.getheader("X-Request-Id")
+
+
+def test_oversized_header_is_400_json_with_cors(stack):
+    answer = stack.api("GET", "/api/holds",
+                       headers={"Origin": "https://chitty.cc", "X-Filler": "x" * (16 * 1024)})
+    assert answer.status == 400, answer
+    assert answer.headers.get("Content-Type", "").startswith("application/json")
+    assert answer.json["code"] == "invalid_request"
+    assert answer.headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+
+
+def test_oversized_uri_is_414_json(stack):
+    answer = stack.api("GET", "/api/holds?" + "a" * (16 * 1024))
+    assert answer.status == 414, answer
+    assert answer.headers.get("Content-Type", "").startswith("application/json")
+    assert answer.json["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("request_line", [b"NONSENSE\r\n", b"GET /api/holds HTTP/1.1\r\nHost\r\n",
+                                          b"GET /api/ho lds HTTP/9.9\r\n"])
+def test_malformed_request_is_400_json(stack, request_line):
+    with socket.create_connection(("127.0.0.1", stack.http_port), timeout=5) as conn:
+        conn.sendall(request_line + b"\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):  # nginx closes the connection after a 400
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b"application/json" in head
+    assert json.loads(body)["code"] == "invalid_request"
