@@ -221,7 +221,9 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
   std::vector<LoopThread> loops(static_cast<size_t>(loop_count));
   try {
     for (LoopThread& loop : loops) {
-      loop.multi = std::make_unique<httpclient::CurlMulti>(options.ca_file);
+      // Each request in flight holds at most one connection to Stripe and one to ChittyID.
+      loop.multi = std::make_unique<httpclient::CurlMulti>(options.ca_file,
+                                                           2 * static_cast<long>(slots_per_loop));
       loop.handler = make_handler(loop.multi->transport());
     }
   } catch (const std::exception& e) {

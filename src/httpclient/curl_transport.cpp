@@ -397,7 +397,7 @@ class CurlMulti::FiberTransport final : public Transport {
   CurlMulti& owner_;
 };
 
-CurlMulti::CurlMulti(std::string ca_file)
+CurlMulti::CurlMulti(std::string ca_file, long max_connections)
     : state_(std::make_unique<State>()),
       transport_(std::make_unique<FiberTransport>(*this)),
       ca_file_(std::move(ca_file)) {
@@ -413,7 +413,8 @@ CurlMulti::CurlMulti(std::string ca_file)
       curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &State::OnSocket) != CURLM_OK ||
       curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, static_cast<void*>(&state)) != CURLM_OK ||
       curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &State::OnTimer) != CURLM_OK ||
-      curl_multi_setopt(multi, CURLMOPT_TIMERDATA, static_cast<void*>(&state)) != CURLM_OK) {
+      curl_multi_setopt(multi, CURLMOPT_TIMERDATA, static_cast<void*>(&state)) != CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, std::max(max_connections, 1L)) != CURLM_OK) {
     throw std::runtime_error("cannot set up the curl multi handle");
   }
 }

@@ -84,7 +84,8 @@ class ChittyIdApp:
     def _log(self, request):
         entry = {"time": time.time(), "method": request.method, "path": request.path,
                  "auth": self._auth_state(request), "body": _body_for_log(request),
-                 "status": None}
+                 "status": None,
+                 "peer": "%s:%s" % tuple(request.client[:2]) if request.client else None}
         self.requests.append(entry)
         return entry
 

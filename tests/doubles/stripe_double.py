@@ -298,7 +298,8 @@ class RequestLog:
                  "stripe_version": ctx.api_version, "auth": auth,
                  "headers": {k.lower(): v for k, v in request.headers.items()
                              if k.lower() not in ("authorization", "cookie")},
-                 "status": None, "replayed": False, "fault": None}
+                 "status": None, "replayed": False, "fault": None,
+                 "peer": "%s:%s" % tuple(request.client[:2]) if request.client else None}
         self.entries.append(entry)
         return entry
 

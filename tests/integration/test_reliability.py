@@ -385,6 +385,50 @@ def test_one_worker_waits_on_many_slow_stripe_calls_at_once(stack):
     assert slow <= took < 2 * slow, f"{count} creates held {slow} s each took {took:.2f} s"
 
 
+def established_peers(pid):
+    """"127.0.0.1:<port>" of every TCP connection process `pid` holds established (/proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    peers = set()
+    with open("/proc/net/tcp", encoding="ascii") as rows:
+        for row in list(rows)[1:]:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and inode in inodes:  # 01: ESTABLISHED
+                peers.add(f"127.0.0.1:{int(local.split(':')[1], 16)}")
+    return peers
+
+
+def test_a_worker_keeps_its_upstream_connections_after_a_burst(stack):
+    """Each event loop keeps a kept-alive connection to Stripe and one to ChittyID per request
+    it can hold in flight, so a burst leaves every connection it opened open for the next
+    one (libcurl's default cache, 4 x the transfers running, closed one per finished
+    transfer as a burst ended; each reopened connection is a TCP and TLS handshake)."""
+    pid = two_workers(stack)[0]
+    count = 16  # the stack's CHITTYCHARGE_THREADS: 8 per event loop, so each loop takes 8
+    fault(stack, method="POST", path=CREATE_PATH, delay_ms=600, count=count)
+    label, started = unique("burst"), time.time()
+    try:
+        with only_worker(stack, pid):
+            answers = parallel(count, lambda i: create(
+                stack, dict(VALID, description=unique(f"{label}-{i}"))))
+            kept = established_peers(pid)
+    finally:
+        clear_faults(stack)
+    assert [a.status for a in answers] == [201] * count, describe(answers)
+    stripe = {e["peer"] for e in stripe_log(stack, "POST", "/v1/payment_intents")
+              if e.get("params", {}).get("description", "").startswith(label)}
+    chittyid = {e["peer"] for e in stack.chittyid("GET", "/_test/requests").json
+                if e["path"] == "/v1/mint" and e["time"] >= started}
+    assert len(stripe) == count, "each create of the burst on its own connection"
+    assert stripe <= kept, f"{len(stripe - kept)} of {count} connections to Stripe closed"
+    assert chittyid <= kept, f"{len(chittyid - kept)} of {len(chittyid)} connections to ChittyID closed"
+
+
 def test_twenty_parallel_creates_with_one_key_make_one_payment_intent(stack):
     key = unique("idem")
     body = dict(VALID, description=unique("par-create"), payment_method="pm_card_visa")
