@@ -44,10 +44,10 @@ class CurlTransport final : public Transport {
 // starts a transfer and parks its fiber (core/fibers.h) until Perform() sees the
 // transfer end. The transfers share the multi handle's connection cache, so kept-alive
 // connections to Stripe and ChittyID are reused by whichever fiber comes next. The cache
-// keeps up to max_connections connections (pass what the loop's requests in flight can
-// hold open at once); libcurl's default, 4 × the transfers running at the
-// moment, closed idle connections whenever the load dipped, and each one reopened later
-// is a TCP and TLS handshake. Outside a fiber, Send() performs the exchange synchronously.
+// keeps up to max_connections (pass what the loop's requests in flight can hold open at
+// once). libcurl's default, 4 × the transfers running at the moment, closed idle
+// connections whenever the load dipped; each one reopened is a TCP and TLS handshake.
+// Outside a fiber, Send() performs the exchange synchronously.
 class CurlMulti {
  public:
   explicit CurlMulti(std::string ca_file = {}, long max_connections = 64);
