@@ -1,5 +1,5 @@
 // fuzz_create_request: the untrusted-JSON door (json::ParseStrict) and the hold request
-// validators (api::ParseCreateHold / ParseCaptureHold / ParseCancelHold).
+// validators (holds::ParseCreateHold / ParseCaptureHold / ParseCancelHold).
 //
 // Input: the raw request body, used as is by all four.
 // Besides what the sanitizers see, it checks the validators' promises:
@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "api/hold.h"
-#include "api/hold_request.h"
+#include "holds/hold.h"
+#include "holds/hold_request.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "fuzz_util.h"
@@ -32,31 +32,31 @@ void CheckRefusal(const cc::Error& error) {
 }
 
 void CheckCreate(std::string_view body) {
-  const cc::api::CreateDefaults defaults;
-  auto req = cc::api::ParseCreateHold(body, defaults);
+  const cc::holds::CreateDefaults defaults;
+  auto req = cc::holds::ParseCreateHold(body, defaults);
   if (!req) {
     CheckRefusal(req.error());
     return;
   }
   Require(req->amount >= cc::kMinHoldAmount, "accepted an amount below the minimum");
   Require(cc::config::SupportedCurrency(req->currency), "accepted an unsupported currency");
-  const size_t description = cc::api::Utf8Length(req->description);
+  const size_t description = cc::holds::Utf8Length(req->description);
   Require(description >= 1 && description <= 1000, "accepted a description of bad length");
-  Require(req->customer_email.empty() || cc::api::ValidEmail(req->customer_email),
+  Require(req->customer_email.empty() || cc::holds::ValidEmail(req->customer_email),
           "accepted an invalid customer_email");
   Require(req->payment_method.empty() || req->payment_method.starts_with("pm_"),
           "accepted a payment_method that is not pm_…");
-  Require(req->metadata.size() <= 50 - cc::api::kServiceMetadataSlots,
+  Require(req->metadata.size() <= 50 - cc::holds::kServiceMetadataSlots,
           "accepted more metadata keys than Stripe leaves us");
   for (const auto& [key, value] : req->metadata) {
-    Require(!cc::api::IsReservedMetadataKey(key), "accepted a reserved metadata key");
-    Require(!key.empty() && cc::api::Utf8Length(key) <= 40, "accepted a bad metadata key");
-    Require(cc::api::Utf8Length(value) <= 500, "accepted a too-long metadata value");
+    Require(!cc::holds::IsReservedMetadataKey(key), "accepted a reserved metadata key");
+    Require(!key.empty() && cc::holds::Utf8Length(key) <= 40, "accepted a bad metadata key");
+    Require(cc::holds::Utf8Length(value) <= 500, "accepted a too-long metadata value");
   }
 }
 
 void CheckCapture(std::string_view body) {
-  auto req = cc::api::ParseCaptureHold(body);
+  auto req = cc::holds::ParseCaptureHold(body);
   if (!req) {
     CheckRefusal(req.error());
     return;
@@ -66,7 +66,7 @@ void CheckCapture(std::string_view body) {
 }
 
 void CheckCancel(std::string_view body) {
-  auto req = cc::api::ParseCancelHold(body);
+  auto req = cc::holds::ParseCancelHold(body);
   if (!req) {
     CheckRefusal(req.error());
     return;

@@ -1,5 +1,5 @@
-// fuzz_router: the request path above libfcgi: http::MatchRoute, http::ParseQuery and a
-// full api::App::Handle (request id, routing, auth, rate limit, every handler) over fakes.
+// fuzz_router: the request path above libfcgi: http::MatchRoute over the routes table,
+// http::ParseQuery and a full gateway::Gateway::Handle (request id, routing, auth, rate limit, every handler) over fakes.
 //
 // Input: one to four HTTP-like requests separated by a line holding only "%%%":
 //
@@ -25,8 +25,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
-#include "api/app.h"
+#include "gateway/gateway.h"
+#include "gateway/routes.h"
+#include "holds/settled_holds.h"
 #include "config/config.h"
 #include "core/crypto.h"
 #include "core/json.h"
@@ -83,13 +86,19 @@ std::string_view HeaderOf(const cc::http::Response& r, std::string_view name) {
 }
 
 void CheckRouting(const cc::http::Request& request) {
-  const auto match = cc::http::MatchRoute(request.method, request.path);
-  if (match.route) {
+  static const std::vector<cc::http::RouteSpec> specs = [] {
+    std::vector<cc::http::RouteSpec> out;
+    for (const auto& route : cc::gateway::Routes()) out.push_back(route.spec);
+    return out;
+  }();
+  const auto match = cc::http::MatchRoute(specs, request.method, request.path);
+  if (match.index) {
     Require(match.allow.empty(), "a matched route carries an Allow list");
-    Require(cc::http::RouteName(*match.route) != "unknown", "a matched route has no name");
+    Require(*match.index < specs.size(), "a match outside the table");
+    Require(specs[*match.index].method == request.method, "matched another method");
   }
-  const auto again = cc::http::MatchRoute(request.method, request.path);
-  Require(again.route == match.route && again.id == match.id && again.allow == match.allow,
+  const auto again = cc::http::MatchRoute(specs, request.method, request.path);
+  Require(again.index == match.index && again.id == match.id && again.allow == match.allow,
           "MatchRoute is not deterministic");
   const auto query = cc::http::ParseQuery(request.query);
   Require(query.size() <= request.query.size(), "ParseQuery made up parameters");
@@ -181,7 +190,8 @@ struct World {
   KnownIdsOnly stripe{fake_stripe};
   cc::testing::FakeChittyId chittyid;
   cc::store::InMemoryStore store{[] { return kNowMs / 1000; }};
-  cc::api::App app;
+  cc::gateway::Gateway app;
+  cc::holds::SettledHolds settled;
 
   explicit World(cc::metrics::Metrics& metrics) : app(config, metrics) {
     fake_stripe.now = kNowMs / 1000;
@@ -192,7 +202,7 @@ struct World {
 
 cc::metrics::Metrics& ProcessMetrics() {
   static const std::unique_ptr<cc::metrics::Metrics> metrics = [] {
-    auto opened = cc::metrics::Metrics::Open("");
+    auto opened = cc::metrics::Metrics::Open("", cc::gateway::RouteNames());
     Require(opened.has_value(), "Metrics::Open(\"\") failed");
     return std::move(*opened);
   }();
@@ -203,13 +213,14 @@ cc::metrics::Metrics& ProcessMetrics() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World world(ProcessMetrics());
-  const cc::api::Ports ports{world.stripe, world.chittyid, world.store};
+  const cc::http::Deps deps{world.config, world.stripe, world.chittyid, world.store,
+                            &world.settled};
   const auto records =
       cc::fuzz::Split(cc::fuzz::AsView(data, size), cc::fuzz::kRecordSeparator, kMaxRequests);
   for (const std::string_view record : records) {
     const cc::http::Request request = ParseRequest(record);
     CheckRouting(request);
-    CheckResponse(world.app.Handle(request, ports, kNowMs));
+    CheckResponse(world.app.Handle(request, deps, kNowMs));
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// fuzz_signature: webhook::VerifyStripeSignature over an arbitrary header, secrets and body.
+// fuzz_signature: webhooks::VerifyStripeSignature over an arbitrary header, secrets and body.
 //
 // Input: line 1 is the Stripe-Signature header, line 2 the configured secrets
 // (comma-separated, empty pieces kept), the rest the raw body.
@@ -19,12 +19,12 @@
 
 #include "core/crypto.h"
 #include "fuzz_util.h"
-#include "webhook/signature.h"
+#include "webhooks/signature.h"
 
 namespace {
 
 using cc::fuzz::Require;
-using cc::webhook::SignatureCheck;
+using cc::webhooks::SignatureCheck;
 
 constexpr int64_t kNow = 1767312000;  // the "now" of /work/shared/stripe/webhook-vectors.json
 constexpr size_t kMaxSecrets = 8;
@@ -48,7 +48,7 @@ Items ReadItems(std::string_view header) {
       const bool ok = !value.empty() && value.front() != '-' && ec == std::errc() &&
                       end == value.data() + value.size();
       items.t = ok ? std::optional<int64_t>(t) : std::nullopt;
-    } else if (key == "v1" && items.v1.size() < cc::webhook::kMaxSignatures) {
+    } else if (key == "v1" && items.v1.size() < cc::webhooks::kMaxSignatures) {
       items.v1.push_back(value);
     }
   }
@@ -77,7 +77,7 @@ void CheckExtremeClocks(std::span<const std::string> secrets, std::string_view h
   for (const int64_t now : {kMin, int64_t{-1}, int64_t{0}, kMax}) {
     for (const int64_t tolerance : {kMin, int64_t{0}, int64_t{1}, kMax}) {
       const SignatureCheck check =
-          cc::webhook::VerifyStripeSignature(secrets, header, body, now, tolerance);
+          cc::webhooks::VerifyStripeSignature(secrets, header, body, now, tolerance);
       // Only the age check depends on the clock: nothing else may change.
       const bool matched = at_now == SignatureCheck::kValid || at_now == SignatureCheck::kTooOld;
       const bool consistent =
@@ -97,10 +97,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       cc::fuzz::SplitToStrings(cc::fuzz::TakeLine(&rest), ",", kMaxSecrets);
   const std::string_view body = rest;
 
-  const SignatureCheck check = cc::webhook::VerifyStripeSignature(secrets, header, body, kNow);
-  Require(cc::webhook::Describe(check) != nullptr, "Describe() returned null");
+  const SignatureCheck check = cc::webhooks::VerifyStripeSignature(secrets, header, body, kNow);
+  Require(cc::webhooks::Describe(check) != nullptr, "Describe() returned null");
   if (check == SignatureCheck::kValid) {
-    Require(header.size() <= cc::webhook::kMaxHeaderBytes, "kValid for an oversized header");
+    Require(header.size() <= cc::webhooks::kMaxHeaderBytes, "kValid for an oversized header");
     Require(CarriesValidSignature(secrets, header, body),
             "kValid without a matching v1 signature in the header");
   }
@@ -112,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (secret.empty()) continue;
     const std::string ours =
         "t=" + t + ",v1=" + cc::crypto::HmacSha256Hex(secret, t + "." + std::string(body));
-    Require(cc::webhook::VerifyStripeSignature(std::span(&secret, 1), ours, body, kNow) ==
+    Require(cc::webhooks::VerifyStripeSignature(std::span(&secret, 1), ours, body, kNow) ==
                 SignatureCheck::kValid,
             "a freshly signed header did not verify");
   }

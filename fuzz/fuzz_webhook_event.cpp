@@ -1,4 +1,4 @@
-// fuzz_webhook_event: api::ReceiveWebhook past the signature check, into the event
+// fuzz_webhook_event: webhooks::ReceiveWebhook past the signature check, into the event
 // handling (strict JSON, event shape, PaymentIntent parsing, the cache and its rules).
 //
 // Input: one to four raw event bodies separated by a line holding only "%%%". Each is
@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
-#include "api/deps.h"
-#include "api/hold.h"
-#include "api/hold_repository.h"
-#include "api/webhooks.h"
+#include "http/handler.h"
+#include "holds/hold.h"
+#include "holds/hold_repository.h"
+#include "webhooks/events.h"
 #include "config/config.h"
 #include "core/crypto.h"
 #include "core/json.h"
@@ -74,11 +74,11 @@ struct World {
         "t=" + t + ",v1=" + cc::crypto::HmacSha256Hex(kSecret, t + "." + std::string(body));
     const cc::http::Request request{
         "POST", "/webhook", "", {{"stripe-signature", header}}, std::string(body), "127.0.0.1"};
-    return cc::api::ReceiveWebhook(cc::api::Deps{config, stripe, chittyid, store}, request, kNow);
+    return cc::webhooks::ReceiveWebhook(cc::http::Deps{config, stripe, chittyid, store}, request, kNow);
   }
 
   std::string CachedStatus(const std::string& pi_id) {
-    auto cached = cc::api::HoldRepository(stripe, store).Cached(pi_id);
+    auto cached = cc::holds::HoldRepository(stripe, store).Cached(pi_id);
     return cached ? cached->pi.status : std::string();
   }
 };
@@ -120,11 +120,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (auto it = terminal.find(id); it != terminal.end()) {
         if (!reread) {
           Require(status == it->second, "an event moved a hold out of its terminal state");
-        } else if (!cc::api::IsTerminal(status)) {
+        } else if (!cc::holds::IsTerminal(status)) {
           terminal.erase(it);  // Stripe's word, re-read, is the truth
         }
       }
-      if (cc::api::IsTerminal(status)) terminal[id] = status;
+      if (cc::holds::IsTerminal(status)) terminal[id] = status;
     }
   }
   // The first event again: if it was taken (200), it is now a duplicate.

@@ -1,16 +1,16 @@
 // The composition root: reads the config, builds the real adapters for the event loop
 // and the reconciler thread, and runs the FastCGI loop on the socket spawn-fcgi handed
 // over on fd 0.
-#include <curl/curl.h>
-
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <stop_token>
 #include <memory>
 
-#include "api/app.h"
-#include "api/reconciler.h"
+#include "gateway/gateway.h"
+#include "gateway/routes.h"
+#include "holds/settled_holds.h"
+#include "jobs/reconciler.h"
 #include "chittyid/chittyid_client.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -25,9 +25,9 @@
 
 namespace {
 
-// The ports of one OS thread (the event loop's fibers share them; the reconciler has its
-// own); the handler keeps them alive.
-struct ThreadPorts {
+// The ports of one event loop (its fibers share them; the reconciler thread has its own);
+// the loop's handler keeps them alive.
+struct LoopPorts {
   cc::httpclient::TimedTransport stripe_transport;
   cc::httpclient::TimedTransport chittyid_transport;
   cc::stripe::StripeClient stripe;
@@ -35,7 +35,7 @@ struct ThreadPorts {
   std::unique_ptr<cc::store::MemcachedStore> memcached;
   cc::store::TimedStore store;
 
-  ThreadPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
+  LoopPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
               cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv)
       : stripe_transport(transport, m, cc::metrics::Dependency::kStripe),
         chittyid_transport(transport, m, cc::metrics::Dependency::kChittyId),
@@ -60,8 +60,8 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   auto kv = cc::store::MemcachedStore::Create(config.memcached_servers);
   if (!kv) return;
   cc::httpclient::CurlTransport transport(config.ca_file);
-  ThreadPorts ports(config, metrics, transport, std::move(*kv));
-  const cc::api::Deps deps{config, ports.stripe, ports.chittyid, ports.store};
+  LoopPorts ports(config, metrics, transport, std::move(*kv));
+  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store};
   std::mutex mu;
   std::condition_variable_any wake;
   while (!stop.stop_requested()) {
@@ -69,7 +69,7 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
     wake.wait_for(lock, stop, std::chrono::seconds(config.reconcile_interval_s), [] { return false; });
     if (stop.stop_requested()) break;
     lock.unlock();
-    const auto report = cc::api::ReconcileOnce(deps, cc::NowSeconds());
+    const auto report = cc::jobs::ReconcileOnce(deps, cc::NowSeconds());
     if (report.resolved > 0 || report.failed > 0) {
       cc::log::Info("reconciler pass", {cc::log::Num("resolved", report.resolved),
                                          cc::log::Num("failed", report.failed)});
@@ -85,17 +85,20 @@ int main() {
     cc::log::Error("invalid configuration", {cc::log::Str("error", config.error().message)});
     return 2;
   }
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+  const cc::httpclient::CurlGlobal curl;
+  if (!curl.ok()) {
     cc::log::Error("curl_global_init failed");
     return 1;
   }
   const char* metrics_file = std::getenv("CHITTYCHARGE_METRICS_FILE");  // NOLINT(concurrency-mt-unsafe): before threads
-  auto metrics = cc::metrics::Metrics::Open(metrics_file == nullptr ? "" : metrics_file);
+  auto metrics = cc::metrics::Metrics::Open(metrics_file == nullptr ? "" : metrics_file,
+                                            cc::gateway::RouteNames());
   if (!metrics) {
     cc::log::Error("invalid configuration", {cc::log::Str("error", metrics.error().message)});
     return 2;
   }
-  cc::api::App app(*config, **metrics);
+  cc::gateway::Gateway gateway(*config, **metrics);
+  cc::holds::SettledHolds settled;  // the process's, shared by its loops
   cc::fcgi::ServerOptions options;
   options.slots = config->threads;
   options.loops = config->loops;
@@ -104,11 +107,11 @@ int main() {
   const int code = cc::fcgi::Run(options, [&](cc::httpclient::Transport& transport) -> cc::fcgi::Handler {
     auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
     if (!kv) throw std::runtime_error(kv.error().message);
-    auto ports = std::make_shared<ThreadPorts>(*config, **metrics, transport, std::move(*kv));
-    return [&app, ports](const cc::http::Request& request) {
-      return app.Handle(request, {ports->stripe, ports->chittyid, ports->store}, cc::NowMillis());
+    auto ports = std::make_shared<LoopPorts>(*config, **metrics, transport, std::move(*kv));
+    const cc::http::Deps deps{*config, ports->stripe, ports->chittyid, ports->store, &settled};
+    return [&gateway, ports, deps](const cc::http::Request& request) {
+      return gateway.Handle(request, deps, cc::NowMillis());
     };
   });
-  curl_global_cleanup();
   return code;
 }

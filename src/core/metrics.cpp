@@ -9,14 +9,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <new>
+#include <span>
 
 namespace cc::metrics {
 namespace {
 
-constexpr std::array<std::string_view, 9> kRoutes{
-    "GET /health",        "GET /metrics",       "POST /webhook",
-    "GET /api/holds",     "POST /api/holds",    "GET /api/holds/:id",
-    "POST /api/holds/:id/capture", "POST /api/holds/:id/cancel", "unmatched"};
+constexpr size_t kRouteColumns = Metrics::kMaxRoutes + 1;  // the table's, then "unmatched"
 constexpr std::array<int, 17> kStatuses{200, 201, 204, 400, 401, 402, 403, 404, 405,
                                         409, 413, 422, 429, 500, 502, 503, 504};
 constexpr size_t kOtherStatus = kStatuses.size();  // one extra column: "other"
@@ -34,7 +32,7 @@ constexpr std::array<std::string_view, 9> kEventTypes{
 constexpr std::array<std::string_view, 5> kWebhookResults{"applied", "ignored", "duplicate",
                                                           "invalid", "failed"};
 constexpr size_t kSlots = 64;
-constexpr uint64_t kMagic = 0x4343'4d45'5452'4932ULL;  // "CCMETRI2"
+constexpr std::string_view kLayoutVersion = "chittycharge metrics v3";
 
 // Histogram: per-bucket counts (the last is +Inf) and the sum in microseconds. There is no
 // separate count: Render() reports the +Inf bucket's cumulative total as _count, so the two
@@ -72,8 +70,8 @@ std::string Seconds(uint64_t micros) {
 struct Metrics::Slot {
   std::atomic<int32_t> pid;
   std::atomic<int64_t> in_flight;
-  std::array<std::array<std::atomic<uint64_t>, kStatuses.size() + 1>, kRoutes.size()> requests;
-  std::array<Histogram, kRoutes.size()> request_seconds;
+  std::array<std::array<std::atomic<uint64_t>, kStatuses.size() + 1>, kRouteColumns> requests;
+  std::array<Histogram, kRouteColumns> request_seconds;
   std::array<Histogram, kDependencies.size()> dependency_seconds;
   std::array<std::atomic<uint64_t>, kDependencies.size()> dependency_errors;
   std::array<std::atomic<uint64_t>, kHoldEvents.size()> holds;
@@ -81,10 +79,68 @@ struct Metrics::Slot {
 };
 
 namespace {
+
 constexpr size_t kFileSize = sizeof(Header) + kSlots * sizeof(Metrics::Slot);  // NOLINT
+
+// FNV-1a over everything that fixes the file's meaning: the version, the slot size and
+// every label list in order. Never 0 (0 marks a fresh file).
+uint64_t LayoutDigest(const std::vector<std::string>& route_names) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](std::string_view s) {
+    for (const char c : s) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xffU;  // a separator no label contains
+    h *= 1099511628211ULL;
+  };
+  mix(kLayoutVersion);
+  mix(std::to_string(sizeof(Metrics::Slot)));
+  for (const auto& name : route_names) mix(name);
+  for (const int status : kStatuses) mix(std::to_string(status));
+  for (const auto& list : {std::span<const std::string_view>(kDependencies),
+                           std::span<const std::string_view>(kHoldEvents),
+                           std::span<const std::string_view>(kEventTypes),
+                           std::span<const std::string_view>(kWebhookResults)}) {
+    for (const auto label : list) mix(label);
+  }
+  return h == 0 ? 1 : h;
 }
 
-Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
+bool Alive(int32_t pid) { return pid != 0 && (::kill(pid, 0) == 0 || errno != ESRCH); }
+
+Metrics::Slot* SlotsOf(void* base) {
+  return reinterpret_cast<Metrics::Slot*>(static_cast<char*>(base) + sizeof(Header));  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): shared memory layout
+}
+
+// Claims the file for `digest`: a fresh file is stamped; a file of another layout is
+// started afresh when no live process has a slot in it, else refused.
+Status ClaimLayout(void* base, uint64_t digest, const std::string& path) {
+  auto* header = static_cast<Header*>(base);
+  uint64_t found = 0;
+  if (header->magic.compare_exchange_strong(found, digest) || found == digest) return Ok();
+  Metrics::Slot* slots = SlotsOf(base);
+  for (size_t i = 0; i < kSlots; ++i) {
+    if (Alive(slots[i].pid.load())) {
+      return Fail(ErrorKind::kInternal, "invalid_config",
+                  "CHITTYCHARGE_METRICS_FILE: " + path +
+                      " holds another metrics layout (another build's routes) and a live "
+                      "process (pid " + std::to_string(slots[i].pid.load()) + ") uses it",
+                  "CHITTYCHARGE_METRICS_FILE");
+    }
+  }
+  std::fill_n(static_cast<char*>(base) + sizeof(Header), kFileSize - sizeof(Header), '\0');
+  header->magic.store(digest);
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path,
+                                                std::vector<std::string> route_names) {
+  if (route_names.size() > kMaxRoutes) {
+    return Fail(ErrorKind::kInternal, "internal_error", "more routes than metrics columns");
+  }
   void* base = nullptr;
   bool mapped = false;
   if (path.empty()) {
@@ -105,14 +161,21 @@ Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
     }
     mapped = true;
   }
-  return std::unique_ptr<Metrics>(new Metrics(base, kFileSize, mapped));
+  if (auto claimed = ClaimLayout(base, LayoutDigest(route_names), path); !claimed) {
+    if (mapped) {
+      ::munmap(base, kFileSize);
+    } else {
+      ::operator delete(base, std::align_val_t{64});
+    }
+    return Fail(claimed.error());
+  }
+  return std::unique_ptr<Metrics>(new Metrics(base, kFileSize, mapped, std::move(route_names)));
 }
 
-Metrics::Metrics(void* base, size_t size, bool mapped) : base_(base), size_(size), mapped_(mapped) {
-  auto* header = static_cast<Header*>(base_);
-  uint64_t zero = 0;
-  header->magic.compare_exchange_strong(zero, kMagic);
-  auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(base_) + sizeof(Header));  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): shared memory layout
+Metrics::Metrics(void* base, size_t size, bool mapped, std::vector<std::string> route_names)
+    : base_(base), size_(size), mapped_(mapped), route_names_(std::move(route_names)) {
+  route_names_.emplace_back("unmatched");
+  Slot* slots = SlotsOf(base_);
   const int32_t self = static_cast<int32_t>(::getpid());
   for (size_t i = 0; i < kSlots; ++i) {
     int32_t owner = slots[i].pid.load();
@@ -134,13 +197,11 @@ Metrics::~Metrics() {
   }
 }
 
-Metrics::Slot& Metrics::Mine() const {
-  auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(base_) + sizeof(Header));  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): shared memory layout
-  return slots[slot_index_];
-}
+Metrics::Slot& Metrics::Mine() const { return SlotsOf(base_)[slot_index_]; }
 
-void Metrics::Request(uint32_t route_index, int status, double seconds) {
-  const size_t r = std::min<size_t>(route_index, kRoutes.size() - 1);
+void Metrics::Request(size_t route_index, int status, double seconds) {
+  // Unmatched (and anything past the table) goes to the last column Render() shows.
+  const size_t r = std::min(route_index, route_names_.size() - 1);
   size_t s = kOtherStatus;
   for (size_t i = 0; i < kStatuses.size(); ++i) {
     if (kStatuses[i] == status) s = i;
@@ -199,25 +260,25 @@ void RenderHistogram(std::string& out, std::string_view name, std::string_view l
 }  // namespace
 
 std::string Metrics::Render() const {
-  const auto* slots = reinterpret_cast<const Slot*>(static_cast<const char*>(base_) + sizeof(Header));  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): shared memory layout
+  const Slot* slots = SlotsOf(base_);
   std::string out;
   out.reserve(32768);
   out.append("# HELP chittycharge_build_info Build information.\n# TYPE chittycharge_build_info gauge\n");
   Line(out, "chittycharge_build_info", "version=\"" CHITTYCHARGE_VERSION "\"", 1);
   out.append("# HELP chittycharge_http_requests_total Requests by route and status.\n# TYPE chittycharge_http_requests_total counter\n");
-  for (size_t r = 0; r < kRoutes.size(); ++r) {
+  for (size_t r = 0; r < route_names_.size(); ++r) {
     for (size_t s = 0; s <= kStatuses.size(); ++s) {
       const uint64_t n = Sum(slots, [&](const Slot& x) { return x.requests[r][s].load(std::memory_order_relaxed); });
       if (n == 0) continue;
       const std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
       Line(out, "chittycharge_http_requests_total",
-           "route=\"" + std::string(kRoutes[r]) + "\",status=\"" + status + "\"", n);
+           "route=\"" + route_names_[r] + "\",status=\"" + status + "\"", n);
     }
   }
   out.append("# HELP chittycharge_http_request_duration_seconds Request latency by route.\n# TYPE chittycharge_http_request_duration_seconds histogram\n");
-  for (size_t r = 0; r < kRoutes.size(); ++r) {
+  for (size_t r = 0; r < route_names_.size(); ++r) {
     RenderHistogram(out, "chittycharge_http_request_duration_seconds",
-                    "route=\"" + std::string(kRoutes[r]) + "\"", slots, r, false);
+                    "route=\"" + route_names_[r] + "\"", slots, r, false);
   }
   out.append("# HELP chittycharge_dependency_duration_seconds Calls to Stripe, ChittyID and memcached.\n# TYPE chittycharge_dependency_duration_seconds histogram\n");
   for (size_t d = 0; d < kDependencies.size(); ++d) {
@@ -232,8 +293,7 @@ std::string Metrics::Render() const {
   out.append("# HELP chittycharge_http_requests_in_flight Requests being handled now.\n# TYPE chittycharge_http_requests_in_flight gauge\n");
   int64_t in_flight = 0;
   for (size_t i = 0; i < kSlots; ++i) {
-    const int32_t pid = slots[i].pid.load(std::memory_order_relaxed);
-    if (pid != 0 && (::kill(pid, 0) == 0 || errno != ESRCH)) in_flight += slots[i].in_flight.load(std::memory_order_relaxed);
+    if (Alive(slots[i].pid.load(std::memory_order_relaxed))) in_flight += slots[i].in_flight.load(std::memory_order_relaxed);
   }
   out.append("chittycharge_http_requests_in_flight ").append(std::to_string(in_flight)).append("\n");
   out.append("# HELP chittycharge_holds_total Holds created, captured, canceled, declined.\n# TYPE chittycharge_holds_total counter\n");

@@ -5,7 +5,11 @@
 // (CHITTYCHARGE_METRICS_FILE; without it, process-private memory) and only ever adds
 // to its own slot with relaxed atomics; Render() sums all slots. A restarted process
 // reclaims a dead process's slot without zeroing it, so counters stay monotonic.
-// Labels are fixed, low-cardinality sets (routes, status codes, event types).
+// Labels are fixed, low-cardinality sets (routes, status codes, event types). The route
+// labels are the routes table's (gateway/routes.h), passed in by the caller; the file
+// starts with a digest of the whole layout (route names included), and a file whose
+// digest differs is refused while a live process still uses it, or started afresh when
+// none does (an upgrade that adds a route restarts the pool).
 // Thread-safe and lock-free on the hot path.
 #pragma once
 
@@ -14,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -25,14 +30,17 @@ enum class WebhookResult : uint32_t { kApplied = 0, kIgnored, kDuplicate, kInval
 
 class Metrics {
  public:
-  // path "" = private memory (one process). Fails only when the file cannot be mapped.
-  static Result<std::unique_ptr<Metrics>> Open(const std::string& path);
+  // path "" = private memory (one process). route_names: the routes table's labels, at most
+  // kMaxRoutes. Fails when the file cannot be mapped, or holds another layout that a live
+  // process still uses.
+  static Result<std::unique_ptr<Metrics>> Open(const std::string& path,
+                                               std::vector<std::string> route_names);
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // route_index: http::Route as an integer, or kUnmatchedRoute.
-  void Request(uint32_t route_index, int status, double seconds);
+  // route_index: the route's row in the routes table, or kUnmatchedRoute.
+  void Request(size_t route_index, int status, double seconds);
   void InFlight(int delta);
   void DependencyCall(Dependency dep, double seconds, bool ok);
   void Hold(HoldEvent event);
@@ -40,18 +48,20 @@ class Metrics {
 
   std::string Render() const;
 
-  static constexpr uint32_t kUnmatchedRoute = 8;
+  static constexpr size_t kMaxRoutes = 48;
+  static constexpr size_t kUnmatchedRoute = kMaxRoutes;
 
- struct Slot;  // one process's numbers; layout private to metrics.cpp
+  struct Slot;  // one process's numbers; layout private to metrics.cpp
 
  private:
-  Metrics(void* base, size_t size, bool mapped);
+  Metrics(void* base, size_t size, bool mapped, std::vector<std::string> route_names);
   Slot& Mine() const;
 
   void* base_;
   size_t size_;
   bool mapped_;
   size_t slot_index_ = 0;
+  std::vector<std::string> route_names_;  // then "unmatched"
 };
 
 }  // namespace cc::metrics

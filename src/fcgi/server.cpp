@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/fibers.h"
+#include "runtime/fibers.h"
 #include "core/log.h"
 #include "httpclient/curl_transport.h"
 

@@ -1,28 +1,9 @@
 #include "http/router.h"
 
-#include <array>
-
 #include "http/http.h"
 
 namespace cc::http {
 namespace {
-
-struct Entry {
-  std::string_view pattern;  // ":id" matches one non-empty segment
-  std::string_view method;
-  Route route;
-};
-
-constexpr std::array kRoutes{
-    Entry{"/health", "GET", Route::kHealth},
-    Entry{"/metrics", "GET", Route::kMetrics},
-    Entry{"/webhook", "POST", Route::kWebhook},
-    Entry{"/api/holds", "GET", Route::kListHolds},
-    Entry{"/api/holds", "POST", Route::kCreateHold},
-    Entry{"/api/holds/:id", "GET", Route::kGetHold},
-    Entry{"/api/holds/:id/capture", "POST", Route::kCaptureHold},
-    Entry{"/api/holds/:id/cancel", "POST", Route::kCancelHold},
-};
 
 // Matches path against pattern segment by segment; fills *id for ":id".
 bool PathMatches(std::string_view pattern, std::string_view path, std::string_view* id) {
@@ -48,35 +29,29 @@ bool PathMatches(std::string_view pattern, std::string_view path, std::string_vi
 
 }  // namespace
 
-RouteMatch MatchRoute(std::string_view method, std::string_view path) {
+RouteMatch MatchRoute(std::span<const RouteSpec> routes, std::string_view method,
+                      std::string_view path) {
   RouteMatch match;
-  for (const auto& e : kRoutes) {
+  for (size_t i = 0; i < routes.size(); ++i) {
     std::string_view id;
-    if (!PathMatches(e.pattern, path, &id)) continue;
-    if (e.method == method) {
-      match.route = e.route;
+    if (!PathMatches(routes[i].pattern, path, &id)) continue;
+    if (routes[i].method == method) {
+      match.index = i;
       match.id = PercentDecode(id);
       match.allow.clear();
       return match;
     }
     if (!match.allow.empty()) match.allow += ", ";
-    match.allow += e.method;
+    match.allow += routes[i].method;
   }
   return match;
 }
 
-std::string_view RouteName(Route route) {
-  switch (route) {
-    case Route::kHealth: return "GET /health";
-    case Route::kMetrics: return "GET /metrics";
-    case Route::kWebhook: return "POST /webhook";
-    case Route::kListHolds: return "GET /api/holds";
-    case Route::kCreateHold: return "POST /api/holds";
-    case Route::kGetHold: return "GET /api/holds/:id";
-    case Route::kCaptureHold: return "POST /api/holds/:id/capture";
-    case Route::kCancelHold: return "POST /api/holds/:id/cancel";
-  }
-  return "unknown";
+std::string RouteName(const RouteSpec& route) {
+  std::string name(route.method);
+  name += ' ';
+  name += route.pattern;
+  return name;
 }
 
 }  // namespace cc::http

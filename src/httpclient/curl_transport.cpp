@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/fibers.h"
+#include "runtime/fibers.h"
 
 namespace cc::httpclient {
 namespace {
@@ -242,6 +242,12 @@ Result<HttpResponse> PerformNow(CURL* curl, const HttpRequest& request) {
 }
 
 }  // namespace
+
+CurlGlobal::CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {}
+
+CurlGlobal::~CurlGlobal() {
+  if (ok_) curl_global_cleanup();
+}
 
 struct CurlTransport::Handle {
   EasyPtr easy;

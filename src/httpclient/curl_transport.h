@@ -8,8 +8,9 @@
 // refused. CURLcode is translated here: timeout → kDeadlineExceeded; could not
 // resolve/connect, send/receive failure, empty reply → kUnavailable; anything else (TLS,
 // protocol) → kUpstream. Messages carry curl's reason, never headers or bodies.
-// curl_global_init() is main's job, before any thread starts. Construction throws
-// std::runtime_error if libcurl cannot make a handle (start-up only).
+// CurlGlobal initialises libcurl for the process: main makes one before any thread
+// starts. Construction throws std::runtime_error if libcurl cannot make a handle
+// (start-up only).
 #pragma once
 
 #include <memory>
@@ -18,6 +19,20 @@
 #include "httpclient/transport.h"
 
 namespace cc::httpclient {
+
+// curl_global_init() on construction, curl_global_cleanup() on destruction. One per
+// process, made before any thread starts and outliving every transport.
+class CurlGlobal {
+ public:
+  CurlGlobal();
+  ~CurlGlobal();
+  CurlGlobal(const CurlGlobal&) = delete;
+  CurlGlobal& operator=(const CurlGlobal&) = delete;
+  [[nodiscard]] bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
 
 // One easy handle, reused for every Send(), so the connection (and TLS session) stays
 // alive between calls. Blocking; not thread-safe: one per thread (the reconciler's).

@@ -4,7 +4,7 @@
 #include <cassert>
 #include <utility>
 
-#include "core/fibers.h"
+#include "runtime/fibers.h"
 #include "stripe/errors.h"
 #include "stripe/form.h"
 #include "stripe/payment_intent_json.h"

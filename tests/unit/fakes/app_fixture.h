@@ -1,6 +1,6 @@
-// AppFixture: the whole App over fake ports, with its own metrics, for suites that test
-// through App::Handle. A suite derives from it and passes its clients: the config is
-// complete before the App is built (the App digests the tokens when constructed).
+// AppFixture: the whole Gateway over fake ports, with its own metrics, for suites that test
+// through Gateway::Handle. A suite derives from it and passes its clients: the config is
+// complete before the Gateway is built (the Gateway digests the tokens when constructed).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "api/app.h"
+#include "gateway/gateway.h"
+#include "gateway/routes.h"
+#include "holds/settled_holds.h"
 #include "core/metrics.h"
 #include "fakes/fake_stripe.h"
 #include "store/faulty_store.h"
@@ -27,12 +29,13 @@ struct AppFixture {
   FakeChittyId chittyid;
   store::InMemoryStore memory;
   store::FaultyStore store{memory};  // SetFailing(true): memcached down
-  std::unique_ptr<metrics::Metrics> metrics = *metrics::Metrics::Open("");
-  api::App app{config, *metrics};
+  std::unique_ptr<metrics::Metrics> metrics = *metrics::Metrics::Open("", gateway::RouteNames());
+  gateway::Gateway app{config, *metrics};
+  holds::SettledHolds settled;
   int64_t now_ms = 1767225600000;  // a window boundary: 60 s rate windows start here
 
   http::Response Handle(const http::Request& r) {
-    return app.Handle(r, api::Ports{stripe, chittyid, store}, now_ms);
+    return app.Handle(r, http::Deps{config, stripe, chittyid, store, &settled}, now_ms);
   }
   static std::string Header(const http::Response& r, std::string_view name) {
     for (const auto& [k, v] : r.headers) {

@@ -2,7 +2,7 @@
 // their Boost fixture from it.
 #pragma once
 
-#include "api/deps.h"
+#include "http/handler.h"
 #include "fakes/fake_stripe.h"
 #include "store/faulty_store.h"
 #include "store/in_memory_store.h"
@@ -18,7 +18,7 @@ struct PortsFixture {
   config::ClientToken alpha{"alpha", "tok_a", Tier::kPremiumProperty, 10};
   config::ClientToken beta{"beta", "tok_b", Tier::kVerifiedGuest, 10};
 
-  api::Deps deps() { return api::Deps{config, stripe, chittyid, store}; }
+  http::Deps deps() { return http::Deps{config, stripe, chittyid, store}; }
 };
 
 }  // namespace cc::testing

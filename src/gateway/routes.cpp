@@ -1,0 +1,69 @@
+#include "gateway/routes.h"
+
+#include <array>
+
+#include "holds/handlers.h"
+
+namespace cc::gateway {
+namespace {
+
+http::Response ServeHealth(Exchange& x) { return Health(x.health, x.deps, x.now); }
+
+http::Response ServeMetrics(Exchange& x) {
+  auto r = http::Json(200, x.metrics.Render());
+  r.content_type = "text/plain; version=0.0.4";
+  return r;
+}
+
+http::Response ServeWebhook(Exchange& x) {
+  return webhooks::ReceiveWebhook(x.deps, x.request, x.now, &x.note);
+}
+
+http::Response ListHolds(Exchange& x) { return holds::ListHolds(x.deps, *x.caller, x.request); }
+http::Response CreateHold(Exchange& x) { return holds::CreateHold(x.deps, *x.caller, x.request); }
+http::Response GetHold(Exchange& x) { return holds::GetHold(x.deps, *x.caller, x.id); }
+http::Response CaptureHold(Exchange& x) {
+  return holds::CaptureHold(x.deps, *x.caller, x.request, x.id);
+}
+http::Response CancelHold(Exchange& x) {
+  return holds::CancelHold(x.deps, *x.caller, x.request, x.id);
+}
+
+void CountWebhook(metrics::Metrics& m, int /*status*/, const webhooks::WebhookNote& note) {
+  m.Webhook(note.type, note.result);
+}
+void CountCreate(metrics::Metrics& m, int status, const webhooks::WebhookNote& /*note*/) {
+  if (status == 201) m.Hold(metrics::HoldEvent::kCreated);
+  if (status == 402) m.Hold(metrics::HoldEvent::kDeclined);
+}
+void CountCapture(metrics::Metrics& m, int status, const webhooks::WebhookNote& /*note*/) {
+  if (status == 200) m.Hold(metrics::HoldEvent::kCaptured);
+}
+void CountCancel(metrics::Metrics& m, int status, const webhooks::WebhookNote& /*note*/) {
+  if (status == 200) m.Hold(metrics::HoldEvent::kCanceled);
+}
+
+constexpr std::array kRoutes{
+    Route{{"GET", "/health"}, Access::kPublic, &ServeHealth},
+    Route{{"GET", "/metrics"}, Access::kLoopback, &ServeMetrics},
+    Route{{"POST", "/webhook"}, Access::kPublic, &ServeWebhook, &CountWebhook},
+    Route{{"GET", "/api/holds"}, Access::kClient, &ListHolds},
+    Route{{"POST", "/api/holds"}, Access::kClient, &CreateHold, &CountCreate},
+    Route{{"GET", "/api/holds/:id"}, Access::kClient, &GetHold},
+    Route{{"POST", "/api/holds/:id/capture"}, Access::kClient, &CaptureHold, &CountCapture},
+    Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
+};
+static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);
+
+}  // namespace
+
+std::span<const Route> Routes() { return kRoutes; }
+
+std::vector<std::string> RouteNames() {
+  std::vector<std::string> names;
+  names.reserve(kRoutes.size());
+  for (const auto& route : kRoutes) names.push_back(http::RouteName(route.spec));
+  return names;
+}
+
+}  // namespace cc::gateway

@@ -1,0 +1,26 @@
+// The hold endpoints: create, read, list, capture, cancel. Each validates first (a
+// rejected request calls nothing), then talks to Stripe with an idempotency key derived
+// from the logical operation, so a retry never moves money twice.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/handler.h"
+#include "http/http.h"
+
+namespace cc::holds {
+
+http::Response CreateHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request);
+http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::string_view id);
+http::Response ListHolds(const http::Deps& deps, const http::Caller& caller, const http::Request& request);
+http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request,
+                           std::string_view id);
+http::Response CancelHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request,
+                          std::string_view id);
+
+// Stripe Idempotency-Key for one logical operation of one client: "cc_" + SHA-256 hex.
+std::string DeriveStripeKey(std::string_view client, std::string_view operation,
+                            std::string_view discriminator);
+
+}  // namespace cc::holds

@@ -1,0 +1,63 @@
+// Hold: what ChittyCharge knows of one authorization hold, and its JSON forms.
+//
+// A hold IS a Stripe PaymentIntent plus the metadata keys below; HoldRecord adds what
+// Stripe does not keep (captured_at) and when the PaymentIntent was read (fetched_at,
+// for the 2-second freshness rule). RenderHold() is the contract's hold object.
+// The cache form (SerializeRecord) holds the PaymentIntent in Stripe's own JSON shape,
+// so one parser reads Stripe answers, webhook events and the cache.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/json.h"
+#include "core/result.h"
+#include "core/tier.h"
+#include "stripe/stripe_api.h"
+
+namespace cc::holds {
+
+// The Stripe metadata keys ChittyCharge writes (documented for operators in docs/api.md).
+inline constexpr std::string_view kMetaChittyId = "chitty_id";
+inline constexpr std::string_view kMetaTier = "tier";
+inline constexpr std::string_view kMetaClient = "client";
+inline constexpr std::string_view kMetaPropertyId = "property_id";
+inline constexpr std::string_view kMetaTenantId = "tenant_id";
+inline constexpr std::string_view kMetaBookingId = "booking_id";  // the client's, used by us
+inline constexpr std::string_view kMetaCaptureReason = "capture_reason";
+inline constexpr std::string_view kMetaCancelReason = "cancel_reason";
+inline constexpr std::string_view kMetaPendingChittyId = "chitty_id_pending";  // the replaced id
+// "pending" while chitty_id is a CHITTY-AUTH-PENDING- fallback; removed when replaced, when
+// chitty_id_pending appears instead (so the two never take two slots at once).
+inline constexpr std::string_view kMetaChittyIdState = "chitty_id_state";
+
+// Keys a client may not send in `metadata` (booking_id is allowed: it is the client's).
+bool IsReservedMetadataKey(std::string_view key);
+// Keys shown in the hold's `metadata`: everything but the service's own.
+bool IsClientMetadataKey(std::string_view key);
+// Slots the service may use over a hold's life; the client gets 50 minus these.
+inline constexpr size_t kServiceMetadataSlots = 8;
+
+inline constexpr int64_t kAuthorizationWindowEstimate = 7 * 24 * 3600;
+
+struct HoldRecord {
+  stripe::PaymentIntent pi;  // client_secret always empty here
+  std::optional<int64_t> captured_at;
+  int64_t fetched_at = 0;
+};
+
+bool IsTerminal(std::string_view status);
+Tier HoldTier(const stripe::PaymentIntent& pi);
+std::optional<int64_t> ExpiresAt(const stripe::PaymentIntent& pi);
+std::optional<int64_t> EstimatedProcessingFee(const stripe::PaymentIntent& pi);
+
+// The contract's hold object; client_secret is written only when non-empty (create).
+std::string RenderHold(const HoldRecord& record, std::string_view client_secret = {});
+void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view client_secret = {});
+
+std::string SerializeRecord(const HoldRecord& record);
+Result<HoldRecord> DeserializeRecord(std::string_view text);
+
+}  // namespace cc::holds

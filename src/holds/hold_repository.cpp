@@ -1,0 +1,102 @@
+#include "holds/hold_repository.h"
+
+#include "core/log.h"
+
+namespace cc::holds {
+namespace {
+
+tl::unexpected<Error> NotFound() {
+  return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
+}
+
+// Ids are safe as memcached keys and inside a Stripe search string.
+bool SafeId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool OwnedBy(const stripe::PaymentIntent& pi, std::string_view client) {
+  auto it = pi.metadata.find(std::string(kMetaClient));
+  return it != pi.metadata.end() && it->second == client;
+}
+
+std::string HoldKey(std::string_view pi_id) { return "hold:" + std::string(pi_id); }
+std::string ChittyKey(std::string_view chitty_id) { return "chitty:" + std::string(chitty_id); }
+
+std::optional<HoldRecord> HoldRepository::Cached(const std::string& pi_id) {
+  auto hit = store_.Get(HoldKey(pi_id));
+  if (!hit || !*hit) return std::nullopt;
+  auto record = DeserializeRecord(**hit);
+  if (!record) return std::nullopt;
+  return std::move(*record);
+}
+
+Result<std::string> HoldRepository::ResolvePaymentIntentId(std::string_view id,
+                                                           std::string_view client) {
+  if (!SafeId(id)) return NotFound();
+  if (id.starts_with("pi_")) return std::string(id);
+  if (auto hit = store_.Get(ChittyKey(id)); hit && *hit) return **hit;
+  // Not cached: ask Stripe's search (eventually consistent; may lag a fresh hold).
+  const std::string query = "metadata['client']:'" + std::string(client) +
+                            "' AND metadata['chitty_id']:'" + std::string(id) + "'";
+  auto page = stripe_.Search(query, 1, "");
+  if (!page) return Fail(page.error());
+  if (page->data.empty()) {
+    const std::string pending = "metadata['client']:'" + std::string(client) +
+                                "' AND metadata['chitty_id_pending']:'" + std::string(id) + "'";
+    page = stripe_.Search(pending, 1, "");
+    if (!page) return Fail(page.error());
+    if (page->data.empty()) return NotFound();
+  }
+  return page->data.front().id;
+}
+
+Result<HoldRecord> HoldRepository::Load(std::string_view id, std::string_view client,
+                                        int64_t now, bool* from_stripe) {
+  auto pi_id = ResolvePaymentIntentId(id, client);
+  if (!pi_id) return Fail(pi_id.error());
+  std::optional<int64_t> captured_at;
+  if (auto cached = Cached(*pi_id)) {
+    if (!OwnedBy(cached->pi, client)) return NotFound();
+    if (IsTerminal(cached->pi.status) || now - cached->fetched_at < kFreshSeconds) return *cached;
+    captured_at = cached->captured_at;
+  }
+  if (from_stripe != nullptr) *from_stripe = true;
+  return Fetch(*pi_id, client, now, captured_at);
+}
+
+Result<HoldRecord> HoldRepository::Refresh(const std::string& pi_id, std::string_view client,
+                                           int64_t now) {
+  auto old = Cached(pi_id);
+  return Fetch(pi_id, client, now, old ? old->captured_at : std::nullopt);
+}
+
+Result<HoldRecord> HoldRepository::Fetch(const std::string& pi_id, std::string_view client,
+                                         int64_t now, std::optional<int64_t> captured_at) {
+  auto pi = stripe_.Retrieve(pi_id);
+  if (!pi) return Fail(pi.error());
+  if (!OwnedBy(*pi, client)) return NotFound();
+  HoldRecord record{std::move(*pi), captured_at, now};
+  record.pi.client_secret.clear();
+  Save(record);
+  return record;
+}
+
+void HoldRepository::Save(const HoldRecord& record) {
+  // Quiet writes: a lost one only sends the next read to Stripe.
+  auto stored = store_.SetQuietly(HoldKey(record.pi.id), SerializeRecord(record), kHoldCacheTtl);
+  if (stored) {
+    auto chitty = record.pi.metadata.find(std::string(kMetaChittyId));
+    if (chitty != record.pi.metadata.end() && SafeId(chitty->second)) {
+      stored = store_.SetQuietly(ChittyKey(chitty->second), record.pi.id, kHoldCacheTtl);
+    }
+  }
+  if (!stored) log::Warn("hold cache write failed", {log::Str("error", stored.error().message)});
+}
+
+}  // namespace cc::holds

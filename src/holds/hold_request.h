@@ -1,0 +1,53 @@
+// Validation of the hold endpoints' request bodies: pure functions from raw bytes to a
+// typed request or a 400 naming the field. Nothing here calls anything.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/tier.h"
+#include "stripe/stripe_api.h"
+
+namespace cc::holds {
+
+struct CreateDefaults {
+  int64_t amount = 25000;
+  std::string currency = "usd";
+};
+
+struct CreateHoldRequest {
+  int64_t amount = 0;
+  std::string currency;
+  std::string description;
+  std::string customer_email;  // "" = none
+  std::string property_id;     // "" = none
+  std::string tenant_id;       // "" = none
+  stripe::Metadata metadata;   // the client's keys only
+  Tier tier = Tier::kNewGuest;
+  std::string payment_method;  // "" = the guest confirms in the browser
+};
+
+// Checks shape and per-field rules, including amount ≥ 50; the tier limit and the
+// token's MAX_TIER are checked by the caller (403 comes before the limit).
+Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDefaults& defaults);
+
+struct CaptureHoldRequest {
+  std::optional<int64_t> amount_to_capture;
+  std::string reason;
+};
+Result<CaptureHoldRequest> ParseCaptureHold(std::string_view body);
+
+struct CancelHoldRequest {
+  std::string cancellation_reason;  // Stripe's enum, "" = none
+  std::string reason;               // free text → metadata cancel_reason
+};
+Result<CancelHoldRequest> ParseCancelHold(std::string_view body);
+
+// Shared field rules.
+bool ValidEmail(std::string_view email);
+size_t Utf8Length(std::string_view s);
+
+}  // namespace cc::holds

@@ -1,0 +1,117 @@
+#include "config/config.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+
+#include "test_util.h"
+
+namespace cc::config {
+namespace {
+
+Result<Config> LoadFrom(std::map<std::string, std::string> env) {
+  return Load([&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config_config)
+
+BOOST_AUTO_TEST_CASE(defaults_with_the_original_single_token) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "tok"}});
+  REQUIRE_OK(c);
+  BOOST_TEST(c->stripe_api_base == "https://api.stripe.com");
+  BOOST_TEST(c->currency == "usd");
+  BOOST_TEST(c->default_hold_amount == 25000);
+  BOOST_TEST(c->rate_limit_per_minute == 10);
+  BOOST_REQUIRE_EQUAL(c->clients.size(), 1U);
+  BOOST_TEST(c->clients[0].token == "tok");
+  BOOST_TEST((c->clients[0].max_tier == Tier::kPremiumProperty));
+  BOOST_TEST(c->threads == 256);
+  BOOST_TEST(c->loops == 2);
+}
+
+BOOST_AUTO_TEST_CASE(requests_in_flight_and_event_loops) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"},
+                     {"CHITTYCHARGE_THREADS", "64"}, {"CHITTYCHARGE_LOOPS", "3"}});
+  REQUIRE_OK(c);
+  BOOST_TEST(c->threads == 64);
+  BOOST_TEST(c->loops == 3);
+}
+
+BOOST_AUTO_TEST_CASE(client_tokens_with_caps_and_rates) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
+                     {"RATE_LIMIT_PER_MINUTE", "7"},
+                     {"CHITTYCHARGE_API_TOKENS", "a:ta, b:tb:VERIFIED_GUEST ,c:tc:NEW_GUEST:99"}});
+  REQUIRE_OK(c);
+  BOOST_REQUIRE_EQUAL(c->clients.size(), 3U);
+  BOOST_TEST(c->clients[0].rate_per_minute == 7);
+  BOOST_TEST((c->clients[1].max_tier == Tier::kVerifiedGuest));
+  BOOST_TEST(c->clients[2].rate_per_minute == 99);
+  BOOST_TEST((c->clients[2].max_tier == Tier::kNewGuest));
+}
+
+BOOST_AUTO_TEST_CASE(token_caps) {
+  BOOST_TEST(TierAllowed(Tier::kNewGuest, Tier::kVerifiedGuest));
+  BOOST_TEST(TierAllowed(Tier::kVerifiedGuest, Tier::kVerifiedGuest));
+  BOOST_TEST(!TierAllowed(Tier::kPremiumProperty, Tier::kVerifiedGuest));
+  BOOST_TEST(TierLimit(Tier::kNewGuest) == 250000);
+  BOOST_TEST(TierLimit(Tier::kVerifiedGuest) == 500000);
+  BOOST_TEST(TierLimit(Tier::kPremiumProperty) == 1000000);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
+  struct Case {
+    std::map<std::string, std::string> env;
+    const char* variable;
+  };
+  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}};
+  auto with = [&](std::string k, std::string v) {
+    auto e = base;
+    e[k] = v;
+    return e;
+  };
+  const Case cases[] = {
+      {{{"CHITTY_ID_TOKEN", "t"}}, "STRIPE_SECRET_KEY"},
+      {with("STRIPE_SECRET_KEY", "pk_test_x"), "STRIPE_SECRET_KEY"},
+      {with("STRIPE_SECRET_KEY", "sk_live_x"), ""},  // https default: fine
+      {[&] { auto e = with("STRIPE_SECRET_KEY", "sk_live_x"); e["STRIPE_API_BASE"] = "http://127.0.0.1:1"; return e; }(), "STRIPE_API_BASE"},
+      {[&] { auto e = with("STRIPE_SECRET_KEY", "rk_live_x"); e["STRIPE_API_BASE"] = "http://x"; return e; }(), "STRIPE_API_BASE"},
+      {with("CURRENCY", "jpy"), "CURRENCY"},
+      {with("MEMCACHED_SERVERS", "not a server list"), "MEMCACHED_SERVERS"},
+      {with("RATE_LIMIT_PER_MINUTE", "ten"), "RATE_LIMIT_PER_MINUTE"},
+      {with("CHITTYCHARGE_THREADS", "0"), "CHITTYCHARGE_THREADS"},
+      {with("CHITTYCHARGE_LOOPS", "0"), "CHITTYCHARGE_LOOPS"},
+      {with("CHITTYCHARGE_LOOPS", "65"), "CHITTYCHARGE_LOOPS"},
+      {with("DEFAULT_HOLD_AMOUNT_CENTS", "10"), "DEFAULT_HOLD_AMOUNT_CENTS"},
+      {with("CHITTYCHARGE_API_TOKENS", "nocolon"), "CHITTYCHARGE_API_TOKENS"},
+      {with("CHITTYCHARGE_API_TOKENS", "a:t:GOLD"), "CHITTYCHARGE_API_TOKENS"},
+      {with("CHITTYCHARGE_API_TOKENS", "a:t,a:u"), "CHITTYCHARGE_API_TOKENS"},
+      {{{"STRIPE_SECRET_KEY", "sk_test_x"}}, "CHITTYCHARGE_API_TOKENS"},
+  };
+  for (const auto& c : cases) {
+    auto r = LoadFrom(c.env);
+    if (std::string(c.variable).empty()) {
+      REQUIRE_OK(r);
+      continue;
+    }
+    BOOST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().param == c.variable);
+    const auto key = c.env.find("STRIPE_SECRET_KEY");
+    if (key != c.env.end()) BOOST_TEST(r.error().message.find(key->second) == std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(webhook_secrets_split_for_rotation) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"},
+                     {"STRIPE_WEBHOOK_SECRET", "whsec_old, whsec_new"}});
+  REQUIRE_OK(c);
+  BOOST_TEST(c->webhook_secrets == (std::vector<std::string>{"whsec_old", "whsec_new"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace cc::config

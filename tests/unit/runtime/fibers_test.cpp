@@ -1,0 +1,157 @@
+#include "runtime/fibers.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cc::fibers {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+BOOST_AUTO_TEST_SUITE(runtime_fibers)
+
+BOOST_AUTO_TEST_CASE(a_spawned_fiber_runs_at_the_next_run_ready_and_ends) {
+  Scheduler scheduler;
+  int runs = 0;
+  scheduler.Spawn([&] { ++runs; });
+  BOOST_TEST(runs == 0);
+  BOOST_TEST(scheduler.live() == 1U);
+  scheduler.RunReady();
+  BOOST_TEST(runs == 1);
+  BOOST_TEST(scheduler.live() == 0U);
+  BOOST_TEST(Scheduler::Current() == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(parked_fibers_resume_in_the_order_they_are_woken) {
+  Scheduler scheduler;
+  std::vector<Fiber*> parked(3, nullptr);
+  std::vector<std::string> trace;
+  for (int i = 0; i < 3; ++i) {
+    scheduler.Spawn([&, i] {
+      parked[static_cast<size_t>(i)] = Scheduler::Current();
+      trace.push_back("park " + std::to_string(i));
+      Scheduler::Park();
+      trace.push_back("resume " + std::to_string(i));
+    });
+  }
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 3U);
+  BOOST_TEST(!scheduler.has_ready());
+  Scheduler::Wake(parked[2]);
+  Scheduler::Wake(parked[0]);
+  Scheduler::Wake(parked[0]);  // a second wake before it runs is one wake
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 1U);
+  Scheduler::Wake(parked[1]);
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 0U);
+  const std::vector<std::string> expected{"park 0", "park 1", "park 2", "resume 2", "resume 0",
+                                          "resume 1"};
+  BOOST_TEST(trace == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(each_fiber_keeps_its_own_stack_across_a_park) {
+  Scheduler scheduler;
+  std::vector<Fiber*> parked;
+  std::vector<int> seen;
+  for (int i = 0; i < 50; ++i) {
+    scheduler.Spawn([&, i] {
+      const int local = i * 7;  // lives on this fiber's stack
+      parked.push_back(Scheduler::Current());
+      Scheduler::Park();
+      seen.push_back(local);
+    });
+  }
+  scheduler.RunReady();
+  for (Fiber* fiber : parked) Scheduler::Wake(fiber);
+  scheduler.RunReady();
+  BOOST_REQUIRE(seen.size() == 50U);
+  for (size_t i = 0; i < seen.size(); ++i) BOOST_TEST(seen[i] == static_cast<int>(i) * 7);
+}
+
+BOOST_AUTO_TEST_CASE(sleep_for_wakes_after_its_delay_and_not_before) {
+  Scheduler scheduler;
+  BOOST_TEST(scheduler.MillisToNextWake() == -1);
+  Clock::time_point woke{};
+  const auto start = Clock::now();
+  scheduler.Spawn([&] {
+    Scheduler::SleepFor(milliseconds(30));
+    woke = Clock::now();
+  });
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 1U);
+  const int left = scheduler.MillisToNextWake();
+  BOOST_TEST((left > 0 && left <= 30), "ms to wake: " << left);
+  scheduler.RunReady();  // not due yet: the fiber stays asleep
+  BOOST_TEST(scheduler.live() == 1U);
+  while (scheduler.live() > 0) {
+    std::this_thread::sleep_for(milliseconds(std::max(scheduler.MillisToNextWake(), 1)));
+    scheduler.RunReady();
+  }
+  BOOST_TEST((woke - start >= milliseconds(30)));
+}
+
+BOOST_AUTO_TEST_CASE(a_stray_wake_does_not_end_a_sleep_early) {
+  Scheduler scheduler;
+  Fiber* sleeper = nullptr;
+  bool done = false;
+  scheduler.Spawn([&] {
+    sleeper = Scheduler::Current();
+    Scheduler::SleepFor(milliseconds(20));
+    done = true;
+  });
+  scheduler.RunReady();
+  Scheduler::Wake(sleeper);
+  scheduler.RunReady();
+  BOOST_TEST(!done);
+  std::this_thread::sleep_for(milliseconds(25));
+  scheduler.RunReady();
+  BOOST_TEST(done);
+}
+
+BOOST_AUTO_TEST_CASE(outside_a_fiber_pause_sleeps_the_thread_and_park_returns) {
+  BOOST_TEST(Scheduler::Current() == nullptr);
+  Scheduler::Park();  // nothing to park: returns at once
+  const auto start = Clock::now();
+  Pause(milliseconds(15));
+  BOOST_TEST((Clock::now() - start >= milliseconds(15)));
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_ends_only_its_fiber) {
+  Scheduler scheduler;
+  bool other_ran = false;
+  scheduler.Spawn([] { throw std::runtime_error("boom"); });
+  scheduler.Spawn([&] { other_ran = true; });
+  scheduler.RunReady();
+  BOOST_TEST(other_ran);
+  BOOST_TEST(scheduler.live() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(stacks_are_reused_by_later_fibers) {
+  Scheduler scheduler;
+  const char* first = nullptr;
+  const char* second = nullptr;
+  scheduler.Spawn([&] {
+    const char marker = 0;
+    first = &marker;
+  });
+  scheduler.RunReady();
+  scheduler.Spawn([&] {
+    const char marker = 0;
+    second = &marker;
+  });
+  scheduler.RunReady();
+  BOOST_TEST(static_cast<const void*>(first) == static_cast<const void*>(second));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cc::fibers
