@@ -4,9 +4,12 @@ Written from CONTRACT.md ("CORS", "Limits and routes"); the stack runs with the 
 ALLOWED_ORIGINS.
 """
 
+import email.parser
 import http.client
 import json
 import socket
+import time
+import uuid
 
 import pytest
 
@@ -18,6 +21,31 @@ REQUEST_HEADERS = {"content-type", "chittyid-token", "authorization", "idempoten
 
 def header_set(answer, name):
     return {item.strip().lower() for item in answer.headers.get(name, "").split(",") if item.strip()}
+
+
+def raw_exchange(stack, request):
+    """Sends `request` (bytes) as is; returns (status, headers, body) of nginx's answer,
+    reading until nginx closes the connection (it does after the errors sent here)."""
+    with socket.create_connection(("127.0.0.1", stack.http_port), timeout=5) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, _, header_block = head.decode("latin-1").partition("\r\n")
+    headers = email.parser.Parser().parsestr(header_block, headersonly=True)
+    return int(status_line.split()[1]), headers, body
+
+
+def access_log_entry(stack, request_id, timeout=5):
+    """nginx's access-log line for one X-Request-Id (written just after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in (stack.run_dir / "access.log").read_text(errors="replace").splitlines():
+            if f'"request_id":"{request_id}"' in line:
+                return json.loads(line)
+        assert time.monotonic() < deadline, f"no access-log line for {request_id}"
+        time.sleep(0.05)
 
 
 def test_api_body_over_64k_is_413_json_with_cors(stack):
@@ -194,3 +222,14 @@ def test_malformed_request_is_400_json(stack, request_line):
     assert head.startswith(b"HTTP/1.1 400"), head
     assert b"application/json" in head
     assert json.loads(body)["code"] == "invalid_request"
+
+
+def test_access_log_leaves_out_the_query_string(stack):
+    """/api queries carry e-mail addresses and whatever else a client puts there."""
+    request_id = f"edge-log-{uuid.uuid4().hex}"
+    stack.api("GET", "/api/holds?property_id=x&customer_email=guest@example.com&token=secret123",
+              headers={"X-Request-Id": request_id})
+    entry = access_log_entry(stack, request_id)
+    assert (entry["method"], entry["uri"]) == ("GET", "/api/holds"), entry
+    log = (stack.run_dir / "access.log").read_text(errors="replace")
+    assert "guest@example.com" not in log and "secret123" not in log
