@@ -233,3 +233,13 @@ def test_access_log_leaves_out_the_query_string(stack):
     assert (entry["method"], entry["uri"]) == ("GET", "/api/holds"), entry
     log = (stack.run_dir / "access.log").read_text(errors="replace")
     assert "guest@example.com" not in log and "secret123" not in log
+
+
+def test_access_log_names_the_method_of_a_request_nginx_refused(stack):
+    """nginx's error pages are internal redirects that turn the method into GET."""
+    request_id = f"edge-log-{uuid.uuid4().hex}"
+    answer = stack.api("POST", "/api/holds?x=1", raw=b"{}", headers={
+        "X-Request-Id": request_id, "X-Filler": "x" * (16 * 1024)})
+    assert answer.status == 400, answer
+    entry = access_log_entry(stack, request_id)
+    assert (entry["method"], entry["uri"], entry["status"]) == ("POST", "/api/holds", 400), entry
