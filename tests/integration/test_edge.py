@@ -243,3 +243,33 @@ def test_access_log_names_the_method_of_a_request_nginx_refused(stack):
     assert answer.status == 400, answer
     entry = access_log_entry(stack, request_id)
     assert (entry["method"], entry["uri"], entry["status"]) == ("POST", "/api/holds", 400), entry
+
+
+def assert_nginx_json_error(status, headers, body, expected_status, code):
+    """The shape of nginx's own JSON errors: exactly {"error": sentence, "code": code}."""
+    assert status == expected_status, (status, headers.items(), body)
+    assert headers.get("Content-Type", "").startswith("application/json"), (headers.items(), body)
+    error = json.loads(body)
+    assert set(error) == {"error", "code"} and error["code"] == code, error
+    assert isinstance(error["error"], str) and error["error"].endswith("."), error
+    assert headers.get("X-Request-Id"), headers.items()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+def test_trace_and_connect_are_405_json_with_allow(stack, method):
+    request_id = f"edge-405-{uuid.uuid4().hex}"
+    status, headers, body = raw_exchange(stack, (
+        f"{method} /api/holds HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://chitty.cc\r\n"
+        f"X-Request-Id: {request_id}\r\n\r\n").encode())
+    assert_nginx_json_error(status, headers, body, 405, "method_not_allowed")
+    assert headers.get_all("Allow") == ["GET, POST, OPTIONS"], headers.items()
+    assert headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+    entry = access_log_entry(stack, request_id)
+    assert (entry["method"], entry["uri"], entry["status"]) == (method, "/api/holds", 405), entry
+
+
+def test_the_workers_405_keeps_its_own_allow_alone(stack):
+    """nginx adds Allow to its own 405 only, never a second one to the worker's."""
+    answer = stack.api("DELETE", "/api/holds")
+    assert answer.status == 405 and answer.json["code"] == "method_not_allowed", answer
+    assert answer.headers.get_all("Allow") == ["GET, POST"], answer.headers
