@@ -268,6 +268,15 @@ def test_trace_and_connect_are_405_json_with_allow(stack, method):
     assert (entry["method"], entry["uri"], entry["status"]) == (method, "/api/holds", 405), entry
 
 
+def test_unknown_transfer_encoding_is_501_json(stack):
+    status, headers, body = raw_exchange(stack, (
+        b"POST /api/holds HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://chitty.cc\r\n"
+        b"ChittyID-Token: " + ALPHA.encode() + b"\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: gzip\r\n\r\n"))
+    assert_nginx_json_error(status, headers, body, 501, "invalid_request")
+    assert headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+
+
 def test_the_workers_405_keeps_its_own_allow_alone(stack):
     """nginx adds Allow to its own 405 only, never a second one to the worker's."""
     answer = stack.api("DELETE", "/api/holds")
