@@ -1,4 +1,5 @@
-"""The nginx edge of the local stack: body limits, CORS, nginx's own JSON errors, /metrics.
+"""The nginx edge of the local stack: body limits, CORS, nginx's own JSON errors, /metrics,
+the access log.
 
 Written from CONTRACT.md ("CORS", "Limits and routes"); the stack runs with the default
 ALLOWED_ORIGINS.
