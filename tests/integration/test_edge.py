@@ -1,12 +1,16 @@
-"""The nginx edge of the local stack: body limits, CORS, nginx's own JSON errors, /metrics.
+"""The nginx edge of the local stack: body limits, CORS, nginx's own JSON errors, /metrics,
+the access log.
 
 Written from CONTRACT.md ("CORS", "Limits and routes"); the stack runs with the default
 ALLOWED_ORIGINS.
 """
 
+import email.parser
 import http.client
 import json
 import socket
+import time
+import uuid
 
 import pytest
 
@@ -18,6 +22,31 @@ REQUEST_HEADERS = {"content-type", "chittyid-token", "authorization", "idempoten
 
 def header_set(answer, name):
     return {item.strip().lower() for item in answer.headers.get(name, "").split(",") if item.strip()}
+
+
+def raw_exchange(stack, request):
+    """Sends `request` (bytes) as is; returns (status, headers, body) of nginx's answer,
+    reading until nginx closes the connection (it does after the errors sent here)."""
+    with socket.create_connection(("127.0.0.1", stack.http_port), timeout=5) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, _, header_block = head.decode("latin-1").partition("\r\n")
+    headers = email.parser.Parser().parsestr(header_block, headersonly=True)
+    return int(status_line.split()[1]), headers, body
+
+
+def access_log_entry(stack, request_id, timeout=5):
+    """nginx's access-log line for one X-Request-Id (written just after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in (stack.run_dir / "access.log").read_text(errors="replace").splitlines():
+            if f'"request_id":"{request_id}"' in line:
+                return json.loads(line)
+        assert time.monotonic() < deadline, f"no access-log line for {request_id}"
+        time.sleep(0.05)
 
 
 def test_api_body_over_64k_is_413_json_with_cors(stack):
@@ -194,3 +223,63 @@ def test_malformed_request_is_400_json(stack, request_line):
     assert head.startswith(b"HTTP/1.1 400"), head
     assert b"application/json" in head
     assert json.loads(body)["code"] == "invalid_request"
+
+
+def test_access_log_leaves_out_the_query_string(stack):
+    """/api queries carry e-mail addresses and whatever else a client puts there."""
+    request_id = f"edge-log-{uuid.uuid4().hex}"
+    stack.api("GET", "/api/holds?property_id=x&customer_email=guest@example.com&token=secret123",
+              headers={"X-Request-Id": request_id})
+    entry = access_log_entry(stack, request_id)
+    assert (entry["method"], entry["uri"]) == ("GET", "/api/holds"), entry
+    log = (stack.run_dir / "access.log").read_text(errors="replace")
+    assert "guest@example.com" not in log and "secret123" not in log
+
+
+def test_access_log_names_the_method_of_a_request_nginx_refused(stack):
+    """nginx's error pages are internal redirects that turn the method into GET."""
+    request_id = f"edge-log-{uuid.uuid4().hex}"
+    answer = stack.api("POST", "/api/holds?x=1", raw=b"{}", headers={
+        "X-Request-Id": request_id, "X-Filler": "x" * (16 * 1024)})
+    assert answer.status == 400, answer
+    entry = access_log_entry(stack, request_id)
+    assert (entry["method"], entry["uri"], entry["status"]) == ("POST", "/api/holds", 400), entry
+
+
+def assert_nginx_json_error(status, headers, body, expected_status, code):
+    """The shape of nginx's own JSON errors: exactly {"error": sentence, "code": code}."""
+    assert status == expected_status, (status, headers.items(), body)
+    assert headers.get("Content-Type", "").startswith("application/json"), (headers.items(), body)
+    error = json.loads(body)
+    assert set(error) == {"error", "code"} and error["code"] == code, error
+    assert isinstance(error["error"], str) and error["error"].endswith("."), error
+    assert headers.get("X-Request-Id"), headers.items()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+def test_trace_and_connect_are_405_json_with_allow(stack, method):
+    request_id = f"edge-405-{uuid.uuid4().hex}"
+    status, headers, body = raw_exchange(stack, (
+        f"{method} /api/holds HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://chitty.cc\r\n"
+        f"X-Request-Id: {request_id}\r\n\r\n").encode())
+    assert_nginx_json_error(status, headers, body, 405, "method_not_allowed")
+    assert headers.get_all("Allow") == ["GET, POST, OPTIONS"], headers.items()
+    assert headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+    entry = access_log_entry(stack, request_id)
+    assert (entry["method"], entry["uri"], entry["status"]) == (method, "/api/holds", 405), entry
+
+
+def test_unknown_transfer_encoding_is_501_json(stack):
+    status, headers, body = raw_exchange(stack, (
+        b"POST /api/holds HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://chitty.cc\r\n"
+        b"ChittyID-Token: " + ALPHA.encode() + b"\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: gzip\r\n\r\n"))
+    assert_nginx_json_error(status, headers, body, 501, "invalid_request")
+    assert headers.get("Access-Control-Allow-Origin") == "https://chitty.cc"
+
+
+def test_the_workers_405_keeps_its_own_allow_alone(stack):
+    """nginx adds Allow to its own 405 only, never a second one to the worker's."""
+    answer = stack.api("DELETE", "/api/holds")
+    assert answer.status == 405 and answer.json["code"] == "method_not_allowed", answer
+    assert answer.headers.get_all("Allow") == ["GET, POST"], answer.headers
