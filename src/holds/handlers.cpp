@@ -6,6 +6,7 @@
 #include "holds/hold_repository.h"
 #include "holds/hold_request.h"
 #include "holds/settled_holds.h"
+#include "holds/stripe_key.h"
 #include "chittyid/pending_id.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -187,14 +188,6 @@ std::vector<stripe::PaymentIntent> AfterAnchor(std::vector<stripe::PaymentIntent
 }
 
 }  // namespace
-
-std::string DeriveStripeKey(std::string_view client, std::string_view operation,
-                            std::string_view discriminator) {
-  std::string material;
-  material.reserve(client.size() + operation.size() + discriminator.size() + 2);
-  material.append(client).append("\n").append(operation).append("\n").append(discriminator);
-  return "cc_" + crypto::Sha256Hex(material);
-}
 
 http::Response CreateHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request) {
   auto req = ParseCreateHold(request.body, {deps.config.default_hold_amount, deps.config.currency});

@@ -19,8 +19,4 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, c
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request,
                           std::string_view id);
 
-// Stripe Idempotency-Key for one logical operation of one client: "cc_" + SHA-256 hex.
-std::string DeriveStripeKey(std::string_view client, std::string_view operation,
-                            std::string_view discriminator);
-
 }  // namespace cc::holds

@@ -4,7 +4,7 @@
 
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
-#include "holds/handlers.h"
+#include "holds/stripe_key.h"
 #include "chittyid/pending_id.h"
 #include "core/log.h"
 
