@@ -40,7 +40,7 @@ import uuid
 import pytest
 
 from conftest import (ALPHA_TOKEN, CHITTY_ID_TOKEN, REPO, SANDBOX_STRIPE_KEY, WEBHOOK_SECRET,
-                      launched_stack)
+                      launched_stack, wait_until)
 
 RENDER = REPO / "scripts" / "render-nginx.sh"
 NGINX_DIR = REPO / "nginx"
@@ -134,16 +134,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def child_pids(parent):
@@ -668,7 +658,7 @@ http {{
             ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
              "-e", str(self.dir / "error.log"), "-g", "daemon off;"],
             stdout=self.pool_log, stderr=self.pool_log, start_new_session=True)
-        wait_for(self.healthy, 30, "the production rig's /health")
+        wait_until(self.healthy, 30, "the production rig's /health")
 
     def healthy(self):
         try:
@@ -853,7 +843,7 @@ def test_restart_finishes_the_request_in_flight_and_keeps_the_socket(rig, stack)
             create=rig.https("POST", "/api/holds", VALID, token=ALPHA_TOKEN)))
         create.start()
         started = time.monotonic()
-        wait_for(lambda: in_flight(rig.get_metrics) >= 2, 5, "the create to be in flight")
+        wait_until(lambda: in_flight(rig.get_metrics) >= 2, 5, "the create to be in flight")
         time.sleep(max(0.0, 0.3 - (time.monotonic() - started)))
         stopped_at = time.monotonic()
         assert rig.stop_pool(), "the pool did not stop within 20 s of SIGTERM"
@@ -881,7 +871,7 @@ def test_stop_is_graceful_with_a_connection_that_has_sent_nothing_yet(rig):
         time.sleep(0.2)  # a worker loop has accepted it and waits for its first bytes
         graceful = rig.stop_pool(timeout=5)
     rig.start_pool()
-    wait_for(rig.healthy, 15, "the new pool")
+    wait_until(rig.healthy, 15, "the new pool")
     assert graceful, "a worker was still running 5 s after SIGTERM (SIGKILLed)"
 
 
@@ -902,8 +892,8 @@ def test_sigterm_lets_a_request_in_flight_finish(stack):
             "POST", "/api/holds", VALID, headers={"X-Request-Id": request_id})))
         create.start()
         started = time.monotonic()
-        wait_for(lambda: in_flight(lambda: stack.api("GET", "/metrics", token=None).text) >= 2,
-                 5, "the create to be in flight")
+        wait_until(lambda: in_flight(lambda: stack.api("GET", "/metrics", token=None).text) >= 2,
+                   5, "the create to be in flight")
         time.sleep(max(0.0, 0.3 - (time.monotonic() - started)))
         signalled_at = time.monotonic()
         for pid in workers:
@@ -913,7 +903,7 @@ def test_sigterm_lets_a_request_in_flight_finish(stack):
     assert answer.status == 201, answer
     assert answer.headers.get("X-Request-Id") == request_id
     assert time.monotonic() - signalled_at > 0.3
-    wait_for(lambda: not any(alive(pid) for pid in workers), 10, "the old workers to exit")
+    wait_until(lambda: not any(alive(pid) for pid in workers), 10, "the old workers to exit")
     lines = json_lines(log_path.read_bytes()[offset:].decode(errors="replace"))
     messages = [line.get("msg") for line in lines]
     stopping = [i for i, m in enumerate(messages) if m == "stopping: finishing requests in flight"]
@@ -924,7 +914,7 @@ def test_sigterm_lets_a_request_in_flight_finish(stack):
     assert len(served) == 1 and lines[served[0]]["status"] == 201
     assert max(stopping) < served[0] < max(stopped), messages
     # multiwatch replaced them: the stack serves again
-    wait_for(lambda: stack.api("GET", "/health", token=None).status == 200, 15, "a new pool")
+    wait_until(lambda: stack.api("GET", "/health", token=None).status == 200, 15, "a new pool")
     assert set(child_pids(pool)).isdisjoint(workers)
 
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import assert_error, unique
+from conftest import assert_error, unique, wait_until
 
 ALPHA = "tok_alpha_0123456789"  # every tier
 BETA = "tok_beta_0123456789"  # MAX_TIER VERIFIED_GUEST
@@ -44,14 +44,17 @@ def email_of_length(length):
 def wait_for_status(stack, hold_id, status, token=ALPHA, timeout=3.5):
     """GET until the hold shows `status`: the contract lets GET serve a cached
     non-terminal hold for up to 2 s before it refreshes from Stripe."""
-    deadline = time.monotonic() + timeout
-    while True:
+    last = {}
+
+    def shows_status():
         answer = stack.get_hold(hold_id, token=token)
         assert answer.status == 200, answer
-        if answer.json["status"] == status or time.monotonic() > deadline:
-            assert answer.json["status"] == status, answer
-            return answer.json
-        time.sleep(0.25)
+        last["answer"] = answer
+        return answer.json if answer.json["status"] == status else None
+
+    return wait_until(shows_status, timeout,
+                      lambda: f"{hold_id} to show {status}; last answer {last['answer']!r}",
+                      interval=0.25)
 
 
 def browser_confirm(stack, hold_id, pm="pm_card_visa"):

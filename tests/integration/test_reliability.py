@@ -33,7 +33,7 @@ import time
 import pytest
 
 import conftest
-from conftest import assert_error, unique
+from conftest import assert_error, unique, wait_until
 
 ALPHA = "tok_alpha_0123456789"  # every tier, effectively unlimited rate
 PREMIUM = "tok_premium_0123456789"
@@ -52,18 +52,6 @@ TEST_KEY = "sk_test_reliabilityDUMMY0123456789abcdef"
 
 
 # ---------------------------------------------------------------- small helpers
-
-def wait_until(predicate, timeout, what, interval=0.1):
-    """Polls predicate() until it returns something truthy; fails after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}", pytrace=False)
-        time.sleep(interval)
-
 
 def parallel(count, call):
     """Runs call(i) on `count` threads released together by a barrier; returns the answers."""
