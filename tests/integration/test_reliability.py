@@ -44,6 +44,7 @@ CREATE_PATH = "^/v1/payment_intents$"
 STRIPE_TIMEOUT_S = 3.0  # STRIPE_TIMEOUT_MS in conftest
 MAX_STRIPE_ATTEMPTS = 3  # 1 + StripeClientConfig::max_retries
 WAIT_S = 10
+RECONCILE_S = 2  # CHITTYCHARGE_RECONCILE_SECONDS in conftest: each worker's reconciler pass
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WORKER = pathlib.Path(os.environ.get("CHITTYCHARGE_WORKER", REPO / "build" / "chittycharge"))
@@ -99,6 +100,13 @@ def clear_faults(stack):
 def chittyid_mode(stack, mode, **extra):
     answer = stack.chittyid("POST", "/_test/mode", dict(extra, mode=mode))
     assert answer.status == 200, answer
+
+
+def chittyid_health_probes(stack, since):
+    """The ChittyID double's answered GET /health requests that arrived after `since`."""
+    return [e for e in conftest._as_list(stack.chittyid("GET", "/_test/requests").json)
+            if e.get("method") == "GET" and e.get("path") == "/health"
+            and e.get("time", 0) > since and e.get("status") is not None]
 
 
 def stripe_log(stack, method, path):
@@ -673,8 +681,17 @@ def test_chittyid_down_or_slow_then_pending_ids_are_replaced(stack, healthy_at_t
     assert health.status == 200, health
     assert health.json["status"] == "degraded", health
     assert health.json["stripe_connected"] is True and health.json["memcached_connected"] is True
-    time.sleep(2.5)  # a reconciler pass while ChittyID is down changes nothing
-    assert stack.stripe_pi(down_hold["id"])["metadata"]["chitty_id"] == down_hold["chitty_id"]
+
+    # A reconciler pass while ChittyID is down changes nothing. Each pass starts with a
+    # ChittyID health probe, and nothing else probes ChittyID now (the service's /health,
+    # the only other prober, is not asked again in this test), so a new probe is a pass.
+    since = time.time()
+    wait_until(lambda: chittyid_health_probes(stack, since), 3 * RECONCILE_S + 4,
+               "a reconciler pass while ChittyID is down: its GET /health at the ChittyID "
+               "double (is the reconciler running? CHITTYCHARGE_RECONCILE_SECONDS)", interval=0.2)
+    for hold in holds:
+        assert stack.stripe_pi(hold["id"])["metadata"]["chitty_id"] == hold["chitty_id"], \
+            "a reconciler pass with ChittyID down changed a PENDING id"
 
     chittyid_mode(stack, "up")
 
@@ -683,8 +700,8 @@ def test_chittyid_down_or_slow_then_pending_ids_are_replaced(stack, healthy_at_t
         done = all(m["chitty_id"] != h["chitty_id"] for m, h in zip(found, holds))
         return found if done else None
 
-    metadata = wait_until(replaced, 20, "the reconciler to replace both PENDING ids",
-                          interval=0.25)
+    metadata = wait_until(replaced, 20, "the reconciler to replace both PENDING ids "
+                          "(is it running? CHITTYCHARGE_RECONCILE_SECONDS)", interval=0.25)
     minted = {m["chitty_id"] for m in stack.chittyid("GET", "/_test/minted").json}
     for hold, meta in zip(holds, metadata):
         assert meta["chitty_id"].startswith("CHITTY-AUTH-"), meta
