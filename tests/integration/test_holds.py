@@ -440,7 +440,9 @@ def test_list_by_property_newest_first_with_pages(stack):
     ids = []
     for _ in range(3):
         ids.append(stack.create_hold(property_id=property_id)["id"])
-        time.sleep(1.1)  # distinct `created` seconds, so "newest first" is well defined
+        # Time itself, not an event: Stripe's `created` has whole seconds, and "newest first"
+        # is only well defined for holds created in different seconds.
+        time.sleep(1.1)
     stack.create_hold(property_id=unique("prop_other"))
 
     listed = stack.api("GET", f"/api/holds?property_id={property_id}")
@@ -501,7 +503,9 @@ def test_get_reflects_stripe_state(stack):
     hold = stack.create_hold()
     assert stack.get_hold(hold["id"]).json["status"] == "requires_payment_method"
     browser_confirm(stack, hold["id"])
-    time.sleep(2.1)  # cached non-terminal holds are refreshed once older than 2 s
+    # Time itself, not an event: the contract re-reads a cached hold once it is older than
+    # 2 s, so the test waits those 2 s out and expects the new state from the first GET.
+    time.sleep(2.1)
     assert stack.get_hold(hold["id"]).json["status"] == "requires_capture"
 
 

@@ -454,7 +454,7 @@ def _fresh_rate_window(min_left_s=8):
     """Waits (at most min_left_s) so the next requests share one fixed 60 s window."""
     left = 60 - time.time() % 60
     if left < min_left_s:
-        time.sleep(left + 0.1)
+        time.sleep(left + 0.1)  # time itself: the limiter's windows follow the wall clock
 
 
 def test_per_token_rate_limit_is_shared_by_both_workers(stack):

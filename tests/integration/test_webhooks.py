@@ -488,7 +488,7 @@ def _fresh_rate_window(min_left_s=3):
     """Waits (at most min_left_s) so the next requests share one 60 s rate-limit window."""
     left = 60 - time.time() % 60
     if left < min_left_s:
-        time.sleep(left + 0.05)
+        time.sleep(left + 0.05)  # time itself: the limiter's windows follow the wall clock
 
 
 def test_webhook_needs_no_token_and_is_not_rate_limited(own_stack):
