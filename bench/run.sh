@@ -40,9 +40,11 @@
 #   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all)
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+readonly LOG_TAG=bench
 BENCH="$REPO/bench"
-readonly REPO BENCH
+readonly BENCH
 
 QUICK="${BENCH_QUICK:-0}"
 if [[ $QUICK == 1 ]]; then
@@ -95,10 +97,6 @@ bg_wait() {
 }
 
 say() { printf '\n== %s\n' "$*"; }
-die() {
-  printf 'bench: ERROR: %s\n' "$*" >&2
-  exit 1
-}
 
 # ---------------------------------------------------------------- cleanup
 
@@ -150,8 +148,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- checks and build
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 preflight() {
   local tool
@@ -222,27 +218,18 @@ upstream_delay_is() {
   [[ $(curl -s --max-time 2 "http://127.0.0.1:$STRIPE_PORT/bench/delay" 2>/dev/null) == "{\"delay_ms\":$1}" ]]
 }
 
-wait_for() { # SECONDS DESCRIPTION COMMAND...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || die "timed out waiting for $what"
-    sleep 0.2
-  done
-}
-
 start_upstream() {
   render_upstream 0
   nginx -p "$UP_DIR" -c "$UP_DIR/upstream.conf" -e "$UP_DIR/upstream-error.log" -g 'daemon off;' \
     >>"$UP_DIR/upstream.log" 2>&1 &
   UP_PID=$!
-  wait_for 10 "the upstream doubles" upstream_delay_is 0
+  wait_until 10 "the upstream doubles" upstream_delay_is 0
 }
 
 set_stripe_delay() {
   render_upstream "$1"
   kill -HUP "$UP_PID"
-  wait_for 15 "the Stripe double at $1 ms" upstream_delay_is "$1"
+  wait_until 15 "the Stripe double at $1 ms" upstream_delay_is "$1"
   sleep 1 # old upstream workers close their idle keep-alive connections
 }
 
@@ -407,10 +394,10 @@ side_by_side() {
   python3 "$BENCH/benchlib.py" nginx-variant --conf "$STACK_DIR/nginx.conf" --out "$vdir/nginx.conf" \
     --out-dir "$vdir" --run-dir "$STACK_DIR" --http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" \
     --port $((BASE + 90)) --variant bare --bare-socket "$sock"
-  wait_for 10 "the side-by-side bare pool" test -S "$sock"
+  wait_until 10 "the side-by-side bare pool" test -S "$sock"
   nginx -p "$vdir" -c "$vdir/nginx.conf" -e "$vdir/error.log" -g 'daemon off;' >"$vdir/nginx.log" 2>&1 &
   vpid=$!
-  wait_for 10 "the side-by-side nginx" curl -sf -o /dev/null "$vurl/health"
+  wait_until 10 "the side-by-side nginx" curl -sf -o /dev/null "$vurl/health"
   say "   (a) side by side: service and bare libfcgi ($procs x $threads) alternately, $rounds rounds"
   warmup get_hold.lua 64 "$vurl"
   for ((i = 1; i <= rounds; i++)); do
@@ -633,7 +620,7 @@ phase_levers() {
       nginx -p "$vdir" -c "$vdir/nginx.conf" -e "$vdir/error.log" -g 'daemon off;' >"$vdir/nginx.log" 2>&1 &
       vpid=$!
       vurl="http://127.0.0.1:$((BASE + 90))"
-      wait_for 10 "nginx variant $variant" curl -sf -o /dev/null "$vurl/health"
+      wait_until 10 "nginx variant $variant" curl -sf -o /dev/null "$vurl/health"
       NGINX_PIDFILE="$vdir/nginx.pid"
     fi
     warmup get_hold.lua 64 "$vurl"

@@ -12,21 +12,15 @@
 #   PYTEST_ARGS                       extra pytest arguments for the integration run
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-readonly REPO
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+readonly LOG_TAG=asan
 readonly BUILD_DIR="$REPO/build-asan"
 readonly REPORT_PATTERN='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
 
 # Every sanitized process started from here (tests, workers under spawn-fcgi/multiwatch)
-# inherits these; the caller's own options are kept, after ours.
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-
-log() { printf 'asan: %s\n' "$*"; }
-die() {
-  printf 'asan: ERROR: %s\n' "$*" >&2
-  exit 1
-}
+# inherits these.
+export_sanitizer_options
 
 build() {
   log "configuring $BUILD_DIR (g++, Debug, -DCHITTYCHARGE_SANITIZE=ON)"

@@ -13,21 +13,12 @@
 # Reproduce a finding:  build-fuzz/<target> build-fuzz/findings/<target>/crash-…
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-readonly REPO
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+readonly LOG_TAG=fuzz DIE_STATUS=2
 readonly BUILD_DIR="$REPO/build-fuzz"
 readonly ALL_TARGETS=(fuzz_signature fuzz_webhook_event fuzz_create_request fuzz_router)
 readonly SECONDS_PER_TARGET="${FUZZ_SECONDS:-15}"
-
-log() { printf 'fuzz: %s\n' "$*"; }
-die() {
-  printf 'fuzz: ERROR: %s\n' "$*" >&2
-  exit 2
-}
-
-as_root() {
-  if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
 
 # setup.sh installs these; this only covers a machine set up before they were added.
 ensure_clang() {
@@ -37,8 +28,7 @@ ensure_clang() {
     missing+=(libclang-rt-14-dev)
   ((${#missing[@]} == 0)) && return
   log "installing ${missing[*]}"
-  as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
 }
 
 # Quiet unless it fails: the output is in build-fuzz/logs/build.log.
@@ -64,12 +54,12 @@ run_target() {
   seeds="$(find "$corpus" -type f | wc -l)"
   # -close_fd_mask=2 silences the service's request log lines; libFuzzer and the
   # sanitizers keep reporting on their own copy of stderr.
-  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}" \
-    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
-    timeout --kill-after=10 "$((SECONDS_PER_TARGET + 60))" \
-    "$BUILD_DIR/$name" -max_total_time="$SECONDS_PER_TARGET" -timeout=5 -rss_limit_mb=2048 \
-    -close_fd_mask=2 -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" \
-    >"$logfile" 2>&1 || status=$?
+  (
+    export_sanitizer_options
+    exec timeout --kill-after=10 "$((SECONDS_PER_TARGET + 60))" \
+      "$BUILD_DIR/$name" -max_total_time="$SECONDS_PER_TARGET" -timeout=5 -rss_limit_mb=2048 \
+      -close_fd_mask=2 -print_final_stats=1 -artifact_prefix="$findings/" "$corpus"
+  ) >"$logfile" 2>&1 || status=$?
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$logfile" | tail -n 1)"
   cov="$(grep -oE 'cov: [0-9]+' "$logfile" | tail -n 1 || true)"
   if ((status == 0)); then

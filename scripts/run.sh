@@ -19,19 +19,15 @@
 #   CHITTYCHARGE_NGINX_LIMIT_LOOPBACK=1  apply that limit to loopback clients too
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-readonly REPO
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+readonly LOG_TAG=chittycharge
+WAIT_CHECK=check_children # wait_until fails fast when a child died
 
 declare -a CHILDREN=()      # pids in start order
 declare -A CHILD_NAME=()    # pid -> name (also the pid file's base name)
 POOL_PID=""
 TICKER_PID=""
-
-log() { printf 'chittycharge: %s\n' "$*"; }
-die() {
-  printf 'chittycharge: ERROR: %s\n' "$*" >&2
-  exit 1
-}
 
 # ---------------------------------------------------------------- configuration
 
@@ -64,8 +60,6 @@ guard_live_key() {
     die "STRIPE_API_BASE must be https:// with a live STRIPE_SECRET_KEY (got '$base')"
   fi
 }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 require_free_port() {
   local port=$1 variable=$2
@@ -107,18 +101,6 @@ log_of() {
     nginx) printf '%s' "$RUN_DIR/error.log" ;;
     *) printf '%s' "$RUN_DIR/$1.log" ;;
   esac
-}
-
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND, failing fast if a child died.
-wait_until() {
-  local seconds=$1 what=$2 deadline
-  shift 2
-  deadline=$((SECONDS + seconds))
-  until "$@"; do
-    check_children
-    ((SECONDS < deadline)) || die "timed out after ${seconds}s waiting for $what"
-    sleep 0.2
-  done
 }
 
 listening_line_in() { grep -q '^LISTENING' "$1" 2>/dev/null; }

@@ -8,8 +8,9 @@
 #   CHITTYCHARGE_SKIP_BUILD=1 install packages only
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-readonly REPO
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+readonly LOG_TAG=setup
 readonly BUILD_DIR="$REPO/build"
 readonly PACKAGES=(
   build-essential cmake pkg-config libfcgi-dev spawn-fcgi multiwatch rapidjson-dev
@@ -17,16 +18,6 @@ readonly PACKAGES=(
   libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
   clang libclang-rt-14-dev
 )
-
-log() { printf 'setup: %s\n' "$*"; }
-
-as_root() {
-  if [[ $EUID -eq 0 ]]; then
-    "$@"
-  else
-    sudo "$@"
-  fi
-}
 
 missing_packages() {
   local pkg status
@@ -45,8 +36,7 @@ install_packages() {
   fi
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
 }
 
 build() {

@@ -8,7 +8,8 @@ sends SIGTERM to the group and checks that every process it started is gone.
 More stacks: `launched_stack` (the same launch path, other settings) and the
 module-scoped `own_stack`, whose memcached the fixture runs itself so a test can kill
 and restart it (run.sh stops the whole stack when a memcached it started exits).
-Helpers shared by the test modules: `unique`, `assert_error`.
+Helpers shared by the test modules: `unique`, `assert_error`, and `wait_until` (with
+`poll`), the one way a test waits for something: a condition polled against a deadline.
 
 Environment knobs: CHITTYCHARGE_WORKER (another worker binary, e.g. an ASan build),
 CHITTYCHARGE_KEEP_RUN_DIR=1 (keep the temp run dir and its logs).
@@ -248,6 +249,28 @@ def assert_error(answer, status, code, param=None):
     return error
 
 
+def poll(predicate, timeout, interval=0.1):
+    """Calls predicate() every `interval` s until it returns something truthy or `timeout` s
+    have passed; returns its last value. It is called at least once, and once more when
+    the deadline has passed, so a slow predicate still gets its last chance."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def wait_until(predicate, timeout, what, interval=0.1):
+    """poll(), and fail the test with "timed out after <timeout>s waiting for <what>" when
+    predicate() never held; returns its truthy value. `what` may be a callable, called
+    only on a timeout, for a message that shows the last state seen."""
+    value = poll(predicate, timeout, interval)
+    if not value:
+        pytest.fail(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
+    return value
+
+
 # ---------------------------------------------------------------- stack lifecycle
 
 def _port_free(port):
@@ -306,16 +329,18 @@ def _log_tails(run_dir, lines=40):
 
 def _wait_ready(proc, run_dir):
     out = pathlib.Path(run_dir) / "run.out"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def ready():
         if "\nREADY http" in "\n" + out.read_text(errors="replace"):
-            return
+            return True
         if proc.poll() is not None:
             pytest.fail(f"scripts/run.sh exited with {proc.returncode} before READY\n"
                         + _log_tails(run_dir), pytrace=False)
-        time.sleep(0.1)
-    pytest.fail(f"no READY from scripts/run.sh within {READY_TIMEOUT_S}s\n" + _log_tails(run_dir),
-                pytrace=False)
+        return False
+
+    if not poll(ready, READY_TIMEOUT_S):
+        pytest.fail(f"no READY from scripts/run.sh within {READY_TIMEOUT_S}s\n"
+                    + _log_tails(run_dir), pytrace=False)
 
 
 def _read_pids(run_dir, names):
@@ -364,10 +389,9 @@ def _stop(proc, pids):
         proc.wait(STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         problems.append(f"run.sh did not exit within {STOP_TIMEOUT_S}s of SIGTERM")
-    deadline = time.monotonic() + 2  # orphans may need a moment to be reaped
-    while time.monotonic() < deadline and (
-            any(_alive(pid) for pid in pids.values()) or _group_members(proc.pid)):
-        time.sleep(0.1)
+    # orphans may need a moment to be reaped; what is left after that is reported below
+    poll(lambda: not any(_alive(pid) for pid in pids.values()) and not _group_members(proc.pid),
+         2)
     left = {name: pid for name, pid in pids.items() if _alive(pid)}
     if left:
         problems.append(f"still running after stop: {left}")
@@ -464,12 +488,8 @@ def _port_open(port):
 
 
 def _wait_port(port, open_):
-    deadline = time.monotonic() + OWN_MEMCACHED_WAIT_S
-    while _port_open(port) != open_:
-        if time.monotonic() > deadline:
-            pytest.fail(f"port {port} still {'closed' if open_ else 'open'} after "
-                        f"{OWN_MEMCACHED_WAIT_S}s", pytrace=False)
-        time.sleep(0.05)
+    wait_until(lambda: _port_open(port) == open_, OWN_MEMCACHED_WAIT_S,
+               f"port {port} to {'open' if open_ else 'close'}", interval=0.05)
 
 
 class OwnMemcached:

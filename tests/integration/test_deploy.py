@@ -40,7 +40,7 @@ import uuid
 import pytest
 
 from conftest import (ALPHA_TOKEN, CHITTY_ID_TOKEN, REPO, SANDBOX_STRIPE_KEY, WEBHOOK_SECRET,
-                      launched_stack)
+                      launched_stack, wait_until)
 
 RENDER = REPO / "scripts" / "render-nginx.sh"
 NGINX_DIR = REPO / "nginx"
@@ -136,16 +136,6 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def child_pids(parent):
     children = []
     for entry in os.listdir("/proc"):
@@ -176,6 +166,25 @@ def json_lines(text):
         except ValueError:
             continue
     return lines
+
+
+def accept_backlog(socket_path):
+    """Connections to the unix socket `socket_path` that no process has accepted yet: in
+    /proc/net/unix such a connection's server end is still SS_CONNECTING (state 02)."""
+    waiting = 0
+    for line in pathlib.Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[7] == socket_path and fields[5] == "02":
+            waiting += 1
+    return waiting
+
+
+def create_waits_on_stripe(stack):
+    """True while a create from this module is inside the Stripe double (logged, not answered)."""
+    return any(e.get("method") == "POST" and e.get("path") == "/v1/payment_intents"
+               and e.get("status") is None
+               and (e.get("params") or {}).get("description") == VALID["description"]
+               for e in stack.stripe_requests())
 
 
 def in_flight(get_metrics):
@@ -668,7 +677,7 @@ http {{
             ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
              "-e", str(self.dir / "error.log"), "-g", "daemon off;"],
             stdout=self.pool_log, stderr=self.pool_log, start_new_session=True)
-        wait_for(self.healthy, 30, "the production rig's /health")
+        wait_until(self.healthy, 30, "the production rig's /health")
 
     def healthy(self):
         try:
@@ -852,9 +861,9 @@ def test_restart_finishes_the_request_in_flight_and_keeps_the_socket(rig, stack)
         create = threading.Thread(target=lambda: answers.update(
             create=rig.https("POST", "/api/holds", VALID, token=ALPHA_TOKEN)))
         create.start()
-        started = time.monotonic()
-        wait_for(lambda: in_flight(rig.get_metrics) >= 2, 5, "the create to be in flight")
-        time.sleep(max(0.0, 0.3 - (time.monotonic() - started)))
+        wait_until(lambda: in_flight(rig.get_metrics) >= 2, 5, "the create to be in flight")
+        # the stop comes while the create waits on Stripe (1.5 s), not before it got there
+        wait_until(lambda: create_waits_on_stripe(stack), 5, "the create to reach Stripe")
         stopped_at = time.monotonic()
         assert rig.stop_pool(), "the pool did not stop within 20 s of SIGTERM"
         create.join(20)
@@ -864,7 +873,8 @@ def test_restart_finishes_the_request_in_flight_and_keeps_the_socket(rig, stack)
     # No worker now: a request waits in the socket's backlog instead of failing.
     waiting = threading.Thread(target=lambda: answers.update(health=rig.https("GET", "/health")))
     waiting.start()
-    time.sleep(0.5)
+    wait_until(lambda: accept_backlog(rig.socket_path) >= 1, 5,
+               "nginx's connection to wait in the socket's backlog")
     assert "health" not in answers
     rig.start_pool()
     waiting.join(20)
@@ -878,10 +888,12 @@ def test_stop_is_graceful_with_a_connection_that_has_sent_nothing_yet(rig):
     overloaded web server): the worker drops it and still exits within seconds."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
         silent.connect(rig.socket_path)
-        time.sleep(0.2)  # a worker loop has accepted it and waits for its first bytes
+        # the stop must find it accepted by a worker loop that waits for its first bytes
+        wait_until(lambda: accept_backlog(rig.socket_path) == 0, 5,
+                   "a worker loop to accept the silent connection")
         graceful = rig.stop_pool(timeout=5)
     rig.start_pool()
-    wait_for(rig.healthy, 15, "the new pool")
+    wait_until(rig.healthy, 15, "the new pool")
     assert graceful, "a worker was still running 5 s after SIGTERM (SIGKILLed)"
 
 
@@ -901,10 +913,10 @@ def test_sigterm_lets_a_request_in_flight_finish(stack):
         create = threading.Thread(target=lambda: answers.update(create=stack.api(
             "POST", "/api/holds", VALID, headers={"X-Request-Id": request_id})))
         create.start()
-        started = time.monotonic()
-        wait_for(lambda: in_flight(lambda: stack.api("GET", "/metrics", token=None).text) >= 2,
-                 5, "the create to be in flight")
-        time.sleep(max(0.0, 0.3 - (time.monotonic() - started)))
+        wait_until(lambda: in_flight(lambda: stack.api("GET", "/metrics", token=None).text) >= 2,
+                   5, "the create to be in flight")
+        # the signal comes while the create waits on Stripe (1.5 s), not before it got there
+        wait_until(lambda: create_waits_on_stripe(stack), 5, "the create to reach Stripe")
         signalled_at = time.monotonic()
         for pid in workers:
             os.kill(pid, signal.SIGTERM)
@@ -913,7 +925,7 @@ def test_sigterm_lets_a_request_in_flight_finish(stack):
     assert answer.status == 201, answer
     assert answer.headers.get("X-Request-Id") == request_id
     assert time.monotonic() - signalled_at > 0.3
-    wait_for(lambda: not any(alive(pid) for pid in workers), 10, "the old workers to exit")
+    wait_until(lambda: not any(alive(pid) for pid in workers), 10, "the old workers to exit")
     lines = json_lines(log_path.read_bytes()[offset:].decode(errors="replace"))
     messages = [line.get("msg") for line in lines]
     stopping = [i for i, m in enumerate(messages) if m == "stopping: finishing requests in flight"]
@@ -924,7 +936,7 @@ def test_sigterm_lets_a_request_in_flight_finish(stack):
     assert len(served) == 1 and lines[served[0]]["status"] == 201
     assert max(stopping) < served[0] < max(stopped), messages
     # multiwatch replaced them: the stack serves again
-    wait_for(lambda: stack.api("GET", "/health", token=None).status == 200, 15, "a new pool")
+    wait_until(lambda: stack.api("GET", "/health", token=None).status == 200, 15, "a new pool")
     assert set(child_pids(pool)).isdisjoint(workers)
 
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import assert_error, unique
+from conftest import assert_error, unique, wait_until
 
 ALPHA = "tok_alpha_0123456789"  # every tier
 BETA = "tok_beta_0123456789"  # MAX_TIER VERIFIED_GUEST
@@ -44,14 +44,17 @@ def email_of_length(length):
 def wait_for_status(stack, hold_id, status, token=ALPHA, timeout=3.5):
     """GET until the hold shows `status`: the contract lets GET serve a cached
     non-terminal hold for up to 2 s before it refreshes from Stripe."""
-    deadline = time.monotonic() + timeout
-    while True:
+    last = {}
+
+    def shows_status():
         answer = stack.get_hold(hold_id, token=token)
         assert answer.status == 200, answer
-        if answer.json["status"] == status or time.monotonic() > deadline:
-            assert answer.json["status"] == status, answer
-            return answer.json
-        time.sleep(0.25)
+        last["answer"] = answer
+        return answer.json if answer.json["status"] == status else None
+
+    return wait_until(shows_status, timeout,
+                      lambda: f"{hold_id} to show {status}; last answer {last['answer']!r}",
+                      interval=0.25)
 
 
 def browser_confirm(stack, hold_id, pm="pm_card_visa"):
@@ -437,7 +440,9 @@ def test_list_by_property_newest_first_with_pages(stack):
     ids = []
     for _ in range(3):
         ids.append(stack.create_hold(property_id=property_id)["id"])
-        time.sleep(1.1)  # distinct `created` seconds, so "newest first" is well defined
+        # Time itself, not an event: Stripe's `created` has whole seconds, and "newest first"
+        # is only well defined for holds created in different seconds.
+        time.sleep(1.1)
     stack.create_hold(property_id=unique("prop_other"))
 
     listed = stack.api("GET", f"/api/holds?property_id={property_id}")
@@ -498,7 +503,9 @@ def test_get_reflects_stripe_state(stack):
     hold = stack.create_hold()
     assert stack.get_hold(hold["id"]).json["status"] == "requires_payment_method"
     browser_confirm(stack, hold["id"])
-    time.sleep(2.1)  # cached non-terminal holds are refreshed once older than 2 s
+    # Time itself, not an event: the contract re-reads a cached hold once it is older than
+    # 2 s, so the test waits those 2 s out and expects the new state from the first GET.
+    time.sleep(2.1)
     assert stack.get_hold(hold["id"]).json["status"] == "requires_capture"
 
 

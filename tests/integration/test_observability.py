@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 import conftest
-from conftest import ALPHA_TOKEN, WEBHOOK_SECRET
+from conftest import ALPHA_TOKEN, WEBHOOK_SECRET, wait_until
 
 VALID = {"amount": 5000, "currency": "usd", "description": "observability test hold"}
 METRIC_LINE = re.compile(r"^([a-z_:][a-z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+|\+Inf|NaN)$")
@@ -79,15 +79,6 @@ def log_lines(path, offset=0):
         log.seek(offset)
         text = log.read().decode(errors="replace")
     return text.splitlines()
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # ---------------------------------------------------------------- metrics
@@ -192,10 +183,10 @@ def test_in_flight_gauge_follows_a_slow_request(stack):
         create = threading.Thread(target=lambda: answers.update(
             create=stack.api("POST", "/api/holds", VALID)))
         create.start()
-        wait_for(lambda: in_flight() >= 2, 5, "the gauge to show the create")
+        wait_until(lambda: in_flight() >= 2, 5, "the gauge to show the create")
         create.join(15)
     assert answers["create"].status == 201
-    wait_for(lambda: in_flight() == 1, 5, "the gauge to come back to 1")
+    wait_until(lambda: in_flight() == 1, 5, "the gauge to come back to 1")
 
 
 # ---------------------------------------------------------------- logs
@@ -220,8 +211,8 @@ def test_one_json_log_line_per_request_with_id_route_status_duration(stack):
     assert re.fullmatch(r"[0-9a-f]{32}", nginx_id or ""), too_large.headers
 
     # nginx writes its access-log line after the answer has gone out
-    wait_for(lambda: all(i in access_log.read_text(errors="replace") for i in [*sent, nginx_id]),
-             5, "nginx's access-log lines")
+    wait_until(lambda: all(i in access_log.read_text(errors="replace") for i in [*sent, nginx_id]),
+               5, "nginx's access-log lines")
     worker = log_lines(worker_log, worker_offset)
     access = log_lines(access_log, access_offset)
     worker_json = []

@@ -33,7 +33,7 @@ import time
 import pytest
 
 import conftest
-from conftest import assert_error, unique
+from conftest import assert_error, unique, wait_until
 
 ALPHA = "tok_alpha_0123456789"  # every tier, effectively unlimited rate
 PREMIUM = "tok_premium_0123456789"
@@ -44,6 +44,7 @@ CREATE_PATH = "^/v1/payment_intents$"
 STRIPE_TIMEOUT_S = 3.0  # STRIPE_TIMEOUT_MS in conftest
 MAX_STRIPE_ATTEMPTS = 3  # 1 + StripeClientConfig::max_retries
 WAIT_S = 10
+RECONCILE_S = 2  # CHITTYCHARGE_RECONCILE_SECONDS in conftest: each worker's reconciler pass
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WORKER = pathlib.Path(os.environ.get("CHITTYCHARGE_WORKER", REPO / "build" / "chittycharge"))
@@ -52,18 +53,6 @@ TEST_KEY = "sk_test_reliabilityDUMMY0123456789abcdef"
 
 
 # ---------------------------------------------------------------- small helpers
-
-def wait_until(predicate, timeout, what, interval=0.1):
-    """Polls predicate() until it returns something truthy; fails after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}", pytrace=False)
-        time.sleep(interval)
-
 
 def parallel(count, call):
     """Runs call(i) on `count` threads released together by a barrier; returns the answers."""
@@ -111,6 +100,13 @@ def clear_faults(stack):
 def chittyid_mode(stack, mode, **extra):
     answer = stack.chittyid("POST", "/_test/mode", dict(extra, mode=mode))
     assert answer.status == 200, answer
+
+
+def chittyid_health_probes(stack, since):
+    """The ChittyID double's answered GET /health requests that arrived after `since`."""
+    return [e for e in conftest._as_list(stack.chittyid("GET", "/_test/requests").json)
+            if e.get("method") == "GET" and e.get("path") == "/health"
+            and e.get("time", 0) > since and e.get("status") is not None]
 
 
 def stripe_log(stack, method, path):
@@ -458,7 +454,7 @@ def _fresh_rate_window(min_left_s=8):
     """Waits (at most min_left_s) so the next requests share one fixed 60 s window."""
     left = 60 - time.time() % 60
     if left < min_left_s:
-        time.sleep(left + 0.1)
+        time.sleep(left + 0.1)  # time itself: the limiter's windows follow the wall clock
 
 
 def test_per_token_rate_limit_is_shared_by_both_workers(stack):
@@ -685,8 +681,17 @@ def test_chittyid_down_or_slow_then_pending_ids_are_replaced(stack, healthy_at_t
     assert health.status == 200, health
     assert health.json["status"] == "degraded", health
     assert health.json["stripe_connected"] is True and health.json["memcached_connected"] is True
-    time.sleep(2.5)  # a reconciler pass while ChittyID is down changes nothing
-    assert stack.stripe_pi(down_hold["id"])["metadata"]["chitty_id"] == down_hold["chitty_id"]
+
+    # A reconciler pass while ChittyID is down changes nothing. Each pass starts with a
+    # ChittyID health probe, and nothing else probes ChittyID now (the service's /health,
+    # the only other prober, is not asked again in this test), so a new probe is a pass.
+    since = time.time()
+    wait_until(lambda: chittyid_health_probes(stack, since), 3 * RECONCILE_S + 4,
+               "a reconciler pass while ChittyID is down: its GET /health at the ChittyID "
+               "double (is the reconciler running? CHITTYCHARGE_RECONCILE_SECONDS)", interval=0.2)
+    for hold in holds:
+        assert stack.stripe_pi(hold["id"])["metadata"]["chitty_id"] == hold["chitty_id"], \
+            "a reconciler pass with ChittyID down changed a PENDING id"
 
     chittyid_mode(stack, "up")
 
@@ -695,8 +700,8 @@ def test_chittyid_down_or_slow_then_pending_ids_are_replaced(stack, healthy_at_t
         done = all(m["chitty_id"] != h["chitty_id"] for m, h in zip(found, holds))
         return found if done else None
 
-    metadata = wait_until(replaced, 20, "the reconciler to replace both PENDING ids",
-                          interval=0.25)
+    metadata = wait_until(replaced, 20, "the reconciler to replace both PENDING ids "
+                          "(is it running? CHITTYCHARGE_RECONCILE_SECONDS)", interval=0.25)
     minted = {m["chitty_id"] for m in stack.chittyid("GET", "/_test/minted").json}
     for hold, meta in zip(holds, metadata):
         assert meta["chitty_id"].startswith("CHITTY-AUTH-"), meta
