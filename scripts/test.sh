@@ -106,6 +106,7 @@ main() {
   local start=$SECONDS
   run_setup || true
   run_ctest
+  run_suite "format (clang-format)" 120 "$REPO/scripts/check-format.sh"
   run_pytest
   if [[ ${CHITTYCHARGE_SKIP_SLOW:-0} != 1 ]]; then
     # libFuzzer targets for the signature parser, webhook events, request bodies and

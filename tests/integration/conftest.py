@@ -283,15 +283,30 @@ def _port_free(port):
     return True
 
 
-def _any_free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _any_free_port(taken=()):
+    """A free loopback port not in `taken` (the kernel may hand out a port it just gave)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in taken:
+            return port
 
 
 def _pick_ports():
-    return {name: port if _port_free(port) else _any_free_port()
-            for name, port in PREFERRED_PORTS.items()}
+    """The preferred ports where free, else others; never the same port twice."""
+    ports = {}
+    for name, port in PREFERRED_PORTS.items():
+        taken = set(ports.values())
+        ports[name] = port if port not in taken and _port_free(port) else _any_free_port(taken)
+    return ports
+
+
+def _any_free_ports():
+    ports = {}
+    for name in PREFERRED_PORTS:
+        ports[name] = _any_free_port(set(ports.values()))
+    return ports
 
 
 def _stack_env(run_dir, ports):
@@ -437,7 +452,7 @@ def launched_stack(extra_env=None, prefix="chittycharge-extra-", ports=None, own
     A generator for fixtures: `yield from launched_stack({...})`; at the end every process
     it started must be gone."""
     run_dir = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
-    ports = ports or {name: _any_free_port() for name in PREFERRED_PORTS}
+    ports = ports or _any_free_ports()
     memcached = None
     if own_memcached:
         memcached = OwnMemcached(run_dir, ports["CHITTYCHARGE_MEMCACHED_PORT"])
