@@ -228,8 +228,7 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller, co
     return http::ErrorResponse(pi.error());
   }
   const std::string client_secret = std::move(pi->client_secret);
-  HoldRecord record{std::move(*pi), std::nullopt, caller.now};
-  record.pi.client_secret.clear();
+  const HoldRecord record = HoldRecord::FromStripe(std::move(*pi), std::nullopt, caller.now);
   HoldRepository(deps.stripe, deps.store).Save(record);
   return http::Json(201, RenderHold(record, client_secret));
 }
@@ -262,7 +261,9 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller, con
   w.StartObject();
   json::Key(w, "data");
   w.StartArray();
-  for (auto& pi : data) WriteHold(w, HoldRecord{std::move(pi), std::nullopt, caller.now});
+  for (auto& pi : data) {
+    WriteHold(w, HoldRecord::FromStripe(std::move(pi), std::nullopt, caller.now));
+  }
   w.EndArray();
   json::Key(w, "has_more");
   w.Bool(has_more);
@@ -312,7 +313,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, c
   // Concurrent identical captures all get Stripe's one answer; keep the first one's time.
   auto earlier = repo.Cached(pi_id);
   const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
-  HoldRecord captured{std::move(*pi), captured_at, caller.now};
+  const HoldRecord captured = HoldRecord::FromStripe(std::move(*pi), captured_at, caller.now);
   repo.Save(captured);
   return Ok200(captured);
 }
@@ -344,7 +345,8 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller, co
     }
     return http::ErrorResponse(pi.error());
   }
-  HoldRecord canceled{std::move(*pi), record->captured_at, caller.now};
+  const HoldRecord canceled =
+      HoldRecord::FromStripe(std::move(*pi), record->captured_at, caller.now);
   repo.Save(canceled);
   return Ok200(canceled);
 }

@@ -81,8 +81,7 @@ Result<HoldRecord> HoldRepository::Fetch(const std::string& pi_id, std::string_v
   auto pi = stripe_.Retrieve(pi_id);
   if (!pi) return Fail(pi.error());
   if (!OwnedBy(*pi, client)) return NotFound();
-  HoldRecord record{std::move(*pi), captured_at, now};
-  record.pi.client_secret.clear();
+  HoldRecord record = HoldRecord::FromStripe(std::move(*pi), captured_at, now);
   Save(record);
   return record;
 }

@@ -34,9 +34,8 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   if (!updated) return false;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi_id);
-  holds::HoldRecord record{std::move(*updated), cached ? cached->captured_at : std::nullopt, now};
-  record.pi.client_secret.clear();
-  repo.Save(record);
+  repo.Save(holds::HoldRecord::FromStripe(std::move(*updated),
+                                          cached ? cached->captured_at : std::nullopt, now));
   [[maybe_unused]] auto old_alias = deps.store.Set(holds::ChittyKey(old_id), pi_id, holds::kHoldCacheTtl);
   log::Info("chitty id replaced", {log::Str("pi", pi_id), log::Str("chitty_id", *minted)});
   return true;
