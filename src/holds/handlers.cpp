@@ -9,6 +9,7 @@
 #include "chittyid/pending_id.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "stripe/search_query.h"
 
 namespace cc::holds {
 namespace {
@@ -130,21 +131,22 @@ struct ListQuery {
 Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& caller,
                                  const std::map<std::string, std::string>& q) {
   ListQuery out;
-  out.search = "metadata['client']:'" + caller.client.name + "'";
-  for (std::string_view field : {"property_id", "tenant_id"}) {
+  stripe::SearchQuery search;
+  search.Metadata(kMetaClient, caller.client.name);
+  for (std::string_view field : {kMetaPropertyId, kMetaTenantId}) {
     auto it = q.find(std::string(field));
     if (it == q.end() || it->second.empty()) continue;
     if (!SearchSafe(it->second)) {
       return Fail(ErrorKind::kInvalidArgument, "invalid_request",
                   std::string(field) + " may not contain quotes or backslashes", std::string(field));
     }
-    out.search += " AND metadata['" + std::string(field) + "']:'" + it->second + "'";
+    search.Metadata(field, it->second);
   }
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
     if (!KnownStatus(it->second)) {
       return Fail(ErrorKind::kInvalidArgument, "invalid_request", "unknown status", "status");
     }
-    out.search += " AND status:'" + it->second + "'";
+    search.Status(it->second);
   }
   if (auto it = q.find("limit"); it != q.end()) {
     const std::string& v = it->second;
@@ -165,8 +167,11 @@ Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& cal
     }
     out.starting_after = it->second;
     out.starting_created = anchor->pi.created;
-    out.search += " AND created<=" + std::to_string(out.starting_created);
+    search.CreatedAtMost(out.starting_created);
   }
+  auto text = search.Build();
+  if (!text) return Fail(text.error());
+  out.search = std::move(*text);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "holds/handlers.h"
 #include "chittyid/pending_id.h"
 #include "core/log.h"
+#include "stripe/search_query.h"
 
 namespace cc::jobs {
 namespace {
@@ -54,8 +55,11 @@ ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now) {
     report.skipped = true;
     return report;
   }
-  auto page = deps.stripe.Search("metadata['chitty_id_state']:'pending'", 50, "");
-  for (const auto& pi : page ? page->data : std::vector<stripe::PaymentIntent>{}) {
+  std::vector<stripe::PaymentIntent> pending;
+  if (auto query = stripe::SearchQuery().Metadata(holds::kMetaChittyIdState, "pending").Build()) {
+    if (auto page = deps.stripe.Search(*query, 50, "")) pending = std::move(page->data);
+  }
+  for (const auto& pi : pending) {
     if (ReplaceOne(deps, pi.id, now)) {
       ++report.resolved;
     } else {

@@ -244,6 +244,21 @@ BOOST_AUTO_TEST_CASE(list_is_scoped_to_the_client) {
   BOOST_TEST(bad_limit.status == 400);
 }
 
+// A client name is any text but `,` and `:` (CHITTYCHARGE_API_TOKENS); a quote in it used
+// to end the search value early, so that client's list came back empty.
+BOOST_AUTO_TEST_CASE(list_for_a_client_name_with_a_quote) {
+  const config::ClientToken oneil{"o'neil", "tok_o", Tier::kPremiumProperty, 10};
+  auto created = CreateHold(deps(), as(oneil), Post(R"({"description":"Deposit"})"));
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  Create();  // alpha's
+  auto r = ListHolds(deps(), as(oneil), http::Request{"GET", "/api/holds", "", {}, "", ""});
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_REQUIRE_EQUAL(Body(r)["data"].Size(), 1U);
+  const std::string id = Body(created)["id"].GetString();
+  BOOST_TEST(Body(r)["data"][0]["id"].GetString() == id);
+  BOOST_TEST(stripe.calls.back().id == R"(metadata['client']:'o\'neil')");
+}
+
 // Regression: create, browser confirm and capture within one second used to trust the
 // stale cached status (compared fetched_at with a whole-second clock).
 BOOST_AUTO_TEST_CASE(capture_in_the_same_second_as_the_confirm_rereads_stripe) {
