@@ -107,8 +107,19 @@ http::Response StateConflict(HoldRepository& repo, const std::string& pi_id,
   return http::ErrorResponse(conflict.value_or(original));
 }
 
-bool SearchSafe(std::string_view value) {
-  return value.size() <= 500 && value.find_first_of("'\\") == std::string_view::npos;
+// A property_id / tenant_id filter: no NUL (create refuses it, so it matches nothing), no
+// quotes or backslashes (ids hold none; Stripe's search language has no escape for `\`).
+std::optional<Error> BadListFilter(std::string_view field, std::string_view value) {
+  const std::string name(field);
+  if (value.find('\0') != std::string_view::npos) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                     name + " may not contain NUL characters (\\u0000)", name);
+  }
+  if (value.size() > 500 || value.find_first_of("'\\") != std::string_view::npos) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                     name + " may not contain quotes or backslashes", name);
+  }
+  return std::nullopt;
 }
 
 bool KnownStatus(std::string_view s) {
@@ -136,10 +147,7 @@ Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& cal
   for (std::string_view field : {kMetaPropertyId, kMetaTenantId}) {
     auto it = q.find(std::string(field));
     if (it == q.end() || it->second.empty()) continue;
-    if (!SearchSafe(it->second)) {
-      return Fail(ErrorKind::kInvalidArgument, "invalid_request",
-                  std::string(field) + " may not contain quotes or backslashes", std::string(field));
-    }
+    if (auto bad = BadListFilter(field, it->second)) return Fail(std::move(*bad));
     search.Metadata(field, it->second);
   }
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {

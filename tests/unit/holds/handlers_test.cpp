@@ -244,6 +244,20 @@ BOOST_AUTO_TEST_CASE(list_is_scoped_to_the_client) {
   BOOST_TEST(bad_limit.status == 400);
 }
 
+// Regression: a NUL (%00) in a list filter reached the search builder, whose 400 named no
+// field.
+BOOST_AUTO_TEST_CASE(list_refuses_nul_in_a_filter_and_names_it) {
+  for (const char* field : {"property_id", "tenant_id"}) {
+    auto r = ListHolds(deps(), as(alpha),
+                       http::Request{"GET", "/api/holds", std::string(field) + "=p%00", {}, "", ""});
+    BOOST_REQUIRE_EQUAL(r.status, 400);
+    const auto body = Body(r);
+    BOOST_TEST(json::StringMember(body, "param").value_or("") == field);
+    BOOST_TEST(json::StringMember(body, "error").value_or("").find("NUL") != std::string::npos);
+  }
+  BOOST_TEST(stripe.Count("search") == 0U);
+}
+
 // A client name is any text but `,` and `:` (CHITTYCHARGE_API_TOKENS); a quote in it used
 // to end the search value early, so that client's list came back empty.
 BOOST_AUTO_TEST_CASE(list_for_a_client_name_with_a_quote) {

@@ -68,9 +68,41 @@ const BadCase kBad[] = {
     {"bad payment method", R"({"description":"x","payment_method":"card_123"})", "invalid_request", "payment_method"},
 };
 
+// Regression: "\u0000" in a string field was accepted and sent to Stripe, while
+// docs/reliability.md says NUL is refused.
+const BadCase kNul[] = {
+    {"description", R"({"description":"Deposit\u0000"})", "invalid_request", "description"},
+    {"description only NUL", R"({"description":"\u0000"})", "invalid_request", "description"},
+    {"metadata value", R"({"description":"x","metadata":{"booking_id":"b\u00001"}})", "invalid_request", "metadata[booking_id]"},
+    {"metadata key", R"({"description":"x","metadata":{"bk\u0000":"v"}})", "invalid_request", "metadata"},
+    {"customer_email", R"({"description":"x","customer_email":"guest\u0000@example.com"})", "invalid_request", "customer_email"},
+    {"property_id", R"({"description":"x","property_id":"prop\u0000"})", "invalid_request", "property_id"},
+    {"tenant_id", R"({"description":"x","tenant_id":"\u0000t"})", "invalid_request", "tenant_id"},
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(holds_hold_request)
+
+BOOST_DATA_TEST_CASE(refuses_nul_in_create_strings, boost::unit_test::data::make(kNul), c) {
+  auto r = ParseCreateHold(c.body, {});
+  REQUIRE_ERROR(r);
+  BOOST_TEST(r.error().code == c.code);
+  BOOST_TEST(r.error().param == c.param);
+  BOOST_TEST(r.error().message.find("NUL") != std::string::npos, r.error().message);
+  BOOST_TEST(HttpStatus(r.error().kind) == 400);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_nul_in_capture_and_cancel_reasons) {
+  auto capture = ParseCaptureHold(R"({"reason":"damage\u0000"})");
+  REQUIRE_ERROR(capture);
+  BOOST_TEST(capture.error().param == "reason");
+  BOOST_TEST(capture.error().message.find("NUL") != std::string::npos);
+  auto cancel = ParseCancelHold(R"({"reason":"\u0000"})");
+  REQUIRE_ERROR(cancel);
+  BOOST_TEST(cancel.error().param == "reason");
+  BOOST_TEST(cancel.error().message.find("NUL") != std::string::npos);
+}
 
 BOOST_DATA_TEST_CASE(rejects_bad_create_bodies, boost::unit_test::data::make(kBad), c) {
   auto r = ParseCreateHold(c.body, {});
