@@ -15,6 +15,7 @@ namespace cc::holds {
 namespace {
 
 constexpr uint32_t kMintMemoTtl = 24U * 3600U;
+constexpr size_t kMaxListFilter = 500;  // characters, as property_id/tenant_id at create
 
 http::Response Ok200(const HoldRecord& record) { return http::Json(200, RenderHold(record)); }
 
@@ -107,15 +108,21 @@ http::Response StateConflict(HoldRepository& repo, const std::string& pi_id,
   return http::ErrorResponse(conflict.value_or(original));
 }
 
-// A property_id / tenant_id filter: no NUL (create refuses it, so it matches nothing), no
-// quotes or backslashes (ids hold none; Stripe's search language has no escape for `\`).
+// A property_id / tenant_id filter: at most what create accepts (500 characters, Stripe's
+// limit for a metadata value), no NUL (create refuses it, so it matches nothing), no quotes
+// or backslashes (ids hold none; Stripe's search language has no escape for `\`).
 std::optional<Error> BadListFilter(std::string_view field, std::string_view value) {
   const std::string name(field);
+  if (Utf8Length(value) > kMaxListFilter) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                     name + " is longer than " + std::to_string(kMaxListFilter) + " characters",
+                     name);
+  }
   if (value.find('\0') != std::string_view::npos) {
     return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
                      name + " may not contain NUL characters (\\u0000)", name);
   }
-  if (value.size() > 500 || value.find_first_of("'\\") != std::string_view::npos) {
+  if (value.find_first_of("'\\") != std::string_view::npos) {
     return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
                      name + " may not contain quotes or backslashes", name);
   }

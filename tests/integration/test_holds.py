@@ -716,3 +716,14 @@ def test_nul_in_a_string_field_is_refused_before_stripe(stack):
         assert error.get("param") == param, (fields, error)
         assert "NUL" in error["error"], (fields, error)
     assert stack.count_payment_intents() == before
+
+
+def test_list_filter_too_long_says_so_with_the_limit(stack):
+    """Regression: GET /api/holds?property_id=<600 characters> answered "may not contain
+    quotes or backslashes"; it is too long, and the limit is create's 500 characters."""
+    for field in ("property_id", "tenant_id"):
+        error = assert_error(stack.api("GET", f"/api/holds?{field}={'p' * 600}"),
+                             400, "invalid_request")
+        assert error.get("param") == field, error
+        assert error["error"] == f"{field} is longer than 500 characters", error
+    assert stack.api("GET", f"/api/holds?property_id={'p' * 500}").status == 200

@@ -258,6 +258,26 @@ BOOST_AUTO_TEST_CASE(list_refuses_nul_in_a_filter_and_names_it) {
   BOOST_TEST(stripe.Count("search") == 0U);
 }
 
+// Regression: a 600-character property_id was answered "may not contain quotes or
+// backslashes"; the filter's limit is create's, 500 characters (not bytes).
+BOOST_AUTO_TEST_CASE(list_says_a_filter_is_too_long_and_gives_the_limit) {
+  for (const char* field : {"property_id", "tenant_id"}) {
+    auto r = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds",
+                                                        field + ("=" + std::string(600, 'p')),
+                                                        {}, "", ""});
+    BOOST_REQUIRE_EQUAL(r.status, 400);
+    const auto body = Body(r);
+    BOOST_TEST(json::StringMember(body, "param").value_or("") == field);
+    const std::string message(json::StringMember(body, "error").value_or(""));
+    BOOST_TEST(message == std::string(field) + " is longer than 500 characters");
+  }
+  std::string accented;
+  for (int i = 0; i < 500; ++i) accented += "%C3%A9";  // é: 500 characters, 1000 bytes
+  auto fits = ListHolds(deps(), as(alpha),
+                        http::Request{"GET", "/api/holds", "property_id=" + accented, {}, "", ""});
+  BOOST_TEST(fits.status == 200);
+}
+
 // A client name is any text but `,` and `:` (CHITTYCHARGE_API_TOKENS); a quote in it used
 // to end the search value early, so that client's list came back empty.
 BOOST_AUTO_TEST_CASE(list_for_a_client_name_with_a_quote) {
