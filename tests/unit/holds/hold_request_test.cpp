@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(refuses_nul_in_capture_and_cancel_reasons) {
 
 BOOST_DATA_TEST_CASE(rejects_bad_create_bodies, boost::unit_test::data::make(kBad), c) {
   auto r = ParseCreateHold(c.body, {});
-  BOOST_REQUIRE(!r.has_value());
+  REQUIRE_ERROR(r);
   BOOST_TEST(r.error().code == c.code);
   BOOST_TEST(r.error().param == c.param);
   BOOST_TEST(HttpStatus(r.error().kind) == 400);
@@ -162,16 +162,23 @@ BOOST_AUTO_TEST_CASE(capture_bodies) {
   auto partial = ParseCaptureHold(R"({"amount_to_capture":7500,"reason":"damage"})");
   REQUIRE_OK(partial);
   BOOST_TEST(*partial->amount_to_capture == 7500);
-  BOOST_TEST(ParseCaptureHold(R"({"amount_to_capture":0})").error().code == "invalid_request");
-  BOOST_TEST(ParseCaptureHold(R"({"amount_to_capture":1.5})").error().code == "invalid_request");
-  BOOST_TEST(ParseCaptureHold(R"({"amount":5})").error().param == "amount");
+  const auto zero = ParseCaptureHold(R"({"amount_to_capture":0})");
+  REQUIRE_ERROR(zero);
+  BOOST_TEST(zero.error().code == "invalid_request");
+  const auto fraction = ParseCaptureHold(R"({"amount_to_capture":1.5})");
+  REQUIRE_ERROR(fraction);
+  BOOST_TEST(fraction.error().code == "invalid_request");
+  const auto unknown = ParseCaptureHold(R"({"amount":5})");
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST(unknown.error().param == "amount");
 }
 
 BOOST_AUTO_TEST_CASE(cancel_bodies) {
   REQUIRE_OK(ParseCancelHold("{}"));
   REQUIRE_OK(ParseCancelHold(R"({"cancellation_reason":"requested_by_customer","reason":"early checkout"})"));
-  BOOST_TEST(ParseCancelHold(R"({"cancellation_reason":"bored"})").error().param ==
-             "cancellation_reason");
+  const auto bored = ParseCancelHold(R"({"cancellation_reason":"bored"})");
+  REQUIRE_ERROR(bored);
+  BOOST_TEST(bored.error().param == "cancellation_reason");
 }
 
 BOOST_AUTO_TEST_CASE(email_shapes) {

@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(rejects_wrong_types_and_missing_required_fields) {
        }) {
     const Result<PaymentIntent> pi = ParsePaymentIntent(std::string_view(json));
     BOOST_TEST_CONTEXT(json) {
-      BOOST_REQUIRE(!pi.has_value());
+      REQUIRE_ERROR(pi);
       BOOST_TEST(pi.error().code == "upstream_error");
       BOOST_TEST(HttpStatus(pi.error().kind) == 502);
     }
