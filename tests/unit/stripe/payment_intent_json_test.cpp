@@ -11,9 +11,10 @@
 namespace cc::stripe {
 namespace {
 
-// The PaymentIntent inside the first event of the shared webhook vectors (stripe 23.1.0).
+// The PaymentIntent inside the first event of the webhook vectors (stripe 23.1.0;
+// tests/data/README.md).
 std::string FirstVectorEvent() {
-  std::ifstream in(std::string(CC_SHARED_DIR) + "/stripe/webhook-vectors.json");
+  std::ifstream in(CC_TEST_DATA_DIR "/webhook-vectors.json");
   BOOST_REQUIRE_MESSAGE(in.good(), "cannot open webhook-vectors.json");
   std::stringstream text;
   text << in.rdbuf();
