@@ -751,7 +751,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     st = fig.get("settings", {})
     w(f"- service: {st.get('processes', '?')} processes × {st.get('threads', '?')} event-loop threads, "
       f"{st.get('slots', '?')} requests in flight per process "
-      f"(CHITTYCHARGE_PROCESSES / CHITTYCHARGE_LOOPS / CHITTYCHARGE_THREADS), worker `{meta.get('worker')}` ({meta.get('build_type', '')}), "
+      f"(CHITTYCHARGE_PROCESSES / CHITTYCHARGE_LOOPS / CHITTYCHARGE_IN_FLIGHT), worker `{meta.get('worker')}` ({meta.get('build_type', '')}), "
       f"git {meta.get('git', '?')}")
     quiet = [r for r in recs if r.get("kind") == "quiet"]
     if quiet:
