@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The design levers behind docs/performance.md's recommendations (~10 minutes):
-# processes x requests in flight (CHITTYCHARGE_PROCESSES/_THREADS) and event loops per
+# processes x requests in flight (CHITTYCHARGE_PROCESSES/_IN_FLIGHT) and event loops per
 # process (CHITTYCHARGE_LOOPS) at Stripe 0 ms and 200 ms, and
 # nginx variants of the repo config (fastcgi_keep_conn + upstream keepalive; no access
 # log) run side by side with the default stack. Same knobs as bench/run.sh, plus

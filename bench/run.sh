@@ -31,7 +31,9 @@
 #   BENCH_SIDE_ROUNDS             alternating service/bare rounds for (a) (3; quick 2; 0 skips)
 #   BENCH_SKIP_CALLGRIND=1        skip phase 5;  BENCH_CALLGRIND_REQUESTS (2000; quick 200)
 #   BENCH_SOAK_CONNS / BENCH_SOAK_DELAY_MS   soak load: 16 connections, 20 ms apart (≤ 800 req/s)
-#   CHITTYCHARGE_PROCESSES / CHITTYCHARGE_THREADS   passed through (unset = the service defaults)
+#   CHITTYCHARGE_PROCESSES / CHITTYCHARGE_IN_FLIGHT   passed through (unset = the service
+#                                 defaults); CHITTYCHARGE_THREADS, the old name of
+#                                 CHITTYCHARGE_IN_FLIGHT, is read as it when that is unset
 #   CHITTYCHARGE_WORKER           benchmark another worker binary
 #   BENCH_WAIT_QUIET              seconds to wait (per phase) for other processes' CPU to fall
 #                                 below 10 % before measuring (0: only record it)
@@ -81,6 +83,19 @@ export BENCH_SOAK_DELAY_MS="${BENCH_SOAK_DELAY_MS:-20}"
 export BENCH_TOKEN="$TOKEN"
 export BENCH_LUA_DIR="$BENCH"
 SERVICE_URL="http://127.0.0.1:$HTTP_PORT"
+
+# CHITTYCHARGE_THREADS is the old name of CHITTYCHARGE_IN_FLIGHT (the service reads it for
+# one release and refuses both set to different values). Fold it in here, so the stacks
+# below that set CHITTYCHARGE_IN_FLIGHT never hand the service both names.
+if [[ -n ${CHITTYCHARGE_THREADS:-} ]]; then
+  if [[ -n ${CHITTYCHARGE_IN_FLIGHT:-} && $CHITTYCHARGE_IN_FLIGHT != "$CHITTYCHARGE_THREADS" ]]; then
+    printf 'bench: ERROR: CHITTYCHARGE_IN_FLIGHT=%s but CHITTYCHARGE_THREADS (its old name)=%s\n' \
+      "$CHITTYCHARGE_IN_FLIGHT" "$CHITTYCHARGE_THREADS" >&2
+    exit 1
+  fi
+  export CHITTYCHARGE_IN_FLIGHT="$CHITTYCHARGE_THREADS"
+fi
+unset CHITTYCHARGE_THREADS
 
 STACK_PID=""
 STACK_DIR=""
@@ -283,7 +298,7 @@ served_threads() {
 }
 served_slots() {
   grep -o '"slots":[0-9]*\|serving with [0-9]* threads' "$STACK_DIR/worker.log" 2>/dev/null |
-    tail -n 1 | grep -o '[0-9][0-9]*' || printf '%s' "${CHITTYCHARGE_THREADS:-?}"
+    tail -n 1 | grep -o '[0-9][0-9]*' || printf '%s' "${CHITTYCHARGE_IN_FLIGHT:-?}"
 }
 
 api() { # METHOD PATH [BODY]: prints "<status> <body>"
@@ -366,6 +381,7 @@ service_threads() {
 phase_bare() {
   say "2. reference: bare libfcgi responder (bench/bare_fcgi.c) behind the same nginx config"
   BARE_THREADS="$(service_threads)"
+  # bare_fcgi's own variable: its FCGX_Accept_r threads (bench/bare_fcgi.c).
   start_stack svc-bare "$OUT/bin/bare_fcgi" CHITTYCHARGE_THREADS="$BARE_THREADS"
   echo "  pool: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) threads (bare_fcgi)"
   export BENCH_HOLD_ID=pi_bare
@@ -531,7 +547,7 @@ phase_callgrind() {
   say "5. callgrind: 1 worker process x 1 event loop x 4 slots under valgrind, $CG_N requests per kind"
   mkdir -p "$OUT/callgrind"
   start_stack svc-callgrind "$BENCH/callgrind-worker.sh" \
-    CHITTYCHARGE_PROCESSES=1 CHITTYCHARGE_LOOPS=1 CHITTYCHARGE_THREADS=4 CHITTYCHARGE_READY_TIMEOUT=180 \
+    CHITTYCHARGE_PROCESSES=1 CHITTYCHARGE_LOOPS=1 CHITTYCHARGE_IN_FLIGHT=4 CHITTYCHARGE_READY_TIMEOUT=180 \
     BENCH_CALLGRIND_WORKER="$WORKER" BENCH_CALLGRIND_OUT="$OUT/callgrind/cg.out"
   local pid
   pid="$(worker_pids)"
@@ -580,7 +596,7 @@ phase_levers() {
     say "levers: $p processes x $t requests in flight ${extra[*]}"
     STRIPE_DELAY=0
     upstream_delay_is 0 || set_stripe_delay 0
-    start_stack "lever-${cfg//[^A-Za-z0-9x=_-]/_}" "$WORKER" CHITTYCHARGE_PROCESSES="$p" CHITTYCHARGE_THREADS="$t" "${extra[@]}"
+    start_stack "lever-${cfg//[^A-Za-z0-9x=_-]/_}" "$WORKER" CHITTYCHARGE_PROCESSES="$p" CHITTYCHARGE_IN_FLIGHT="$t" "${extra[@]}"
     rss "lever $cfg: idle"
     BENCH_HOLD_ID="$(make_captured_hold)"
     export BENCH_HOLD_ID

@@ -26,7 +26,7 @@ namespace {
 using cc::fuzz::Require;
 using cc::webhooks::SignatureCheck;
 
-constexpr int64_t kNow = 1767312000;  // the "now" of /work/shared/stripe/webhook-vectors.json
+constexpr int64_t kNow = 1767312000;  // the "now" of tests/data/webhook-vectors.json
 constexpr size_t kMaxSecrets = 8;
 
 // An independent reading of the header: the last `t` (decimal, no sign) and the v1 values.

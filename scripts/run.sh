@@ -264,7 +264,7 @@ start_pool() {
     /usr/bin/multiwatch -f "$PROCESSES" -s TERM -- "$WORKER"
   POOL_PID=$LAST_PID
   wait_until 10 "the FastCGI socket $SOCKET" test -S "$SOCKET"
-  log "worker pool: $PROCESSES processes x ${CHITTYCHARGE_LOOPS:-2} event loops x ${CHITTYCHARGE_THREADS:-256} requests in flight on $SOCKET (log: $RUN_DIR/worker.log)"
+  log "worker pool: $PROCESSES processes x ${CHITTYCHARGE_LOOPS:-2} event loops x ${CHITTYCHARGE_IN_FLIGHT:-${CHITTYCHARGE_THREADS:-256}} requests in flight on $SOCKET (log: $RUN_DIR/worker.log)"
 }
 
 # The local template shares its CORS map, TLS and locations with the production site;

@@ -69,7 +69,7 @@ def header(runs: Runs) -> list[str]:
     st = fig.get("settings", {})
     w(f"- service: {st.get('processes', '?')} processes × {st.get('threads', '?')} event-loop threads, "
       f"{st.get('slots', '?')} requests in flight per process "
-      f"(CHITTYCHARGE_PROCESSES / CHITTYCHARGE_LOOPS / CHITTYCHARGE_THREADS), worker `{meta.get('worker')}` ({meta.get('build_type', '')}), "
+      f"(CHITTYCHARGE_PROCESSES / CHITTYCHARGE_LOOPS / CHITTYCHARGE_IN_FLIGHT), worker `{meta.get('worker')}` ({meta.get('build_type', '')}), "
       f"git {meta.get('git', '?')}")
     quiet = runs.of_kind("quiet")
     if quiet:

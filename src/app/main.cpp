@@ -85,6 +85,9 @@ int main() {
     cc::log::Error("invalid configuration", {cc::log::Str("error", config.error().message)});
     return 2;
   }
+  for (const auto& notice : config->notices) {
+    cc::log::Warn("configuration", {cc::log::Str("notice", notice)});
+  }
   const cc::httpclient::CurlGlobal curl;
   if (!curl.ok()) {
     cc::log::Error("curl_global_init failed");
@@ -100,7 +103,7 @@ int main() {
   cc::gateway::Gateway gateway(*config, **metrics);
   cc::holds::SettledHolds settled;  // the process's, shared by its loops
   cc::fcgi::ServerOptions options;
-  options.slots = config->threads;
+  options.slots = config->in_flight;
   options.loops = config->loops;
   options.ca_file = config->ca_file;
   options.background = [&](const std::stop_token& stop) { RunReconciler(*config, **metrics, stop); };

@@ -64,8 +64,31 @@ void ReadString(const Getenv& getenv, const char* name, std::string* out) {
   if (v != nullptr && *v != '\0') *out = v;
 }
 
+// CHITTYCHARGE_IN_FLIGHT, else its old name CHITTYCHARGE_THREADS (kept for one release);
+// both set to different values is refused, so an operator never wonders which one won.
+Status ReadInFlight(const Getenv& getenv, Config* c) {
+  constexpr int64_t kUnset = 0;
+  int64_t in_flight = kUnset;
+  int64_t old_name = kUnset;
+  if (auto s = ReadInt(getenv, "CHITTYCHARGE_IN_FLIGHT", 1, 1024, &in_flight); !s) return s;
+  if (auto s = ReadInt(getenv, "CHITTYCHARGE_THREADS", 1, 1024, &old_name); !s) return s;
+  if (in_flight != kUnset && old_name != kUnset && in_flight != old_name) {
+    return Bad("CHITTYCHARGE_IN_FLIGHT",
+               "is " + std::to_string(in_flight) + " but CHITTYCHARGE_THREADS, its old name, is " +
+                   std::to_string(old_name) + ": set only CHITTYCHARGE_IN_FLIGHT");
+  }
+  if (old_name != kUnset) {
+    c->notices.emplace_back(
+        "CHITTYCHARGE_THREADS is the old name of CHITTYCHARGE_IN_FLIGHT (requests in flight per "
+        "process) and will not be read after this release: rename it");
+  }
+  if (in_flight != kUnset || old_name != kUnset) {
+    c->in_flight = static_cast<int>(in_flight != kUnset ? in_flight : old_name);
+  }
+  return Ok();
+}
+
 Status ReadNumbers(const Getenv& getenv, Config* c) {
-  int64_t threads = c->threads;
   int64_t loops = c->loops;
   int64_t stripe_timeout = c->stripe_timeout_ms;
   int64_t chitty_timeout = c->chitty_id_timeout_ms;
@@ -73,7 +96,6 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
                               TierLimit(Tier::kPremiumProperty), &c->default_hold_amount),
                       ReadInt(getenv, "RATE_LIMIT_PER_MINUTE", 1, 1000000000,
                               &c->rate_limit_per_minute),
-                      ReadInt(getenv, "CHITTYCHARGE_THREADS", 1, 1024, &threads),
                       ReadInt(getenv, "CHITTYCHARGE_LOOPS", 1, 64, &loops),
                       ReadInt(getenv, "STRIPE_TIMEOUT_MS", 100, 120000, &stripe_timeout),
                       ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout),
@@ -81,7 +103,6 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
                               &c->reconcile_interval_s)}) {
     if (!status) return status;
   }
-  c->threads = static_cast<int>(threads);
   c->loops = static_cast<int>(loops);
   c->stripe_timeout_ms = static_cast<long>(stripe_timeout);  // NOLINT(google-runtime-int)
   c->chitty_id_timeout_ms = static_cast<long>(chitty_timeout);  // NOLINT(google-runtime-int)
@@ -171,6 +192,7 @@ Result<Config> Load(const Getenv& getenv) {
     }
   }
   if (auto numbers = ReadNumbers(getenv, &c); !numbers) return Fail(numbers.error());
+  if (auto in_flight = ReadInFlight(getenv, &c); !in_flight) return Fail(in_flight.error());
   const char* tokens = getenv("CHITTYCHARGE_API_TOKENS");
   if (tokens != nullptr && *tokens != '\0') {
     auto clients = ParseClientTokens(tokens, c.rate_limit_per_minute);

@@ -32,12 +32,16 @@ struct Config {
   std::string currency = "usd";
   int64_t default_hold_amount = 25000;
   int64_t rate_limit_per_minute = 10;
-  int threads = 256;  // CHITTYCHARGE_THREADS: requests in flight per process, each on a fiber
-  int loops = 2;      // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
+  // CHITTYCHARGE_IN_FLIGHT: requests in flight per process, each on a fiber. Its old name,
+  // CHITTYCHARGE_THREADS, is read for one more release when the new one is unset; both set
+  // to different values is refused.
+  int in_flight = 256;
+  int loops = 2;  // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
   std::string ca_file;  // extra CA bundle for outbound TLS ("" = system trust)
   long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
   int64_t reconcile_interval_s = 15;  // PENDING ChittyIDs are retried this often
+  std::vector<std::string> notices;  // start-up warnings (a deprecated name in use), for the log
 };
 
 using Getenv = std::function<const char*(const char*)>;

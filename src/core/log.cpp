@@ -44,10 +44,4 @@ void Write(Level level, std::string_view message, const std::vector<Field>& fiel
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
-std::string RedactEmail(std::string_view email) {
-  const auto at = email.find('@');
-  if (at == std::string_view::npos || at == 0) return "***";
-  return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
-}
-
 }  // namespace cc::log

@@ -1,8 +1,9 @@
 // Structured logging: one JSON object per line on stderr (journald keeps it).
 //
 // Thread-safe: each line goes out in a single write(2). Callers pass only values that
-// are safe to log: never tokens, keys, client secrets, card data or full emails
-// (use RedactEmail()).
+// are safe to log: never tokens, keys, client secrets, card data or emails. (No line logs
+// an email: customer_email goes to Stripe as receipt_email and back to its client only;
+// the Stripe messages that are logged come from calls that do not send it.)
 #pragma once
 
 #include <string>
@@ -36,8 +37,5 @@ inline void Warn(std::string_view message, const std::vector<Field>& fields = {}
 inline void Error(std::string_view message, const std::vector<Field>& fields = {}) {
   Write(Level::kError, message, fields);
 }
-
-// "jane.doe@example.com" → "j***@example.com".
-std::string RedactEmail(std::string_view email);
 
 }  // namespace cc::log

@@ -10,11 +10,13 @@
 #include "chittyid/pending_id.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "stripe/search_query.h"
 
 namespace cc::holds {
 namespace {
 
 constexpr uint32_t kMintMemoTtl = 24U * 3600U;
+constexpr size_t kMaxListFilter = 500;  // characters, as property_id/tenant_id at create
 
 http::Response Ok200(const HoldRecord& record) { return http::Json(200, RenderHold(record)); }
 
@@ -107,8 +109,25 @@ http::Response StateConflict(HoldRepository& repo, const std::string& pi_id,
   return http::ErrorResponse(conflict.value_or(original));
 }
 
-bool SearchSafe(std::string_view value) {
-  return value.size() <= 500 && value.find_first_of("'\\") == std::string_view::npos;
+// A property_id / tenant_id filter: at most what create accepts (500 characters, Stripe's
+// limit for a metadata value), no NUL (create refuses it, so it matches nothing), no quotes
+// or backslashes (ids hold none; Stripe's search language has no escape for `\`).
+std::optional<Error> BadListFilter(std::string_view field, std::string_view value) {
+  const std::string name(field);
+  if (Utf8Length(value) > kMaxListFilter) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                     name + " is longer than " + std::to_string(kMaxListFilter) + " characters",
+                     name);
+  }
+  if (value.find('\0') != std::string_view::npos) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                     name + " may not contain NUL characters (\\u0000)", name);
+  }
+  if (value.find_first_of("'\\") != std::string_view::npos) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                     name + " may not contain quotes or backslashes", name);
+  }
+  return std::nullopt;
 }
 
 bool KnownStatus(std::string_view s) {
@@ -131,21 +150,19 @@ struct ListQuery {
 Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& caller,
                                  const std::map<std::string, std::string>& q) {
   ListQuery out;
-  out.search = "metadata['client']:'" + caller.client.name + "'";
-  for (std::string_view field : {"property_id", "tenant_id"}) {
+  stripe::SearchQuery search;
+  search.Metadata(kMetaClient, caller.client.name);
+  for (std::string_view field : {kMetaPropertyId, kMetaTenantId}) {
     auto it = q.find(std::string(field));
     if (it == q.end() || it->second.empty()) continue;
-    if (!SearchSafe(it->second)) {
-      return Fail(ErrorKind::kInvalidArgument, "invalid_request",
-                  std::string(field) + " may not contain quotes or backslashes", std::string(field));
-    }
-    out.search += " AND metadata['" + std::string(field) + "']:'" + it->second + "'";
+    if (auto bad = BadListFilter(field, it->second)) return Fail(std::move(*bad));
+    search.Metadata(field, it->second);
   }
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
     if (!KnownStatus(it->second)) {
       return Fail(ErrorKind::kInvalidArgument, "invalid_request", "unknown status", "status");
     }
-    out.search += " AND status:'" + it->second + "'";
+    search.Status(it->second);
   }
   if (auto it = q.find("limit"); it != q.end()) {
     const std::string& v = it->second;
@@ -166,8 +183,11 @@ Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& cal
     }
     out.starting_after = it->second;
     out.starting_created = anchor->pi.created;
-    out.search += " AND created<=" + std::to_string(out.starting_created);
+    search.CreatedAtMost(out.starting_created);
   }
+  auto text = search.Build();
+  if (!text) return Fail(text.error());
+  out.search = std::move(*text);
   return out;
 }
 
@@ -221,8 +241,7 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller, co
     return http::ErrorResponse(pi.error());
   }
   const std::string client_secret = std::move(pi->client_secret);
-  HoldRecord record{std::move(*pi), std::nullopt, caller.now};
-  record.pi.client_secret.clear();
+  const HoldRecord record = HoldRecord::FromStripe(std::move(*pi), std::nullopt, caller.now);
   HoldRepository(deps.stripe, deps.store).Save(record);
   return http::Json(201, RenderHold(record, client_secret));
 }
@@ -255,7 +274,9 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller, con
   w.StartObject();
   json::Key(w, "data");
   w.StartArray();
-  for (auto& pi : data) WriteHold(w, HoldRecord{std::move(pi), std::nullopt, caller.now});
+  for (auto& pi : data) {
+    WriteHold(w, HoldRecord::FromStripe(std::move(pi), std::nullopt, caller.now));
+  }
   w.EndArray();
   json::Key(w, "has_more");
   w.Bool(has_more);
@@ -305,7 +326,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, c
   // Concurrent identical captures all get Stripe's one answer; keep the first one's time.
   auto earlier = repo.Cached(pi_id);
   const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
-  HoldRecord captured{std::move(*pi), captured_at, caller.now};
+  const HoldRecord captured = HoldRecord::FromStripe(std::move(*pi), captured_at, caller.now);
   repo.Save(captured);
   return Ok200(captured);
 }
@@ -337,7 +358,8 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller, co
     }
     return http::ErrorResponse(pi.error());
   }
-  HoldRecord canceled{std::move(*pi), record->captured_at, caller.now};
+  const HoldRecord canceled =
+      HoldRecord::FromStripe(std::move(*pi), record->captured_at, caller.now);
   repo.Save(canceled);
   return Ok200(canceled);
 }

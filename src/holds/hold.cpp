@@ -98,6 +98,13 @@ bool IsReservedMetadataKey(std::string_view key) {
 
 bool IsClientMetadataKey(std::string_view key) { return !IsReservedMetadataKey(key); }
 
+HoldRecord HoldRecord::FromStripe(stripe::PaymentIntent pi, std::optional<int64_t> captured_at,
+                                  int64_t now) {
+  HoldRecord record{std::move(pi), captured_at, now};
+  record.pi.client_secret.clear();
+  return record;
+}
+
 bool IsTerminal(std::string_view status) { return status == "succeeded" || status == "canceled"; }
 
 Tier HoldTier(const stripe::PaymentIntent& pi) {

@@ -46,6 +46,13 @@ struct HoldRecord {
   stripe::PaymentIntent pi;  // client_secret always empty here
   std::optional<int64_t> captured_at;
   int64_t fetched_at = 0;
+
+  // The record of a PaymentIntent read from Stripe at `now`: the one way to build a
+  // HoldRecord from a Stripe answer. Clears client_secret (create returns it to the
+  // caller itself; it is never kept). captured_at is what Stripe does not know: the
+  // capture time this service saw, if any (usually the cached record's).
+  static HoldRecord FromStripe(stripe::PaymentIntent pi, std::optional<int64_t> captured_at,
+                               int64_t now);
 };
 
 bool IsTerminal(std::string_view status);

@@ -1,6 +1,7 @@
 #include "holds/hold_repository.h"
 
 #include "core/log.h"
+#include "stripe/search_query.h"
 
 namespace cc::holds {
 namespace {
@@ -41,19 +42,16 @@ Result<std::string> HoldRepository::ResolvePaymentIntentId(std::string_view id,
   if (!SafeId(id)) return NotFound();
   if (id.starts_with("pi_")) return std::string(id);
   if (auto hit = store_.Get(ChittyKey(id)); hit && *hit) return **hit;
-  // Not cached: ask Stripe's search (eventually consistent; may lag a fresh hold).
-  const std::string query = "metadata['client']:'" + std::string(client) +
-                            "' AND metadata['chitty_id']:'" + std::string(id) + "'";
-  auto page = stripe_.Search(query, 1, "");
-  if (!page) return Fail(page.error());
-  if (page->data.empty()) {
-    const std::string pending = "metadata['client']:'" + std::string(client) +
-                                "' AND metadata['chitty_id_pending']:'" + std::string(id) + "'";
-    page = stripe_.Search(pending, 1, "");
+  // Not cached: ask Stripe's search (eventually consistent; may lag a fresh hold), by the
+  // current id, then by a replaced PENDING one.
+  for (std::string_view key : {kMetaChittyId, kMetaPendingChittyId}) {
+    auto query = stripe::SearchQuery().Metadata(kMetaClient, client).Metadata(key, id).Build();
+    if (!query) return Fail(query.error());
+    auto page = stripe_.Search(*query, 1, "");
     if (!page) return Fail(page.error());
-    if (page->data.empty()) return NotFound();
+    if (!page->data.empty()) return page->data.front().id;
   }
-  return page->data.front().id;
+  return NotFound();
 }
 
 Result<HoldRecord> HoldRepository::Load(std::string_view id, std::string_view client,
@@ -81,8 +79,7 @@ Result<HoldRecord> HoldRepository::Fetch(const std::string& pi_id, std::string_v
   auto pi = stripe_.Retrieve(pi_id);
   if (!pi) return Fail(pi.error());
   if (!OwnedBy(*pi, client)) return NotFound();
-  HoldRecord record{std::move(*pi), captured_at, now};
-  record.pi.client_secret.clear();
+  HoldRecord record = HoldRecord::FromStripe(std::move(*pi), captured_at, now);
   Save(record);
   return record;
 }

@@ -6,7 +6,7 @@
 // the cache loses nothing. Cache writes are best effort (logged, never fatal).
 // Ownership: a hold belongs to the client named in its metadata; another client's hold
 // (or a PaymentIntent ChittyCharge did not create) is reported as 404.
-// Not thread-safe: built per request over the thread's own ports.
+// Not thread-safe: built per request over its event loop's own ports.
 #pragma once
 
 #include <cstdint>

@@ -8,7 +8,7 @@
 // served only to the client that owns the hold; another client falls through to the
 // normal path (and its 404). Bounded: at kCapacity entries, expired ones are dropped,
 // and if none has expired the memory starts over.
-// Thread-safe: one per worker process, shared by its threads.
+// Thread-safe: one per worker process, shared by its event loops (and their fibers).
 #pragma once
 
 #include <cstddef>

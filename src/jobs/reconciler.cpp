@@ -7,6 +7,7 @@
 #include "holds/stripe_key.h"
 #include "chittyid/pending_id.h"
 #include "core/log.h"
+#include "stripe/search_query.h"
 
 namespace cc::jobs {
 namespace {
@@ -34,9 +35,8 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   if (!updated) return false;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi_id);
-  holds::HoldRecord record{std::move(*updated), cached ? cached->captured_at : std::nullopt, now};
-  record.pi.client_secret.clear();
-  repo.Save(record);
+  repo.Save(holds::HoldRecord::FromStripe(std::move(*updated),
+                                          cached ? cached->captured_at : std::nullopt, now));
   [[maybe_unused]] auto old_alias = deps.store.Set(holds::ChittyKey(old_id), pi_id, holds::kHoldCacheTtl);
   log::Info("chitty id replaced", {log::Str("pi", pi_id), log::Str("chitty_id", *minted)});
   return true;
@@ -55,8 +55,11 @@ ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now) {
     report.skipped = true;
     return report;
   }
-  auto page = deps.stripe.Search("metadata['chitty_id_state']:'pending'", 50, "");
-  for (const auto& pi : page ? page->data : std::vector<stripe::PaymentIntent>{}) {
+  std::vector<stripe::PaymentIntent> pending;
+  if (auto query = stripe::SearchQuery().Metadata(holds::kMetaChittyIdState, "pending").Build()) {
+    if (auto page = deps.stripe.Search(*query, 50, "")) pending = std::move(page->data);
+  }
+  for (const auto& pi : pending) {
     if (ReplaceOne(deps, pi.id, now)) {
       ++report.resolved;
     } else {

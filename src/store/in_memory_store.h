@@ -8,7 +8,7 @@
 // kInvalidArgument. It never fails otherwise; wrap it in a FaultyStore to simulate an
 // outage.
 // Thread-safe (one mutex), more than the KvStore contract asks, so that one instance
-// can stand for the shared memcached behind several worker threads in a test.
+// can stand for the memcached that several event loops or processes share, in a test.
 #pragma once
 
 #include <cstdint>

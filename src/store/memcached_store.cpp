@@ -24,7 +24,7 @@ tl::unexpected<Error> Unavailable(memcached_st* mc, memcached_return_t rc) {
               std::string("memcached unavailable: ") + memcached_strerror(mc, rc));
 }
 
-// The connection broke under the call (e.g. memcached restarted while this thread's
+// The connection broke under the call (e.g. memcached restarted while this instance's
 // connection sat idle): the request never reached a live server, so one immediate
 // retry on a fresh connection is safe and keeps the caller from falling back to Stripe.
 bool ConnectionBroke(memcached_return_t rc) {

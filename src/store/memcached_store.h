@@ -1,18 +1,19 @@
 // MemcachedStore: the KvStore over libmemcached, and the only user of <libmemcached/…>.
 //
-// One instance owns one memcached_st (its connections): NOT thread-safe, one per worker
-// thread. Built by Create() from MEMCACHED_SERVERS; several servers are spread by
-// ketama consistent hashing (libketama-compatible MD5), so adding a server moves ~1/N of
-// the keys. It speaks the binary protocol (needed for increment-with-initial) with
-// TCP_NODELAY and short timeouts, so a dead or black-holed server costs at most about
-// connect (200 ms) or one I/O wait (300 ms) per call, never a hang.
+// One instance owns one memcached_st (its connections): NOT thread-safe, one per event
+// loop (its fibers take turns) and one for the reconciler thread. Built by Create() from
+// MEMCACHED_SERVERS; several servers are spread by ketama consistent hashing
+// (libketama-compatible MD5), so adding a server moves ~1/N of the keys. It speaks the
+// binary protocol (needed for increment-with-initial) with TCP_NODELAY and short timeouts,
+// so a dead or black-holed server costs at most about connect (200 ms) or one I/O wait
+// (300 ms) per call, never a hang.
 // Failure: every error other than a miss is kUnavailable ("memcached unavailable: …"),
 // except argument errors (store/validate.h), which are kInvalidArgument. A server that
 // refused a connection or timed out is skipped (immediate kUnavailable) for
 // retry_timeout_s, then tried again, so caching resumes by itself once memcached is back
 // — no restart needed. (libmemcached skips refused servers itself; this class adds the
 // skip after I/O timeouts, so a hung server costs one 300 ms stall per second per
-// thread, not one per call.) Delete of an absent key is Ok. Incr of a value that is not
+// instance, not one per call.) Delete of an absent key is Ok. Incr of a value that is not
 // a counter is kUnavailable (libmemcached reports it as a read failure). Nothing aborts
 // when a server is down.
 #pragma once

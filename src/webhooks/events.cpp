@@ -59,9 +59,8 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   if (!IsOurs(*pi)) return Outcome::kIgnored;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi_id);
-  holds::HoldRecord record{std::move(*pi), cached ? cached->captured_at : std::nullopt, now};
-  record.pi.client_secret.clear();
-  repo.Save(record);
+  repo.Save(holds::HoldRecord::FromStripe(std::move(*pi),
+                                          cached ? cached->captured_at : std::nullopt, now));
   return Outcome::kApplied;
 }
 
@@ -84,8 +83,8 @@ Result<Outcome> ApplyPaymentIntent(const http::Deps& deps, const Event& e, int64
   if (cached && StatusRank(pi->status) < StatusRank(cached->pi.status)) {
     return Reread(deps, pi->id, now);  // older-looking event: ask Stripe
   }
-  holds::HoldRecord record{std::move(*pi), cached ? cached->captured_at : std::nullopt, now};
-  record.pi.client_secret.clear();
+  auto record = holds::HoldRecord::FromStripe(std::move(*pi),
+                                              cached ? cached->captured_at : std::nullopt, now);
   if (cached && cached->pi.latest_charge == record.pi.latest_charge && !record.pi.capture_before) {
     record.pi.capture_before = cached->pi.capture_before;  // events do not expand the charge
   }

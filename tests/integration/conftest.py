@@ -326,7 +326,7 @@ def _stack_env(run_dir, ports):
         # the ChittyID reconciler replaces PENDING ids every 2 s (default 15)
         "CHITTYCHARGE_RECONCILE_SECONDS": "2",
         "CHITTYCHARGE_PROCESSES": "2",
-        "CHITTYCHARGE_THREADS": "16",
+        "CHITTYCHARGE_IN_FLIGHT": "16",
         # the double validates its own answers against Stripe's OpenAPI subset
         "CHITTYCHARGE_STRIPE_DOUBLE_ARGS": "--self-check",
     })
@@ -489,7 +489,7 @@ def own_stack():
     (`own_stack.own_memcached`), 4 threads per worker, and one more client, LIMITED_TOKEN."""
     yield from launched_stack({
         "CHITTYCHARGE_API_TOKENS": f"{API_TOKENS},limited:{LIMITED_TOKEN}:NEW_GUEST:2",
-        "CHITTYCHARGE_THREADS": "4",
+        "CHITTYCHARGE_IN_FLIGHT": "4",
     }, prefix="chittycharge-it-own-", own_memcached=True)
 
 

@@ -589,7 +589,7 @@ class Rig:
             "RATE_LIMIT_PER_MINUTE": "100000",
             "ALLOWED_ORIGINS": RIG_ORIGINS,
             "STRIPE_TIMEOUT_MS": "5000",
-            "CHITTYCHARGE_THREADS": "4",
+            "CHITTYCHARGE_IN_FLIGHT": "4",
         }
         lines = []
         for line in ENV_EXAMPLE.read_text().splitlines():
@@ -948,7 +948,7 @@ def limited_stack():
         "CHITTYCHARGE_NGINX_RATE": "1r/m", "CHITTYCHARGE_NGINX_BURST": "2",
         "CHITTYCHARGE_NGINX_WEBHOOK_RATE": "1r/m", "CHITTYCHARGE_NGINX_WEBHOOK_BURST": "3",
         "CHITTYCHARGE_NGINX_LIMIT_LOOPBACK": "1", "CHITTYCHARGE_PROCESSES": "1",
-        "CHITTYCHARGE_THREADS": "4",
+        "CHITTYCHARGE_IN_FLIGHT": "4",
     }, prefix="chittycharge-limits-")
 
 

@@ -701,3 +701,36 @@ def test_https_port_serves_the_api(stack):
     assert created.status == 201, created
     fetched = stack.api("GET", f"/api/holds/{created.json['id']}", https=True)
     assert fetched.status == 200 and fetched.json["id"] == created.json["id"]
+
+
+# ---------------------------------------------------------------- regressions
+
+def test_nul_in_a_string_field_is_refused_before_stripe(stack):
+    """Regression: "\\u0000" in description or metadata was accepted and sent to Stripe,
+    though docs/reliability.md says NUL is refused. The 400 names the field."""
+    cases = [
+        ({"description": "Deposit\u0000"}, "description"),
+        ({"metadata": {"booking_id": "bk\u00001"}}, "metadata[booking_id]"),
+        ({"metadata": {"bk\u0000": "v"}}, "metadata"),
+        ({"customer_email": "guest\u0000@example.com"}, "customer_email"),
+        ({"property_id": "prop\u0000"}, "property_id"),
+        ({"tenant_id": "tenant\u0000"}, "tenant_id"),
+    ]
+    before = stack.count_payment_intents()
+    for fields, param in cases:
+        error = assert_error(stack.api("POST", "/api/holds", dict(VALID, **fields)),
+                             400, "invalid_request")
+        assert error.get("param") == param, (fields, error)
+        assert "NUL" in error["error"], (fields, error)
+    assert stack.count_payment_intents() == before
+
+
+def test_list_filter_too_long_says_so_with_the_limit(stack):
+    """Regression: GET /api/holds?property_id=<600 characters> answered "may not contain
+    quotes or backslashes"; it is too long, and the limit is create's 500 characters."""
+    for field in ("property_id", "tenant_id"):
+        error = assert_error(stack.api("GET", f"/api/holds?{field}={'p' * 600}"),
+                             400, "invalid_request")
+        assert error.get("param") == field, error
+        assert error["error"] == f"{field} is longer than 500 characters", error
+    assert stack.api("GET", f"/api/holds?property_id={'p' * 500}").status == 200

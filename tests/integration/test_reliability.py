@@ -363,7 +363,7 @@ def test_twenty_parallel_identical_captures_are_one_capture(stack, workers):
 def test_one_worker_waits_on_many_slow_stripe_calls_at_once(stack):
     """A worker's requests wait for Stripe on fibers, not on its few loop threads: twelve
     creates that Stripe holds for 1.5 s each finish together, not one or two at a time."""
-    slow, count = 1.5, 12  # one worker: 16 slots (the stack's CHITTYCHARGE_THREADS)
+    slow, count = 1.5, 12  # one worker: 16 slots (the stack's CHITTYCHARGE_IN_FLIGHT)
     pid = two_workers(stack)[0]
     os_threads = len(os.listdir(f"/proc/{pid}/task"))
     assert os_threads < count, f"worker {pid} runs {os_threads} OS threads"
@@ -405,7 +405,7 @@ def test_a_worker_keeps_its_upstream_connections_after_a_burst(stack):
     one (libcurl's default cache, 4 x the transfers running, closed one per finished
     transfer as a burst ended; each reopened connection is a TCP and TLS handshake)."""
     pid = two_workers(stack)[0]
-    count = 16  # the stack's CHITTYCHARGE_THREADS: 8 per event loop, so each loop takes 8
+    count = 16  # the stack's CHITTYCHARGE_IN_FLIGHT: 8 per event loop, so each loop takes 8
     fault(stack, method="POST", path=CREATE_PATH, delay_ms=600, count=count)
     label, started = unique("burst"), time.time()
     try:

@@ -52,7 +52,7 @@ BOOST_FIXTURE_TEST_CASE(mint_sends_bearer_and_json_body, Fixture) {
 BOOST_FIXTURE_TEST_CASE(mint_503_is_unavailable, Fixture) {
   transport.Respond(503, R"({"error":"down"})");
   auto id = client.MintAuth({});
-  BOOST_REQUIRE(!id);
+  REQUIRE_ERROR(id);
   BOOST_TEST(KindIs(id.error(), ErrorKind::kUnavailable));
   BOOST_TEST(id.error().message.find("tok_secret") == std::string::npos);
 }
@@ -60,8 +60,12 @@ BOOST_FIXTURE_TEST_CASE(mint_503_is_unavailable, Fixture) {
 BOOST_FIXTURE_TEST_CASE(mint_504_is_deadline_and_401_is_upstream, Fixture) {
   transport.Respond(504, "");
   transport.Respond(401, R"({"error":"bad token"})");
-  BOOST_TEST(KindIs(client.MintAuth({}).error(), ErrorKind::kDeadlineExceeded));
-  BOOST_TEST(KindIs(client.MintAuth({}).error(), ErrorKind::kUpstream));
+  auto timed_out = client.MintAuth({});
+  REQUIRE_ERROR(timed_out);
+  BOOST_TEST(KindIs(timed_out.error(), ErrorKind::kDeadlineExceeded));
+  auto refused = client.MintAuth({});
+  REQUIRE_ERROR(refused);
+  BOOST_TEST(KindIs(refused.error(), ErrorKind::kUpstream));
 }
 
 BOOST_FIXTURE_TEST_CASE(mint_bad_answers_are_upstream_errors, Fixture) {
@@ -71,7 +75,7 @@ BOOST_FIXTURE_TEST_CASE(mint_bad_answers_are_upstream_errors, Fixture) {
     transport.Respond(200, body);
     auto id = client.MintAuth({});
     BOOST_TEST_INFO("body: " << body);
-    BOOST_REQUIRE(!id);
+    REQUIRE_ERROR(id);
     BOOST_TEST(KindIs(id.error(), ErrorKind::kUpstream));
   }
 }
@@ -84,7 +88,7 @@ BOOST_FIXTURE_TEST_CASE(mint_overlong_id_is_refused, Fixture) {
 BOOST_FIXTURE_TEST_CASE(transport_timeout_passes_through, Fixture) {
   transport.FailWith(ErrorKind::kDeadlineExceeded, "timed out");
   auto id = client.MintAuth({});
-  BOOST_REQUIRE(!id);
+  REQUIRE_ERROR(id);
   BOOST_TEST(KindIs(id.error(), ErrorKind::kDeadlineExceeded));
   BOOST_TEST(id.error().message == "timed out");
 }
@@ -100,8 +104,12 @@ BOOST_FIXTURE_TEST_CASE(health_is_a_get_of_health, Fixture) {
 BOOST_FIXTURE_TEST_CASE(health_errors, Fixture) {
   transport.Respond(500, "");
   transport.FailWith(ErrorKind::kUnavailable, "refused");
-  BOOST_TEST(KindIs(client.Health().error(), ErrorKind::kUpstream));
-  BOOST_TEST(KindIs(client.Health().error(), ErrorKind::kUnavailable));
+  const auto answered_500 = client.Health();
+  REQUIRE_ERROR(answered_500);
+  BOOST_TEST(KindIs(answered_500.error(), ErrorKind::kUpstream));
+  const auto unreachable = client.Health();
+  REQUIRE_ERROR(unreachable);
+  BOOST_TEST(KindIs(unreachable.error(), ErrorKind::kUnavailable));
 }
 
 BOOST_AUTO_TEST_CASE(pending_id_is_upper_case_and_sanitised) {

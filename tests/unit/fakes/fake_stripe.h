@@ -124,14 +124,20 @@ class FakeStripe final : public stripe::StripeApi {
     calls.push_back({"search", query, ""});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
     stripe::SearchPage page;
-    // Clauses of the form metadata['k']:'v' joined by AND; every one must match.
+    // Clauses of the form metadata['k']:'v' (a quote in v escaped as \') joined by AND;
+    // every one must match. Other clauses (status, created) are not checked.
     std::vector<std::pair<std::string, std::string>> clauses;
     for (size_t pos = query.find("metadata['"); pos != std::string::npos;
-         pos = query.find("metadata['", pos + 1)) {
+         pos = query.find("metadata['", pos)) {
       const size_t key_end = query.find("']:'", pos);
-      const size_t value_end = query.find('\'', key_end + 4);
-      clauses.emplace_back(query.substr(pos + 10, key_end - pos - 10),
-                           query.substr(key_end + 4, value_end - key_end - 4));
+      std::string value;
+      size_t i = key_end + 4;
+      for (; i < query.size() && query[i] != '\''; ++i) {
+        if (query[i] == '\\' && i + 1 < query.size()) ++i;
+        value.push_back(query[i]);
+      }
+      clauses.emplace_back(query.substr(pos + 10, key_end - pos - 10), std::move(value));
+      pos = i;
     }
     for (auto it = intents.rbegin(); it != intents.rend(); ++it) {
       bool match = true;

@@ -244,6 +244,55 @@ BOOST_AUTO_TEST_CASE(list_is_scoped_to_the_client) {
   BOOST_TEST(bad_limit.status == 400);
 }
 
+// Regression: a NUL (%00) in a list filter reached the search builder, whose 400 named no
+// field.
+BOOST_AUTO_TEST_CASE(list_refuses_nul_in_a_filter_and_names_it) {
+  for (const char* field : {"property_id", "tenant_id"}) {
+    auto r = ListHolds(deps(), as(alpha),
+                       http::Request{"GET", "/api/holds", std::string(field) + "=p%00", {}, "", ""});
+    BOOST_REQUIRE_EQUAL(r.status, 400);
+    const auto body = Body(r);
+    BOOST_TEST(json::StringMember(body, "param").value_or("") == field);
+    BOOST_TEST(json::StringMember(body, "error").value_or("").find("NUL") != std::string::npos);
+  }
+  BOOST_TEST(stripe.Count("search") == 0U);
+}
+
+// Regression: a 600-character property_id was answered "may not contain quotes or
+// backslashes"; the filter's limit is create's, 500 characters (not bytes).
+BOOST_AUTO_TEST_CASE(list_says_a_filter_is_too_long_and_gives_the_limit) {
+  for (const char* field : {"property_id", "tenant_id"}) {
+    auto r = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds",
+                                                        field + ("=" + std::string(600, 'p')),
+                                                        {}, "", ""});
+    BOOST_REQUIRE_EQUAL(r.status, 400);
+    const auto body = Body(r);
+    BOOST_TEST(json::StringMember(body, "param").value_or("") == field);
+    const std::string message(json::StringMember(body, "error").value_or(""));
+    BOOST_TEST(message == std::string(field) + " is longer than 500 characters");
+  }
+  std::string accented;
+  for (int i = 0; i < 500; ++i) accented += "%C3%A9";  // é: 500 characters, 1000 bytes
+  auto fits = ListHolds(deps(), as(alpha),
+                        http::Request{"GET", "/api/holds", "property_id=" + accented, {}, "", ""});
+  BOOST_TEST(fits.status == 200);
+}
+
+// A client name is any text but `,` and `:` (CHITTYCHARGE_API_TOKENS); a quote in it used
+// to end the search value early, so that client's list came back empty.
+BOOST_AUTO_TEST_CASE(list_for_a_client_name_with_a_quote) {
+  const config::ClientToken oneil{"o'neil", "tok_o", Tier::kPremiumProperty, 10};
+  auto created = CreateHold(deps(), as(oneil), Post(R"({"description":"Deposit"})"));
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  Create();  // alpha's
+  auto r = ListHolds(deps(), as(oneil), http::Request{"GET", "/api/holds", "", {}, "", ""});
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_REQUIRE_EQUAL(Body(r)["data"].Size(), 1U);
+  const std::string id = Body(created)["id"].GetString();
+  BOOST_TEST(Body(r)["data"][0]["id"].GetString() == id);
+  BOOST_TEST(stripe.calls.back().id == R"(metadata['client']:'o\'neil')");
+}
+
 // Regression: create, browser confirm and capture within one second used to trust the
 // stale cached status (compared fetched_at with a whole-second clock).
 BOOST_AUTO_TEST_CASE(capture_in_the_same_second_as_the_confirm_rereads_stripe) {

@@ -68,13 +68,45 @@ const BadCase kBad[] = {
     {"bad payment method", R"({"description":"x","payment_method":"card_123"})", "invalid_request", "payment_method"},
 };
 
+// Regression: "\u0000" in a string field was accepted and sent to Stripe, while
+// docs/reliability.md says NUL is refused.
+const BadCase kNul[] = {
+    {"description", R"({"description":"Deposit\u0000"})", "invalid_request", "description"},
+    {"description only NUL", R"({"description":"\u0000"})", "invalid_request", "description"},
+    {"metadata value", R"({"description":"x","metadata":{"booking_id":"b\u00001"}})", "invalid_request", "metadata[booking_id]"},
+    {"metadata key", R"({"description":"x","metadata":{"bk\u0000":"v"}})", "invalid_request", "metadata"},
+    {"customer_email", R"({"description":"x","customer_email":"guest\u0000@example.com"})", "invalid_request", "customer_email"},
+    {"property_id", R"({"description":"x","property_id":"prop\u0000"})", "invalid_request", "property_id"},
+    {"tenant_id", R"({"description":"x","tenant_id":"\u0000t"})", "invalid_request", "tenant_id"},
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(holds_hold_request)
 
+BOOST_DATA_TEST_CASE(refuses_nul_in_create_strings, boost::unit_test::data::make(kNul), c) {
+  auto r = ParseCreateHold(c.body, {});
+  REQUIRE_ERROR(r);
+  BOOST_TEST(r.error().code == c.code);
+  BOOST_TEST(r.error().param == c.param);
+  BOOST_TEST(r.error().message.find("NUL") != std::string::npos, r.error().message);
+  BOOST_TEST(HttpStatus(r.error().kind) == 400);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_nul_in_capture_and_cancel_reasons) {
+  auto capture = ParseCaptureHold(R"({"reason":"damage\u0000"})");
+  REQUIRE_ERROR(capture);
+  BOOST_TEST(capture.error().param == "reason");
+  BOOST_TEST(capture.error().message.find("NUL") != std::string::npos);
+  auto cancel = ParseCancelHold(R"({"reason":"\u0000"})");
+  REQUIRE_ERROR(cancel);
+  BOOST_TEST(cancel.error().param == "reason");
+  BOOST_TEST(cancel.error().message.find("NUL") != std::string::npos);
+}
+
 BOOST_DATA_TEST_CASE(rejects_bad_create_bodies, boost::unit_test::data::make(kBad), c) {
   auto r = ParseCreateHold(c.body, {});
-  BOOST_REQUIRE(!r.has_value());
+  REQUIRE_ERROR(r);
   BOOST_TEST(r.error().code == c.code);
   BOOST_TEST(r.error().param == c.param);
   BOOST_TEST(HttpStatus(r.error().kind) == 400);
@@ -130,16 +162,23 @@ BOOST_AUTO_TEST_CASE(capture_bodies) {
   auto partial = ParseCaptureHold(R"({"amount_to_capture":7500,"reason":"damage"})");
   REQUIRE_OK(partial);
   BOOST_TEST(*partial->amount_to_capture == 7500);
-  BOOST_TEST(ParseCaptureHold(R"({"amount_to_capture":0})").error().code == "invalid_request");
-  BOOST_TEST(ParseCaptureHold(R"({"amount_to_capture":1.5})").error().code == "invalid_request");
-  BOOST_TEST(ParseCaptureHold(R"({"amount":5})").error().param == "amount");
+  const auto zero = ParseCaptureHold(R"({"amount_to_capture":0})");
+  REQUIRE_ERROR(zero);
+  BOOST_TEST(zero.error().code == "invalid_request");
+  const auto fraction = ParseCaptureHold(R"({"amount_to_capture":1.5})");
+  REQUIRE_ERROR(fraction);
+  BOOST_TEST(fraction.error().code == "invalid_request");
+  const auto unknown = ParseCaptureHold(R"({"amount":5})");
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST(unknown.error().param == "amount");
 }
 
 BOOST_AUTO_TEST_CASE(cancel_bodies) {
   REQUIRE_OK(ParseCancelHold("{}"));
   REQUIRE_OK(ParseCancelHold(R"({"cancellation_reason":"requested_by_customer","reason":"early checkout"})"));
-  BOOST_TEST(ParseCancelHold(R"({"cancellation_reason":"bored"})").error().param ==
-             "cancellation_reason");
+  const auto bored = ParseCancelHold(R"({"cancellation_reason":"bored"})");
+  REQUIRE_ERROR(bored);
+  BOOST_TEST(bored.error().param == "cancellation_reason");
 }
 
 BOOST_AUTO_TEST_CASE(email_shapes) {

@@ -55,6 +55,17 @@ BOOST_AUTO_TEST_CASE(renders_the_contract_hold_object) {
   BOOST_TEST(h["metadata"]["booking_id"].GetString() == std::string("b1"));
 }
 
+BOOST_AUTO_TEST_CASE(from_stripe_keeps_no_client_secret) {
+  stripe::PaymentIntent pi = Captured().pi;
+  pi.client_secret = "pi_1_secret_abc";
+  const HoldRecord record = HoldRecord::FromStripe(pi, 1760190000, 1760199999);
+  BOOST_TEST(record.pi.client_secret.empty());
+  BOOST_TEST(record.pi.id == "pi_1");
+  BOOST_TEST(record.captured_at.value_or(0) == 1760190000);
+  BOOST_TEST(record.fetched_at == 1760199999);
+  BOOST_TEST(SerializeRecord(record).find("secret") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(client_secret_only_when_given) {
   auto doc = json::ParseStrict(RenderHold(Captured(), "pi_1_secret_abc"));
   REQUIRE_OK(doc);

@@ -7,7 +7,13 @@
 namespace cc::store {
 namespace {
 
-bool IsUnavailable(const Error& e) { return e.kind == ErrorKind::kUnavailable; }
+// Requires `result` to hold an error (so reading it is defined) and checks its kind.
+template <typename R>
+void CheckUnavailable(const R& result) {
+  REQUIRE_ERROR(result);
+  BOOST_TEST((result.error().kind == ErrorKind::kUnavailable));
+  BOOST_TEST(result.error().message.rfind("memcached unavailable", 0) == 0U);
+}
 
 BOOST_AUTO_TEST_SUITE(store_faulty_store)
 
@@ -28,13 +34,12 @@ BOOST_AUTO_TEST_CASE(every_call_fails_unavailable_when_switched_on) {
   REQUIRE_OK(inner.Set("k", "v", 0));
   FaultyStore store(inner);
   store.SetFailing(true);
-  BOOST_TEST(IsUnavailable(store.Get("k").error()));
-  BOOST_TEST(IsUnavailable(store.Set("k", "x", 0).error()));
-  BOOST_TEST(IsUnavailable(store.Add("n", "x", 0).error()));
-  BOOST_TEST(IsUnavailable(store.Incr("c", 1, 1, 0).error()));
-  BOOST_TEST(IsUnavailable(store.Delete("k").error()));
-  BOOST_TEST(IsUnavailable(store.Ping().error()));
-  BOOST_TEST(store.Get("k").error().message.rfind("memcached unavailable", 0) == 0U);
+  CheckUnavailable(store.Get("k"));
+  CheckUnavailable(store.Set("k", "x", 0));
+  CheckUnavailable(store.Add("n", "x", 0));
+  CheckUnavailable(store.Incr("c", 1, 1, 0));
+  CheckUnavailable(store.Delete("k"));
+  CheckUnavailable(store.Ping());
   BOOST_TEST(inner.Get("k")->value() == "v");  // untouched
   BOOST_TEST(inner.Size() == 1U);
 }

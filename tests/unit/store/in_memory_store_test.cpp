@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(incr_on_non_counter_is_invalid_argument) {
   ClockedStore s;
   REQUIRE_OK(s.store.Set("c", "abc", 0));
   auto r = s.store.Incr("c", 1, 0, 0);
-  BOOST_REQUIRE(!r);
+  REQUIRE_ERROR(r);
   BOOST_TEST(static_cast<int>(r.error().kind) == static_cast<int>(ErrorKind::kInvalidArgument));
 }
 

@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_CASE(bad_lists_are_invalid_config) {
                           "ho st:1", "h/st:1", "a:1,a:1", "[zz]:1"}) {
     auto list = ParseServerList(bad);
     BOOST_TEST_INFO("input: '" << bad << "'");
-    BOOST_REQUIRE(!list);
+    REQUIRE_ERROR(list);
     BOOST_TEST(list.error().code == "invalid_config");
     BOOST_TEST(static_cast<int>(list.error().kind) ==
                static_cast<int>(ErrorKind::kInvalidArgument));

@@ -16,7 +16,7 @@ BOOST_AUTO_TEST_CASE(key_of_exactly_250_printable_bytes_is_accepted) {
 
 BOOST_AUTO_TEST_CASE(key_errors_are_invalid_argument) {
   auto s = ValidateKey(std::string(251, 'k'));
-  BOOST_REQUIRE(!s);
+  REQUIRE_ERROR(s);
   BOOST_TEST(static_cast<int>(s.error().kind) == static_cast<int>(ErrorKind::kInvalidArgument));
   BOOST_TEST(!ValidateKey(std::string("tab\there")));
   BOOST_TEST(!ValidateKey(std::string("del\x7f")));

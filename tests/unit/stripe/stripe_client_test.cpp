@@ -78,7 +78,11 @@ void CheckGet(const httpclient::HttpRequest& r, const std::string& path_and_quer
   BOOST_TEST(r.body.empty());
 }
 
-void CheckError(const Error& e, int status, const std::string& code) {
+// Requires `result` to hold an error (so reading it is defined), then checks that error.
+template <typename R>
+void CheckError(const R& result, int status, const std::string& code) {
+  REQUIRE_ERROR(result);
+  const Error& e = result.error();
   BOOST_TEST(HttpStatus(e.kind) == status);
   BOOST_TEST(e.code == code);
   BOOST_TEST(e.message.find(kKey) == std::string::npos);
@@ -133,8 +137,7 @@ BOOST_AUTO_TEST_CASE(declined_create_is_402_with_the_intent_id) {
                          R"("message":"Your card was declined.","payment_intent":)" +
                              IntentJson("pi_declined", "requires_payment_method") + "}}");
   const Result<PaymentIntent> pi = client.Create(HoldParams(), "k");
-  BOOST_REQUIRE(!pi.has_value());
-  CheckError(pi.error(), 402, "card_declined");
+  CheckError(pi, 402, "card_declined");
   BOOST_TEST(pi.error().id == "pi_declined");
   BOOST_TEST(transport.requests().size() == 1U);
 }
@@ -152,10 +155,10 @@ BOOST_AUTO_TEST_CASE(malformed_ids_are_not_found_without_calling_stripe) {
       "pi_1?x=1", "pi_a b", "pi_1%2F", "pi_" + std::string(300, 'a')};
   for (const std::string& id : ids) {
     BOOST_TEST_CONTEXT(id) {
-      CheckError(client.Retrieve(id).error(), 404, "not_found");
-      CheckError(client.Capture(id, {}, "k").error(), 404, "not_found");
-      CheckError(client.Cancel(id, {}, "k").error(), 404, "not_found");
-      CheckError(client.UpdateMetadata(id, {}, "k").error(), 404, "not_found");
+      CheckError(client.Retrieve(id), 404, "not_found");
+      CheckError(client.Capture(id, {}, "k"), 404, "not_found");
+      CheckError(client.Cancel(id, {}, "k"), 404, "not_found");
+      CheckError(client.UpdateMetadata(id, {}, "k"), 404, "not_found");
     }
   }
   BOOST_TEST(transport.requests().empty());
@@ -227,7 +230,7 @@ BOOST_AUTO_TEST_CASE(ping_is_one_cheap_authenticated_get) {
   const Status result = client.Ping();
   REQUIRE_OK(result);
   CheckGet(Sent(0), "/v1/payment_intents?limit=1");
-  CheckError(client.Ping().error(), 502, "upstream_error");
+  CheckError(client.Ping(), 502, "upstream_error");
   BOOST_TEST(transport.requests().size() == 2U);  // no retry
   BOOST_TEST(sleeps.empty());
 }
@@ -258,7 +261,7 @@ BOOST_AUTO_TEST_CASE(transient_answers_are_retried) {
 
 BOOST_AUTO_TEST_CASE(stripe_should_retry_false_stops_retries) {
   transport.Respond(500, "", {{"stripe-should-retry", "false"}});
-  CheckError(client.Capture("pi_1", {}, "k").error(), 502, "upstream_error");
+  CheckError(client.Capture("pi_1", {}, "k"), 502, "upstream_error");
   BOOST_TEST(transport.requests().size() == 1U);
   BOOST_TEST(sleeps.empty());
 }
@@ -278,22 +281,21 @@ BOOST_AUTO_TEST_CASE(a_400_is_not_retried_and_unexpected_state_is_409) {
                          R"("code":"payment_intent_unexpected_state","message":"status canceled",)"
                          R"("payment_intent":{"id":"pi_1"}}})");
   const Result<PaymentIntent> pi = client.Capture("pi_1", {}, "k");
-  BOOST_REQUIRE(!pi.has_value());
-  CheckError(pi.error(), 409, "hold_not_capturable");
+  CheckError(pi, 409, "hold_not_capturable");
   BOOST_TEST(pi.error().id == "pi_1");
   BOOST_TEST(transport.requests().size() == 1U);
 }
 
 BOOST_AUTO_TEST_CASE(retries_stop_after_max_retries) {
   transport.Respond(503, "").Respond(503, "").Respond(503, "").Respond(200, "{}");
-  CheckError(client.Retrieve("pi_1").error(), 502, "upstream_error");
+  CheckError(client.Retrieve("pi_1"), 502, "upstream_error");
   BOOST_TEST(transport.requests().size() == 3U);  // 1 + max_retries
 }
 
 BOOST_AUTO_TEST_CASE(retries_stop_when_the_time_budget_would_be_exceeded) {
   StripeClient patient(transport, Config(10));
   for (int i = 0; i < 10; ++i) transport.Respond(500, "");
-  CheckError(patient.Capture("pi_1", {}, "k").error(), 502, "upstream_error");
+  CheckError(patient.Capture("pi_1", {}, "k"), 502, "upstream_error");
   // 0.5 + 1 + 2 + 4 = 7.5 s slept; the next 5 s would pass the 8 s budget.
   BOOST_TEST(transport.requests().size() == 5U);
   BOOST_TEST(sleeps.size() == 4U);
@@ -308,7 +310,7 @@ BOOST_AUTO_TEST_CASE(time_spent_waiting_for_answers_counts_against_the_budget) {
   };
   StripeClient slow(transport, config);
   transport.Respond(500, "").Respond(200, IntentJson("pi_1", "succeeded"));
-  CheckError(slow.Retrieve("pi_1").error(), 502, "upstream_error");
+  CheckError(slow.Retrieve("pi_1"), 502, "upstream_error");
   BOOST_TEST(transport.requests().size() == 1U);
   BOOST_TEST(sleeps.empty());
 }
@@ -318,8 +320,7 @@ BOOST_AUTO_TEST_CASE(connection_failures_end_as_502) {
       .FailWith(ErrorKind::kUnavailable, "Couldn't connect to server")
       .FailWith(ErrorKind::kUnavailable, "Couldn't connect to server");
   const Result<PaymentIntent> pi = client.Retrieve("pi_1");
-  BOOST_REQUIRE(!pi.has_value());
-  CheckError(pi.error(), 502, "upstream_error");
+  CheckError(pi, 502, "upstream_error");
   BOOST_TEST(pi.error().message.find("Could not reach Stripe") != std::string::npos);
   BOOST_TEST(transport.requests().size() == 3U);
 }
@@ -327,8 +328,7 @@ BOOST_AUTO_TEST_CASE(connection_failures_end_as_502) {
 BOOST_AUTO_TEST_CASE(a_timeout_is_504_without_retry) {
   transport.FailWith(ErrorKind::kDeadlineExceeded, "Operation timed out");
   const Result<PaymentIntent> pi = client.Create(HoldParams(), "k");
-  BOOST_REQUIRE(!pi.has_value());
-  CheckError(pi.error(), 504, "upstream_timeout");
+  CheckError(pi, 504, "upstream_timeout");
   BOOST_TEST(pi.error().message == "Stripe did not answer within 7000 ms.");
   BOOST_TEST(transport.requests().size() == 1U);
   BOOST_TEST(sleeps.empty());
@@ -336,21 +336,20 @@ BOOST_AUTO_TEST_CASE(a_timeout_is_504_without_retry) {
 
 BOOST_AUTO_TEST_CASE(a_tls_failure_is_502_without_retry) {
   transport.FailWith(ErrorKind::kUpstream, "SSL certificate problem");
-  CheckError(client.Retrieve("pi_1").error(), 502, "upstream_error");
+  CheckError(client.Retrieve("pi_1"), 502, "upstream_error");
   BOOST_TEST(transport.requests().size() == 1U);
 }
 
 BOOST_AUTO_TEST_CASE(an_unreadable_200_is_502) {
   transport.Respond(200, "<html>maintenance</html>");
-  CheckError(client.Retrieve("pi_1").error(), 502, "upstream_error");
+  CheckError(client.Retrieve("pi_1"), 502, "upstream_error");
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_api_key_is_502_without_the_key) {
   transport.Respond(401, R"({"error":{"type":"invalid_request_error",)"
                          R"("message":"Invalid API Key provided: sk_test_****eKey"}})");
   const Result<PaymentIntent> pi = client.Retrieve("pi_1");
-  BOOST_REQUIRE(!pi.has_value());
-  CheckError(pi.error(), 502, "upstream_error");
+  CheckError(pi, 502, "upstream_error");
   BOOST_TEST(pi.error().message.find("sk_") == std::string::npos);
 }
 
