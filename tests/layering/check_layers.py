@@ -31,6 +31,7 @@ ALLOWED = {
     "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h"} | PORTS,
     "gateway": {"core", "runtime", "http", "config", "holds", "webhooks", "jobs"} | PORTS,
     "fcgi": {"core", "runtime", "http", "httpclient"},
+    "ledger": {"core", "runtime"},
     "app": None,  # the composition root sees everything
 }
 
