@@ -45,7 +45,7 @@ C_LIBRARIES = {
     "curl/": ("httpclient/curl_transport.cpp",),
     "libmemcached/": ("store/memcached_store.cpp",),
     "openssl/": ("core/crypto.cpp",),
-    "libpq-fe.h": (),
+    "libpq-fe.h": ("ledger/pg_connection.cpp",),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
