@@ -64,13 +64,10 @@ int main(int argc, char** argv) {
       return Refuse(granted.error().message);
     }
   }
-  cc::log::Info(
-      "migrations applied",
-      {cc::log::Num("applied",
-                    static_cast<long long>(
-                        report->applied.size())),  // NOLINT(google-runtime-int): log::Num's type
-       cc::log::Str("versions", Join(report->applied)),
-       cc::log::Num("already_applied", report->already_applied),
-       cc::log::Str("granted_role", role)});
+  const auto applied = static_cast<int>(report->applied.size());
+  cc::log::Info("migrations applied",
+                {cc::log::Num("applied", applied), cc::log::Str("versions", Join(report->applied)),
+                 cc::log::Num("already_applied", report->already_applied),
+                 cc::log::Str("granted_role", role)});
   return 0;
 }

@@ -19,7 +19,7 @@ std::string OneLine(const char* text) {
   std::string s = text == nullptr ? "" : text;
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   for (char& c : s) {
-    if (c == '\n') c = ' ';
+    if (c == '\n' || c == '\t') c = ' ';
   }
   return s;
 }
@@ -151,13 +151,23 @@ Status PgConnection::WaitSocket(bool for_write, int timeout_ms) {
 
 Result<PgRows> PgConnection::Finish(int timeout_ms) {
   const auto deadline = Deadline(timeout_ms);
+  if (auto sent = Flush(Left(deadline)); !sent) return Fail(sent.error());
+  return Collect(Left(deadline));
+}
+
+Status PgConnection::Flush(int timeout_ms) {
+  const auto deadline = Deadline(timeout_ms);
   for (;;) {  // send what the non-blocking connection could not write at once
     const int flushed = PQflush(conn_);
-    if (flushed == 0) break;
+    if (flushed == 0) return Ok();
     if (flushed < 0) return Lost(OneLine(PQerrorMessage(conn_)));
     if (auto ready = WaitSocket(true, Left(deadline)); !ready) return Lost(ready.error().message);
     if (PQconsumeInput(conn_) == 0) return Lost(OneLine(PQerrorMessage(conn_)));
   }
+}
+
+Result<PgRows> PgConnection::Collect(int timeout_ms) {
+  const auto deadline = Deadline(timeout_ms);
   PgRows out;
   for (;;) {
     if (PQconsumeInput(conn_) == 0) return Lost(OneLine(PQerrorMessage(conn_)));

@@ -45,6 +45,8 @@ class PgConnection {
                                                        SocketWaiter& waiter, int timeout_ms);
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
+  PgConnection(PgConnection&&) = delete;
+  PgConnection& operator=(PgConnection&&) = delete;
   ~PgConnection();
 
   // Prepares `sql` as the named statement of this connection.
@@ -63,6 +65,8 @@ class PgConnection {
   PgConnection(pg_conn* conn, SocketWaiter& waiter) : conn_(conn), waiter_(waiter) {}
   // Sends what libpq buffered, then collects every result of the query in flight.
   Result<PgRows> Finish(int timeout_ms);
+  Status Flush(int timeout_ms);
+  Result<PgRows> Collect(int timeout_ms);
   Status WaitSocket(bool for_write, int timeout_ms);
   // Marks the connection broken; the error to return.
   tl::unexpected<Error> Lost(const std::string& why);

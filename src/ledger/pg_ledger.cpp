@@ -36,6 +36,7 @@ struct Statement {
   const char* sql;
 };
 
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_HOLD_COLUMNS                                                                   \
   "h.id, h.chitty_id, h.client, coalesce(h.property_id, ''), coalesce(h.tenant_id, ''), " \
   "h.amount, h.currency, h.status, extract(epoch FROM h.created_at)::bigint, "            \
@@ -43,12 +44,14 @@ struct Statement {
   "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "          \
   "FROM hold_payment_intents p WHERE p.hold_id = h.id)"
 
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
   "id, hold_id, seq, chitty_id, type, actor, coalesce(request_id, ''), "                      \
   "coalesce(status_before, ''), coalesce(status_after, ''), amount, coalesce(currency, ''), " \
   "coalesce(payment_intent, ''), coalesce(stripe_request_id, ''), detail::text, "             \
   "extract(epoch FROM created_at)::bigint"
 
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_INTENT_COLUMNS                                                     \
   "idempotency_key, operation, coalesce(hold_id, ''), params_digest, state, " \
   "coalesce(result::text, ''), coalesce(stripe_request_id, ''), "             \
@@ -232,6 +235,8 @@ class PgLedger::Call {
   explicit Call(std::atomic<bool>& busy) : busy_(busy), owner_(!busy.exchange(true)) {}
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
+  Call(Call&&) = delete;
+  Call& operator=(Call&&) = delete;
   ~Call() {
     if (owner_) busy_.store(false);
   }
@@ -287,16 +292,20 @@ Result<PgRows> PgLedger::Run(Stmt stmt, const std::vector<PgValue>& params) {
   return rows;
 }
 
-#define CC_ONE_CALL_AT_A_TIME()                              \
-  const Call call(busy_);                                    \
-  if (!call.owner())                                         \
-  return Internal(                                           \
-      "PgLedger called while a call is in flight (one call " \
-      "at a time; use one PgLedger per caller)")
+namespace {
+
+tl::unexpected<Error> Busy() {
+  return Internal(
+      "PgLedger called while a call is in flight (one call at a time; use one "
+      "PgLedger per caller)");
+}
+
+}  // namespace
 
 Result<bool> PgLedger::RecordHold(const Hold& hold) {
   if (auto ok = ValidateHold(hold); !ok) return Fail(ok.error());
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kHoldInsert,
                   {Text(hold.id), Text(hold.chitty_id), Text(hold.client), Text(hold.property_id),
                    Text(hold.tenant_id), Number(hold.amount), Text(hold.currency),
@@ -313,7 +322,8 @@ Result<bool> PgLedger::RecordHold(const Hold& hold) {
 }
 
 Result<std::optional<Hold>> PgLedger::FindHold(std::string_view id) {
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kHoldFind, {Text(id)});
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
@@ -323,7 +333,8 @@ Result<std::optional<Hold>> PgLedger::FindHold(std::string_view id) {
 
 Result<Page<Hold>> PgLedger::ListHolds(const HoldFilter& f) {
   if (auto ok = ValidateHoldFilter(f); !ok) return Fail(ok.error());
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   if (!f.starting_after.empty()) {
     auto cursor = Run(Stmt::kHoldCursor, {Text(f.starting_after), Text(f.client)});
     if (!cursor) return Fail(cursor.error());
@@ -346,7 +357,8 @@ Result<Page<Hold>> PgLedger::ListHolds(const HoldFilter& f) {
 
 Result<Event> PgLedger::AppendEvent(const Event& e) {
   if (auto ok = ValidateEvent(e); !ok) return Fail(ok.error());
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kEventAppend,
                   {Text(e.id), Text(e.hold_id), Text(e.chitty_id), Text(e.type), Text(e.actor),
                    Text(e.request_id), Text(e.status_before), Text(e.status_after),
@@ -369,7 +381,8 @@ Result<Event> PgLedger::AppendEvent(const Event& e) {
 Result<Page<Event>> PgLedger::ListEvents(std::string_view hold_id, std::string_view starting_after,
                                          int limit) {
   if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   int64_t after_seq = 0;
   if (!starting_after.empty()) {
     auto cursor = Run(Stmt::kEventCursor, {Text(starting_after), Text(hold_id)});
@@ -390,7 +403,8 @@ Result<Page<Event>> PgLedger::ListEvents(std::string_view hold_id, std::string_v
 
 Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {
   if (auto ok = ValidateIntent(i); !ok) return Fail(ok.error());
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kIntentBegin, {Text(i.idempotency_key), Text(i.operation), Text(i.hold_id),
                                        Text(i.params_digest), Number(i.created_at)});
   if (!rows) return Fail(rows.error());
@@ -418,7 +432,8 @@ Status PgLedger::FinishIntent(std::string_view idempotency_key, IntentState stat
   if (!json::ParseStrict(result_json)) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
   }
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kIntentFinish, {Text(idempotency_key), Text(IntentStateName(state)),
                                         Text(result_json), Text(stripe_request_id), Number(now)});
   if (!rows) return Fail(rows.error());
@@ -437,7 +452,8 @@ Status PgLedger::FinishIntent(std::string_view idempotency_key, IntentState stat
 
 Result<std::vector<StripeIntent>> PgLedger::ListPendingIntents(int64_t created_before, int limit) {
   if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kIntentPending, {Number(created_before), Number(limit)});
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
@@ -450,7 +466,8 @@ Result<bool> PgLedger::RecordWebhookEvent(std::string_view event_id, int64_t rec
   if (event_id.empty()) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request", "an event id is needed", "id");
   }
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kWebhookRecord, {Text(event_id), Number(received_at)});
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
@@ -458,13 +475,12 @@ Result<bool> PgLedger::RecordWebhookEvent(std::string_view event_id, int64_t rec
 }
 
 Status PgLedger::Ping() {
-  CC_ONE_CALL_AT_A_TIME();
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kPing, {});
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
   return Ok();
 }
-
-#undef CC_ONE_CALL_AT_A_TIME
 
 }  // namespace cc::ledger

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 #include "ledger/socket_waiter.h"
 
@@ -14,7 +14,8 @@ Status PollSocketWaiter::Wait(int fd, bool for_write, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   pollfd p{};
   p.fd = fd;
-  p.events = static_cast<short>(for_write ? (POLLIN | POLLOUT) : POLLIN);
+  p.events = static_cast<short>(  // NOLINT(google-runtime-int): pollfd's type
+      for_write ? (POLLIN | POLLOUT) : POLLIN);
   for (;;) {
     int wait_ms = -1;
     if (timeout_ms >= 0) {
@@ -30,7 +31,8 @@ Status PollSocketWaiter::Wait(int fd, bool for_write, int timeout_ms) {
     }
     if (errno != EINTR) {
       return Fail(ErrorKind::kUnavailable, "service_unavailable",
-                  std::string("ledger socket wait failed: ") + std::strerror(errno));
+                  "ledger socket wait failed: " +
+                      std::error_code(errno, std::generic_category()).message());
     }
   }
 }
