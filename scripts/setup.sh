@@ -16,7 +16,7 @@ readonly PACKAGES=(
   build-essential cmake pkg-config libfcgi-dev spawn-fcgi multiwatch rapidjson-dev
   libcurl4-openssl-dev libssl-dev libmemcached-dev memcached libboost-test-dev libboost-context-dev
   libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
-  clang clang-format libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev postgresql libpq-dev
 )
 
 missing_packages() {

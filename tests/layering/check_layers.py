@@ -31,6 +31,7 @@ ALLOWED = {
     "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h"} | PORTS,
     "gateway": {"core", "runtime", "http", "config", "holds", "webhooks", "jobs"} | PORTS,
     "fcgi": {"core", "runtime", "http", "httpclient"},
+    "ledger": {"core", "runtime"},
     "app": None,  # the composition root sees everything
 }
 
@@ -44,7 +45,7 @@ C_LIBRARIES = {
     "curl/": ("httpclient/curl_transport.cpp",),
     "libmemcached/": ("store/memcached_store.cpp",),
     "openssl/": ("core/crypto.cpp",),
-    "libpq-fe.h": (),
+    "libpq-fe.h": ("ledger/pg_connection.cpp",),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')

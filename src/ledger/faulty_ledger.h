@@ -1,0 +1,87 @@
+// FaultyLedger: a Ledger that forwards to another one and can be told to fail.
+//
+// leveldb's EnvWrapper idea, as store/faulty_store.h: tests wrap a working InMemoryLedger
+// and flip SetFailing(true) to simulate PostgreSQL being down; every call then returns
+// kUnavailable ("ledger unavailable: injected fault", code "service_unavailable", as
+// PgLedger does) without touching the wrapped ledger. Flipping back restores it, with its
+// contents intact. The switch and the call counter are atomic, so a test thread may flip
+// it while others call; the calls' own thread-safety is the wrapped ledger's.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "ledger/ledger.h"
+
+namespace cc::ledger {
+
+class FaultyLedger final : public Ledger {
+ public:
+  // `target` must outlive this object.
+  explicit FaultyLedger(Ledger& target) : target_(target) {}
+
+  void SetFailing(bool failing) { failing_.store(failing); }
+  [[nodiscard]] bool failing() const { return failing_.load(); }
+  // Calls made, failed or not.
+  [[nodiscard]] uint64_t calls() const { return calls_.load(); }
+
+  Result<bool> RecordHold(const Hold& hold) override {
+    if (Fails()) return Down();
+    return target_.RecordHold(hold);
+  }
+  Result<std::optional<Hold>> FindHold(std::string_view id) override {
+    if (Fails()) return Down();
+    return target_.FindHold(id);
+  }
+  Result<Page<Hold>> ListHolds(const HoldFilter& filter) override {
+    if (Fails()) return Down();
+    return target_.ListHolds(filter);
+  }
+  Result<Event> AppendEvent(const Event& event) override {
+    if (Fails()) return Down();
+    return target_.AppendEvent(event);
+  }
+  Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
+                                 int limit) override {
+    if (Fails()) return Down();
+    return target_.ListEvents(hold_id, starting_after, limit);
+  }
+  Result<StripeIntent> BeginIntent(const StripeIntent& intent) override {
+    if (Fails()) return Down();
+    return target_.BeginIntent(intent);
+  }
+  Status FinishIntent(std::string_view idempotency_key, IntentState state,
+                      std::string_view result_json, std::string_view stripe_request_id,
+                      int64_t now) override {
+    if (Fails()) return Down();
+    return target_.FinishIntent(idempotency_key, state, result_json, stripe_request_id, now);
+  }
+  Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override {
+    if (Fails()) return Down();
+    return target_.ListPendingIntents(created_before, limit);
+  }
+  Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override {
+    if (Fails()) return Down();
+    return target_.RecordWebhookEvent(event_id, received_at);
+  }
+  Status Ping() override {
+    if (Fails()) return Down();
+    return target_.Ping();
+  }
+
+ private:
+  bool Fails() {
+    calls_.fetch_add(1);
+    return failing_.load();
+  }
+  static tl::unexpected<Error> Down() {
+    return Fail(ErrorKind::kUnavailable, "service_unavailable",
+                "ledger unavailable: injected fault");
+  }
+
+  Ledger& target_;
+  std::atomic<bool> failing_{false};
+  std::atomic<uint64_t> calls_{0};
+};
+
+}  // namespace cc::ledger

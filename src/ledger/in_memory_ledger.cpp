@@ -1,0 +1,211 @@
+#include "ledger/in_memory_ledger.h"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include "core/json.h"
+
+namespace cc::ledger {
+namespace {
+
+tl::unexpected<Error> Conflict(std::string code, std::string message) {
+  return Fail(ErrorKind::kConflict, std::move(code), std::move(message));
+}
+
+tl::unexpected<Error> UnknownCursor() {
+  return Fail(ErrorKind::kInvalidArgument, "invalid_request",
+              "starting_after names no item of this list", "starting_after");
+}
+
+bool Matches(const Hold& h, const HoldFilter& f) {
+  if (h.client != f.client) return false;
+  if (!f.property_id.empty() && h.property_id != f.property_id) return false;
+  if (!f.tenant_id.empty() && h.tenant_id != f.tenant_id) return false;
+  if (!f.status.empty() && h.status != f.status) return false;
+  if (f.expiring_before &&
+      (h.status != "requires_capture" || !h.expires_at || *h.expires_at >= *f.expiring_before)) {
+    return false;
+  }
+  if (f.created_after && h.created_at <= *f.created_after) return false;
+  if (f.created_before && h.created_at >= *f.created_before) return false;
+  return true;
+}
+
+// Newest first: (created_at, id) descending.
+bool NewerFirst(const Hold* a, const Hold* b) {
+  return std::tie(a->created_at, a->id) > std::tie(b->created_at, b->id);
+}
+
+}  // namespace
+
+std::string InMemoryLedger::ResolveHold(std::string_view id) const {
+  if (holds_.find(id) != holds_.end()) return std::string(id);
+  const auto alias = aliases_.find(id);
+  return alias == aliases_.end() ? std::string() : alias->second;
+}
+
+Result<bool> InMemoryLedger::RecordHold(const Hold& hold) {
+  if (auto ok = ValidateHold(hold); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  if (holds_.find(hold.id) != holds_.end()) return false;
+  if (!ResolveHold(hold.chitty_id).empty()) {
+    return Conflict("ledger_conflict", "this chitty_id belongs to another hold");
+  }
+  for (const std::string& pi : hold.payment_intents) {
+    if (!ResolveHold(pi).empty()) {
+      return Conflict("ledger_conflict", "a PaymentIntent of the chain belongs to another hold");
+    }
+  }
+  holds_.emplace(hold.id, hold);
+  aliases_.emplace(hold.chitty_id, hold.id);
+  for (const std::string& pi : hold.payment_intents) aliases_.emplace(pi, hold.id);
+  return true;
+}
+
+Result<std::optional<Hold>> InMemoryLedger::FindHold(std::string_view id) {
+  std::lock_guard lock(mu_);
+  const std::string hold_id = ResolveHold(id);
+  if (hold_id.empty()) return std::optional<Hold>();
+  return std::optional<Hold>(holds_.find(hold_id)->second);
+}
+
+Result<Page<Hold>> InMemoryLedger::ListHolds(const HoldFilter& filter) {
+  if (auto ok = ValidateHoldFilter(filter); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const Hold* cursor = nullptr;
+  if (!filter.starting_after.empty()) {
+    const auto found = holds_.find(filter.starting_after);
+    if (found == holds_.end() || found->second.client != filter.client) return UnknownCursor();
+    cursor = &found->second;
+  }
+  std::vector<const Hold*> matching;
+  for (const auto& [id, hold] : holds_) {
+    if (!Matches(hold, filter)) continue;
+    if (cursor != nullptr && !NewerFirst(cursor, &hold)) continue;
+    matching.push_back(&hold);
+  }
+  std::sort(matching.begin(), matching.end(), NewerFirst);
+  Page<Hold> page;
+  page.has_more = matching.size() > static_cast<size_t>(filter.limit);
+  matching.resize(std::min(matching.size(), static_cast<size_t>(filter.limit)));
+  for (const Hold* h : matching) page.data.push_back(*h);
+  return page;
+}
+
+Result<Event> InMemoryLedger::AppendEvent(const Event& event) {
+  if (auto ok = ValidateEvent(event); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  if (const auto seen = event_holds_.find(event.id); seen != event_holds_.end()) {
+    for (const Event& e : events_[seen->second]) {
+      if (e.id == event.id) return e;
+    }
+  }
+  const auto hold = holds_.find(event.hold_id);
+  if (hold == holds_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + event.hold_id);
+  }
+  std::vector<Event>& trail = events_[event.hold_id];
+  Event stored = event;
+  stored.seq = static_cast<int64_t>(trail.size()) + 1;
+  trail.push_back(stored);
+  event_holds_.emplace(event.id, event.hold_id);
+  if (!event.status_after.empty()) hold->second.status = event.status_after;
+  return stored;
+}
+
+Result<Page<Event>> InMemoryLedger::ListEvents(std::string_view hold_id,
+                                               std::string_view starting_after, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const auto trail = events_.find(hold_id);
+  const std::vector<Event> none;
+  const std::vector<Event>& events = trail == events_.end() ? none : trail->second;
+  size_t first = 0;
+  if (!starting_after.empty()) {
+    const auto at = std::find_if(events.begin(), events.end(),
+                                 [&](const Event& e) { return e.id == starting_after; });
+    if (at == events.end()) return UnknownCursor();
+    first = static_cast<size_t>(at - events.begin()) + 1;
+  }
+  Page<Event> page;
+  const size_t end = std::min(events.size(), first + static_cast<size_t>(limit));
+  page.data.assign(events.begin() + static_cast<std::ptrdiff_t>(first),
+                   events.begin() + static_cast<std::ptrdiff_t>(end));
+  page.has_more = end < events.size();
+  return page;
+}
+
+Result<StripeIntent> InMemoryLedger::BeginIntent(const StripeIntent& intent) {
+  if (auto ok = ValidateIntent(intent); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const auto found = intents_.find(intent.idempotency_key);
+  if (found != intents_.end()) {
+    if (found->second.params_digest != intent.params_digest) {
+      return Conflict("idempotency_key_reused",
+                      "this Stripe idempotency key was recorded with other parameters");
+    }
+    return found->second;
+  }
+  StripeIntent stored = intent;
+  stored.state = IntentState::kPending;
+  stored.result_json.clear();
+  stored.stripe_request_id.clear();
+  stored.finished_at.reset();
+  intents_.emplace(intent.idempotency_key, stored);
+  return stored;
+}
+
+Status InMemoryLedger::FinishIntent(std::string_view idempotency_key, IntentState state,
+                                    std::string_view result_json,
+                                    std::string_view stripe_request_id, int64_t now) {
+  if (state == IntentState::kPending) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request",
+                "an intent finishes as succeeded or failed", "state");
+  }
+  if (!json::ParseStrict(result_json)) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
+  }
+  std::lock_guard lock(mu_);
+  const auto found = intents_.find(idempotency_key);
+  if (found == intents_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no intent with this idempotency key");
+  }
+  StripeIntent& intent = found->second;
+  if (intent.state != IntentState::kPending) {
+    if (intent.state == state) return Ok();
+    return Conflict("intent_already_finished", "this intent finished with the other state");
+  }
+  intent.state = state;
+  intent.result_json = std::string(result_json);
+  intent.stripe_request_id = std::string(stripe_request_id);
+  intent.finished_at = now;
+  return Ok();
+}
+
+Result<std::vector<StripeIntent>> InMemoryLedger::ListPendingIntents(int64_t created_before,
+                                                                     int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  std::vector<StripeIntent> out;
+  for (const auto& [key, intent] : intents_) {
+    if (intent.state == IntentState::kPending && intent.created_at < created_before) {
+      out.push_back(intent);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const StripeIntent& a, const StripeIntent& b) {
+    return std::tie(a.created_at, a.idempotency_key) < std::tie(b.created_at, b.idempotency_key);
+  });
+  out.resize(std::min(out.size(), static_cast<size_t>(limit)));
+  return out;
+}
+
+Result<bool> InMemoryLedger::RecordWebhookEvent(std::string_view event_id, int64_t received_at) {
+  if (event_id.empty()) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request", "an event id is needed", "id");
+  }
+  std::lock_guard lock(mu_);
+  return webhook_events_.emplace(std::string(event_id), received_at).second;
+}
+
+}  // namespace cc::ledger

@@ -1,0 +1,50 @@
+// InMemoryLedger: a real, working Ledger kept in maps, for unit tests of the domains.
+//
+// It behaves like PgLedger in everything a caller can observe (the shared behaviour tests
+// in tests/unit/ledger/ledger_behaviour.h run against both): the same validation, the
+// same answers to repeats, the same list order and cursors. It never fails otherwise;
+// wrap it in a FaultyLedger to simulate an outage. Nothing survives the object.
+// Thread-safe (one mutex), so one instance can stand for the shared database behind
+// several threads or processes' worth of callers in a test.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+
+namespace cc::ledger {
+
+class InMemoryLedger final : public Ledger {
+ public:
+  Result<bool> RecordHold(const Hold& hold) override;
+  Result<std::optional<Hold>> FindHold(std::string_view id) override;
+  Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
+  Result<Event> AppendEvent(const Event& event) override;
+  Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
+                                 int limit) override;
+  Result<StripeIntent> BeginIntent(const StripeIntent& intent) override;
+  Status FinishIntent(std::string_view idempotency_key, IntentState state,
+                      std::string_view result_json, std::string_view stripe_request_id,
+                      int64_t now) override;
+  Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
+  Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
+  Status Ping() override { return Ok(); }
+
+ private:
+  // The hold's id for a hold id, chitty_id or chain PaymentIntent id; "" if none.
+  // Caller holds mu_.
+  [[nodiscard]] std::string ResolveHold(std::string_view id) const;
+
+  std::mutex mu_;
+  std::map<std::string, Hold, std::less<>> holds_;
+  std::map<std::string, std::string, std::less<>> aliases_;        // pi_… / chitty_id → hold id
+  std::map<std::string, std::vector<Event>, std::less<>> events_;  // by hold id, seq order
+  std::map<std::string, std::string, std::less<>> event_holds_;    // event id → hold id
+  std::map<std::string, StripeIntent, std::less<>> intents_;
+  std::map<std::string, int64_t, std::less<>> webhook_events_;
+};
+
+}  // namespace cc::ledger

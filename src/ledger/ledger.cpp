@@ -1,0 +1,141 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "core/json.h"
+
+namespace cc::ledger {
+namespace {
+
+tl::unexpected<Error> Invalid(std::string message, std::string param) {
+  return Fail(ErrorKind::kInvalidArgument, "invalid_request", std::move(message), std::move(param));
+}
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// prefix followed by one or more [A-Za-z0-9_].
+bool IsStripeId(std::string_view id, std::string_view prefix) {
+  return id.size() > prefix.size() && id.starts_with(prefix) &&
+         std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix.size()), id.end(), IsIdChar);
+}
+
+bool IsCurrency(std::string_view c) {
+  return c.size() == 3 &&
+         std::all_of(c.begin(), c.end(), [](char x) { return x >= 'a' && x <= 'z'; });
+}
+
+bool IsHexDigest(std::string_view d) {
+  return d.size() == 64 && std::all_of(d.begin(), d.end(), [](char x) {
+           return (x >= '0' && x <= '9') || (x >= 'a' && x <= 'f');
+         });
+}
+
+constexpr std::array<std::string_view, 18> kEventTypes = {"created",
+                                                          "scheduled",
+                                                          "authorized",
+                                                          "authorization_failed",
+                                                          "captured",
+                                                          "canceled",
+                                                          "released",
+                                                          "expired",
+                                                          "reauthorized",
+                                                          "reauthorization_failed",
+                                                          "refunded",
+                                                          "evidence_added",
+                                                          "dispute_opened",
+                                                          "dispute_evidence_staged",
+                                                          "dispute_submitted",
+                                                          "dispute_closed",
+                                                          "chitty_id_assigned",
+                                                          "reconciled"};
+
+bool IsActor(std::string_view a) {
+  return (a.starts_with("client:") && a.size() > 7) || a == "stripe" || a == "scheduler" ||
+         a == "reconciler" || a == "guest";
+}
+
+}  // namespace
+
+Status ValidateLimit(int limit) {
+  if (limit < 1 || limit > 100) return Invalid("limit must be between 1 and 100", "limit");
+  return Ok();
+}
+
+Status ValidateHold(const Hold& h) {
+  if (!IsStripeId(h.id, "pi_") && !IsStripeId(h.id, "seti_")) {
+    return Invalid("a hold id is a PaymentIntent or SetupIntent id", "id");
+  }
+  if (h.chitty_id.empty()) return Invalid("a hold needs its chitty_id", "chitty_id");
+  if (h.client.empty()) return Invalid("a hold needs its client", "client");
+  if (h.amount <= 0) return Invalid("a hold's amount is positive", "amount");
+  if (!IsCurrency(h.currency)) return Invalid("currency is three lower-case letters", "currency");
+  if (h.status.empty()) return Invalid("a hold needs its status", "status");
+  if (h.created_at <= 0) return Invalid("a hold needs its creation time", "created_at");
+  for (const std::string& pi : h.payment_intents) {
+    if (!IsStripeId(pi, "pi_"))
+      return Invalid("the chain holds PaymentIntent ids", "payment_intents");
+  }
+  if (h.id.starts_with("pi_") && (h.payment_intents.empty() || h.payment_intents.front() != h.id)) {
+    return Invalid("a hold's id is the first PaymentIntent of its chain", "payment_intents");
+  }
+  std::vector<std::string> sorted = h.payment_intents;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    return Invalid("a PaymentIntent appears twice in the chain", "payment_intents");
+  }
+  return Ok();
+}
+
+Status ValidateEvent(const Event& e) {
+  if (!IsStripeId(e.id, "evt_")) return Invalid("an event id is evt_ and [A-Za-z0-9_]", "id");
+  if (e.hold_id.empty()) return Invalid("an event needs its hold", "hold_id");
+  if (e.chitty_id.empty()) return Invalid("an event needs its chitty_id", "chitty_id");
+  if (std::find(kEventTypes.begin(), kEventTypes.end(), e.type) == kEventTypes.end()) {
+    return Invalid("unknown event type", "type");
+  }
+  if (!IsActor(e.actor)) return Invalid("unknown actor", "actor");
+  if (!e.currency.empty() && !IsCurrency(e.currency)) {
+    return Invalid("currency is three lower-case letters", "currency");
+  }
+  if (e.created_at <= 0) return Invalid("an event needs its time", "created_at");
+  auto detail = json::ParseStrict(e.detail_json);
+  if (!detail || !detail->IsObject()) return Invalid("detail is a JSON object", "detail");
+  return Ok();
+}
+
+Status ValidateIntent(const StripeIntent& i) {
+  if (i.idempotency_key.empty()) return Invalid("an intent needs its key", "idempotency_key");
+  if (i.operation.empty()) return Invalid("an intent needs its operation", "operation");
+  if (!IsHexDigest(i.params_digest)) {
+    return Invalid("params_digest is a lower-case hex SHA-256", "params_digest");
+  }
+  if (i.created_at <= 0) return Invalid("an intent needs its time", "created_at");
+  return Ok();
+}
+
+Status ValidateHoldFilter(const HoldFilter& f) {
+  if (f.client.empty()) return Invalid("a list is per client", "client");
+  return ValidateLimit(f.limit);
+}
+
+std::string_view IntentStateName(IntentState state) {
+  switch (state) {
+    case IntentState::kPending: return "pending";
+    case IntentState::kSucceeded: return "succeeded";
+    case IntentState::kFailed: return "failed";
+  }
+  return "pending";
+}
+
+std::optional<IntentState> ParseIntentState(std::string_view name) {
+  if (name == "pending") return IntentState::kPending;
+  if (name == "succeeded") return IntentState::kSucceeded;
+  if (name == "failed") return IntentState::kFailed;
+  return std::nullopt;
+}
+
+}  // namespace cc::ledger

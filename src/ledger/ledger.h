@@ -1,0 +1,153 @@
+// The ledger port: the durable record the service keeps beside Stripe (CONTRACT.md,
+// Part 2): holds and their chain of PaymentIntents, the append-only audit trail, an
+// intent before every Stripe POST and its result after, and the Stripe webhook event ids
+// seen. PostgreSQL in production (ledger/pg_ledger.h); InMemoryLedger and FaultyLedger
+// for tests. Not yet used by the request path.
+//
+// Semantics every implementation shares (tests/unit/ledger/ledger_behaviour.h pins them):
+// - Times are unix seconds. Empty strings stand for "absent" (SQL NULL).
+// - Records are validated: a malformed one is kInvalidArgument (code "invalid_request")
+//   and changes nothing.
+// - Calls that create something answer whether they created it, so a retry after a lost
+//   answer is harmless: RecordHold → false when the hold id exists; AppendEvent → the
+//   stored event when its id exists; BeginIntent → the stored intent when its key exists
+//   with the same params digest (kConflict "idempotency_key_reused" with another one);
+//   RecordWebhookEvent → false when the event id was seen (atomic: of any number of
+//   concurrent recorders of one id, exactly one gets true).
+// - Lists use stable cursors: holds newest first by (created_at, id), events oldest first
+//   by their per-hold seq; `starting_after` names the last item of the previous page and
+//   never skips an item that existed when that page was read. An unknown
+//   `starting_after` is kInvalidArgument (param "starting_after").
+// - The ledger unreachable ⇒ kUnavailable (code "service_unavailable"), nothing else;
+//   any other failure is kInternal. Callers treat kUnavailable as "nothing recorded,
+//   do not move money".
+// Thread-safety: InMemoryLedger and FaultyLedger are thread-safe; a PgLedger serves one
+// call at a time (see its header).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace cc::ledger {
+
+struct Hold {
+  std::string id;  // the first PaymentIntent id (pi_…), or a scheduled hold's seti_…
+  std::string chitty_id;
+  std::string client;  // the token name that created it: its owner
+  std::string property_id;
+  std::string tenant_id;
+  int64_t amount = 0;    // minor units, > 0
+  std::string currency;  // lower case, 3 letters
+  std::string status;    // the last status recorded (Stripe's, or "scheduled")
+  int64_t created_at = 0;
+  std::optional<int64_t> expires_at;         // end of the authorization window
+  std::vector<std::string> payment_intents;  // the chain, oldest first
+};
+
+struct Event {
+  std::string id;  // evt_…, the service's own; chosen by the caller, unique
+  std::string hold_id;
+  std::string chitty_id;
+  std::string type;   // CONTRACT.md's types: created, captured, …
+  std::string actor;  // client:<name> | stripe | scheduler | reconciler | guest
+  std::string request_id;
+  std::string status_before;
+  std::string status_after;  // non-empty ⇒ also the hold's status, in the same commit
+  std::optional<int64_t> amount;
+  std::string currency;
+  std::string payment_intent;
+  std::string stripe_request_id;
+  std::string detail_json = "{}";  // a JSON object, stored as given
+  int64_t created_at = 0;
+  int64_t seq = 0;  // the hold's event order, assigned by the ledger (1, 2, …)
+};
+
+enum class IntentState { kPending, kSucceeded, kFailed };
+
+struct StripeIntent {
+  std::string idempotency_key;  // the Idempotency-Key of the Stripe POST
+  std::string operation;        // "create", "capture", "cancel", …
+  std::string hold_id;          // empty for a create (the hold does not exist yet)
+  std::string params_digest;    // lower-case hex SHA-256 of the POST's parameters
+  IntentState state = IntentState::kPending;
+  std::string result_json;  // Stripe's answer or error (a JSON value); empty while pending
+  std::string stripe_request_id;
+  int64_t created_at = 0;
+  std::optional<int64_t> finished_at;
+};
+
+struct HoldFilter {
+  std::string client;       // required: lists are per client
+  std::string property_id;  // the rest: empty / nullopt = any
+  std::string tenant_id;
+  std::string status;
+  std::optional<int64_t> expiring_before;  // status requires_capture and expires_at < this
+  std::optional<int64_t> created_after;    // created_at > this
+  std::optional<int64_t> created_before;   // created_at < this
+  std::string starting_after;              // a hold id of this client
+  int limit = 10;                          // 1..100
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> data;
+  bool has_more = false;
+};
+
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+
+  // Records a new hold with its chain (payment_intents may be empty for a scheduled
+  // hold). true: recorded; false: a hold with this id exists (left unchanged).
+  // A chitty_id or PaymentIntent id that belongs to another hold is kConflict.
+  virtual Result<bool> RecordHold(const Hold& hold) = 0;
+  // The hold with this id or chitty_id, or whose chain holds this PaymentIntent id;
+  // nullopt if none.
+  virtual Result<std::optional<Hold>> FindHold(std::string_view id) = 0;
+  virtual Result<Page<Hold>> ListHolds(const HoldFilter& filter) = 0;
+
+  // Appends an event to its hold's trail (kNotFound for an unknown hold) and returns it
+  // as stored, with its seq. An id already recorded returns that event unchanged.
+  virtual Result<Event> AppendEvent(const Event& event) = 0;
+  // The hold's events oldest first, after the event `starting_after` (empty: from the
+  // start); limit 1..100.
+  virtual Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
+                                         int limit) = 0;
+
+  // Before a Stripe POST: records the intent as pending (its state, result and
+  // finished_at are ignored) and returns the stored one.
+  virtual Result<StripeIntent> BeginIntent(const StripeIntent& intent) = 0;
+  // After it: kSucceeded or kFailed with Stripe's answer. kNotFound for an unknown key;
+  // finishing a finished intent again with the same state is a no-op, with the other
+  // state kConflict.
+  virtual Status FinishIntent(std::string_view idempotency_key, IntentState state,
+                              std::string_view result_json, std::string_view stripe_request_id,
+                              int64_t now) = 0;
+  // Pending intents created before `created_before`, oldest first (the reconciler's work).
+  virtual Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before,
+                                                               int limit) = 0;
+
+  // true the first time this Stripe event id is recorded, false on every repeat.
+  virtual Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) = 0;
+
+  // Ok when the ledger answers (GET /health's database_connected).
+  virtual Status Ping() = 0;
+};
+
+// The checks every implementation applies before recording (kInvalidArgument).
+Status ValidateHold(const Hold& hold);
+Status ValidateEvent(const Event& event);
+Status ValidateIntent(const StripeIntent& intent);
+Status ValidateHoldFilter(const HoldFilter& filter);
+Status ValidateLimit(int limit);
+// "pending" / "succeeded" / "failed", and back (nullopt for anything else).
+std::string_view IntentStateName(IntentState state);
+std::optional<IntentState> ParseIntentState(std::string_view name);
+
+}  // namespace cc::ledger

@@ -1,0 +1,89 @@
+// PgLedger: the Ledger on PostgreSQL, over one PgConnection (libpq, asynchronous).
+//
+// The SQL of every table lives in pg_ledger.cpp, one statement per operation, prepared
+// once per connection right after it opens (a schema that is missing or behind ⇒
+// kInternal "ledger schema missing or behind: run chittycharge-migrate"). Parameters are
+// always bound, never spliced into SQL. The database must have been migrated
+// (chittycharge-migrate); the role needs the grants of ledger_grant_service_role().
+//
+// Connection: opened by the first call, not the constructor. When it is lost (server
+// stopped, network, no answer within statement_timeout_ms) the call answers kUnavailable
+// and the ledger waits a backoff (min_backoff_ms, doubling up to max_backoff_ms) during
+// which every call answers kUnavailable at once without touching the network; the first
+// call after it reconnects. A write whose connection was lost mid-call may or may not
+// have committed: callers retry with the same ids (every write is idempotent on its id).
+// libpq and SQLSTATE codes stop here: unique violations become the port's values
+// (false / the stored row / kConflict), connection errors kUnavailable, anything else
+// kInternal (code "ledger_error", the server's message).
+//
+// Thread-safety: one call at a time. A PgLedger is not shared between threads, nor
+// between fibers that may park mid-call; a second call while one is in flight is a bug
+// and answers kInternal at once. Use one PgLedger per concurrent caller.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "ledger/pg_connection.h"
+#include "ledger/socket_waiter.h"
+
+namespace cc::ledger {
+
+namespace pg {
+enum class Stmt;  // the prepared statements (pg_ledger.cpp)
+}
+
+struct PgLedgerOptions {
+  std::string conninfo = "postgresql:///chittycharge";  // DATABASE_URL
+  int connect_timeout_ms = 5000;
+  int statement_timeout_ms = 5000;
+  int min_backoff_ms = 100;
+  int max_backoff_ms = 5000;
+};
+
+class PgLedger final : public Ledger {
+ public:
+  // `waiter` must outlive this object.
+  PgLedger(PgLedgerOptions options, SocketWaiter& waiter)
+      : options_(std::move(options)), waiter_(waiter) {}
+
+  Result<bool> RecordHold(const Hold& hold) override;
+  Result<std::optional<Hold>> FindHold(std::string_view id) override;
+  Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
+  Result<Event> AppendEvent(const Event& event) override;
+  Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
+                                 int limit) override;
+  Result<StripeIntent> BeginIntent(const StripeIntent& intent) override;
+  Status FinishIntent(std::string_view idempotency_key, IntentState state,
+                      std::string_view result_json, std::string_view stripe_request_id,
+                      int64_t now) override;
+  Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
+  Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
+  Status Ping() override;
+
+  // True while a connection is open and not known broken (for /health and tests).
+  [[nodiscard]] bool connected() const { return conn_ != nullptr && !conn_->broken(); }
+
+ private:
+  class Call;
+
+  // The open connection, opening it (and preparing every statement) when due.
+  Result<PgConnection*> Connection();
+  // Runs a prepared statement; connection errors become kUnavailable (and start the
+  // backoff), refused statements come back in PgRows for the caller to map.
+  Result<PgRows> Run(pg::Stmt stmt, const std::vector<PgValue>& params);
+  void StartBackoff(const std::string& why);
+
+  PgLedgerOptions options_;
+  SocketWaiter& waiter_;
+  std::unique_ptr<PgConnection> conn_;
+  std::chrono::steady_clock::time_point retry_at_{};
+  int backoff_ms_ = 0;
+  std::string last_error_;
+  std::atomic<bool> busy_{false};
+};
+
+}  // namespace cc::ledger

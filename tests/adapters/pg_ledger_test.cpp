@@ -1,0 +1,213 @@
+// Tests for ledger/pg_ledger.h against a real PostgreSQL (tests/adapters/postgres_process.h):
+// the behaviour it shares with InMemoryLedger, concurrency, the service role's grants,
+// and connection loss.
+#include "ledger/pg_ledger.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ledger/ledger_behaviour.h"
+#include "ledger/migrations.h"
+#include "ledger/pg_migrate.h"
+#include "ledger/socket_waiter.h"
+#include "memcached_process.h"
+#include "postgres_process.h"
+
+namespace cc::ledger {
+namespace {
+
+using cc::testing::PostgresCluster;
+using cc::testing::SharedCluster;
+
+constexpr const char* kServiceRole = "chittycharge_svc";
+
+std::vector<Migration> RepositoryMigrations() {
+  auto files = LoadMigrations(CC_SOURCE_DIR "/db/migrations");
+  BOOST_REQUIRE_MESSAGE(files.has_value(), files.error().message);
+  return *files;
+}
+
+// A migrated database to copy, and the service role with its grants: made once.
+const std::string& MigratedTemplate() {
+  static const std::string name = [] {
+    PostgresCluster& cluster = SharedCluster();
+    const std::string db = cluster.CreateDatabase();
+    PollSocketWaiter waiter;
+    auto report = ApplyMigrations(cluster.Conninfo(db), RepositoryMigrations(), waiter);
+    BOOST_REQUIRE_MESSAGE(report.has_value(), report.error().message);
+    cluster.Sql("postgres", std::string("CREATE ROLE ") + kServiceRole + " LOGIN");
+    auto granted = GrantServiceRole(cluster.Conninfo(db), kServiceRole, waiter);
+    BOOST_REQUIRE_MESSAGE(granted.has_value(), granted.error().message);
+    return db;
+  }();
+  return name;
+}
+
+PgLedgerOptions Options(const std::string& conninfo) {
+  PgLedgerOptions o;
+  o.conninfo = conninfo;
+  o.connect_timeout_ms = 5000;
+  o.statement_timeout_ms = 10000;
+  o.min_backoff_ms = 50;
+  o.max_backoff_ms = 400;
+  return o;
+}
+
+// A fresh, migrated database; the ledger connects as the restricted service role, so
+// every behaviour also proves the grants suffice.
+struct FreshPgLedger {
+  PollSocketWaiter waiter;
+  std::string db = SharedCluster().CreateDatabase(MigratedTemplate());
+  PgLedger ledger{Options(SharedCluster().Conninfo(db, kServiceRole)), waiter};
+};
+
+BOOST_AUTO_TEST_SUITE(ledger_pg_ledger)
+
+CC_LEDGER_BEHAVIOUR_CASES(FreshPgLedger)
+
+BOOST_FIXTURE_TEST_CASE(a_webhook_event_is_new_once_under_20_concurrent_recorders, FreshPgLedger) {
+  constexpr int kRecorders = 20;
+  constexpr int kEvents = 30;
+  std::mutex mu;
+  std::map<int, int> news;  // event → how many recorders were told "new"
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kRecorders; ++t) {
+    threads.emplace_back([&] {
+      PgLedger own(Options(SharedCluster().Conninfo(db, kServiceRole)), waiter);
+      for (int i = 0; i < kEvents; ++i) {
+        auto r = own.RecordWebhookEvent("evt_concurrent_" + std::to_string(i), behaviour::kNow);
+        if (!r) {
+          failures.fetch_add(1);
+        } else if (*r) {
+          const std::lock_guard lock(mu);
+          ++news[i];
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(news.size() == static_cast<size_t>(kEvents));
+  for (const auto& [event, count] : news) {
+    BOOST_TEST_INFO("event " << event);
+    BOOST_TEST(count == 1);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_appenders_get_distinct_consecutive_seqs, FreshPgLedger) {
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_c", "main", behaviour::kNow)));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      PgLedger own(Options(SharedCluster().Conninfo(db, kServiceRole)), waiter);
+      for (int i = 0; i < 10; ++i) {
+        const std::string id = "evt_" + std::to_string(t) + "_" + std::to_string(i);
+        if (!own.AppendEvent(behaviour::MakeEvent(id, "pi_c", "reconciled"))) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  auto page = ledger.ListEvents("pi_c", "", 100);
+  REQUIRE_OK(page);
+  BOOST_REQUIRE(page->data.size() == 40U);
+  for (size_t i = 0; i < page->data.size(); ++i) {
+    BOOST_TEST(page->data[i].seq == static_cast<int64_t>(i) + 1);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(the_service_role_cannot_update_or_delete_audit_rows, FreshPgLedger) {
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_a", "main", behaviour::kNow)));
+  REQUIRE_OK(ledger.AppendEvent(behaviour::MakeEvent("evt_a", "pi_a", "created")));
+  auto conn = PgConnection::Connect(SharedCluster().Conninfo(db, kServiceRole), waiter, 5000);
+  REQUIRE_OK(conn);
+  for (const char* sql :
+       {"UPDATE audit_events SET type = 'canceled'", "DELETE FROM audit_events",
+        "TRUNCATE audit_events", "DELETE FROM schema_migrations", "DROP TABLE audit_events"}) {
+    auto refused = (*conn)->ExecScript(sql, 5000);
+    REQUIRE_OK(refused);
+    BOOST_TEST_INFO(sql);
+    BOOST_TEST(refused->sqlstate.substr(0, 2) ==
+               "42");  // 42501 insufficient_privilege, 42501/42501
+  }
+  auto read = (*conn)->ExecScript("SELECT count(*) FROM audit_events", 5000);
+  REQUIRE_OK(read);
+  BOOST_REQUIRE(read->ok());
+  BOOST_TEST(read->rows.at(0).at(0).value_or("") == "1");
+  auto page = ledger.ListEvents("pi_a", "", 10);
+  REQUIRE_OK(page);
+  BOOST_REQUIRE(page->data.size() == 1U);
+  BOOST_TEST(page->data[0].type == "created");
+}
+
+BOOST_AUTO_TEST_CASE(an_unmigrated_database_is_internal_and_names_the_migrate_tool) {
+  PollSocketWaiter waiter;
+  const std::string db = SharedCluster().CreateDatabase();
+  PgLedger ledger(Options(SharedCluster().Conninfo(db)), waiter);
+  auto r = ledger.Ping();
+  REQUIRE_ERROR(r);
+  BOOST_TEST((r.error().kind == ErrorKind::kInternal));
+  BOOST_TEST(r.error().message.find("chittycharge-migrate") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_server_is_unavailable) {
+  PollSocketWaiter waiter;
+  PgLedger ledger(Options("host=127.0.0.1 port=" + std::to_string(cc::testing::FreeLoopbackPort()) +
+                          " dbname=x"),
+                  waiter);
+  auto r = ledger.RecordWebhookEvent("evt_x", behaviour::kNow);
+  REQUIRE_ERROR(r);
+  BOOST_TEST((r.error().kind == ErrorKind::kUnavailable));
+  BOOST_TEST(r.error().code == "service_unavailable");
+  BOOST_TEST(!ledger.connected());
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_lost_connection_is_unavailable_at_once_and_recovers_when_the_server_is_back) {
+  PostgresCluster cluster;  // its own: this test stops its server
+  cluster.Start();
+  PollSocketWaiter waiter;
+  auto report = ApplyMigrations(cluster.Conninfo("postgres"), RepositoryMigrations(), waiter);
+  REQUIRE_OK(report);
+  PgLedger ledger(Options(cluster.Conninfo("postgres")), waiter);
+  REQUIRE_OK(ledger.RecordWebhookEvent("evt_before", behaviour::kNow));
+  BOOST_TEST(ledger.connected());
+
+  cluster.Stop(SIGQUIT);  // immediate shutdown, by PID: the open connection dies
+  auto lost = ledger.RecordWebhookEvent("evt_during", behaviour::kNow);
+  REQUIRE_ERROR(lost);
+  BOOST_TEST((lost.error().kind == ErrorKind::kUnavailable));
+  BOOST_TEST(!ledger.connected());
+  const auto start = std::chrono::steady_clock::now();
+  auto again = ledger.Ping();  // within the backoff: no network, at once
+  REQUIRE_ERROR(again);
+  BOOST_TEST((again.error().kind == ErrorKind::kUnavailable));
+  BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::milliseconds(40)));
+
+  cluster.Start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  Result<bool> back = ledger.RecordWebhookEvent("evt_after", behaviour::kNow);
+  while (!back && std::chrono::steady_clock::now() < deadline) {
+    BOOST_TEST((back.error().kind == ErrorKind::kUnavailable));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    back = ledger.RecordWebhookEvent("evt_after", behaviour::kNow);
+  }
+  REQUIRE_OK(back);
+  BOOST_TEST(ledger.connected());
+  auto before = ledger.RecordWebhookEvent("evt_before", behaviour::kNow);
+  REQUIRE_OK(before);
+  BOOST_TEST(!*before);  // what was committed before the crash is still there
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cc::ledger

@@ -1,0 +1,398 @@
+// The behaviour every Ledger implementation shares (ledger/ledger.h), as test bodies.
+//
+// tests/unit/ledger/in_memory_ledger_test.cpp runs them against InMemoryLedger and
+// tests/adapters/pg_ledger_test.cpp against PgLedger on a real PostgreSQL, each on a
+// fresh, empty ledger: include this file, define a fixture with a `ledger` member
+// (a Ledger&-convertible reference or object) and expand CC_LEDGER_BEHAVIOUR_CASES(Fixture).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "test_util.h"
+
+namespace cc::ledger::behaviour {
+
+inline constexpr int64_t kNow = 1760184000;  // 2025-10-11T12:00:00Z
+
+inline Hold MakeHold(const std::string& pi, const std::string& client, int64_t created_at) {
+  Hold h;
+  h.id = pi;
+  h.chitty_id = "CHITTY-AUTH-" + pi;
+  h.client = client;
+  h.property_id = "prop_1";
+  h.tenant_id = "tenant_1";
+  h.amount = 25000;
+  h.currency = "usd";
+  h.status = "requires_capture";
+  h.created_at = created_at;
+  h.expires_at = created_at + 7 * 86400;
+  h.payment_intents = {pi};
+  return h;
+}
+
+inline Event MakeEvent(const std::string& id, const std::string& hold_id, const std::string& type) {
+  Event e;
+  e.id = id;
+  e.hold_id = hold_id;
+  e.chitty_id = "CHITTY-AUTH-" + hold_id;
+  e.type = type;
+  e.actor = "client:main";
+  e.request_id = "req-" + id;
+  e.created_at = kNow;
+  return e;
+}
+
+inline StripeIntent MakeIntent(const std::string& key, int64_t created_at) {
+  StripeIntent i;
+  i.idempotency_key = key;
+  i.operation = "capture";
+  i.hold_id = "pi_1";
+  i.params_digest = std::string(64, 'a');
+  i.created_at = created_at;
+  return i;
+}
+
+inline std::vector<std::string> Ids(const std::vector<Hold>& holds) {
+  std::vector<std::string> ids;
+  for (const Hold& h : holds) ids.push_back(h.id);
+  return ids;
+}
+
+inline std::vector<std::string> Ids(const std::vector<Event>& events) {
+  std::vector<std::string> ids;
+  for (const Event& e : events) ids.push_back(e.id);
+  return ids;
+}
+
+inline void records_a_hold_once_and_finds_it_by_any_of_its_ids(Ledger& ledger) {
+  Hold h = MakeHold("pi_a", "main", kNow);
+  h.tenant_id.clear();
+  h.payment_intents = {"pi_a", "pi_a2"};
+  auto first = ledger.RecordHold(h);
+  REQUIRE_OK(first);
+  BOOST_TEST(*first);
+  auto again = ledger.RecordHold(h);
+  REQUIRE_OK(again);
+  BOOST_TEST(!*again);
+  for (const char* id : {"pi_a", "pi_a2", "CHITTY-AUTH-pi_a"}) {
+    auto found = ledger.FindHold(id);
+    REQUIRE_OK(found);
+    BOOST_REQUIRE_MESSAGE(found->has_value(), id);
+    const Hold& got = **found;
+    BOOST_TEST(got.id == "pi_a");
+    BOOST_TEST(got.chitty_id == h.chitty_id);
+    BOOST_TEST(got.client == "main");
+    BOOST_TEST(got.property_id == "prop_1");
+    BOOST_TEST(got.tenant_id.empty());
+    BOOST_TEST(got.amount == 25000);
+    BOOST_TEST(got.currency == "usd");
+    BOOST_TEST(got.status == "requires_capture");
+    BOOST_TEST(got.created_at == kNow);
+    BOOST_TEST((got.expires_at == h.expires_at));
+    BOOST_TEST(got.payment_intents == h.payment_intents, boost::test_tools::per_element());
+  }
+  auto missing = ledger.FindHold("pi_nope");
+  REQUIRE_OK(missing);
+  BOOST_TEST(!missing->has_value());
+  Hold scheduled = MakeHold("seti_s", "main", kNow);
+  scheduled.payment_intents.clear();
+  scheduled.status = "scheduled";
+  scheduled.expires_at.reset();
+  REQUIRE_OK(ledger.RecordHold(scheduled));
+  auto s = ledger.FindHold("seti_s");
+  REQUIRE_OK(s);
+  BOOST_REQUIRE(s->has_value());
+  BOOST_TEST(!(*s)->expires_at.has_value());
+  BOOST_TEST((*s)->payment_intents.empty());
+}
+
+inline void refuses_invalid_holds_and_ids_of_another_hold(Ledger& ledger) {
+  Hold bad = MakeHold("pi_b", "main", kNow);
+  bad.amount = 0;
+  auto r = ledger.RecordHold(bad);
+  REQUIRE_ERROR(r);
+  BOOST_TEST((r.error().kind == ErrorKind::kInvalidArgument));
+  bad = MakeHold("pi_b", "main", kNow);
+  bad.currency = "USD";
+  REQUIRE_ERROR(ledger.RecordHold(bad));
+  bad = MakeHold("pi_b", "main", kNow);
+  bad.payment_intents = {"pi_other"};
+  REQUIRE_ERROR(ledger.RecordHold(bad));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_b", "main", kNow)));
+  Hold same_chitty = MakeHold("pi_c", "main", kNow);
+  same_chitty.chitty_id = "CHITTY-AUTH-pi_b";
+  auto c = ledger.RecordHold(same_chitty);
+  REQUIRE_ERROR(c);
+  BOOST_TEST((c.error().kind == ErrorKind::kConflict));
+  Hold same_pi = MakeHold("pi_d", "main", kNow);
+  same_pi.payment_intents = {"pi_d", "pi_b"};
+  auto p = ledger.RecordHold(same_pi);
+  REQUIRE_ERROR(p);
+  BOOST_TEST((p.error().kind == ErrorKind::kConflict));
+  auto none = ledger.FindHold("pi_d");  // nothing of the refused hold was kept
+  REQUIRE_OK(none);
+  BOOST_TEST(!none->has_value());
+}
+
+// Five holds, two sharing a created_at: pages of two walk them all, newest first, with
+// the tie broken by id, and a hold created meanwhile in the past never shifts a page.
+inline void lists_a_clients_holds_newest_first_and_the_cursor_never_skips(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_1", "main", kNow)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_2", "main", kNow + 10)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_3", "main", kNow + 10)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_4", "main", kNow + 20)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_5", "main", kNow + 30)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_x", "other", kNow + 40)));
+  HoldFilter f;
+  f.client = "main";
+  f.limit = 2;
+  std::vector<std::string> seen;
+  for (int page_no = 0; page_no < 5; ++page_no) {
+    auto page = ledger.ListHolds(f);
+    REQUIRE_OK(page);
+    for (const Hold& h : page->data) seen.push_back(h.id);
+    if (page_no == 0) REQUIRE_OK(ledger.RecordHold(MakeHold("pi_0", "main", kNow - 5)));
+    if (!page->has_more) break;
+    f.starting_after = page->data.back().id;
+  }
+  const std::vector<std::string> expected = {"pi_5", "pi_4", "pi_3", "pi_2", "pi_1", "pi_0"};
+  BOOST_TEST(seen == expected, boost::test_tools::per_element());
+  f.starting_after = "pi_x";  // another client's hold is no cursor of this list
+  auto bad = ledger.ListHolds(f);
+  REQUIRE_ERROR(bad);
+  BOOST_TEST(bad.error().param == "starting_after");
+  f.starting_after.clear();
+  f.limit = 101;
+  REQUIRE_ERROR(ledger.ListHolds(f));
+  f.client.clear();
+  f.limit = 10;
+  REQUIRE_ERROR(ledger.ListHolds(f));
+}
+
+inline void filters_holds_by_property_tenant_status_and_time(Ledger& ledger) {
+  Hold a = MakeHold("pi_a", "main", kNow);
+  Hold b = MakeHold("pi_b", "main", kNow + 100);
+  b.property_id = "prop_2";
+  b.expires_at = kNow + 1000;
+  Hold c = MakeHold("pi_c", "main", kNow + 200);
+  c.tenant_id = "tenant_2";
+  c.status = "canceled";
+  c.expires_at = kNow + 500;
+  for (const Hold& h : {a, b, c}) REQUIRE_OK(ledger.RecordHold(h));
+  const auto list = [&](HoldFilter f) {
+    f.client = "main";
+    auto page = ledger.ListHolds(f);
+    BOOST_REQUIRE(page.has_value());
+    return Ids(page->data);
+  };
+  using V = std::vector<std::string>;
+  HoldFilter f;
+  BOOST_TEST(list(f) == (V{"pi_c", "pi_b", "pi_a"}), boost::test_tools::per_element());
+  f.property_id = "prop_2";
+  BOOST_TEST(list(f) == V{"pi_b"}, boost::test_tools::per_element());
+  f = {};
+  f.tenant_id = "tenant_2";
+  BOOST_TEST(list(f) == V{"pi_c"}, boost::test_tools::per_element());
+  f = {};
+  f.status = "requires_capture";
+  BOOST_TEST(list(f) == (V{"pi_b", "pi_a"}), boost::test_tools::per_element());
+  f = {};
+  f.expiring_before = kNow + 1001;  // authorized ones only: c has expired status-wise
+  BOOST_TEST(list(f) == V{"pi_b"}, boost::test_tools::per_element());
+  f = {};
+  f.created_after = kNow;
+  f.created_before = kNow + 200;
+  BOOST_TEST(list(f) == V{"pi_b"}, boost::test_tools::per_element());
+  HoldFilter other;
+  other.client = "other";
+  auto none = ledger.ListHolds(other);
+  REQUIRE_OK(none);
+  BOOST_TEST(none->data.empty());
+  BOOST_TEST(!none->has_more);
+}
+
+inline void appends_events_in_order_and_a_repeat_returns_the_stored_one(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_e", "main", kNow)));
+  Event created = MakeEvent("evt_1", "pi_e", "created");
+  created.status_after = "requires_capture";
+  auto first = ledger.AppendEvent(created);
+  REQUIRE_OK(first);
+  BOOST_TEST(first->seq == 1);
+  Event captured = MakeEvent("evt_2", "pi_e", "captured");
+  captured.actor = "stripe";
+  captured.request_id.clear();
+  captured.status_before = "requires_capture";
+  captured.status_after = "succeeded";
+  captured.amount = 7500;
+  captured.currency = "usd";
+  captured.payment_intent = "pi_e";
+  captured.stripe_request_id = "req_abc";
+  captured.detail_json = R"({"reason":"damage","items":[1,2]})";
+  captured.created_at = kNow + 60;
+  auto second = ledger.AppendEvent(captured);
+  REQUIRE_OK(second);
+  BOOST_TEST(second->seq == 2);
+  auto repeat = ledger.AppendEvent(captured);
+  REQUIRE_OK(repeat);
+  BOOST_TEST(repeat->seq == 2);
+  auto hold = ledger.FindHold("pi_e");
+  REQUIRE_OK(hold);
+  BOOST_REQUIRE(hold->has_value());
+  BOOST_TEST((*hold)->status == "succeeded");
+
+  auto page = ledger.ListEvents("pi_e", "", 10);
+  REQUIRE_OK(page);
+  BOOST_TEST(Ids(page->data) == (std::vector<std::string>{"evt_1", "evt_2"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(!page->has_more);
+  const Event& got = page->data.back();
+  BOOST_TEST(got.hold_id == "pi_e");
+  BOOST_TEST(got.chitty_id == "CHITTY-AUTH-pi_e");
+  BOOST_TEST(got.type == "captured");
+  BOOST_TEST(got.actor == "stripe");
+  BOOST_TEST(got.request_id.empty());
+  BOOST_TEST(got.status_before == "requires_capture");
+  BOOST_TEST(got.status_after == "succeeded");
+  BOOST_TEST((got.amount == std::optional<int64_t>(7500)));
+  BOOST_TEST(got.currency == "usd");
+  BOOST_TEST(got.payment_intent == "pi_e");
+  BOOST_TEST(got.stripe_request_id == "req_abc");
+  BOOST_TEST(got.detail_json == captured.detail_json);
+  BOOST_TEST(got.created_at == kNow + 60);
+  BOOST_TEST(!page->data.front().amount.has_value());
+  BOOST_TEST(page->data.front().detail_json == "{}");
+}
+
+inline void refuses_events_of_unknown_holds_and_bad_events(Ledger& ledger) {
+  auto unknown = ledger.AppendEvent(MakeEvent("evt_u", "pi_none", "created"));
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_f", "main", kNow)));
+  Event bad = MakeEvent("evt_b", "pi_f", "exploded");
+  REQUIRE_ERROR(ledger.AppendEvent(bad));
+  bad = MakeEvent("evt_b", "pi_f", "created");
+  bad.actor = "someone";
+  REQUIRE_ERROR(ledger.AppendEvent(bad));
+  bad = MakeEvent("evt_b", "pi_f", "created");
+  bad.detail_json = "[1]";
+  auto r = ledger.AppendEvent(bad);
+  REQUIRE_ERROR(r);
+  BOOST_TEST((r.error().kind == ErrorKind::kInvalidArgument));
+  auto page = ledger.ListEvents("pi_f", "", 10);
+  REQUIRE_OK(page);
+  BOOST_TEST(page->data.empty());
+}
+
+inline void pages_through_a_holds_events_oldest_first(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_g", "main", kNow)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_h", "main", kNow)));
+  for (int i = 1; i <= 5; ++i) {
+    REQUIRE_OK(ledger.AppendEvent(MakeEvent("evt_g" + std::to_string(i), "pi_g", "reconciled")));
+  }
+  REQUIRE_OK(ledger.AppendEvent(MakeEvent("evt_h1", "pi_h", "created")));
+  std::vector<std::string> seen;
+  std::string after;
+  for (int page_no = 0; page_no < 5; ++page_no) {
+    auto page = ledger.ListEvents("pi_g", after, 2);
+    REQUIRE_OK(page);
+    for (const Event& e : page->data) seen.push_back(e.id);
+    if (!page->has_more) break;
+    after = page->data.back().id;
+  }
+  BOOST_TEST(seen == (std::vector<std::string>{"evt_g1", "evt_g2", "evt_g3", "evt_g4", "evt_g5"}),
+             boost::test_tools::per_element());
+  auto bad = ledger.ListEvents("pi_g", "evt_h1", 2);  // another hold's event
+  REQUIRE_ERROR(bad);
+  BOOST_TEST(bad.error().param == "starting_after");
+  REQUIRE_ERROR(ledger.ListEvents("pi_g", "", 0));
+  auto none = ledger.ListEvents("pi_none", "", 10);
+  REQUIRE_OK(none);
+  BOOST_TEST(none->data.empty());
+}
+
+inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
+  auto begun = ledger.BeginIntent(MakeIntent("k1", kNow));
+  REQUIRE_OK(begun);
+  BOOST_TEST((begun->state == IntentState::kPending));
+  BOOST_TEST(begun->operation == "capture");
+  BOOST_TEST(begun->hold_id == "pi_1");
+  BOOST_TEST(!begun->finished_at.has_value());
+  auto retry = ledger.BeginIntent(MakeIntent("k1", kNow + 5));
+  REQUIRE_OK(retry);
+  BOOST_TEST(retry->created_at == kNow);
+  StripeIntent other = MakeIntent("k1", kNow);
+  other.params_digest = std::string(64, 'b');
+  auto reused = ledger.BeginIntent(other);
+  REQUIRE_ERROR(reused);
+  BOOST_TEST((reused.error().kind == ErrorKind::kConflict));
+  BOOST_TEST(reused.error().code == "idempotency_key_reused");
+  StripeIntent create = MakeIntent("k0", kNow - 10);
+  create.hold_id.clear();
+  REQUIRE_OK(ledger.BeginIntent(create));
+  REQUIRE_OK(ledger.BeginIntent(MakeIntent("k2", kNow + 10)));
+
+  auto pending = ledger.ListPendingIntents(kNow + 10, 10);
+  REQUIRE_OK(pending);
+  BOOST_REQUIRE(pending->size() == 2U);
+  BOOST_TEST((*pending)[0].idempotency_key == "k0");
+  BOOST_TEST((*pending)[0].hold_id.empty());
+  BOOST_TEST((*pending)[1].idempotency_key == "k1");
+
+  REQUIRE_OK(
+      ledger.FinishIntent("k1", IntentState::kSucceeded, R"({"id":"pi_1"})", "req_1", kNow + 1));
+  REQUIRE_OK(
+      ledger.FinishIntent("k1", IntentState::kSucceeded, R"({"id":"pi_1"})", "req_1", kNow + 2));
+  auto flip = ledger.FinishIntent("k1", IntentState::kFailed, "{}", "", kNow + 3);
+  REQUIRE_ERROR(flip);
+  BOOST_TEST((flip.error().kind == ErrorKind::kConflict));
+  auto unknown = ledger.FinishIntent("nope", IntentState::kFailed, "{}", "", kNow);
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  REQUIRE_ERROR(ledger.FinishIntent("k2", IntentState::kFailed, "not json", "", kNow));
+  auto finished = ledger.BeginIntent(MakeIntent("k1", kNow));
+  REQUIRE_OK(finished);
+  BOOST_TEST((finished->state == IntentState::kSucceeded));
+  BOOST_TEST(finished->result_json == R"({"id":"pi_1"})");
+  BOOST_TEST(finished->stripe_request_id == "req_1");
+  BOOST_TEST((finished->finished_at == std::optional<int64_t>(kNow + 1)));
+
+  pending = ledger.ListPendingIntents(kNow + 100, 1);
+  REQUIRE_OK(pending);
+  BOOST_REQUIRE(pending->size() == 1U);
+  BOOST_TEST((*pending)[0].idempotency_key == "k0");
+}
+
+inline void records_a_webhook_event_id_once(Ledger& ledger) {
+  auto first = ledger.RecordWebhookEvent("evt_1Stripe", kNow);
+  REQUIRE_OK(first);
+  BOOST_TEST(*first);
+  auto again = ledger.RecordWebhookEvent("evt_1Stripe", kNow + 1);
+  REQUIRE_OK(again);
+  BOOST_TEST(!*again);
+  auto other = ledger.RecordWebhookEvent("evt_2Stripe", kNow);
+  REQUIRE_OK(other);
+  BOOST_TEST(*other);
+  REQUIRE_ERROR(ledger.RecordWebhookEvent("", kNow));
+  REQUIRE_OK(ledger.Ping());
+}
+
+}  // namespace cc::ledger::behaviour
+
+#define CC_LEDGER_BEHAVIOUR_CASE(Fixture, name) \
+  BOOST_FIXTURE_TEST_CASE(name, Fixture) { ::cc::ledger::behaviour::name(ledger); }
+
+// One test case per shared behaviour, each on a fresh Fixture.
+#define CC_LEDGER_BEHAVIOUR_CASES(Fixture)                                                         \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_hold_once_and_finds_it_by_any_of_its_ids)            \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_invalid_holds_and_ids_of_another_hold)                 \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, lists_a_clients_holds_newest_first_and_the_cursor_never_skips) \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, filters_holds_by_property_tenant_status_and_time)              \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, appends_events_in_order_and_a_repeat_returns_the_stored_one)   \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_events_of_unknown_holds_and_bad_events)                \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, pages_through_a_holds_events_oldest_first)                     \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_stripe_intents_before_and_results_after)               \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)
