@@ -13,11 +13,13 @@
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "runtime/fibers.h"
 #include "core/log.h"
 #include "httpclient/curl_transport.h"
+#include "runtime/event_loop.h"
+#include "runtime/fibers.h"
 
 namespace cc::fcgi {
 namespace {
@@ -146,23 +148,66 @@ void AcceptAll(size_t slots, const ServerOptions& options, const Handler& handle
   }
 }
 
+// The shared listening socket (fd 0) in the loop's epoll set while the loop accepts.
+// kExclusive: a new connection wakes one of the loops watching it, not all of them.
+class Listener final : public runtime::EventLoop::FdHandler {
+ public:
+  explicit Listener(runtime::EventLoop& loop) : loop_(loop) {}
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  Listener(Listener&&) = delete;
+  Listener& operator=(Listener&&) = delete;
+  ~Listener() override { Accept(false); }
+
+  // Watches the socket while `accepting`: a loop with no free slot leaves new connections
+  // to the other loops and processes.
+  void Accept(bool accepting) {
+    if (accepting == watched_) return;
+    if (!accepting) {
+      (void)loop_.Unwatch(kListenFd);
+      watched_ = false;
+      return;
+    }
+    const Status watched = loop_.Watch(kListenFd, runtime::kReadable | runtime::kExclusive, *this);
+    watched_ = watched.has_value();
+    if (!watched_ && !warned_) {  // tried again on every turn of the loop; said once
+      log::Warn("cannot watch the listening socket", {log::Str("error", watched.error().message)});
+    }
+    warned_ = !watched_;
+  }
+  // Whether a connection was waiting at the last Wait(); clears it.
+  bool TakeReady() { return std::exchange(ready_, false); }
+  void OnReady(int /*fd*/, runtime::Events /*ready*/) override { ready_ = true; }
+
+ private:
+  static constexpr int kListenFd = 0;
+  runtime::EventLoop& loop_;
+  bool watched_ = false;
+  bool warned_ = false;
+  bool ready_ = false;
+};
+
 // The event loop: until a stop is asked and every request in flight has finished.
 void Loop(const ServerOptions& options, size_t slots, const Handler& handler,
-          httpclient::CurlMulti& multi) {
+          runtime::EventLoop& loop) {
   RequestPool pool;
   fibers::Scheduler scheduler;
+  Listener listener(loop);
   for (;;) {
     const bool stopping = g_stopping.load();
     if (stopping && scheduler.live() == 0) break;
-    const bool accepting = !stopping && scheduler.live() < slots;
+    listener.Accept(!stopping && scheduler.live() < slots);
     int timeout_ms = kIdleWaitMs;
     if (const int next = scheduler.MillisToNextWake(); next >= 0) timeout_ms = std::min(timeout_ms, next);
-    if (multi.Wait(accepting ? 0 : -1, timeout_ms)) AcceptAll(slots, options, handler, pool, scheduler);
-    // Fibers run until they wait on a transfer; Perform() sends those transfers and wakes
-    // the fibers of transfers that ended.
+    // Runs the handlers of ready transfer sockets (which wake the fibers of ended
+    // transfers) and libcurl's timer when due.
+    loop.Wait(timeout_ms);
+    if (listener.TakeReady()) AcceptAll(slots, options, handler, pool, scheduler);
+    // Fibers run until they wait on a transfer; their transfers start on libcurl's timer,
+    // which they set due at once, and the fibers of transfers that ended are woken.
     do {
       scheduler.RunReady();
-      multi.Perform();
+      loop.RunTimerIfDue();
     } while (scheduler.has_ready());
   }
 }
@@ -180,8 +225,10 @@ sigset_t StopSignals() {
   return set;
 }
 
-// One event loop's thread and what it owns.
+// One event loop's thread and what it owns (destroyed in reverse: the curl multi handle
+// unwatches its sockets before the loop goes).
 struct LoopThread {
+  std::unique_ptr<runtime::EventLoop> event_loop;
   std::unique_ptr<httpclient::CurlMulti> multi;
   Handler handler;
   std::thread thread;
@@ -194,7 +241,7 @@ void AwaitStop(std::vector<LoopThread>& loops) {
   sigwait(&stop_set, &sig);
   log::Info("stopping: finishing requests in flight", {log::Num("signal", sig)});
   g_stopping.store(true);
-  for (LoopThread& loop : loops) loop.multi->Wakeup();
+  for (LoopThread& loop : loops) loop.event_loop->Wakeup();
   for (LoopThread& loop : loops) loop.thread.join();
 }
 
@@ -221,8 +268,9 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
   std::vector<LoopThread> loops(static_cast<size_t>(loop_count));
   try {
     for (LoopThread& loop : loops) {
+      loop.event_loop = std::make_unique<runtime::EventLoop>();
       // Each request in flight holds at most one connection to Stripe and one to ChittyID.
-      loop.multi = std::make_unique<httpclient::CurlMulti>(options.ca_file,
+      loop.multi = std::make_unique<httpclient::CurlMulti>(*loop.event_loop, options.ca_file,
                                                            2 * static_cast<long>(slots_per_loop));
       loop.handler = make_handler(loop.multi->transport());
     }
@@ -233,7 +281,7 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
   for (LoopThread& loop : loops) {
     loop.thread = std::thread([&options, slots_per_loop, &loop] {
       try {
-        Loop(options, slots_per_loop, loop.handler, *loop.multi);
+        Loop(options, slots_per_loop, loop.handler, *loop.event_loop);
       } catch (const std::exception& e) {
         log::Error("worker loop failed", {log::Str("error", e.what())});
         g_loop_failed.store(true);

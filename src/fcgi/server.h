@@ -1,16 +1,22 @@
-// The FastCGI event loop: the only user of <fcgiapp.h>.
+// The FastCGI event loops: the only user of <fcgiapp.h>.
 //
 // Serves the listening socket libfcgi finds on fd 0 (spawn-fcgi / a systemd .socket unit
-// hand it over). One OS thread runs the loop: it polls the listening socket (made
-// non-blocking) together with libcurl's transfers (httpclient::CurlMulti), accepts with
-// FCGX_Accept_r while fewer than `slots` requests are in flight, and runs each request
-// on its own fiber (core/fibers.h). A fiber that calls Stripe or ChittyID parks until its
-// transfer ends, so `slots` requests wait on upstreams at once on one thread. Reading the
-// FastCGI request, memcached round trips and writing the answer block the loop; they
-// are local and short. At `slots` requests in flight the loop stops accepting and new
-// connections wait in the listen backlog.
-// Graceful stop: SIGTERM, SIGINT or SIGQUIT stops accepting; requests in flight finish;
-// Run() returns 0 once the loop is done.
+// hand it over). Each of `loops` OS threads owns a runtime::EventLoop (epoll, eventfd),
+// a fiber scheduler (runtime/fibers.h) and an httpclient::CurlMulti registered with that
+// loop, over which the loop's handler talks to Stripe and ChittyID. The thread watches
+// the listening socket (made non-blocking; kExclusive, so a connection wakes one loop)
+// while it has a free slot, accepts with FCGX_Accept_r while fewer than `slots` ÷ `loops`
+// requests are in flight, and runs each request on its own fiber. A fiber that calls
+// Stripe or ChittyID parks until its transfer ends (the EventLoop calls CurlMulti back
+// for the transfer's sockets and libcurl's timer), so a loop's requests wait on
+// upstreams at once on one thread. Reading the FastCGI request, memcached round trips
+// and writing the answer block the loop; they are local and short. At its share of
+// `slots` in flight a loop stops watching the listening socket and new connections wait
+// in the listen backlog (or go to another loop or process).
+// Graceful stop: SIGTERM, SIGINT or SIGQUIT, taken by the main thread only, stops
+// accepting and wakes every loop (EventLoop::Wakeup); requests in flight finish; Run()
+// returns 0 once the loops are done, non-zero if the worker could not start (an
+// EventLoop or curl handle that cannot be made) or a loop failed.
 #pragma once
 
 #include <functional>
@@ -29,9 +35,9 @@ using HandlerFactory = std::function<Handler(httpclient::Transport&)>;
 
 struct ServerOptions {
   int slots = 256;  // requests in flight at once (fibers), shared out among the loops
-  int loops = 2;    // event-loop threads, each with its own curl multi handle and ports
-  size_t max_body_bytes = 1U << 20U;
-  std::string ca_file;  // PEM bundle for the HTTPS transport; "" = system store  // larger bodies: 413 (nginx limits them first)
+  int loops = 2;    // event-loop threads, each with its own EventLoop, curl multi handle and ports
+  size_t max_body_bytes = 1U << 20U;  // larger bodies: 413 (nginx limits them first)
+  std::string ca_file;  // PEM bundle for the HTTPS transport; "" = system store
   // Optional background task (the ChittyID reconciler), stopped with the server.
   std::function<void(std::stop_token)> background;
 };

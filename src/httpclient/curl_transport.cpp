@@ -1,14 +1,10 @@
 #include "httpclient/curl_transport.h"
 
 #include <curl/curl.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdint>
 #include <cctype>
 #include <memory>
 #include <new>
@@ -18,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/event_loop.h"
 #include "runtime/fibers.h"
 
 namespace cc::httpclient {
@@ -266,71 +263,75 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
 
 // --- CurlMulti -------------------------------------------------------------------------
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Closes the descriptor it owns.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) close(fd_);
+// The multi handle in socket mode: libcurl tells us which sockets to watch (OnSocket) and
+// when to call it back (OnTimerChange); both are passed on to the loop, which calls back
+// OnReady (a socket is ready) and OnTimer (the timer is due). After each of those, every
+// ended transfer wakes its fiber.
+struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoop::TimerHandler {
+  explicit State(runtime::EventLoop& event_loop) : loop(event_loop) {}
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  State(State&&) = delete;
+  State& operator=(State&&) = delete;
+  ~State() override {
+    idle.clear();
+    multi.reset();  // curl_multi_cleanup's last socket callbacks still reach the loop
+    loop.DisarmTimer();
   }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
 
- private:
-  int fd_;
-};
-
-}  // namespace
-
-// The multi handle in socket mode: libcurl tells us which sockets to watch
-// (OnSocket) and when to call it back (OnTimer); one epoll set holds those sockets, the
-// listening socket while the loop accepts, and an eventfd for Wakeup().
-struct CurlMulti::State {
-  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(), &curl_multi_cleanup};
+  runtime::EventLoop& loop;
   std::vector<EasyPtr> idle;  // easy handles between exchanges
-  FileDescriptor epoll{epoll_create1(EPOLL_CLOEXEC)};
-  FileDescriptor wake{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
-  bool timer_armed = false;  // libcurl wants a call at timer_due
-  Clock::time_point timer_due;
-  int watched_listen_fd = -1;  // in the epoll set while the loop accepts
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(), &curl_multi_cleanup};
 
   static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self, void* known) {
     auto* state = static_cast<State*>(self);
+    runtime::EventLoop& loop = state->loop;
+    // Failures are ignored, as libcurl would abort every transfer of the multi handle on
+    // a -1; a socket left unwatched ends its transfer by the transfer's timeout.
     if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(state->epoll.get(), EPOLL_CTL_DEL, socket, nullptr);  // EBADF if closed: fine
+      if (loop.watching(socket)) (void)loop.Unwatch(socket);
       return 0;
     }
-    epoll_event event{};
-    event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0U);
-    event.data.fd = socket;
+    const runtime::Events interest = ((what & CURL_POLL_IN) != 0 ? runtime::kReadable : 0U) |
+                                     ((what & CURL_POLL_OUT) != 0 ? runtime::kWritable : 0U);
     if (known != nullptr) {
-      epoll_ctl(state->epoll.get(), EPOLL_CTL_MOD, socket, &event);
-    } else {
-      epoll_ctl(state->epoll.get(), EPOLL_CTL_ADD, socket, &event);
-      curl_multi_assign(state->multi.get(), socket, state);  // marks it as known
+      (void)loop.Modify(socket, interest);
+      return 0;
     }
+    // New to libcurl; a watch still under this number belonged to a closed socket.
+    if (loop.watching(socket)) (void)loop.Unwatch(socket);
+    (void)loop.Watch(socket, interest, *state);
+    curl_multi_assign(state->multi.get(), socket, state);  // marks it as known
     return 0;
   }
 
-  static int OnTimer(CURLM* /*multi*/, long timeout_ms, void* self) {  // NOLINT(google-runtime-int): curl's type
+  static int OnTimerChange(CURLM* /*multi*/, long timeout_ms, void* self) {  // NOLINT(google-runtime-int): curl's type
     auto* state = static_cast<State*>(self);
-    state->timer_armed = timeout_ms >= 0;
-    if (state->timer_armed) state->timer_due = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (timeout_ms < 0) {
+      state->loop.DisarmTimer();
+    } else {
+      state->loop.ArmTimer(*state, runtime::EventLoop::Clock::now() + std::chrono::milliseconds(timeout_ms));
+    }
     return 0;
   }
 
-  // libcurl's turn for its timer, when due; then every ended transfer wakes its fiber.
-  void RunDue() {
+  void OnReady(int fd, runtime::Events ready) override {
+    const int mask = ((ready & runtime::kReadable) != 0 ? CURL_CSELECT_IN : 0) |
+                     ((ready & runtime::kWritable) != 0 ? CURL_CSELECT_OUT : 0) |
+                     ((ready & runtime::kError) != 0 ? CURL_CSELECT_ERR : 0);
     int running = 0;
-    if (timer_armed && Clock::now() >= timer_due) {
-      timer_armed = false;
-      curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
-    }
+    curl_multi_socket_action(multi.get(), fd, mask, &running);
+    WakeEnded();
+  }
+
+  void OnTimer() override {
+    int running = 0;
+    curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+    WakeEnded();
+  }
+
+  // Every ended transfer leaves the multi handle and wakes its fiber.
+  void WakeEnded() {
     int left = 0;
     while (CURLMsg* message = curl_multi_info_read(multi.get(), &left)) {
       if (message->msg != CURLMSG_DONE) continue;
@@ -345,22 +346,10 @@ struct CurlMulti::State {
       fibers::Scheduler::Wake(call->waiter);
     }
   }
-
-  void Watch(int listen_fd) {
-    if (listen_fd == watched_listen_fd) return;
-    if (watched_listen_fd >= 0) epoll_ctl(epoll.get(), EPOLL_CTL_DEL, watched_listen_fd, nullptr);
-    watched_listen_fd = -1;
-    if (listen_fd < 0) return;
-    // EPOLLEXCLUSIVE: a new connection wakes one of the loops watching it, not all.
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLEXCLUSIVE;
-    event.data.fd = listen_fd;
-    if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listen_fd, &event) == 0) watched_listen_fd = listen_fd;
-  }
 };
 
 // The Transport of the loop's fibers: each Send() adds its transfer to the multi handle
-// and parks the fiber until Perform() sees the transfer end.
+// and parks the fiber until the loop's callbacks see the transfer end.
 class CurlMulti::FiberTransport final : public Transport {
  public:
   explicit FiberTransport(CurlMulti& owner) : owner_(owner) {}
@@ -403,22 +392,16 @@ class CurlMulti::FiberTransport final : public Transport {
   CurlMulti& owner_;
 };
 
-CurlMulti::CurlMulti(std::string ca_file, long max_connections)
-    : state_(std::make_unique<State>()),
+CurlMulti::CurlMulti(runtime::EventLoop& loop, std::string ca_file, long max_connections)
+    : state_(std::make_unique<State>(loop)),
       transport_(std::make_unique<FiberTransport>(*this)),
       ca_file_(std::move(ca_file)) {
   State& state = *state_;
-  if (!state.multi || state.epoll.get() < 0 || state.wake.get() < 0) {
-    throw std::runtime_error("cannot create the curl multi handle, epoll set or eventfd");
-  }
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.fd = state.wake.get();
   CURLM* multi = state.multi.get();
-  if (epoll_ctl(state.epoll.get(), EPOLL_CTL_ADD, state.wake.get(), &event) != 0 ||
+  if (multi == nullptr ||
       curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &State::OnSocket) != CURLM_OK ||
       curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, static_cast<void*>(&state)) != CURLM_OK ||
-      curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &State::OnTimer) != CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &State::OnTimerChange) != CURLM_OK ||
       curl_multi_setopt(multi, CURLMOPT_TIMERDATA, static_cast<void*>(&state)) != CURLM_OK ||
       curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, std::max(max_connections, 1L)) != CURLM_OK) {
     throw std::runtime_error("cannot set up the curl multi handle");
@@ -428,42 +411,5 @@ CurlMulti::CurlMulti(std::string ca_file, long max_connections)
 CurlMulti::~CurlMulti() = default;
 
 Transport& CurlMulti::transport() { return *transport_; }
-
-bool CurlMulti::Wait(int listen_fd, int timeout_ms) {
-  State& state = *state_;
-  state.Watch(listen_fd);
-  if (state.timer_armed) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(state.timer_due - Clock::now());
-    timeout_ms = std::clamp(static_cast<int>(left.count()), 0, timeout_ms);
-  }
-  std::array<epoll_event, 64> events{};
-  const int n = epoll_wait(state.epoll.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
-  bool listen_ready = false;
-  for (int i = 0; i < n; ++i) {
-    const epoll_event& event = events[static_cast<size_t>(i)];
-    const int fd = event.data.fd;
-    if (fd == listen_fd) {
-      listen_ready = true;
-    } else if (fd == state.wake.get()) {
-      uint64_t count = 0;
-      (void)read(fd, &count, sizeof count);
-    } else {
-      const int mask = ((event.events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
-                       ((event.events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
-                       ((event.events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
-      int running = 0;
-      curl_multi_socket_action(state.multi.get(), fd, mask, &running);
-    }
-  }
-  state.RunDue();
-  return listen_ready;
-}
-
-void CurlMulti::Perform() { state_->RunDue(); }
-
-void CurlMulti::Wakeup() {
-  const uint64_t one = 1;
-  (void)write(state_->wake.get(), &one, sizeof one);
-}
 
 }  // namespace cc::httpclient

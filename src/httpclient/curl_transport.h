@@ -18,6 +18,10 @@
 
 #include "httpclient/transport.h"
 
+namespace cc::runtime {
+class EventLoop;
+}  // namespace cc::runtime
+
 namespace cc::httpclient {
 
 // curl_global_init() on construction, curl_global_cleanup() on destruction. One per
@@ -53,35 +57,35 @@ class CurlTransport final : public Transport {
   std::unique_ptr<Handle> handle_;
 };
 
-// A curl multi handle in socket mode over an epoll set, driven by one thread's event loop
-// (fcgi/server.cpp). Its
-// transport() may be used by any number of that thread's fibers at once: each Send()
-// starts a transfer and parks its fiber (core/fibers.h) until Perform() sees the
-// transfer end. The transfers share the multi handle's connection cache, so kept-alive
-// connections to Stripe and ChittyID are reused by whichever fiber comes next. The cache
-// keeps up to max_connections (pass what the loop's requests in flight can hold open at
-// once). libcurl's default, 4 × the transfers running at the moment, closed idle
-// connections whenever the load dipped; each one reopened is a TCP and TLS handshake.
-// Outside a fiber, Send() performs the exchange synchronously.
+// A curl multi handle in socket mode, registered with one thread's event loop
+// (runtime::EventLoop, owned and driven by fcgi/server.cpp). CurlMulti keeps only the
+// multi handle, its pool of easy handles and libcurl's two callbacks, which it passes on
+// to the loop: each transfer socket libcurl asks to watch is watched (read/write interest
+// changed as libcurl asks, unwatched on CURL_POLL_REMOVE), and libcurl's timer is the
+// loop's timer. When the loop reports a socket ready or the timer due, CurlMulti lets
+// libcurl act on it and wakes the fiber of every transfer that has ended. Failures to
+// watch a socket are ignored (a -1 would make libcurl abort every transfer of the
+// handle); such a transfer ends by its own timeout.
+// Its transport() may be used by any number of that thread's fibers at once: each Send()
+// starts a transfer and parks its fiber (runtime/fibers.h) until the loop's callbacks see
+// the transfer end; new transfers start when the loop next runs its due timer
+// (EventLoop::RunTimerIfDue or Wait). The transfers share the multi handle's connection
+// cache, so kept-alive connections to Stripe and ChittyID are reused by whichever fiber
+// comes next. The cache keeps up to max_connections (pass what the loop's requests in
+// flight can hold open at once). libcurl's default, 4 × the transfers running at the
+// moment, closed idle connections whenever the load dipped; each one reopened is a TCP
+// and TLS handshake. Outside a fiber, Send() performs the exchange synchronously.
+// Not thread-safe: the loop's thread only. The loop must outlive the CurlMulti (libcurl's
+// cleanup still unwatches sockets); no transfer may be in flight at destruction.
 class CurlMulti {
  public:
-  explicit CurlMulti(std::string ca_file = {}, long max_connections = 64);
-  ~CurlMulti();  // no transfer may be in flight
+  explicit CurlMulti(runtime::EventLoop& loop, std::string ca_file = {},
+                     long max_connections = 64);  // NOLINT(google-runtime-int): curl's type
+  ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
 
   Transport& transport();
-  // Waits up to timeout_ms (less when libcurl's timer is due sooner) for activity on a
-  // transfer's socket, Wakeup(), or a connection on listen_fd (-1: none), moves the
-  // transfers on and wakes the fiber of each one that has ended; returns whether
-  // listen_fd is readable. The listening socket is watched with EPOLLEXCLUSIVE, so a
-  // connection wakes one of several loops watching it.
-  bool Wait(int listen_fd, int timeout_ms);
-  // Starts transfers added since (libcurl's timer is due at once) and wakes the fibers of
-  // transfers that have ended.
-  void Perform();
-  // From any thread: ends the loop's current Wait() early.
-  void Wakeup();
 
  private:
   struct State;  // hides CURLM*
