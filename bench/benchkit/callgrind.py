@@ -19,7 +19,7 @@ CG_GROUPS = [
     ("FastCGI I/O (libfcgi accept/read/write/finish)", ("FCGX_",)),
     ("request parse + response write (fcgi/server.cpp)", ("cc::fcgi::(anonymous namespace)::ReadRequest",
                                                          "cc::fcgi::(anonymous namespace)::WriteResponse")),
-    ("HTTP to Stripe/ChittyID (libcurl and the loop's epoll, incl. request building)", ("cc::httpclient::", "curl_")),
+    ("HTTP to Stripe/ChittyID (libcurl and the loop's epoll, incl. request building)", ("cc::httpclient::", "cc::runtime::EventLoop", "curl_")),
     ("memcached (libmemcached via MemcachedStore)", ("cc::store::MemcachedStore::",)),
     ("Stripe JSON parse (ParsePaymentIntent)", ("cc::stripe::ParsePaymentIntent",)),
     ("Stripe form encoding (FormBuilder)", ("cc::stripe::FormBuilder",)),
