@@ -22,7 +22,7 @@
 
 static const char kBody[] = "{\"status\":\"healthy\",\"service\":\"bare-fcgi\"}\n";
 
-static size_t FormatUnsigned(char *out, unsigned long value) {
+static size_t FormatUnsigned(char* out, unsigned long value) {
   char tmp[24];
   size_t n = 0;
   do {
@@ -33,7 +33,7 @@ static size_t FormatUnsigned(char *out, unsigned long value) {
   return n;
 }
 
-static void *Serve(void *arg) {
+static void* Serve(void* arg) {
   (void)arg;
   FCGX_Request req;
   char head[512];
@@ -41,9 +41,9 @@ static void *Serve(void *arg) {
   if (FCGX_InitRequest(&req, 0, 0) != 0) return NULL;
   while (FCGX_Accept_r(&req) >= 0) {
     /* Touch the params the way a real responder does (method, URI, request id). */
-    const char *method = FCGX_GetParam("REQUEST_METHOD", req.envp);
-    const char *uri = FCGX_GetParam("REQUEST_URI", req.envp);
-    const char *rid = FCGX_GetParam("HTTP_X_REQUEST_ID", req.envp);
+    const char* method = FCGX_GetParam("REQUEST_METHOD", req.envp);
+    const char* uri = FCGX_GetParam("REQUEST_URI", req.envp);
+    const char* rid = FCGX_GetParam("HTTP_X_REQUEST_ID", req.envp);
     (void)method;
     (void)uri;
     /* Drain the body (POSTs). */
@@ -76,7 +76,7 @@ static void *Serve(void *arg) {
 }
 
 int main(void) {
-  const char *env = getenv("CHITTYCHARGE_THREADS");
+  const char* env = getenv("CHITTYCHARGE_THREADS");
   long threads = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : 128;
   if (threads < 1 || threads > 1024) {
     fprintf(stderr, "bare_fcgi: CHITTYCHARGE_THREADS must be 1..1024\n");
@@ -87,7 +87,7 @@ int main(void) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  pthread_t *ids = calloc((size_t)threads, sizeof *ids);
+  pthread_t* ids = calloc((size_t)threads, sizeof *ids);
   if (ids == NULL) return 1;
   for (long i = 0; i < threads; ++i) {
     if (pthread_create(&ids[i], NULL, Serve, NULL) != 0) {

@@ -16,11 +16,11 @@
 #include <string>
 #include <string_view>
 
-#include "holds/hold.h"
-#include "holds/hold_request.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "fuzz_util.h"
+#include "holds/hold.h"
+#include "holds/hold_request.h"
 
 namespace {
 

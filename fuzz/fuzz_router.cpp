@@ -1,5 +1,6 @@
 // fuzz_router: the request path above libfcgi: http::MatchRoute over the routes table,
-// http::ParseQuery and a full gateway::Gateway::Handle (request id, routing, auth, rate limit, every handler) over fakes.
+// http::ParseQuery and a full gateway::Gateway::Handle (request id, routing, auth, rate limit,
+// every handler) over fakes.
 //
 // Input: one to four HTTP-like requests separated by a line holding only "%%%":
 //
@@ -27,15 +28,15 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/gateway.h"
-#include "gateway/routes.h"
-#include "holds/settled_holds.h"
 #include "config/config.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/metrics.h"
 #include "fakes/fake_stripe.h"
 #include "fuzz_util.h"
+#include "gateway/gateway.h"
+#include "gateway/routes.h"
+#include "holds/settled_holds.h"
 #include "http/http.h"
 #include "http/router.h"
 #include "store/in_memory_store.h"

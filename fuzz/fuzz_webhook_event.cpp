@@ -17,16 +17,16 @@
 #include <string_view>
 #include <vector>
 
-#include "http/handler.h"
-#include "holds/hold.h"
-#include "holds/hold_repository.h"
-#include "webhooks/events.h"
 #include "config/config.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "fakes/fake_stripe.h"
 #include "fuzz_util.h"
+#include "holds/hold.h"
+#include "holds/hold_repository.h"
+#include "http/handler.h"
 #include "store/in_memory_store.h"
+#include "webhooks/events.h"
 
 namespace {
 
@@ -74,7 +74,8 @@ struct World {
         "t=" + t + ",v1=" + cc::crypto::HmacSha256Hex(kSecret, t + "." + std::string(body));
     const cc::http::Request request{
         "POST", "/webhook", "", {{"stripe-signature", header}}, std::string(body), "127.0.0.1"};
-    return cc::webhooks::ReceiveWebhook(cc::http::Deps{config, stripe, chittyid, store}, request, kNow);
+    return cc::webhooks::ReceiveWebhook(cc::http::Deps{config, stripe, chittyid, store}, request,
+                                        kNow);
   }
 
   std::string CachedStatus(const std::string& pi_id) {

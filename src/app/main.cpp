@@ -3,22 +3,22 @@
 // over on fd 0.
 #include <condition_variable>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <stop_token>
-#include <memory>
 
-#include "gateway/gateway.h"
-#include "gateway/routes.h"
-#include "holds/settled_holds.h"
-#include "jobs/reconciler.h"
 #include "chittyid/chittyid_client.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time_util.h"
 #include "fcgi/server.h"
-#include "core/metrics.h"
+#include "gateway/gateway.h"
+#include "gateway/routes.h"
+#include "holds/settled_holds.h"
 #include "httpclient/curl_transport.h"
 #include "httpclient/timed_transport.h"
+#include "jobs/reconciler.h"
 #include "store/memcached_store.h"
 #include "store/timed_store.h"
 #include "stripe/stripe_client.h"
@@ -36,7 +36,7 @@ struct LoopPorts {
   cc::store::TimedStore store;
 
   LoopPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
-              cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv)
+            cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv)
       : stripe_transport(transport, m, cc::metrics::Dependency::kStripe),
         chittyid_transport(transport, m, cc::metrics::Dependency::kChittyId),
         stripe(stripe_transport, StripeConfig(c)),
@@ -66,13 +66,14 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   std::condition_variable_any wake;
   while (!stop.stop_requested()) {
     std::unique_lock lock(mu);
-    wake.wait_for(lock, stop, std::chrono::seconds(config.reconcile_interval_s), [] { return false; });
+    wake.wait_for(lock, stop, std::chrono::seconds(config.reconcile_interval_s),
+                  [] { return false; });
     if (stop.stop_requested()) break;
     lock.unlock();
     const auto report = cc::jobs::ReconcileOnce(deps, cc::NowSeconds());
     if (report.resolved > 0 || report.failed > 0) {
       cc::log::Info("reconciler pass", {cc::log::Num("resolved", report.resolved),
-                                         cc::log::Num("failed", report.failed)});
+                                        cc::log::Num("failed", report.failed)});
     }
   }
 }
@@ -80,7 +81,9 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
 }  // namespace
 
 int main() {
-  auto config = cc::config::Load([](const char* name) { return std::getenv(name); });  // NOLINT(concurrency-mt-unsafe): read once at start, before threads
+  // NOLINTBEGIN(concurrency-mt-unsafe): read once at start, before threads
+  auto config = cc::config::Load([](const char* name) { return std::getenv(name); });
+  // NOLINTEND(concurrency-mt-unsafe)
   if (!config) {
     cc::log::Error("invalid configuration", {cc::log::Str("error", config.error().message)});
     return 2;
@@ -93,7 +96,9 @@ int main() {
     cc::log::Error("curl_global_init failed");
     return 1;
   }
-  const char* metrics_file = std::getenv("CHITTYCHARGE_METRICS_FILE");  // NOLINT(concurrency-mt-unsafe): before threads
+  // NOLINTBEGIN(concurrency-mt-unsafe): before threads
+  const char* metrics_file = std::getenv("CHITTYCHARGE_METRICS_FILE");
+  // NOLINTEND(concurrency-mt-unsafe)
   auto metrics = cc::metrics::Metrics::Open(metrics_file == nullptr ? "" : metrics_file,
                                             cc::gateway::RouteNames());
   if (!metrics) {
@@ -106,15 +111,18 @@ int main() {
   options.slots = config->in_flight;
   options.loops = config->loops;
   options.ca_file = config->ca_file;
-  options.background = [&](const std::stop_token& stop) { RunReconciler(*config, **metrics, stop); };
-  const int code = cc::fcgi::Run(options, [&](cc::httpclient::Transport& transport) -> cc::fcgi::Handler {
-    auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
-    if (!kv) throw std::runtime_error(kv.error().message);
-    auto ports = std::make_shared<LoopPorts>(*config, **metrics, transport, std::move(*kv));
-    const cc::http::Deps deps{*config, ports->stripe, ports->chittyid, ports->store, &settled};
-    return [&gateway, ports, deps](const cc::http::Request& request) {
-      return gateway.Handle(request, deps, cc::NowMillis());
-    };
-  });
+  options.background = [&](const std::stop_token& stop) {
+    RunReconciler(*config, **metrics, stop);
+  };
+  const int code =
+      cc::fcgi::Run(options, [&](cc::httpclient::Transport& transport) -> cc::fcgi::Handler {
+        auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
+        if (!kv) throw std::runtime_error(kv.error().message);
+        auto ports = std::make_shared<LoopPorts>(*config, **metrics, transport, std::move(*kv));
+        const cc::http::Deps deps{*config, ports->stripe, ports->chittyid, ports->store, &settled};
+        return [&gateway, ports, deps](const cc::http::Request& request) {
+          return gateway.Handle(request, deps, cc::NowMillis());
+        };
+      });
   return code;
 }

@@ -19,7 +19,9 @@ using httpclient::HttpResponse;
 
 bool Is2xx(long status) { return status >= 200 && status < 300; }  // NOLINT(google-runtime-int)
 
-tl::unexpected<Error> StatusError(std::string_view what, long status) {  // NOLINT(google-runtime-int)
+// NOLINTBEGIN(google-runtime-int)
+tl::unexpected<Error> StatusError(std::string_view what, long status) {
+  // NOLINTEND(google-runtime-int)
   const std::string message =
       "ChittyID " + std::string(what) + " answered HTTP " + std::to_string(status);
   if (status == 503 || status == 429) {
@@ -83,8 +85,7 @@ httpclient::HttpRequest ChittyIdClient::MakeRequest(std::string method,
   httpclient::HttpRequest request;
   request.method = std::move(method);
   request.url = config_.base_url + std::string(path);
-  request.headers = {{"Authorization", "Bearer " + config_.token},
-                     {"Accept", "application/json"}};
+  request.headers = {{"Authorization", "Bearer " + config_.token}, {"Accept", "application/json"}};
   request.timeout_ms = config_.timeout_ms;
   request.connect_timeout_ms = std::min(config_.timeout_ms, request.connect_timeout_ms);
   return request;

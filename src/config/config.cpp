@@ -36,8 +36,8 @@ Result<int64_t> ParseInt(std::string_view variable, std::string_view text, int64
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, v);
   if (ec != std::errc() || ptr != end || v < min || v > max) {
-    return Bad(variable, "must be an integer from " + std::to_string(min) + " to " +
-                             std::to_string(max));
+    return Bad(variable,
+               "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return v;
 }
@@ -92,19 +92,18 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
   int64_t loops = c->loops;
   int64_t stripe_timeout = c->stripe_timeout_ms;
   int64_t chitty_timeout = c->chitty_id_timeout_ms;
-  for (auto status : {ReadInt(getenv, "DEFAULT_HOLD_AMOUNT_CENTS", kMinHoldAmount,
-                              TierLimit(Tier::kPremiumProperty), &c->default_hold_amount),
-                      ReadInt(getenv, "RATE_LIMIT_PER_MINUTE", 1, 1000000000,
-                              &c->rate_limit_per_minute),
-                      ReadInt(getenv, "CHITTYCHARGE_LOOPS", 1, 64, &loops),
-                      ReadInt(getenv, "STRIPE_TIMEOUT_MS", 100, 120000, &stripe_timeout),
-                      ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout),
-                      ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600,
-                              &c->reconcile_interval_s)}) {
+  for (auto status :
+       {ReadInt(getenv, "DEFAULT_HOLD_AMOUNT_CENTS", kMinHoldAmount,
+                TierLimit(Tier::kPremiumProperty), &c->default_hold_amount),
+        ReadInt(getenv, "RATE_LIMIT_PER_MINUTE", 1, 1000000000, &c->rate_limit_per_minute),
+        ReadInt(getenv, "CHITTYCHARGE_LOOPS", 1, 64, &loops),
+        ReadInt(getenv, "STRIPE_TIMEOUT_MS", 100, 120000, &stripe_timeout),
+        ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout),
+        ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600, &c->reconcile_interval_s)}) {
     if (!status) return status;
   }
   c->loops = static_cast<int>(loops);
-  c->stripe_timeout_ms = static_cast<long>(stripe_timeout);  // NOLINT(google-runtime-int)
+  c->stripe_timeout_ms = static_cast<long>(stripe_timeout);     // NOLINT(google-runtime-int)
   c->chitty_id_timeout_ms = static_cast<long>(chitty_timeout);  // NOLINT(google-runtime-int)
   return Ok();
 }
@@ -114,8 +113,8 @@ Status Validate(const Config& c) {
   if (!ValidKeyPrefix(c.stripe_secret_key)) {
     return Bad("STRIPE_SECRET_KEY", "must start with sk_test_, sk_live_, rk_test_ or rk_live_");
   }
-  const bool live = c.stripe_secret_key.starts_with("sk_live_") ||
-                    c.stripe_secret_key.starts_with("rk_live_");
+  const bool live =
+      c.stripe_secret_key.starts_with("sk_live_") || c.stripe_secret_key.starts_with("rk_live_");
   if (live && !c.stripe_api_base.starts_with("https://")) {
     return Bad("STRIPE_API_BASE", "a live key is only sent over https://");
   }
@@ -199,8 +198,8 @@ Result<Config> Load(const Getenv& getenv) {
     if (!clients) return Fail(clients.error());
     c.clients = std::move(*clients);
   } else if (!c.chitty_id_token.empty()) {
-    c.clients.push_back({"default", c.chitty_id_token, Tier::kPremiumProperty,
-                         c.rate_limit_per_minute});
+    c.clients.push_back(
+        {"default", c.chitty_id_token, Tier::kPremiumProperty, c.rate_limit_per_minute});
   }
   if (auto valid = Validate(c); !valid) return Fail(valid.error());
   return c;

@@ -36,12 +36,12 @@ struct Config {
   // CHITTYCHARGE_THREADS, is read for one more release when the new one is unset; both set
   // to different values is refused.
   int in_flight = 256;
-  int loops = 2;  // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
+  int loops = 2;        // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
   std::string ca_file;  // extra CA bundle for outbound TLS ("" = system trust)
   long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
   int64_t reconcile_interval_s = 15;  // PENDING ChittyIDs are retried this often
-  std::vector<std::string> notices;  // start-up warnings (a deprecated name in use), for the log
+  std::vector<std::string> notices;   // start-up warnings (a deprecated name in use), for the log
 };
 
 using Getenv = std::function<const char*(const char*)>;

@@ -47,10 +47,14 @@ std::string Sha256Hex(std::string_view data) {
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  const auto* key_bytes = reinterpret_cast<const unsigned char*>(key.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
-  const auto* data_bytes = reinterpret_cast<const unsigned char*>(data.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
-  if (HMAC(Sha256(), key_bytes, static_cast<int>(key.size()), data_bytes, data.size(),
-           md.data(), &len) == nullptr) {
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  const auto* key_bytes = reinterpret_cast<const unsigned char*>(key.data());
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  const auto* data_bytes = reinterpret_cast<const unsigned char*>(data.data());
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
+  if (HMAC(Sha256(), key_bytes, static_cast<int>(key.size()), data_bytes, data.size(), md.data(),
+           &len) == nullptr) {
     throw std::runtime_error("HMAC failed");
   }
   return ToHex(md.data(), len);
@@ -63,10 +67,14 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 std::string RandomHex(size_t n_bytes) {
   std::string raw(n_bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n_bytes)) != 1) {  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n_bytes)) != 1) {
+    // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
     throw std::runtime_error("RAND_bytes failed");
   }
-  return ToHex(reinterpret_cast<const unsigned char*>(raw.data()), n_bytes);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): C API
+  return ToHex(reinterpret_cast<const unsigned char*>(raw.data()), n_bytes);
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
 }
 
 }  // namespace cc::crypto

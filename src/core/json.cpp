@@ -1,17 +1,19 @@
 #include "core/json.h"
 
+#include <rapidjson/error/en.h>
+
 #include <cmath>
 #include <set>
 #include <vector>
-
-#include <rapidjson/error/en.h>
 
 namespace cc::json {
 
 // RapidJSON 1.1.0 turns a lone "\udc00" escape into the bytes of a surrogate, so decoded
 // strings are checked here even after its own validation.
 bool ValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): byte view
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): byte view
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
   const auto* end = p + s.size();
   auto cont = [&end](const unsigned char* q, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
     return q < end && *q >= lo && *q <= hi;
@@ -87,8 +89,8 @@ bool WithinLimits(const rapidjson::Value& root, std::string* why) {
 Result<rapidjson::Document> ParseStrict(std::string_view text) {
   // No kParseFullPrecisionFlag: nothing reads a double, and RapidJSON 1.1.0's full-precision
   // path is UB on a zero with an exponent ("0e39" → -1.5e228; Tencent/rapidjson#1249).
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::Document doc;
   doc.Parse<kFlags>(text.data(), text.size());
   if (doc.HasParseError()) {
@@ -103,8 +105,7 @@ Result<rapidjson::Document> ParseStrict(std::string_view text) {
 
 const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name) {
   if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(
-      rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
+  auto it = object.FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 

@@ -6,14 +6,14 @@
 // Readers below type-check before every access (RapidJSON's asserts vanish in release).
 #pragma once
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "core/result.h"
 
@@ -29,8 +29,7 @@ bool ValidUtf8(std::string_view s);
 
 // Typed member lookups; nullptr / nullopt when absent or of another type.
 const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name);
-std::optional<std::string_view> StringMember(const rapidjson::Value& object,
-                                             std::string_view name);
+std::optional<std::string_view> StringMember(const rapidjson::Value& object, std::string_view name);
 std::optional<int64_t> IntMember(const rapidjson::Value& object, std::string_view name);
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;

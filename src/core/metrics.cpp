@@ -23,12 +23,15 @@ constexpr std::array<double, 11> kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 constexpr std::array<std::string_view, 3> kDependencies{"stripe", "chittyid", "memcached"};
 constexpr std::array<std::string_view, 4> kHoldEvents{"created", "captured", "canceled",
                                                       "declined"};
-constexpr std::array<std::string_view, 9> kEventTypes{
-    "payment_intent.amount_capturable_updated", "payment_intent.requires_action",
-    "payment_intent.payment_failed",            "payment_intent.succeeded",
-    "payment_intent.canceled",                  "charge.captured",
-    "charge.expired",                           "charge.refunded",
-    "other"};
+constexpr std::array<std::string_view, 9> kEventTypes{"payment_intent.amount_capturable_updated",
+                                                      "payment_intent.requires_action",
+                                                      "payment_intent.payment_failed",
+                                                      "payment_intent.succeeded",
+                                                      "payment_intent.canceled",
+                                                      "charge.captured",
+                                                      "charge.expired",
+                                                      "charge.refunded",
+                                                      "other"};
 constexpr std::array<std::string_view, 5> kWebhookResults{"applied", "ignored", "duplicate",
                                                           "invalid", "failed"};
 constexpr size_t kSlots = 64;
@@ -75,7 +78,8 @@ struct Metrics::Slot {
   std::array<Histogram, kDependencies.size()> dependency_seconds;
   std::array<std::atomic<uint64_t>, kDependencies.size()> dependency_errors;
   std::array<std::atomic<uint64_t>, kHoldEvents.size()> holds;
-  std::array<std::array<std::atomic<uint64_t>, kWebhookResults.size()>, kEventTypes.size()> webhooks;
+  std::array<std::array<std::atomic<uint64_t>, kWebhookResults.size()>, kEventTypes.size()>
+      webhooks;
 };
 
 namespace {
@@ -110,7 +114,9 @@ uint64_t LayoutDigest(const std::vector<std::string>& route_names) {
 bool Alive(int32_t pid) { return pid != 0 && (::kill(pid, 0) == 0 || errno != ESRCH); }
 
 Metrics::Slot* SlotsOf(void* base) {
-  return reinterpret_cast<Metrics::Slot*>(static_cast<char*>(base) + sizeof(Header));  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): shared memory layout
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): shared memory layout
+  return reinterpret_cast<Metrics::Slot*>(static_cast<char*>(base) + sizeof(Header));
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
 }
 
 // Claims the file for `digest`: a fresh file is stamped; a file of another layout is
@@ -125,7 +131,8 @@ Status ClaimLayout(void* base, uint64_t digest, const std::string& path) {
       return Fail(ErrorKind::kInternal, "invalid_config",
                   "CHITTYCHARGE_METRICS_FILE: " + path +
                       " holds another metrics layout (another build's routes) and a live "
-                      "process (pid " + std::to_string(slots[i].pid.load()) + ") uses it",
+                      "process (pid " +
+                      std::to_string(slots[i].pid.load()) + ") uses it",
                   "CHITTYCHARGE_METRICS_FILE");
     }
   }
@@ -137,14 +144,14 @@ Status ClaimLayout(void* base, uint64_t digest, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path,
-                                                std::vector<std::string> route_names) {
+                                               std::vector<std::string> route_names) {
   if (route_names.size() > kMaxRoutes) {
     return Fail(ErrorKind::kInternal, "internal_error", "more routes than metrics columns");
   }
   void* base = nullptr;
   bool mapped = false;
   if (path.empty()) {
-    base = ::operator new(kFileSize, std::align_val_t{64});
+    base = ::operator new (kFileSize, std::align_val_t{64});
     std::fill_n(static_cast<char*>(base), kFileSize, '\0');
   } else {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -165,7 +172,7 @@ Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path,
     if (mapped) {
       ::munmap(base, kFileSize);
     } else {
-      ::operator delete(base, std::align_val_t{64});
+      ::operator delete (base, std::align_val_t{64});
     }
     return Fail(claimed.error());
   }
@@ -180,7 +187,8 @@ Metrics::Metrics(void* base, size_t size, bool mapped, std::vector<std::string> 
   for (size_t i = 0; i < kSlots; ++i) {
     int32_t owner = slots[i].pid.load();
     const bool dead = owner != 0 && ::kill(owner, 0) != 0 && errno == ESRCH;
-    if ((owner == 0 || dead || owner == self) && slots[i].pid.compare_exchange_strong(owner, self)) {
+    if ((owner == 0 || dead || owner == self) &&
+        slots[i].pid.compare_exchange_strong(owner, self)) {
       slots[i].in_flight.store(0);
       slot_index_ = i;
       return;
@@ -193,7 +201,7 @@ Metrics::~Metrics() {
   if (mapped_) {
     ::munmap(base_, size_);
   } else {
-    ::operator delete(base_, std::align_val_t{64});
+    ::operator delete (base_, std::align_val_t{64});
   }
 }
 
@@ -233,7 +241,9 @@ void Metrics::Webhook(std::string_view type, WebhookResult result) {
 namespace {
 
 template <typename F>
-uint64_t Sum(const Metrics::Slot* slots, F&& get) {  // NOLINT(cppcoreguidelines-missing-std-forward)
+// NOLINTBEGIN(cppcoreguidelines-missing-std-forward)
+uint64_t Sum(const Metrics::Slot* slots, F&& get) {
+  // NOLINTEND(cppcoreguidelines-missing-std-forward)
   uint64_t total = 0;
   for (size_t i = 0; i < kSlots; ++i) {
     if (slots[i].pid.load(std::memory_order_relaxed) != 0) total += get(slots[i]);
@@ -248,11 +258,16 @@ void RenderHistogram(std::string& out, std::string_view name, std::string_view l
   };
   uint64_t cumulative = 0;
   for (size_t b = 0; b <= kBuckets.size(); ++b) {
-    cumulative += Sum(slots, [&](const Metrics::Slot& s) { return hist(s).buckets[b].load(std::memory_order_relaxed); });
-    const std::string le = b < kBuckets.size() ? Seconds(static_cast<uint64_t>(kBuckets[b] * 1e6)) : "+Inf";
+    cumulative += Sum(slots, [&](const Metrics::Slot& s) {
+      return hist(s).buckets[b].load(std::memory_order_relaxed);
+    });
+    const std::string le =
+        b < kBuckets.size() ? Seconds(static_cast<uint64_t>(kBuckets[b] * 1e6)) : "+Inf";
     Line(out, std::string(name) + "_bucket", std::string(label) + ",le=\"" + le + "\"", cumulative);
   }
-  const uint64_t sum_us = Sum(slots, [&](const Metrics::Slot& s) { return hist(s).sum_us.load(std::memory_order_relaxed); });
+  const uint64_t sum_us = Sum(slots, [&](const Metrics::Slot& s) {
+    return hist(s).sum_us.load(std::memory_order_relaxed);
+  });
   out.append(name).append("_sum{").append(label).append("} ").append(Seconds(sum_us)).append("\n");
   Line(out, std::string(name) + "_count", label, cumulative);
 }
@@ -263,51 +278,75 @@ std::string Metrics::Render() const {
   const Slot* slots = SlotsOf(base_);
   std::string out;
   out.reserve(32768);
-  out.append("# HELP chittycharge_build_info Build information.\n# TYPE chittycharge_build_info gauge\n");
+  out.append(
+      "# HELP chittycharge_build_info Build information.\n# TYPE chittycharge_build_info gauge\n");
   Line(out, "chittycharge_build_info", "version=\"" CHITTYCHARGE_VERSION "\"", 1);
-  out.append("# HELP chittycharge_http_requests_total Requests by route and status.\n# TYPE chittycharge_http_requests_total counter\n");
+  out.append(
+      "# HELP chittycharge_http_requests_total Requests by route and status.\n# TYPE "
+      "chittycharge_http_requests_total counter\n");
   for (size_t r = 0; r < route_names_.size(); ++r) {
     for (size_t s = 0; s <= kStatuses.size(); ++s) {
-      const uint64_t n = Sum(slots, [&](const Slot& x) { return x.requests[r][s].load(std::memory_order_relaxed); });
+      const uint64_t n = Sum(
+          slots, [&](const Slot& x) { return x.requests[r][s].load(std::memory_order_relaxed); });
       if (n == 0) continue;
       const std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
       Line(out, "chittycharge_http_requests_total",
            "route=\"" + route_names_[r] + "\",status=\"" + status + "\"", n);
     }
   }
-  out.append("# HELP chittycharge_http_request_duration_seconds Request latency by route.\n# TYPE chittycharge_http_request_duration_seconds histogram\n");
+  out.append(
+      "# HELP chittycharge_http_request_duration_seconds Request latency by route.\n# TYPE "
+      "chittycharge_http_request_duration_seconds histogram\n");
   for (size_t r = 0; r < route_names_.size(); ++r) {
     RenderHistogram(out, "chittycharge_http_request_duration_seconds",
                     "route=\"" + route_names_[r] + "\"", slots, r, false);
   }
-  out.append("# HELP chittycharge_dependency_duration_seconds Calls to Stripe, ChittyID and memcached.\n# TYPE chittycharge_dependency_duration_seconds histogram\n");
+  out.append(
+      "# HELP chittycharge_dependency_duration_seconds Calls to Stripe, ChittyID and memcached.\n# "
+      "TYPE chittycharge_dependency_duration_seconds histogram\n");
   for (size_t d = 0; d < kDependencies.size(); ++d) {
     RenderHistogram(out, "chittycharge_dependency_duration_seconds",
                     "dependency=\"" + std::string(kDependencies[d]) + "\"", slots, d, true);
   }
-  out.append("# HELP chittycharge_dependency_errors_total Failed calls by dependency.\n# TYPE chittycharge_dependency_errors_total counter\n");
+  out.append(
+      "# HELP chittycharge_dependency_errors_total Failed calls by dependency.\n# TYPE "
+      "chittycharge_dependency_errors_total counter\n");
   for (size_t d = 0; d < kDependencies.size(); ++d) {
-    Line(out, "chittycharge_dependency_errors_total", "dependency=\"" + std::string(kDependencies[d]) + "\"",
-         Sum(slots, [&](const Slot& x) { return x.dependency_errors[d].load(std::memory_order_relaxed); }));
+    Line(out, "chittycharge_dependency_errors_total",
+         "dependency=\"" + std::string(kDependencies[d]) + "\"", Sum(slots, [&](const Slot& x) {
+           return x.dependency_errors[d].load(std::memory_order_relaxed);
+         }));
   }
-  out.append("# HELP chittycharge_http_requests_in_flight Requests being handled now.\n# TYPE chittycharge_http_requests_in_flight gauge\n");
+  out.append(
+      "# HELP chittycharge_http_requests_in_flight Requests being handled now.\n# TYPE "
+      "chittycharge_http_requests_in_flight gauge\n");
   int64_t in_flight = 0;
   for (size_t i = 0; i < kSlots; ++i) {
-    if (Alive(slots[i].pid.load(std::memory_order_relaxed))) in_flight += slots[i].in_flight.load(std::memory_order_relaxed);
+    if (Alive(slots[i].pid.load(std::memory_order_relaxed)))
+      in_flight += slots[i].in_flight.load(std::memory_order_relaxed);
   }
-  out.append("chittycharge_http_requests_in_flight ").append(std::to_string(in_flight)).append("\n");
-  out.append("# HELP chittycharge_holds_total Holds created, captured, canceled, declined.\n# TYPE chittycharge_holds_total counter\n");
+  out.append("chittycharge_http_requests_in_flight ")
+      .append(std::to_string(in_flight))
+      .append("\n");
+  out.append(
+      "# HELP chittycharge_holds_total Holds created, captured, canceled, declined.\n# TYPE "
+      "chittycharge_holds_total counter\n");
   for (size_t h = 0; h < kHoldEvents.size(); ++h) {
     Line(out, "chittycharge_holds_total", "event=\"" + std::string(kHoldEvents[h]) + "\"",
          Sum(slots, [&](const Slot& x) { return x.holds[h].load(std::memory_order_relaxed); }));
   }
-  out.append("# HELP chittycharge_webhook_events_total Stripe events by type and result.\n# TYPE chittycharge_webhook_events_total counter\n");
+  out.append(
+      "# HELP chittycharge_webhook_events_total Stripe events by type and result.\n# TYPE "
+      "chittycharge_webhook_events_total counter\n");
   for (size_t t = 0; t < kEventTypes.size(); ++t) {
     for (size_t r = 0; r < kWebhookResults.size(); ++r) {
-      const uint64_t n = Sum(slots, [&](const Slot& x) { return x.webhooks[t][r].load(std::memory_order_relaxed); });
+      const uint64_t n = Sum(
+          slots, [&](const Slot& x) { return x.webhooks[t][r].load(std::memory_order_relaxed); });
       if (n == 0) continue;
       Line(out, "chittycharge_webhook_events_total",
-           "type=\"" + std::string(kEventTypes[t]) + "\",result=\"" + std::string(kWebhookResults[r]) + "\"", n);
+           "type=\"" + std::string(kEventTypes[t]) + "\",result=\"" +
+               std::string(kWebhookResults[r]) + "\"",
+           n);
     }
   }
   return out;

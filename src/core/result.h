@@ -8,27 +8,26 @@
 #pragma once
 
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace cc {
 
 enum class ErrorKind {
-  kInvalidArgument,    // 400
-  kUnauthenticated,    // 401
-  kPaymentDeclined,    // 402
-  kPermissionDenied,   // 403
-  kNotFound,           // 404
-  kMethodNotAllowed,   // 405
-  kConflict,           // 409
-  kPayloadTooLarge,    // 413
-  kUnprocessable,      // 422
-  kRateLimited,        // 429
-  kInternal,           // 500
-  kUpstream,           // 502: a dependency answered badly
-  kUnavailable,        // 503: a dependency could not be reached
-  kDeadlineExceeded,   // 504: a dependency did not answer in time
+  kInvalidArgument,   // 400
+  kUnauthenticated,   // 401
+  kPaymentDeclined,   // 402
+  kPermissionDenied,  // 403
+  kNotFound,          // 404
+  kMethodNotAllowed,  // 405
+  kConflict,          // 409
+  kPayloadTooLarge,   // 413
+  kUnprocessable,     // 422
+  kRateLimited,       // 429
+  kInternal,          // 500
+  kUpstream,          // 502: a dependency answered badly
+  kUnavailable,       // 503: a dependency could not be reached
+  kDeadlineExceeded,  // 504: a dependency did not answer in time
 };
 
 int HttpStatus(ErrorKind kind);
@@ -53,8 +52,8 @@ using Status = tl::expected<void, Error>;
 
 inline tl::unexpected<Error> Fail(ErrorKind kind, std::string code, std::string message,
                                   std::string param = {}) {
-  return tl::unexpected<Error>(MakeError(kind, std::move(code), std::move(message),
-                                         std::move(param)));
+  return tl::unexpected<Error>(
+      MakeError(kind, std::move(code), std::move(message), std::move(param)));
 }
 
 inline tl::unexpected<Error> Fail(Error error) { return tl::unexpected<Error>(std::move(error)); }

@@ -24,8 +24,12 @@
 namespace cc::fcgi {
 namespace {
 
-std::atomic<bool> g_stopping{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): signal-driven stop flag
-std::atomic<bool> g_loop_failed{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): set before the loop asks to stop
+// NOLINTBEGIN(cppcoreguidelines-avoid-non-const-global-variables): signal-driven stop flag
+std::atomic<bool> g_stopping{false};
+// NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
+// NOLINTBEGIN(cppcoreguidelines-avoid-non-const-global-variables): set before the loop asks to stop
+std::atomic<bool> g_loop_failed{false};
+// NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
 
 // The longest the loop waits in epoll_wait() without looking at g_stopping (a stop also
 // wakes it through the eventfd).
@@ -50,7 +54,8 @@ http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
       out.remote_addr = value;
     } else if (name.starts_with("HTTP_")) {
       std::string header(name.substr(5));
-      for (char& c : header) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : header)
+        c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       out.headers.emplace_back(std::move(header), value);
     }
   }
@@ -97,8 +102,8 @@ void Serve(FCGX_Request& req, const ServerOptions& options, const Handler& handl
     WriteResponse(req, too_large ? TooLarge() : handler(request));
   } catch (const std::exception& e) {
     log::Error("request failed", {log::Str("error", e.what())});
-    WriteResponse(req, http::ErrorResponse(MakeError(ErrorKind::kInternal, "internal_error",
-                                                     "Internal error")));
+    WriteResponse(req, http::ErrorResponse(
+                           MakeError(ErrorKind::kInternal, "internal_error", "Internal error")));
   }
   FCGX_Finish_r(&req);
 }
@@ -198,7 +203,8 @@ void Loop(const ServerOptions& options, size_t slots, const Handler& handler,
     if (stopping && scheduler.live() == 0) break;
     listener.Accept(!stopping && scheduler.live() < slots);
     int timeout_ms = kIdleWaitMs;
-    if (const int next = scheduler.MillisToNextWake(); next >= 0) timeout_ms = std::min(timeout_ms, next);
+    if (const int next = scheduler.MillisToNextWake(); next >= 0)
+      timeout_ms = std::min(timeout_ms, next);
     // Runs the handlers of ready transfer sockets (which wake the fibers of ended
     // transfers) and libcurl's timer when due.
     loop.Wait(timeout_ms);

@@ -23,8 +23,8 @@ http::Response NoRoute(const http::RouteMatch& match) {
   if (match.allow.empty()) {
     return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such route"));
   }
-  auto response = http::ErrorResponse(MakeError(
-      ErrorKind::kMethodNotAllowed, "method_not_allowed", "Method not allowed; use " + match.allow));
+  auto response = http::ErrorResponse(MakeError(ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                                                "Method not allowed; use " + match.allow));
   response.headers.emplace_back("Allow", match.allow);
   return response;
 }
@@ -35,8 +35,8 @@ http::Response NoRoute(const http::RouteMatch& match) {
 struct Gateway::Outcome {
   const Route* route = nullptr;  // nullptr: unmatched
   size_t index = 0;
-  std::string client;        // name, "" when not authenticated
-  bool replayed = false;     // an idempotent replay: no new hold event
+  std::string client;     // name, "" when not authenticated
+  bool replayed = false;  // an idempotent replay: no new hold event
   webhooks::WebhookNote note;
 };
 
@@ -57,16 +57,15 @@ std::optional<http::Response> Gateway::RateLimit(const config::ClientToken& clie
                                                  store::KvStore& store, int64_t now) {
   const auto retry_after = limiter_.RetryAfter(client, store, now);
   if (!retry_after) return std::nullopt;
-  auto response = http::ErrorResponse(
-      MakeError(ErrorKind::kRateLimited, "rate_limited",
-                "Rate limit of " + std::to_string(client.rate_per_minute) +
-                    " requests per minute exceeded"));
+  auto response = http::ErrorResponse(MakeError(
+      ErrorKind::kRateLimited, "rate_limited",
+      "Rate limit of " + std::to_string(client.rate_per_minute) + " requests per minute exceeded"));
   response.headers.emplace_back("Retry-After", std::to_string(*retry_after));
   return response;
 }
 
 http::Response Gateway::Dispatch(const http::Request& request, const http::Deps& deps, int64_t now,
-                              Outcome* outcome) {
+                                 Outcome* outcome) {
   const auto match = http::MatchRoute(specs_, request.method, request.path);
   if (!match.index) return NoRoute(match);
   const Route& route = Routes()[*match.index];
@@ -88,8 +87,7 @@ http::Response Gateway::Dispatch(const http::Request& request, const http::Deps&
   return response;
 }
 
-http::Response Gateway::ForClient(Exchange& exchange, const Route& route,
-                                  Outcome* outcome) {
+http::Response Gateway::ForClient(Exchange& exchange, const Route& route, Outcome* outcome) {
   const http::Request& request = exchange.request;
   const config::ClientToken* client = auth_.Find(request);
   if (client == nullptr) {
@@ -136,11 +134,12 @@ http::Response Gateway::Handle(const http::Request& request, const http::Deps& d
     outcome.route->count(metrics_, status, outcome.note);
   }
   metrics_.InFlight(-1);
-  log::Info("request",
-            {log::Str("request_id", request_id), log::Str("method", request.method),
-             log::Str("route", outcome.route ? names_[outcome.index] : "unmatched"),
-             log::Num("status", status), log::Str("client", outcome.client),
-             log::Num("duration_us", static_cast<long long>(took.count() * 1e6))});  // NOLINT(google-runtime-int)
+  log::Info("request", {log::Str("request_id", request_id), log::Str("method", request.method),
+                        log::Str("route", outcome.route ? names_[outcome.index] : "unmatched"),
+                        log::Num("status", status), log::Str("client", outcome.client),
+                        // NOLINTBEGIN(google-runtime-int)
+                        log::Num("duration_us", static_cast<long long>(took.count() * 1e6))});
+  // NOLINTEND(google-runtime-int)
   return response;
 }
 

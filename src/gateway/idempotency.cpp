@@ -38,7 +38,8 @@ std::optional<http::Response> ParseDone(std::string_view v, std::string_view* fi
 }
 
 http::Response Conflict(ErrorKind kind, std::string code, std::string message) {
-  return http::ErrorResponse(MakeError(kind, std::move(code), std::move(message), "Idempotency-Key"));
+  return http::ErrorResponse(
+      MakeError(kind, std::move(code), std::move(message), "Idempotency-Key"));
 }
 
 }  // namespace
@@ -49,8 +50,8 @@ IdempotencyBegin BeginIdempotent(store::KvStore& store, std::string_view client,
   begin.ticket.fingerprint = Fingerprint(request);
   const std::string memo_key =
       "idem:" + crypto::Sha256Hex(std::string(client) + "\n" + std::string(key)).substr(0, 48);
-  auto added = store.Add(memo_key, std::string(kPending) + begin.ticket.fingerprint,
-                         kIdempotencyPendingTtl);
+  auto added =
+      store.Add(memo_key, std::string(kPending) + begin.ticket.fingerprint, kIdempotencyPendingTtl);
   if (!added) return begin;  // store down: proceed, protected by Stripe's idempotency
   if (*added) {
     begin.ticket.memo_key = memo_key;
@@ -92,7 +93,8 @@ void FinishIdempotent(store::KvStore& store, const IdempotencyTicket& ticket,
     value.append("\n").append(response.content_type).append("\n").append(response.body);
     stored = store.Set(ticket.memo_key, value, kIdempotencyTtl);
   }
-  if (!stored) log::Warn("idempotency record not stored", {log::Str("error", stored.error().message)});
+  if (!stored)
+    log::Warn("idempotency record not stored", {log::Str("error", stored.error().message)});
 }
 
 }  // namespace cc::gateway

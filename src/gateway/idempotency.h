@@ -8,8 +8,9 @@
 // (method, path, SHA-256 of the body) ⇒ 422 idempotency_key_reused. Finish() stores
 // every final answer for 24 h; a 5xx or a conflict a retry resolves (Stripe still
 // executing the same key: 409 idempotency_key_in_use) releases the key instead, so the
-// client's retry reaches Stripe again and gets its replay. With memcached down the request proceeds unguarded: Stripe's own
-// idempotency, under keys derived from the client's, still prevents a second effect.
+// client's retry reaches Stripe again and gets its replay. With memcached down the request proceeds
+// unguarded: Stripe's own idempotency, under keys derived from the client's, still prevents a
+// second effect.
 #pragma once
 
 #include <optional>
@@ -25,7 +26,7 @@ inline constexpr uint32_t kIdempotencyTtl = 24U * 3600U;
 inline constexpr uint32_t kIdempotencyPendingTtl = 120U;  // > the longest request
 
 struct IdempotencyTicket {
-  std::string memo_key;     // "" when the store was unreachable: nothing to finish
+  std::string memo_key;  // "" when the store was unreachable: nothing to finish
   std::string fingerprint;
 };
 

@@ -33,8 +33,8 @@ std::optional<int64_t> RateLimiter::RetryAfter(const config::ClientToken& client
   // A new lease, taken without the lock.
   const int64_t size = LeaseSize(client.rate_per_minute);
   const auto delta = static_cast<uint64_t>(size);
-  auto counted = store.Incr("rl:" + client.name + ":" + std::to_string(window), delta, delta,
-                            kCounterTtl);
+  auto counted =
+      store.Incr("rl:" + client.name + ":" + std::to_string(window), delta, delta, kCounterTtl);
   if (!counted) return std::nullopt;  // fail open: nginx's coarse limit still applies
   const auto total = static_cast<int64_t>(*counted);
   // This lease is tokens total-size+1 .. total; those up to the limit may be used.

@@ -2,14 +2,14 @@
 
 #include <array>
 
+#include "chittyid/pending_id.h"
+#include "core/crypto.h"
+#include "core/log.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/hold_request.h"
 #include "holds/settled_holds.h"
 #include "holds/stripe_key.h"
-#include "chittyid/pending_id.h"
-#include "core/crypto.h"
-#include "core/log.h"
 #include "stripe/search_query.h"
 
 namespace cc::holds {
@@ -105,7 +105,8 @@ http::Response StateConflict(HoldRepository& repo, const std::string& pi_id,
                              const http::Caller& caller, const Error& original, bool for_capture) {
   auto fresh = repo.Refresh(pi_id, caller.client.name, caller.now);
   if (!fresh) return http::ErrorResponse(original);
-  auto conflict = for_capture ? CaptureConflict(fresh->pi.status) : CancelConflict(fresh->pi.status);
+  auto conflict =
+      for_capture ? CaptureConflict(fresh->pi.status) : CancelConflict(fresh->pi.status);
   return http::ErrorResponse(conflict.value_or(original));
 }
 
@@ -131,9 +132,13 @@ std::optional<Error> BadListFilter(std::string_view field, std::string_view valu
 }
 
 bool KnownStatus(std::string_view s) {
-  static constexpr std::array<std::string_view, 7> kStatuses{
-      "requires_payment_method", "requires_confirmation", "requires_action", "processing",
-      "requires_capture",        "canceled",              "succeeded"};
+  static constexpr std::array<std::string_view, 7> kStatuses{"requires_payment_method",
+                                                             "requires_confirmation",
+                                                             "requires_action",
+                                                             "processing",
+                                                             "requires_capture",
+                                                             "canceled",
+                                                             "succeeded"};
   for (auto k : kStatuses) {
     if (k == s) return true;
   }
@@ -175,8 +180,9 @@ Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& cal
   }
   if (auto it = q.find("starting_after"); it != q.end() && !it->second.empty()) {
     HoldRepository repo(deps.stripe, deps.store);
-    auto anchor = it->second.starts_with("pi_") ? repo.Load(it->second, caller.client.name, caller.now)
-                                                : Result<HoldRecord>(Fail(ErrorKind::kNotFound, "", ""));
+    auto anchor = it->second.starts_with("pi_")
+                      ? repo.Load(it->second, caller.client.name, caller.now)
+                      : Result<HoldRecord>(Fail(ErrorKind::kNotFound, "", ""));
     if (!anchor) {
       return Fail(ErrorKind::kInvalidArgument, "invalid_request",
                   "starting_after must be the id of one of your holds", "starting_after");
@@ -209,26 +215,25 @@ std::vector<stripe::PaymentIntent> AfterAnchor(std::vector<stripe::PaymentIntent
 
 }  // namespace
 
-http::Response CreateHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request) {
+http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
+                          const http::Request& request) {
   auto req = ParseCreateHold(request.body, {deps.config.default_hold_amount, deps.config.currency});
   if (!req) return http::ErrorResponse(req.error());
   if (!TierAllowed(req->tier, caller.client.max_tier)) {
-    return http::ErrorResponse(MakeError(ErrorKind::kPermissionDenied, "tier_not_allowed",
-                                         "This token may not request tier " +
-                                             std::string(TierName(req->tier)),
-                                         "tier"));
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kPermissionDenied, "tier_not_allowed",
+                  "This token may not request tier " + std::string(TierName(req->tier)), "tier"));
   }
   if (req->amount > TierLimit(req->tier)) {
-    return http::ErrorResponse(MakeError(
-        ErrorKind::kInvalidArgument, "amount_exceeds_tier_limit",
-        "amount exceeds the " + std::string(TierName(req->tier)) + " limit of " +
-            std::to_string(TierLimit(req->tier)),
-        "amount"));
+    return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "amount_exceeds_tier_limit",
+                                         "amount exceeds the " + std::string(TierName(req->tier)) +
+                                             " limit of " + std::to_string(TierLimit(req->tier)),
+                                         "amount"));
   }
   const std::string& client = caller.client.name;
   const bool keyed = !caller.idempotency_key.empty();
-  const std::string stripe_key = DeriveStripeKey(
-      client, "create", keyed ? caller.idempotency_key : crypto::RandomHex(16));
+  const std::string stripe_key =
+      DeriveStripeKey(client, "create", keyed ? caller.idempotency_key : crypto::RandomHex(16));
   const std::string chitty_id = ObtainChittyId(deps, *req, client, stripe_key, keyed);
   stripe::CreateParams params{req->amount,         req->currency,
                               req->description,    req->customer_email,
@@ -259,7 +264,8 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
   return http::Json(200, std::move(body));
 }
 
-http::Response ListHolds(const http::Deps& deps, const http::Caller& caller, const http::Request& request) {
+http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
+                         const http::Request& request) {
   auto q = ParseListQuery(deps, caller, http::ParseQuery(request.query));
   if (!q) return http::ErrorResponse(q.error());
   const int fetch = std::min(100, q->limit + (q->starting_after.empty() ? 0 : 10));
@@ -288,8 +294,8 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller, con
   return http::Json(200, std::string(buf.GetString(), buf.GetSize()));
 }
 
-http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request,
-                           std::string_view id) {
+http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
+                           const http::Request& request, std::string_view id) {
   auto req = ParseCaptureHold(request.body);
   if (!req) return http::ErrorResponse(req.error());
   HoldRepository repo(deps.stripe, deps.store);
@@ -302,11 +308,10 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, c
   }
   if (auto conflict = CaptureConflict(record->pi.status)) return http::ErrorResponse(*conflict);
   if (req->amount_to_capture && *req->amount_to_capture > record->pi.amount_capturable) {
-    return http::ErrorResponse(MakeError(
-        ErrorKind::kInvalidArgument, "capture_exceeds_capturable",
-        "amount_to_capture exceeds the capturable amount of " +
-            std::to_string(record->pi.amount_capturable),
-        "amount_to_capture"));
+    return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "capture_exceeds_capturable",
+                                         "amount_to_capture exceeds the capturable amount of " +
+                                             std::to_string(record->pi.amount_capturable),
+                                         "amount_to_capture"));
   }
   stripe::CaptureParams params{req->amount_to_capture, {}};
   if (!req->reason.empty()) params.metadata.emplace(kMetaCaptureReason, req->reason);
@@ -315,8 +320,8 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, c
           ? std::to_string(req->amount_to_capture.value_or(-1)) + "\n" + req->reason
           : caller.idempotency_key;
   const std::string& pi_id = record->pi.id;
-  auto pi = deps.stripe.Capture(pi_id, params,
-                                DeriveStripeKey(caller.client.name, "capture:" + pi_id, discriminator));
+  auto pi = deps.stripe.Capture(
+      pi_id, params, DeriveStripeKey(caller.client.name, "capture:" + pi_id, discriminator));
   if (!pi) {
     if (pi.error().kind == ErrorKind::kConflict && pi.error().code == "hold_not_capturable") {
       return StateConflict(repo, pi_id, caller, pi.error(), true);
@@ -331,8 +336,8 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller, c
   return Ok200(captured);
 }
 
-http::Response CancelHold(const http::Deps& deps, const http::Caller& caller, const http::Request& request,
-                          std::string_view id) {
+http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
+                          const http::Request& request, std::string_view id) {
   auto req = ParseCancelHold(request.body);
   if (!req) return http::ErrorResponse(req.error());
   HoldRepository repo(deps.stripe, deps.store);

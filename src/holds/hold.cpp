@@ -88,7 +88,7 @@ void WriteStripeShape(json::Writer& w, const stripe::PaymentIntent& pi) {
 
 bool IsReservedMetadataKey(std::string_view key) {
   static constexpr std::array<std::string_view, 9> kReserved{
-      kMetaChittyId,     kMetaTier,         kMetaPropertyId,      kMetaTenantId,     kMetaClient,
+      kMetaChittyId,      kMetaTier,         kMetaPropertyId,      kMetaTenantId,     kMetaClient,
       kMetaCaptureReason, kMetaCancelReason, kMetaPendingChittyId, kMetaChittyIdState};
   for (auto r : kReserved) {
     if (r == key) return true;

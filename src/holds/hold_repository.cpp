@@ -6,9 +6,7 @@
 namespace cc::holds {
 namespace {
 
-tl::unexpected<Error> NotFound() {
-  return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
-}
+tl::unexpected<Error> NotFound() { return Fail(ErrorKind::kNotFound, "not_found", "No such hold"); }
 
 // Ids are safe as memcached keys and inside a Stripe search string.
 bool SafeId(std::string_view id) {
@@ -54,8 +52,8 @@ Result<std::string> HoldRepository::ResolvePaymentIntentId(std::string_view id,
   return NotFound();
 }
 
-Result<HoldRecord> HoldRepository::Load(std::string_view id, std::string_view client,
-                                        int64_t now, bool* from_stripe) {
+Result<HoldRecord> HoldRepository::Load(std::string_view id, std::string_view client, int64_t now,
+                                        bool* from_stripe) {
   auto pi_id = ResolvePaymentIntentId(id, client);
   if (!pi_id) return Fail(pi_id.error());
   std::optional<int64_t> captured_at;

@@ -24,7 +24,8 @@ inline constexpr uint32_t kHoldCacheTtl = 30U * 24U * 3600U;
 
 class HoldRepository {
  public:
-  HoldRepository(stripe::StripeApi& stripe, store::KvStore& store) : stripe_(stripe), store_(store) {}
+  HoldRepository(stripe::StripeApi& stripe, store::KvStore& store)
+      : stripe_(stripe), store_(store) {}
 
   // id is a PaymentIntent id (pi_…) or a chitty_id. *from_stripe (when given) tells
   // whether this call read the PaymentIntent from Stripe rather than the cache.

@@ -3,9 +3,9 @@
 #include <array>
 #include <functional>
 
-#include "holds/hold.h"
 #include "config/config.h"
 #include "core/json.h"
+#include "holds/hold.h"
 
 namespace cc::holds {
 namespace {
@@ -25,8 +25,7 @@ tl::unexpected<Error> Invalid(std::string code, std::string message, std::string
 bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
 tl::unexpected<Error> NulRefused(std::string_view what, std::string param) {
-  return Invalid("invalid_request",
-                 std::string(what) + " may not contain NUL characters (\\u0000)",
+  return Invalid("invalid_request", std::string(what) + " may not contain NUL characters (\\u0000)",
                  std::move(param));
 }
 
@@ -46,7 +45,8 @@ Status OnlyKnownFields(const rapidjson::Value& obj, std::initializer_list<std::s
     const std::string_view name(m.name.GetString(), m.name.GetStringLength());
     bool ok = false;
     for (auto k : known) ok = ok || k == name;
-    if (!ok) return Invalid("invalid_request", "Unknown field: " + std::string(name), std::string(name));
+    if (!ok)
+      return Invalid("invalid_request", "Unknown field: " + std::string(name), std::string(name));
   }
   return Ok();
 }
@@ -56,13 +56,15 @@ Result<std::string> OptionalString(const rapidjson::Value& obj, std::string_view
                                    size_t max_chars) {
   const auto* v = json::Member(obj, name);
   if (v == nullptr || v->IsNull()) return std::string();
-  if (!v->IsString()) return Invalid("invalid_request", std::string(name) + " must be a string", std::string(name));
+  if (!v->IsString())
+    return Invalid("invalid_request", std::string(name) + " must be a string", std::string(name));
   std::string s(v->GetString(), v->GetStringLength());
   if (HasNul(s)) return NulRefused(name, std::string(name));
   if (Utf8Length(s) > max_chars) {
-    return Invalid("invalid_request",
-                   std::string(name) + " is longer than " + std::to_string(max_chars) + " characters",
-                   std::string(name));
+    return Invalid(
+        "invalid_request",
+        std::string(name) + " is longer than " + std::to_string(max_chars) + " characters",
+        std::string(name));
   }
   return s;
 }
@@ -89,14 +91,16 @@ Result<stripe::Metadata> ParseMetadata(const rapidjson::Value& obj) {
     const std::string param = "metadata[" + key + "]";
     if (key.empty() || Utf8Length(key) > kMaxMetadataKey ||
         key.find_first_of("[]") != std::string::npos) {
-      return Invalid("invalid_request",
-                     "metadata keys must be 1 to 40 characters without [ or ]", "metadata");
+      return Invalid("invalid_request", "metadata keys must be 1 to 40 characters without [ or ]",
+                     "metadata");
     }
     if (HasNul(key)) return NulRefused("metadata keys", "metadata");
     if (IsReservedMetadataKey(key)) {
-      return Invalid("invalid_request", "metadata key " + key + " is reserved by ChittyCharge", param);
+      return Invalid("invalid_request", "metadata key " + key + " is reserved by ChittyCharge",
+                     param);
     }
-    if (!m.value.IsString()) return Invalid("invalid_request", "metadata values must be strings", param);
+    if (!m.value.IsString())
+      return Invalid("invalid_request", "metadata values must be strings", param);
     std::string value(m.value.GetString(), m.value.GetStringLength());
     if (HasNul(value)) return NulRefused("metadata values", param);
     if (Utf8Length(value) > kMaxMetadataValue) {
@@ -150,12 +154,14 @@ Status ReadAmountAndCurrency(const rapidjson::Value& obj, const CreateDefaults& 
   }
   auto currency = OptionalString(obj, "currency", 3);
   if (!currency) {
-    return Invalid("unsupported_currency", "currency must be one of usd, eur, gbp, cad", "currency");
+    return Invalid("unsupported_currency", "currency must be one of usd, eur, gbp, cad",
+                   "currency");
   }
   req->currency = currency->empty() ? defaults.currency : *currency;
   for (char& c : req->currency) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!config::SupportedCurrency(req->currency)) {
-    return Invalid("unsupported_currency", "currency must be one of usd, eur, gbp, cad", "currency");
+    return Invalid("unsupported_currency", "currency must be one of usd, eur, gbp, cad",
+                   "currency");
   }
   return Ok();
 }
@@ -171,12 +177,13 @@ Status ReadStrings(const rapidjson::Value& obj, CreateHoldRequest* req) {
   auto email = OptionalString(obj, "customer_email", kMaxEmail);
   if (!email) return Fail(email.error());
   if (!email->empty() && !ValidEmail(*email)) {
-    return Invalid("invalid_request", "customer_email is not a valid email address", "customer_email");
+    return Invalid("invalid_request", "customer_email is not a valid email address",
+                   "customer_email");
   }
   req->customer_email = std::move(*email);
-  for (auto [name, out] : {std::pair{"property_id", &req->property_id},
-                           std::pair{"tenant_id", &req->tenant_id},
-                           std::pair{"payment_method", &req->payment_method}}) {
+  for (auto [name, out] :
+       {std::pair{"property_id", &req->property_id}, std::pair{"tenant_id", &req->tenant_id},
+        std::pair{"payment_method", &req->payment_method}}) {
     auto value = OptionalString(obj, name, kMaxMetadataValue);
     if (!value) return Fail(value.error());
     *out = std::move(*value);
@@ -198,7 +205,8 @@ size_t Utf8Length(std::string_view s) {
 bool ValidEmail(std::string_view email) {
   if (email.size() > kMaxEmail) return false;
   const size_t at = email.find('@');
-  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+  if (at == std::string_view::npos || at == 0 ||
+      email.find('@', at + 1) != std::string_view::npos) {
     return false;
   }
   const std::string_view domain = email.substr(at + 1);
@@ -214,9 +222,9 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   auto doc = ParseObject(body, false);
   if (!doc) return Fail(doc.error());
   const rapidjson::Value& obj = *doc;
-  if (auto known = OnlyKnownFields(obj, {"amount", "currency", "description", "customer_email",
-                                         "property_id", "tenant_id", "metadata", "tier",
-                                         "payment_method"});
+  if (auto known =
+          OnlyKnownFields(obj, {"amount", "currency", "description", "customer_email",
+                                "property_id", "tenant_id", "metadata", "tier", "payment_method"});
       !known) {
     return Fail(known.error());
   }

@@ -2,8 +2,8 @@
 
 #include <iterator>
 
-#include "holds/hold_repository.h"
 #include "chittyid/pending_id.h"
+#include "holds/hold_repository.h"
 
 namespace cc::holds {
 namespace {

@@ -31,7 +31,8 @@ class SettledHolds {
   // The body remembered for `id` (the id the client asked for: pi_… or chitty_id).
   Body Find(std::string_view id, std::string_view client, int64_t now);
   // Remembers a copy of `body` when `record` is settled.
-  void Remember(std::string_view id, const HoldRecord& record, const std::string& body, int64_t now);
+  void Remember(std::string_view id, const HoldRecord& record, const std::string& body,
+                int64_t now);
   size_t size();
 
  private:

@@ -69,7 +69,8 @@ std::string ErrorBody(const Error& error) {
 
 Response ErrorResponse(const Error& error) {
   Response r = Json(HttpStatus(error.kind), ErrorBody(error));
-  r.final = r.status < 500 && error.code != "idempotency_key_in_use" && error.code != "rate_limited";
+  r.final =
+      r.status < 500 && error.code != "idempotency_key_in_use" && error.code != "rate_limited";
   return r;
 }
 

@@ -15,10 +15,10 @@ namespace cc::http {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-  std::string method;       // GET, POST, …
-  std::string path;         // raw path, no query: /api/holds/pi_123
-  std::string query;        // raw query string without '?'
-  HeaderList headers;       // names lower-case with '-': chittyid-token
+  std::string method;  // GET, POST, …
+  std::string path;    // raw path, no query: /api/holds/pi_123
+  std::string query;   // raw query string without '?'
+  HeaderList headers;  // names lower-case with '-': chittyid-token
   std::string body;
   std::string remote_addr;
 

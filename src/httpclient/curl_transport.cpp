@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <new>
 #include <optional>
@@ -136,8 +136,7 @@ Error MapCurlCode(CURLcode code, std::string_view detail, bool too_large) {
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
       return MakeError(ErrorKind::kUnavailable, "service_unavailable", std::move(message));
-    default:
-      return MakeError(ErrorKind::kUpstream, "upstream_error", std::move(message));
+    default: return MakeError(ErrorKind::kUpstream, "upstream_error", std::move(message));
   }
 }
 
@@ -281,7 +280,8 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
 
   runtime::EventLoop& loop;
   std::vector<EasyPtr> idle;  // easy handles between exchanges
-  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(), &curl_multi_cleanup};
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(),
+                                                              &curl_multi_cleanup};
 
   static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self, void* known) {
     auto* state = static_cast<State*>(self);
@@ -305,12 +305,15 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
     return 0;
   }
 
-  static int OnTimerChange(CURLM* /*multi*/, long timeout_ms, void* self) {  // NOLINT(google-runtime-int): curl's type
+  // NOLINTBEGIN(google-runtime-int): curl's type
+  static int OnTimerChange(CURLM* /*multi*/, long timeout_ms, void* self) {
+    // NOLINTEND(google-runtime-int)
     auto* state = static_cast<State*>(self);
     if (timeout_ms < 0) {
       state->loop.DisarmTimer();
     } else {
-      state->loop.ArmTimer(*state, runtime::EventLoop::Clock::now() + std::chrono::milliseconds(timeout_ms));
+      state->loop.ArmTimer(
+          *state, runtime::EventLoop::Clock::now() + std::chrono::milliseconds(timeout_ms));
     }
     return 0;
   }
@@ -359,7 +362,8 @@ class CurlMulti::FiberTransport final : public Transport {
     EasyPtr easy(nullptr, &curl_easy_cleanup);
     if (state.idle.empty()) {
       easy = NewEasy(owner_.ca_file_);
-      if (!easy) return Fail(ErrorKind::kInternal, "internal_error", "cannot create a curl easy handle");
+      if (!easy)
+        return Fail(ErrorKind::kInternal, "internal_error", "cannot create a curl easy handle");
     } else {
       easy = std::move(state.idle.back());
       state.idle.pop_back();
@@ -378,7 +382,8 @@ class CurlMulti::FiberTransport final : public Transport {
     if (code == CURLE_OK) {
       const CURLMcode added = curl_multi_add_handle(owner_.state_->multi.get(), curl);
       if (added != CURLM_OK) {
-        (void)call.Finish(curl, CURLE_FAILED_INIT);  // the pooled handle must not keep pointers into `call`
+        (void)call.Finish(
+            curl, CURLE_FAILED_INIT);  // the pooled handle must not keep pointers into `call`
         return Fail(ErrorKind::kInternal, "internal_error",
                     std::string("curl_multi_add_handle failed: ") + curl_multi_strerror(added));
       }

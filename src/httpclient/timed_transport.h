@@ -18,7 +18,8 @@ class TimedTransport final : public Transport {
     const auto start = std::chrono::steady_clock::now();
     auto response = inner_.Send(request);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    metrics_.DependencyCall(dependency_, took.count(), response.has_value() && response->status < 500);
+    metrics_.DependencyCall(dependency_, took.count(),
+                            response.has_value() && response->status < 500);
     return response;
   }
 

@@ -23,7 +23,7 @@ struct HttpRequest {
   std::string url;             // absolute: https://api.stripe.com/v1/payment_intents
   Headers headers;             // "Name", "value"; no Content-Length (the transport adds it)
   std::string body;
-  long timeout_ms = 10000;  // NOLINT(google-runtime-int): curl takes long
+  long timeout_ms = 10000;         // NOLINT(google-runtime-int): curl takes long
   long connect_timeout_ms = 3000;  // NOLINT(google-runtime-int): curl takes long
 };
 

@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
+#include "chittyid/pending_id.h"
+#include "core/log.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/stripe_key.h"
-#include "chittyid/pending_id.h"
-#include "core/log.h"
 #include "stripe/search_query.h"
 
 namespace cc::jobs {
@@ -22,7 +22,8 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   auto pi = deps.stripe.Retrieve(pi_id);
   if (!pi) return false;
   const std::string old_id = Meta(*pi, holds::kMetaChittyId);
-  if (Meta(*pi, holds::kMetaChittyIdState) != "pending" || !chittyid::IsPendingChittyId(old_id)) return true;
+  if (Meta(*pi, holds::kMetaChittyIdState) != "pending" || !chittyid::IsPendingChittyId(old_id))
+    return true;
   stripe::Metadata mint_meta{{"client", Meta(*pi, holds::kMetaClient)}, {"payment_intent", pi_id}};
   auto minted = deps.chittyid.MintAuth(mint_meta);
   if (!minted) return false;
@@ -37,7 +38,8 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   auto cached = repo.Cached(pi_id);
   repo.Save(holds::HoldRecord::FromStripe(std::move(*updated),
                                           cached ? cached->captured_at : std::nullopt, now));
-  [[maybe_unused]] auto old_alias = deps.store.Set(holds::ChittyKey(old_id), pi_id, holds::kHoldCacheTtl);
+  [[maybe_unused]] auto old_alias =
+      deps.store.Set(holds::ChittyKey(old_id), pi_id, holds::kHoldCacheTtl);
   log::Info("chitty id replaced", {log::Str("pi", pi_id), log::Str("chitty_id", *minted)});
   return true;
 }
@@ -66,7 +68,8 @@ ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now) {
       ++report.failed;
     }
   }
-  if (locked) [[maybe_unused]] auto released = deps.store.Delete("reconcile:lock");
+  if (locked) [[maybe_unused]]
+    auto released = deps.store.Delete("reconcile:lock");
   return report;
 }
 

@@ -3,8 +3,8 @@
 // A hold created while ChittyID was down carries metadata chitty_id_state=pending.
 // ReconcileOnce() — run every few seconds by one background thread per worker process —
 // takes a pool-wide memcached lock (so one process mints at a time), finds pending
-// holds with Stripe search (which may lag a hold created in the last minute), mints an id for each, and writes
-// chitty_id=<new>, chitty_id_pending=<old> and removes chitty_id_state in one Stripe
+// holds with Stripe search (which may lag a hold created in the last minute), mints an id for each,
+// and writes chitty_id=<new>, chitty_id_pending=<old> and removes chitty_id_state in one Stripe
 // update; the cache learns both ids, so the old PENDING id still finds the hold.
 // With ChittyID still down it does nothing. Not thread-safe: one caller.
 #pragma once

@@ -2,7 +2,6 @@
 
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
-
 #include <exception>
 #include <memory>
 #include <thread>
@@ -71,7 +70,9 @@ struct PooledStack {
   void deallocate(ctx::stack_context& stack) noexcept { pool->Give(stack); }
 };
 
-thread_local Fiber* t_current = nullptr;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): the running fiber
+// NOLINTBEGIN(cppcoreguidelines-avoid-non-const-global-variables): the running fiber
+thread_local Fiber* t_current = nullptr;
+// NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
 
 }  // namespace
 
@@ -87,7 +88,9 @@ struct Fiber {
 Scheduler::Scheduler() : stacks_(std::make_unique<StackPool>()) {}
 
 Scheduler::~Scheduler() {
-  if (live_ != 0) log::Error("fiber scheduler destroyed with fibers alive", {log::Num("live", static_cast<int64_t>(live_))});
+  if (live_ != 0)
+    log::Error("fiber scheduler destroyed with fibers alive",
+               {log::Num("live", static_cast<int64_t>(live_))});
 }
 
 void Scheduler::Spawn(std::function<void()> fn) {
@@ -126,7 +129,7 @@ void Scheduler::RunReady() {
     fiber->self = std::move(fiber->self).resume();
     t_current = nullptr;
     if (!fiber->self) {  // it returned: its stack is back in the pool
-      delete fiber;  // NOLINT(cppcoreguidelines-owning-memory): owned from Spawn to its end
+      delete fiber;      // NOLINT(cppcoreguidelines-owning-memory): owned from Spawn to its end
       --live_;
     }
   }

@@ -38,9 +38,7 @@ InMemoryStore::Entry* InMemoryStore::FindLive(std::string_view key) {
   return &it->second;
 }
 
-int64_t InMemoryStore::ExpiryFor(uint32_t ttl_s) const {
-  return ttl_s == 0 ? 0 : now_s_() + ttl_s;
-}
+int64_t InMemoryStore::ExpiryFor(uint32_t ttl_s) const { return ttl_s == 0 ? 0 : now_s_() + ttl_s; }
 
 void InMemoryStore::Put(std::string_view key, std::string_view value, uint32_t ttl_s) {
   entries_.insert_or_assign(std::string(key), Entry{std::string(value), ExpiryFor(ttl_s)});

@@ -34,7 +34,9 @@ bool ConnectionBroke(memcached_return_t rc) {
 }
 
 template <typename Op>
-memcached_return_t RetriedOnce(Op&& op) {  // NOLINT(cppcoreguidelines-missing-std-forward): called twice, not forwarded
+// NOLINTBEGIN(cppcoreguidelines-missing-std-forward): called twice, not forwarded
+memcached_return_t RetriedOnce(Op&& op) {
+  // NOLINTEND(cppcoreguidelines-missing-std-forward)
   const memcached_return_t rc = op();
   return ConnectionBroke(rc) ? op() : rc;
 }

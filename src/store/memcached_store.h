@@ -34,8 +34,8 @@ namespace cc::store {
 
 struct MemcachedOptions {
   int connect_timeout_ms = 200;
-  int io_timeout_ms = 300;    // poll, send and receive
-  int retry_timeout_s = 1;    // how long a failed server is skipped (≥ 1)
+  int io_timeout_ms = 300;  // poll, send and receive
+  int retry_timeout_s = 1;  // how long a failed server is skipped (≥ 1)
 };
 
 class MemcachedStore final : public KvStore {
@@ -76,7 +76,7 @@ class MemcachedStore final : public KvStore {
   void NoteTimeout(uint32_t server, bool timed_out);
 
   Handle mc_;
-  std::vector<std::string> probe_keys_;  // one per server, hashed onto that server
+  std::vector<std::string> probe_keys_;      // one per server, hashed onto that server
   std::vector<SteadyTime> suspended_until_;  // per server
   std::chrono::seconds suspend_for_;
 };

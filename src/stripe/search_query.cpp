@@ -28,8 +28,9 @@ bool ValidMetadataKey(std::string_view key) {
 
 SearchQuery& SearchQuery::Metadata(std::string_view key, std::string_view value) {
   if (!ValidMetadataKey(key)) {
-    Refuse("a metadata key in a Stripe search may not be empty or contain quotes, "
-           "backslashes, brackets or NUL");
+    Refuse(
+        "a metadata key in a Stripe search may not be empty or contain quotes, "
+        "backslashes, brackets or NUL");
     return *this;
   }
   auto quoted = Quote(value);

@@ -4,8 +4,9 @@
 // Stripe's search query language (docs.stripe.com/search; STRIPE-FACTS §8 and STRIPE-NEXT
 // §5): a clause is a field, an operator and a value; string values are quoted, and a quote
 // inside quotes is escaped with a backslash (`\'`); clauses are joined with AND (never
-// mixed with OR, no parentheses); at most 10 clauses; a query of at most 5000 characters. Values here are single-quoted; a `'` in a value is sent as `\'`, so a
-// value can never end its clause early or add one.
+// mixed with OR, no parentheses); at most 10 clauses; a query of at most 5000 characters. Values
+// here are single-quoted; a `'` in a value is sent as `\'`, so a value can never end its clause
+// early or add one.
 //
 // What the language gives no documented way to write is refused, not guessed: a backslash
 // in a value (Stripe documents `\` only as the escape of a quote, so a value ending in `\`

@@ -1,10 +1,10 @@
 #include "webhooks/events.h"
 
-#include "holds/hold.h"
-#include "holds/hold_repository.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "holds/hold.h"
+#include "holds/hold_repository.h"
 #include "stripe/payment_intent_json.h"
 #include "webhooks/signature.h"
 
@@ -66,7 +66,8 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
 
 Result<Outcome> ApplyPaymentIntent(const http::Deps& deps, const Event& e, int64_t now) {
   auto pi = stripe::ParsePaymentIntent(*e.object);
-  if (!pi) return Fail(ErrorKind::kInvalidArgument, "invalid_json", "event object is not a PaymentIntent");
+  if (!pi)
+    return Fail(ErrorKind::kInvalidArgument, "invalid_json", "event object is not a PaymentIntent");
   if (!IsOurs(*pi)) return Outcome::kIgnored;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi->id);
@@ -123,11 +124,11 @@ http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& reque
     return http::ErrorResponse(MakeError(ErrorKind::kUnavailable, "service_unavailable",
                                          "STRIPE_WEBHOOK_SECRET is not configured"));
   }
-  const auto check = VerifyStripeSignature(
-      deps.config.webhook_secrets, request.Header("stripe-signature"), request.body, now);
+  const auto check = VerifyStripeSignature(deps.config.webhook_secrets,
+                                           request.Header("stripe-signature"), request.body, now);
   if (check != SignatureCheck::kValid) {
-    return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "invalid_signature",
-                                         Describe(check)));
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kInvalidArgument, "invalid_signature", Describe(check)));
   }
   auto doc = json::ParseStrict(request.body);
   if (!doc) return http::ErrorResponse(doc.error());
@@ -148,8 +149,9 @@ http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& reque
     return http::ErrorResponse(outcome.error());
   }
   [[maybe_unused]] auto remembered = deps.store.Set(memo, event->type, kEventMemoryTtl);
-  log::Info("webhook event", {log::Str("event", event->id), log::Str("type", event->type),
-                              log::Str("result", *outcome == Outcome::kApplied ? "applied" : "ignored")});
+  log::Info("webhook event",
+            {log::Str("event", event->id), log::Str("type", event->type),
+             log::Str("result", *outcome == Outcome::kApplied ? "applied" : "ignored")});
   note->result = *outcome == Outcome::kApplied ? metrics::WebhookResult::kApplied
                                                : metrics::WebhookResult::kIgnored;
   return Received(false, *outcome == Outcome::kIgnored);

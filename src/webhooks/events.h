@@ -16,8 +16,8 @@
 // service did not create: 200, ignored.
 #pragma once
 
-#include "http/handler.h"
 #include "core/metrics.h"
+#include "http/handler.h"
 #include "http/http.h"
 
 namespace cc::webhooks {

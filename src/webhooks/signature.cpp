@@ -68,9 +68,9 @@ bool AnySignatureMatches(std::span<const std::string> secrets, const ParsedHeade
 
 }  // namespace
 
-SignatureCheck VerifyStripeSignature(std::span<const std::string> secrets,
-                                     std::string_view header, std::string_view raw_body,
-                                     int64_t now_s, int64_t tolerance_s) {
+SignatureCheck VerifyStripeSignature(std::span<const std::string> secrets, std::string_view header,
+                                     std::string_view raw_body, int64_t now_s,
+                                     int64_t tolerance_s) {
   if (header.empty()) return SignatureCheck::kMissingHeader;
   if (header.size() > kMaxHeaderBytes) return SignatureCheck::kMalformedHeader;
   const ParsedHeader parsed = ParseHeader(header);
@@ -86,21 +86,16 @@ SignatureCheck VerifyStripeSignature(std::span<const std::string> secrets,
 
 const char* Describe(SignatureCheck check) {
   switch (check) {
-    case SignatureCheck::kValid:
-      return "";
-    case SignatureCheck::kMissingHeader:
-      return "No stripe-signature header value was provided";
+    case SignatureCheck::kValid: return "";
+    case SignatureCheck::kMissingHeader: return "No stripe-signature header value was provided";
     case SignatureCheck::kMalformedHeader:
       return "Unable to extract timestamp and signatures from header";
-    case SignatureCheck::kNoV1Signature:
-      return "No signatures found with expected scheme";
+    case SignatureCheck::kNoV1Signature: return "No signatures found with expected scheme";
     case SignatureCheck::kMismatch:
       return "No signatures found matching the expected signature for payload";
-    case SignatureCheck::kTooOld:
-      return "Timestamp outside the tolerance zone";
+    case SignatureCheck::kTooOld: return "Timestamp outside the tolerance zone";
   }
   return "Unknown signature check";
 }
 
 }  // namespace cc::webhooks
-

@@ -35,9 +35,9 @@ inline constexpr size_t kMaxHeaderBytes = 8 * 1024;
 inline constexpr size_t kMaxSignatures = 16;
 inline constexpr int64_t kDefaultToleranceS = 300;
 
-SignatureCheck VerifyStripeSignature(std::span<const std::string> secrets,
-                                     std::string_view header, std::string_view raw_body,
-                                     int64_t now_s, int64_t tolerance_s = kDefaultToleranceS);
+SignatureCheck VerifyStripeSignature(std::span<const std::string> secrets, std::string_view header,
+                                     std::string_view raw_body, int64_t now_s,
+                                     int64_t tolerance_s = kDefaultToleranceS);
 
 // stripe-node's message for each outcome; "" for kValid. Safe to log: names no secret.
 const char* Describe(SignatureCheck check);

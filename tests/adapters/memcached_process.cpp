@@ -32,7 +32,9 @@ int BindLoopback(uint16_t port, uint16_t& bound_port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   BOOST_REQUIRE(fd >= 0);
   sockaddr_in addr = Loopback(port);
-  auto* raw = reinterpret_cast<sockaddr*>(&addr);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): sockets API
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): sockets API
+  auto* raw = reinterpret_cast<sockaddr*>(&addr);
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
   BOOST_REQUIRE(bind(fd, raw, sizeof(addr)) == 0);
   socklen_t len = sizeof(addr);
   BOOST_REQUIRE(getsockname(fd, raw, &len) == 0);
@@ -52,7 +54,9 @@ bool PortAccepts(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in addr = Loopback(port);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): sockets API
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): sockets API
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
   close(fd);
   return ok;
 }
@@ -60,7 +64,8 @@ bool PortAccepts(uint16_t port) {
 void MemcachedProcess::Start() {
   BOOST_REQUIRE_MESSAGE(pid_ <= 0, "memcached already running");
   std::vector<std::string> args = {"memcached", "-l", "127.0.0.1", "-p", std::to_string(port_),
-                                   "-U", "0", "-m", "16", "-t", "1"};
+                                   "-U",        "0",  "-m",        "16", "-t",
+                                   "1"};
   if (geteuid() == 0) args.insert(args.end(), {"-u", "root"});
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;

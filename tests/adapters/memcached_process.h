@@ -7,11 +7,12 @@
 // back on the same port. Not thread-safe; failures abort the test (BOOST_REQUIRE).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
-#include <sys/types.h>
 
 namespace cc::testing {
 

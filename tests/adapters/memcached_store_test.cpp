@@ -32,8 +32,7 @@ double MillisSince(Clock::time_point start) {
 }
 
 bool IsUnavailable(const Error& e) {
-  return e.kind == ErrorKind::kUnavailable &&
-         e.message.rfind("memcached unavailable: ", 0) == 0;
+  return e.kind == ErrorKind::kUnavailable && e.message.rfind("memcached unavailable: ", 0) == 0;
 }
 
 // Runs `call`, checks it failed kUnavailable, and returns how long it took (ms).
@@ -96,7 +95,8 @@ BOOST_FIXTURE_TEST_CASE(get_set_add_incr_delete, OneServer) {
   REQUIRE_OK(store->Delete("k"));  // absent: still ok
 }
 
-BOOST_FIXTURE_TEST_CASE(quiet_sets_are_seen_and_a_refused_one_leaves_the_connection_in_step, OneServer) {
+BOOST_FIXTURE_TEST_CASE(quiet_sets_are_seen_and_a_refused_one_leaves_the_connection_in_step,
+                        OneServer) {
   REQUIRE_OK(store->SetQuietly("q", "one", 0));
   BOOST_TEST(store->Get("q")->value() == "one");  // same connection: in order
   auto other = Connect(Address(server.port()));
@@ -203,7 +203,7 @@ BOOST_FIXTURE_TEST_CASE(outage_then_recovery_on_the_same_object, OneServer) {
   const double recovered_ms = MsUntilGetSucceeds(*store, std::chrono::seconds(5));
   BOOST_TEST_MESSAGE("caching resumed " << recovered_ms << " ms after memcached restarted");
   BOOST_REQUIRE_GE(recovered_ms, 0.0);
-  BOOST_TEST(recovered_ms < 3000.0);  // retry 1 s, counted in whole seconds: 1–2 s
+  BOOST_TEST(recovered_ms < 3000.0);              // retry 1 s, counted in whole seconds: 1–2 s
   BOOST_TEST(!store->Get("probe")->has_value());  // a new, empty memcached
   REQUIRE_OK(store->Set("k", "after", 0));
   BOOST_TEST(store->Get("k")->value() == "after");

@@ -1,11 +1,11 @@
 // Tests for chittyid/chittyid_client.h over a scripted transport.
 #include "chittyid/chittyid_client.h"
-#include "chittyid/pending_id.h"
 
 #include <rapidjson/document.h>
 
 #include <string>
 
+#include "chittyid/pending_id.h"
 #include "fakes/scripted_transport.h"
 #include "test_util.h"
 
@@ -69,9 +69,9 @@ BOOST_FIXTURE_TEST_CASE(mint_504_is_deadline_and_401_is_upstream, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(mint_bad_answers_are_upstream_errors, Fixture) {
-  for (const char* body : {"not json", "[]", "{}", R"({"chitty_id":42})",
-                           R"({"chitty_id":"AUTH-1"})", R"({"chitty_id":"CHITTY-A B"})",
-                           R"({"chitty_id":"CHITTY-AUTH-1"} trailing)"}) {
+  for (const char* body :
+       {"not json", "[]", "{}", R"({"chitty_id":42})", R"({"chitty_id":"AUTH-1"})",
+        R"({"chitty_id":"CHITTY-A B"})", R"({"chitty_id":"CHITTY-AUTH-1"} trailing)"}) {
     transport.Respond(200, body);
     auto id = client.MintAuth({});
     BOOST_TEST_INFO("body: " << body);

@@ -1,7 +1,6 @@
 #include "config/config.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <map>
 
 #include "test_util.h"
@@ -36,8 +35,10 @@ BOOST_AUTO_TEST_CASE(defaults_with_the_original_single_token) {
 }
 
 BOOST_AUTO_TEST_CASE(requests_in_flight_and_event_loops) {
-  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"},
-                     {"CHITTYCHARGE_IN_FLIGHT", "64"}, {"CHITTYCHARGE_LOOPS", "3"}});
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
+                     {"CHITTY_ID_TOKEN", "t"},
+                     {"CHITTYCHARGE_IN_FLIGHT", "64"},
+                     {"CHITTYCHARGE_LOOPS", "3"}});
   REQUIRE_OK(c);
   BOOST_TEST(c->in_flight == 64);
   BOOST_TEST(c->loops == 3);
@@ -104,7 +105,8 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
     std::map<std::string, std::string> env;
     const char* variable;
   };
-  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}};
+  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"},
+                                                {"CHITTY_ID_TOKEN", "t"}};
   auto with = [&](std::string k, std::string v) {
     auto e = base;
     e[k] = v;
@@ -114,8 +116,18 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
       {{{"CHITTY_ID_TOKEN", "t"}}, "STRIPE_SECRET_KEY"},
       {with("STRIPE_SECRET_KEY", "pk_test_x"), "STRIPE_SECRET_KEY"},
       {with("STRIPE_SECRET_KEY", "sk_live_x"), ""},  // https default: fine
-      {[&] { auto e = with("STRIPE_SECRET_KEY", "sk_live_x"); e["STRIPE_API_BASE"] = "http://127.0.0.1:1"; return e; }(), "STRIPE_API_BASE"},
-      {[&] { auto e = with("STRIPE_SECRET_KEY", "rk_live_x"); e["STRIPE_API_BASE"] = "http://x"; return e; }(), "STRIPE_API_BASE"},
+      {[&] {
+         auto e = with("STRIPE_SECRET_KEY", "sk_live_x");
+         e["STRIPE_API_BASE"] = "http://127.0.0.1:1";
+         return e;
+       }(),
+       "STRIPE_API_BASE"},
+      {[&] {
+         auto e = with("STRIPE_SECRET_KEY", "rk_live_x");
+         e["STRIPE_API_BASE"] = "http://x";
+         return e;
+       }(),
+       "STRIPE_API_BASE"},
       {with("CURRENCY", "jpy"), "CURRENCY"},
       {with("MEMCACHED_SERVERS", "not a server list"), "MEMCACHED_SERVERS"},
       {with("RATE_LIMIT_PER_MINUTE", "ten"), "RATE_LIMIT_PER_MINUTE"},
@@ -144,7 +156,8 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
 }
 
 BOOST_AUTO_TEST_CASE(webhook_secrets_split_for_rotation) {
-  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"},
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
+                     {"CHITTY_ID_TOKEN", "t"},
                      {"STRIPE_WEBHOOK_SECRET", "whsec_old, whsec_new"}});
   REQUIRE_OK(c);
   BOOST_TEST(c->webhook_secrets == (std::vector<std::string>{"whsec_old", "whsec_new"}));

@@ -1,14 +1,13 @@
 #include "core/metrics.h"
 
-#include <boost/test/unit_test.hpp>
-
-#include <atomic>
-#include <cstdio>
-#include <thread>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -69,12 +68,15 @@ BOOST_AUTO_TEST_CASE(processes_sharing_a_file_are_summed) {
     (*a)->Hold(HoldEvent::kCaptured);
     (*b)->Hold(HoldEvent::kCaptured);
     (*b)->InFlight(1);
-    BOOST_TEST((*a)->Render().find("chittycharge_holds_total{event=\"captured\"} 2\n") != std::string::npos);
-    BOOST_TEST((*a)->Render().find("chittycharge_http_requests_in_flight 1\n") != std::string::npos);
+    BOOST_TEST((*a)->Render().find("chittycharge_holds_total{event=\"captured\"} 2\n") !=
+               std::string::npos);
+    BOOST_TEST((*a)->Render().find("chittycharge_http_requests_in_flight 1\n") !=
+               std::string::npos);
   }
   auto again = Metrics::Open(path, {});  // a restarted process keeps the totals
   REQUIRE_OK(again);
-  BOOST_TEST((*again)->Render().find("chittycharge_holds_total{event=\"captured\"} 2\n") != std::string::npos);
+  BOOST_TEST((*again)->Render().find("chittycharge_holds_total{event=\"captured\"} 2\n") !=
+             std::string::npos);
   std::remove(path);
 }
 
@@ -97,8 +99,11 @@ BOOST_AUTO_TEST_CASE(histogram_count_matches_inf_bucket_while_others_observe) {
   int mismatches = 0;
   for (int i = 0; i < 2000; ++i) {
     const std::string out = (*m)->Render();
-    const auto inf = value(out, R"(chittycharge_dependency_duration_seconds_bucket{dependency="memcached",le="+Inf"} )");
-    const auto count = value(out, R"(chittycharge_dependency_duration_seconds_count{dependency="memcached"} )");
+    const auto inf = value(
+        out,
+        R"(chittycharge_dependency_duration_seconds_bucket{dependency="memcached",le="+Inf"} )");
+    const auto count =
+        value(out, R"(chittycharge_dependency_duration_seconds_count{dependency="memcached"} )");
     if (inf != count) ++mismatches;
   }
   stop = true;
@@ -142,4 +147,3 @@ BOOST_AUTO_TEST_CASE(a_file_of_another_layout_left_by_dead_processes_starts_afre
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::metrics
-

@@ -10,11 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
+#include "fakes/fake_stripe.h"
 #include "gateway/gateway.h"
 #include "gateway/routes.h"
 #include "holds/settled_holds.h"
-#include "core/metrics.h"
-#include "fakes/fake_stripe.h"
 #include "store/faulty_store.h"
 #include "store/in_memory_store.h"
 

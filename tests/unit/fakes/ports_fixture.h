@@ -2,8 +2,8 @@
 // their Boost fixture from it.
 #pragma once
 
-#include "http/handler.h"
 #include "fakes/fake_stripe.h"
+#include "http/handler.h"
 #include "store/faulty_store.h"
 #include "store/in_memory_store.h"
 

@@ -1,11 +1,10 @@
 #include "gateway/gateway.h"
 
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
-
-#include <boost/test/unit_test.hpp>
 
 #include "fakes/app_fixture.h"
 #include "test_util.h"
@@ -93,15 +92,25 @@ BOOST_FIXTURE_TEST_SUITE(gateway_gateway, Fixture)
 
 BOOST_AUTO_TEST_CASE(missing_and_wrong_tokens_are_401) {
   BOOST_TEST(Call("GET", "/api/holds/pi_1").status == 401);
-  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"chittyid-token", "tok_alpha_012345678"}}).status == 401);
-  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"authorization", "Basic tok_alpha_0123456789"}}).status == 401);
+  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"chittyid-token", "tok_alpha_012345678"}}).status ==
+             401);
+  BOOST_TEST(
+      Call("GET", "/api/holds/pi_1", {{"authorization", "Basic tok_alpha_0123456789"}}).status ==
+      401);
   BOOST_TEST(stripe.calls.empty());
 }
 
 BOOST_AUTO_TEST_CASE(bearer_works_and_chittyid_token_wins) {
-  BOOST_TEST(Call("GET", "/api/holds/pi_1", {{"authorization", "Bearer tok_beta_0123456789"}}).status == 404);
-  http::Request r{"GET", "/", "", {{"chittyid-token", "tok_alpha_0123456789"},
-                                   {"authorization", "Bearer tok_beta_0123456789"}}, "", ""};
+  BOOST_TEST(
+      Call("GET", "/api/holds/pi_1", {{"authorization", "Bearer tok_beta_0123456789"}}).status ==
+      404);
+  http::Request r{
+      "GET",
+      "/",
+      "",
+      {{"chittyid-token", "tok_alpha_0123456789"}, {"authorization", "Bearer tok_beta_0123456789"}},
+      "",
+      ""};
   BOOST_REQUIRE(app.Authenticate(r) != nullptr);
   BOOST_TEST(app.Authenticate(r)->name == "alpha");
 }
@@ -114,7 +123,8 @@ BOOST_AUTO_TEST_CASE(rate_limit_per_client_with_retry_after) {
   BOOST_TEST(limited.status == 429);
   BOOST_TEST(Header(limited, "Retry-After") == "15");
   // another client has its own counter; health is exempt
-  BOOST_TEST(Call("GET", "/api/holds/pi_x", {{"chittyid-token", "tok_beta_0123456789"}}).status == 404);
+  BOOST_TEST(Call("GET", "/api/holds/pi_x", {{"chittyid-token", "tok_beta_0123456789"}}).status ==
+             404);
   BOOST_TEST(Call("GET", "/health").status == 200);
   now_ms += 15000;  // next window
   BOOST_TEST(Call("GET", "/api/holds/pi_x", alpha).status == 404);
@@ -135,7 +145,8 @@ BOOST_AUTO_TEST_CASE(routes_404_and_405_with_allow) {
 }
 
 BOOST_AUTO_TEST_CASE(request_id_is_echoed_only_when_well_formed) {
-  BOOST_TEST(Header(Call("GET", "/nope", {{"x-request-id", "abc-123.x_y"}}), "X-Request-Id") == "abc-123.x_y");
+  BOOST_TEST(Header(Call("GET", "/nope", {{"x-request-id", "abc-123.x_y"}}), "X-Request-Id") ==
+             "abc-123.x_y");
   const auto made = Header(Call("GET", "/nope", {{"x-request-id", "bad id!"}}), "X-Request-Id");
   BOOST_TEST(made != "bad id!");
   BOOST_TEST(made.size() == 32U);

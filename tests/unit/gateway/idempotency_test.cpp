@@ -18,7 +18,9 @@ struct Fixture : testing::AppFixture {
     return Handle(http::Request{
         "POST", path, "", {{"chittyid-token", token}, {"idempotency-key", key}}, body, ""});
   }
-  static bool Replayed(const http::Response& r) { return Header(r, "Idempotent-Replayed") == "true"; }
+  static bool Replayed(const http::Response& r) {
+    return Header(r, "Idempotent-Replayed") == "true";
+  }
 };
 
 constexpr const char* kBody = R"({"amount":5000,"description":"Deposit"})";

@@ -1,7 +1,6 @@
 #include "gateway/rate_limiter.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <cstdint>
 
 #include "store/faulty_store.h"

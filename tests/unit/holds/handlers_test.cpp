@@ -2,9 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "holds/hold_repository.h"
 #include "core/json.h"
 #include "fakes/ports_fixture.h"
+#include "holds/hold_repository.h"
 #include "test_util.h"
 
 namespace cc::holds {
@@ -13,7 +13,9 @@ namespace {
 struct Fixture : testing::PortsFixture {
   int64_t now = 1767225600;
 
-  http::Caller as(const config::ClientToken& c, std::string key = {}) { return http::Caller{c, std::move(key), now}; }
+  http::Caller as(const config::ClientToken& c, std::string key = {}) {
+    return http::Caller{c, std::move(key), now};
+  }
   static http::Request Post(std::string body) {
     http::Request r;
     r.method = "POST";
@@ -25,7 +27,8 @@ struct Fixture : testing::PortsFixture {
     BOOST_REQUIRE(doc.has_value());
     return std::move(*doc);
   }
-  std::string Create(const std::string& body = R"({"amount":25000,"description":"Deposit","property_id":"prop_1"})") {
+  std::string Create(const std::string& body =
+                         R"({"amount":25000,"description":"Deposit","property_id":"prop_1"})") {
     auto r = CreateHold(deps(), as(alpha), Post(body));
     BOOST_REQUIRE_EQUAL(r.status, 201);
     return Body(r)["id"].GetString();
@@ -75,8 +78,8 @@ BOOST_AUTO_TEST_CASE(token_max_tier_is_403_before_the_amount_limit) {
 BOOST_AUTO_TEST_CASE(tier_limits_at_and_over) {
   for (auto [tier, limit] : {std::pair{"NEW_GUEST", 250000}, std::pair{"VERIFIED_GUEST", 500000},
                              std::pair{"PREMIUM_PROPERTY", 1000000}}) {
-    const std::string at = R"({"description":"x","tier":")" + std::string(tier) +
-                           R"(","amount":)" + std::to_string(limit) + "}";
+    const std::string at = R"({"description":"x","tier":")" + std::string(tier) + R"(","amount":)" +
+                           std::to_string(limit) + "}";
     BOOST_TEST(CreateHold(deps(), as(alpha), Post(at)).status == 201);
     const std::string over = R"({"description":"x","tier":")" + std::string(tier) +
                              R"(","amount":)" + std::to_string(limit + 1) + "}";
@@ -88,7 +91,8 @@ BOOST_AUTO_TEST_CASE(tier_limits_at_and_over) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_calls_nothing) {
-  BOOST_TEST(CreateHold(deps(), as(alpha), Post(R"({"amount":49,"description":"x"})")).status == 400);
+  BOOST_TEST(CreateHold(deps(), as(alpha), Post(R"({"amount":49,"description":"x"})")).status ==
+             400);
   BOOST_TEST(stripe.calls.empty());
   BOOST_TEST(chittyid.minted == 0);
 }
@@ -105,8 +109,9 @@ BOOST_AUTO_TEST_CASE(declined_card_is_402_with_id_and_the_intent_is_abandoned) {
 }
 
 BOOST_AUTO_TEST_CASE(three_d_secure_is_201_requires_action) {
-  auto r = CreateHold(deps(), as(alpha),
-                      Post(R"({"description":"x","payment_method":"pm_card_authenticationRequired"})"));
+  auto r =
+      CreateHold(deps(), as(alpha),
+                 Post(R"({"description":"x","payment_method":"pm_card_authenticationRequired"})"));
   BOOST_TEST(r.status == 201);
   BOOST_TEST(Body(r)["status"].GetString() == std::string("requires_action"));
 }
@@ -132,7 +137,8 @@ BOOST_AUTO_TEST_CASE(keyed_create_with_memcached_down_is_still_one_intent) {
   auto first = CreateHold(deps(), as(alpha, "key-2"), Post(R"({"description":"x"})"));
   auto second = CreateHold(deps(), as(alpha, "key-2"), Post(R"({"description":"x"})"));
   BOOST_TEST(first.status == 201);
-  BOOST_TEST(Body(first)["chitty_id"].GetString() == std::string(Body(second)["chitty_id"].GetString()));
+  BOOST_TEST(Body(first)["chitty_id"].GetString() ==
+             std::string(Body(second)["chitty_id"].GetString()));
   BOOST_TEST(stripe.intents.size() == 1U);
 }
 
@@ -222,8 +228,10 @@ BOOST_AUTO_TEST_CASE(identical_captures_share_one_stripe_key) {
   now += 5;
   BOOST_REQUIRE_EQUAL(GetHold(deps(), as(alpha), id).status, 200);  // fresh in the cache
   stripe.fail_next = MakeError(ErrorKind::kUpstream, "upstream_error", "Stripe 500");
-  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":100})"), id).status == 502);
-  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":100})"), id).status == 200);
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":100})"), id).status ==
+             502);
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":100})"), id).status ==
+             200);
   std::vector<std::string> keys;
   for (const auto& c : stripe.calls) {
     if (c.op == "capture") keys.push_back(c.key);
@@ -234,13 +242,16 @@ BOOST_AUTO_TEST_CASE(identical_captures_share_one_stripe_key) {
 
 BOOST_AUTO_TEST_CASE(list_is_scoped_to_the_client) {
   Create();
-  auto r = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "property_id=prop_1", {}, "", ""});
+  auto r = ListHolds(deps(), as(alpha),
+                     http::Request{"GET", "/api/holds", "property_id=prop_1", {}, "", ""});
   BOOST_REQUIRE_EQUAL(r.status, 200);
   BOOST_TEST(Body(r)["data"].Size() == 1U);
   BOOST_TEST(stripe.calls.back().id.find("metadata['client']:'alpha'") != std::string::npos);
-  auto bad = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "property_id=a'b", {}, "", ""});
+  auto bad = ListHolds(deps(), as(alpha),
+                       http::Request{"GET", "/api/holds", "property_id=a'b", {}, "", ""});
   BOOST_TEST(bad.status == 400);
-  auto bad_limit = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "limit=101", {}, "", ""});
+  auto bad_limit =
+      ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "limit=101", {}, "", ""});
   BOOST_TEST(bad_limit.status == 400);
 }
 
@@ -248,8 +259,9 @@ BOOST_AUTO_TEST_CASE(list_is_scoped_to_the_client) {
 // field.
 BOOST_AUTO_TEST_CASE(list_refuses_nul_in_a_filter_and_names_it) {
   for (const char* field : {"property_id", "tenant_id"}) {
-    auto r = ListHolds(deps(), as(alpha),
-                       http::Request{"GET", "/api/holds", std::string(field) + "=p%00", {}, "", ""});
+    auto r =
+        ListHolds(deps(), as(alpha),
+                  http::Request{"GET", "/api/holds", std::string(field) + "=p%00", {}, "", ""});
     BOOST_REQUIRE_EQUAL(r.status, 400);
     const auto body = Body(r);
     BOOST_TEST(json::StringMember(body, "param").value_or("") == field);
@@ -262,9 +274,9 @@ BOOST_AUTO_TEST_CASE(list_refuses_nul_in_a_filter_and_names_it) {
 // backslashes"; the filter's limit is create's, 500 characters (not bytes).
 BOOST_AUTO_TEST_CASE(list_says_a_filter_is_too_long_and_gives_the_limit) {
   for (const char* field : {"property_id", "tenant_id"}) {
-    auto r = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds",
-                                                        field + ("=" + std::string(600, 'p')),
-                                                        {}, "", ""});
+    auto r = ListHolds(
+        deps(), as(alpha),
+        http::Request{"GET", "/api/holds", field + ("=" + std::string(600, 'p')), {}, "", ""});
     BOOST_REQUIRE_EQUAL(r.status, 400);
     const auto body = Body(r);
     BOOST_TEST(json::StringMember(body, "param").value_or("") == field);

@@ -19,9 +19,9 @@ HoldRecord Captured() {
   pi.receipt_email = "guest@example.com";
   pi.created = 1760184000;  // 2025-10-11T12:00:00Z
   pi.latest_charge = "ch_1";
-  pi.metadata = {{"chitty_id", "CHITTY-AUTH-1"}, {"tier", "VERIFIED_GUEST"},
-                 {"client", "alpha"},            {"property_id", "prop_1"},
-                 {"booking_id", "b1"},           {"capture_reason", "damage"}};
+  pi.metadata = {
+      {"chitty_id", "CHITTY-AUTH-1"}, {"tier", "VERIFIED_GUEST"}, {"client", "alpha"},
+      {"property_id", "prop_1"},      {"booking_id", "b1"},       {"capture_reason", "damage"}};
   return HoldRecord{pi, 1760190000, 1760190000};
 }
 

@@ -2,9 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "holds/hold_repository.h"
-#include "holds/handlers.h"
 #include "fakes/ports_fixture.h"
+#include "holds/handlers.h"
+#include "holds/hold_repository.h"
 #include "test_util.h"
 
 namespace cc::holds {
@@ -30,8 +30,10 @@ struct Fixture : testing::PortsFixture {
     const std::string id = stripe.intents.begin()->first;
     REQUIRE_OK(stripe.Confirm(id, "pm_card_visa"));
     now += 5;  // past the 2 s freshness: the action reads Stripe
-    if (status == "succeeded") BOOST_REQUIRE_EQUAL(CaptureHold(with_memory(), as(alpha), Post("{}"), id).status, 200);
-    if (status == "canceled") BOOST_REQUIRE_EQUAL(CancelHold(with_memory(), as(alpha), Post("{}"), id).status, 200);
+    if (status == "succeeded")
+      BOOST_REQUIRE_EQUAL(CaptureHold(with_memory(), as(alpha), Post("{}"), id).status, 200);
+    if (status == "canceled")
+      BOOST_REQUIRE_EQUAL(CancelHold(with_memory(), as(alpha), Post("{}"), id).status, 200);
     return id;
   }
   std::string Get(const std::string& id, const config::ClientToken& who) {
@@ -108,9 +110,11 @@ BOOST_AUTO_TEST_CASE(memory_is_bounded) {
     settled.Remember("pi_" + std::to_string(i), record, "{}", now);
     BOOST_TEST_REQUIRE(settled.size() <= SettledHolds::kCapacity);
   }
-  BOOST_TEST(settled.Find("pi_" + std::to_string(SettledHolds::kCapacity + 9), "alpha", now) != nullptr);
+  BOOST_TEST(settled.Find("pi_" + std::to_string(SettledHolds::kCapacity + 9), "alpha", now) !=
+             nullptr);
   SettledHolds full;
-  for (size_t i = 0; i < SettledHolds::kCapacity; ++i) full.Remember("pi_" + std::to_string(i), record, "{}", now);
+  for (size_t i = 0; i < SettledHolds::kCapacity; ++i)
+    full.Remember("pi_" + std::to_string(i), record, "{}", now);
   BOOST_TEST(full.size() == SettledHolds::kCapacity);
   full.Remember("pi_late", record, "{}", now + kFreshSeconds);  // the others have expired
   BOOST_TEST(full.size() == 1U);

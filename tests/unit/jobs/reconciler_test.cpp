@@ -2,10 +2,10 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "holds/hold_repository.h"
-#include "holds/handlers.h"
 #include "core/json.h"
 #include "fakes/ports_fixture.h"
+#include "holds/handlers.h"
+#include "holds/hold_repository.h"
 #include "test_util.h"
 
 namespace cc::jobs {

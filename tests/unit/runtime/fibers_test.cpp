@@ -1,8 +1,7 @@
 #include "runtime/fibers.h"
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -52,8 +51,8 @@ BOOST_AUTO_TEST_CASE(parked_fibers_resume_in_the_order_they_are_woken) {
   Scheduler::Wake(parked[1]);
   scheduler.RunReady();
   BOOST_TEST(scheduler.live() == 0U);
-  const std::vector<std::string> expected{"park 0", "park 1", "park 2", "resume 2", "resume 0",
-                                          "resume 1"};
+  const std::vector<std::string> expected{"park 0",   "park 1",   "park 2",
+                                          "resume 2", "resume 0", "resume 1"};
   BOOST_TEST(trace == expected, boost::test_tools::per_element());
 }
 

@@ -153,8 +153,8 @@ BOOST_AUTO_TEST_CASE(concurrent_incr_loses_no_update) {
 BOOST_AUTO_TEST_CASE(bad_keys_are_rejected_by_every_call) {
   ClockedStore s;
   const std::string too_long(kMaxKeyBytes + 1, 'k');
-  for (const std::string& key : {std::string(), too_long, std::string("a b"),
-                                 std::string("a\nb"), std::string("caf\xc3\xa9")}) {
+  for (const std::string& key : {std::string(), too_long, std::string("a b"), std::string("a\nb"),
+                                 std::string("caf\xc3\xa9")}) {
     BOOST_TEST(!s.store.Get(key));
     BOOST_TEST(!s.store.Set(key, "v", 0));
     BOOST_TEST(!s.store.Add(key, "v", 0));

@@ -26,9 +26,9 @@ BOOST_AUTO_TEST_CASE(several_servers_with_spaces_and_names) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_lists_are_invalid_config) {
-  for (const char* bad : {"", " ", "127.0.0.1", "127.0.0.1:", ":11211", "host:0", "host:65536",
-                          "host:11211x", "host:-1", "a:1,,b:2", "a:1,", "::1:11211",
-                          "ho st:1", "h/st:1", "a:1,a:1", "[zz]:1"}) {
+  for (const char* bad :
+       {"", " ", "127.0.0.1", "127.0.0.1:", ":11211", "host:0", "host:65536", "host:11211x",
+        "host:-1", "a:1,,b:2", "a:1,", "::1:11211", "ho st:1", "h/st:1", "a:1,a:1", "[zz]:1"}) {
     auto list = ParseServerList(bad);
     BOOST_TEST_INFO("input: '" << bad << "'");
     REQUIRE_ERROR(list);

@@ -1,7 +1,7 @@
+#include "stripe/errors.h"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
-
-#include "stripe/errors.h"
 
 namespace cc::stripe {
 namespace {

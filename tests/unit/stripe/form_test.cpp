@@ -1,6 +1,6 @@
-#include <boost/test/unit_test.hpp>
-
 #include "stripe/form.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace cc::stripe {
 namespace {

@@ -1,3 +1,5 @@
+#include "stripe/payment_intent_json.h"
+
 #include <rapidjson/document.h>
 
 #include <boost/test/unit_test.hpp>
@@ -5,7 +7,6 @@
 #include <sstream>
 #include <string>
 
-#include "stripe/payment_intent_json.h"
 #include "test_util.h"
 
 namespace cc::stripe {
@@ -138,7 +139,8 @@ BOOST_AUTO_TEST_CASE(rejects_wrong_types_and_missing_required_fields) {
            // Kept strings are checked for UTF-8 (the parse itself does not validate).
            "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"description\":\"\xC3\x28\"}",
            R"({"id":"pi_1","status":"succeeded","amount":1,"description":"\udc00"})",
-           "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"metadata\":{\"k\":\"\xED\xA0\x80\"}}",
+           "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"metadata\":{\"k\":"
+           "\"\xED\xA0\x80\"}}",
            "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"metadata\":{\"\xFF\":\"v\"}}",
            "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,\"latest_charge\":\"ch_\xFF\"}",
        }) {

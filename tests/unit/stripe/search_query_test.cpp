@@ -1,8 +1,7 @@
 #include "stripe/search_query.h"
 
-#include <string>
-
 #include <boost/test/unit_test.hpp>
+#include <string>
 
 #include "test_util.h"
 
@@ -73,9 +72,9 @@ BOOST_AUTO_TEST_CASE(refuses_nul_in_a_value) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_metadata_keys_it_cannot_write) {
-  for (const std::string& key : {std::string(), std::string("a'b"), std::string("a\"b"),
-                                std::string("a\\b"), std::string("a[b"), std::string("a]b"),
-                                std::string("a\0b", 3)}) {
+  for (const std::string& key :
+       {std::string(), std::string("a'b"), std::string("a\"b"), std::string("a\\b"),
+        std::string("a[b"), std::string("a]b"), std::string("a\0b", 3)}) {
     auto q = SearchQuery().Metadata(key, "v").Build();
     REQUIRE_ERROR(q);
     BOOST_TEST(q.error().code == "invalid_request");

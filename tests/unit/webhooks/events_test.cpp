@@ -2,9 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "holds/hold_repository.h"
 #include "core/crypto.h"
 #include "fakes/ports_fixture.h"
+#include "holds/hold_repository.h"
 #include "test_util.h"
 
 namespace cc::webhooks {
@@ -16,10 +16,12 @@ std::string PiEvent(const std::string& evt, const std::string& type, const std::
                     const std::string& extra = "", const std::string& client = "alpha") {
   return R"({"id":")" + evt + R"(","object":"event","created":1767311990,"type":")" + type +
          R"(","data":{"object":{"id":"pi_w1","object":"payment_intent","status":")" + status +
-         R"(","amount":25000,"amount_capturable":)" + (status == "requires_capture" ? "25000" : "0") +
-         R"(,"amount_received":)" + (status == "succeeded" ? "25000" : "0") +
+         R"(","amount":25000,"amount_capturable":)" +
+         (status == "requires_capture" ? "25000" : "0") + R"(,"amount_received":)" +
+         (status == "succeeded" ? "25000" : "0") +
          R"(,"currency":"usd","created":1767311900,"latest_charge":"ch_w1")" + extra +
-         R"(,"metadata":{"client":")" + client + R"(","chitty_id":"CHITTY-AUTH-W1","tier":"NEW_GUEST"}}}})";
+         R"(,"metadata":{"client":")" + client +
+         R"(","chitty_id":"CHITTY-AUTH-W1","tier":"NEW_GUEST"}}}})";
 }
 
 struct Fixture : testing::PortsFixture {
@@ -27,8 +29,9 @@ struct Fixture : testing::PortsFixture {
 
   http::Response Deliver(const std::string& body, std::string secret = "whsec_new",
                          int64_t signed_at = kNow, int64_t now = kNow) {
-    const std::string header = "t=" + std::to_string(signed_at) +
-                               ",v1=" + crypto::HmacSha256Hex(secret, std::to_string(signed_at) + "." + body);
+    const std::string header =
+        "t=" + std::to_string(signed_at) +
+        ",v1=" + crypto::HmacSha256Hex(secret, std::to_string(signed_at) + "." + body);
     http::Request r{"POST", "/webhook", "", {{"stripe-signature", header}}, body, ""};
     return ReceiveWebhook(http::Deps{config, stripe, chittyid, store}, r, now);
   }
@@ -43,7 +46,8 @@ struct Fixture : testing::PortsFixture {
 BOOST_FIXTURE_TEST_SUITE(webhooks_events, Fixture)
 
 BOOST_AUTO_TEST_CASE(applies_an_event_for_an_uncached_hold_without_calling_stripe) {
-  auto r = Deliver(PiEvent("evt_1", "payment_intent.amount_capturable_updated", "requires_capture"));
+  auto r =
+      Deliver(PiEvent("evt_1", "payment_intent.amount_capturable_updated", "requires_capture"));
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.body == R"({"received":true})");
   BOOST_TEST(CachedStatus() == "requires_capture");
@@ -51,7 +55,8 @@ BOOST_AUTO_TEST_CASE(applies_an_event_for_an_uncached_hold_without_calling_strip
 }
 
 BOOST_AUTO_TEST_CASE(a_repeated_event_has_no_second_effect) {
-  const auto body = PiEvent("evt_2", "payment_intent.amount_capturable_updated", "requires_capture");
+  const auto body =
+      PiEvent("evt_2", "payment_intent.amount_capturable_updated", "requires_capture");
   BOOST_TEST(Deliver(body).status == 200);
   memory.Delete(holds::HoldKey("pi_w1"));
   auto again = Deliver(body);
@@ -61,16 +66,21 @@ BOOST_AUTO_TEST_CASE(a_repeated_event_has_no_second_effect) {
 
 BOOST_AUTO_TEST_CASE(succeeded_before_capturable_ends_succeeded) {
   BOOST_TEST(Deliver(PiEvent("evt_s", "payment_intent.succeeded", "succeeded")).status == 200);
-  BOOST_TEST(Deliver(PiEvent("evt_c", "payment_intent.amount_capturable_updated", "requires_capture")).status == 200);
+  BOOST_TEST(
+      Deliver(PiEvent("evt_c", "payment_intent.amount_capturable_updated", "requires_capture"))
+          .status == 200);
   BOOST_TEST(CachedStatus() == "succeeded");
   auto cached = holds::HoldRepository(stripe, store).Cached("pi_w1");
   BOOST_TEST(*cached->captured_at == 1767311990);
 }
 
 BOOST_AUTO_TEST_CASE(an_expired_authorization_ends_canceled) {
-  BOOST_TEST(Deliver(PiEvent("evt_a", "payment_intent.amount_capturable_updated", "requires_capture")).status == 200);
+  BOOST_TEST(
+      Deliver(PiEvent("evt_a", "payment_intent.amount_capturable_updated", "requires_capture"))
+          .status == 200);
   BOOST_TEST(Deliver(PiEvent("evt_x", "payment_intent.canceled", "canceled",
-                             R"(,"cancellation_reason":"expired","canceled_at":1767311995)")).status == 200);
+                             R"(,"cancellation_reason":"expired","canceled_at":1767311995)"))
+                 .status == 200);
   BOOST_TEST(CachedStatus() == "canceled");
 }
 
@@ -80,8 +90,12 @@ BOOST_AUTO_TEST_CASE(a_backwards_event_rereads_stripe) {
   pi.id = "pi_w1";
   pi.status = "requires_capture";
   pi.metadata = {{"client", "alpha"}};
-  BOOST_TEST(Deliver(PiEvent("evt_c", "payment_intent.amount_capturable_updated", "requires_capture")).status == 200);
-  BOOST_TEST(Deliver(PiEvent("evt_old", "payment_intent.requires_action", "requires_action")).status == 200);
+  BOOST_TEST(
+      Deliver(PiEvent("evt_c", "payment_intent.amount_capturable_updated", "requires_capture"))
+          .status == 200);
+  BOOST_TEST(
+      Deliver(PiEvent("evt_old", "payment_intent.requires_action", "requires_action")).status ==
+      200);
   BOOST_TEST(stripe.Count("retrieve") == 1U);
   BOOST_TEST(CachedStatus() == "requires_capture");
 }
@@ -115,7 +129,8 @@ BOOST_AUTO_TEST_CASE(a_failure_while_applying_is_5xx_and_not_remembered) {
 BOOST_AUTO_TEST_CASE(foreign_and_unknown_events_are_ignored) {
   auto foreign = Deliver(PiEvent("evt_f1", "payment_intent.succeeded", "succeeded", "", ""));
   BOOST_TEST(foreign.status == 200);
-  auto unknown = Deliver(R"({"id":"evt_u","object":"event","type":"customer.created","data":{"object":{}}})");
+  auto unknown =
+      Deliver(R"({"id":"evt_u","object":"event","type":"customer.created","data":{"object":{}}})");
   BOOST_TEST(unknown.status == 200);
   BOOST_TEST(CachedStatus() == "none");
 }

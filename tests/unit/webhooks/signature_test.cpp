@@ -37,8 +37,8 @@ std::string Header(const std::string& secret, int64_t t, std::string_view body) 
   return "t=" + std::to_string(t) + ",v1=" + Sign(secret, t, body);
 }
 
-SignatureCheck Verify(std::string_view header, std::string_view body = kBody,
-                      int64_t now = kNow, int64_t tolerance = 300) {
+SignatureCheck Verify(std::string_view header, std::string_view body = kBody, int64_t now = kNow,
+                      int64_t tolerance = 300) {
   const std::array<std::string, 1> secrets{kSecret};
   return VerifyStripeSignature(secrets, header, body, now, tolerance);
 }
@@ -102,8 +102,8 @@ void RunVector(const rapidjson::Value& c) {
       BOOST_TEST(crypto::Sha256Hex(body) == StringField(c, "payload_sha256"));
     }
     const std::array<std::string, 1> secrets{StringField(c, "secret")};
-    const SignatureCheck got = VerifyStripeSignature(
-        secrets, StringField(c, "header"), body, IntField(c, "now"), IntField(c, "tolerance"));
+    const SignatureCheck got = VerifyStripeSignature(secrets, StringField(c, "header"), body,
+                                                     IntField(c, "now"), IntField(c, "tolerance"));
     const std::string expected = StringField(c, "expected");
     BOOST_TEST((got == SignatureCheck::kValid) == (expected == "valid"));
     // The reason matches the one the Stripe SDK gave.
@@ -137,8 +137,9 @@ BOOST_AUTO_TEST_CASE(rotation_second_secret_matches) {
 }
 
 BOOST_AUTO_TEST_CASE(rotation_second_v1_matches) {
-  const std::string header = "t=" + std::to_string(kNow) + ",v1=" +
-                             Sign("whsec_other", kNow, kBody) + ",v1=" + Sign(kSecret, kNow, kBody);
+  const std::string header = "t=" + std::to_string(kNow) +
+                             ",v1=" + Sign("whsec_other", kNow, kBody) +
+                             ",v1=" + Sign(kSecret, kNow, kBody);
   BOOST_TEST(Verify(header) == SignatureCheck::kValid);
 }
 
@@ -173,7 +174,8 @@ BOOST_AUTO_TEST_CASE(header_without_t_is_malformed) {
 
 BOOST_AUTO_TEST_CASE(non_integer_t_is_malformed) {
   const std::string v1 = ",v1=" + Sign(kSecret, kNow, kBody);
-  for (const char* t : {"t=", "t=abc", "t=-5", "t=+5", "t=12.5", "t= 5", "t=99999999999999999999"}) {
+  for (const char* t :
+       {"t=", "t=abc", "t=-5", "t=+5", "t=12.5", "t= 5", "t=99999999999999999999"}) {
     BOOST_TEST(Verify(t + v1) == SignatureCheck::kMalformedHeader, t);
   }
 }
