@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <string_view>
 
@@ -7,6 +9,13 @@
 
 namespace cc::config {
 namespace {
+
+bool SameIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -165,8 +174,11 @@ Result<std::vector<ClientToken>> ParseClientTokens(std::string_view spec, int64_
       if (!rate) return Fail(rate.error());
       c.rate_per_minute = *rate;
     }
+    // Names are compared as Stripe's search compares metadata: ignoring case.
     for (const auto& other : clients) {
-      if (other.name == c.name) return Bad(kVar, "duplicate client name " + c.name);
+      if (SameIgnoringCase(other.name, c.name)) {
+        return Bad(kVar, "duplicate client name " + c.name + " (names differ by more than case)");
+      }
     }
     clients.push_back(std::move(c));
   }

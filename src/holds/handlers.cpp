@@ -271,6 +271,8 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
   const int fetch = std::min(100, q->limit + (q->starting_after.empty() ? 0 : 10));
   auto page = deps.stripe.Search(q->search, fetch, "");
   if (!page) return http::ErrorResponse(page.error());
+  // Stripe matches metadata case-insensitively: "Alpha"'s search also finds "alpha"'s holds.
+  std::erase_if(page->data, [&](const auto& pi) { return !OwnedBy(pi, caller.client.name); });
   auto data = AfterAnchor(std::move(page->data), *q);
   const bool has_more = page->has_more || data.size() > static_cast<size_t>(q->limit);
   if (data.size() > static_cast<size_t>(q->limit)) data.resize(static_cast<size_t>(q->limit));

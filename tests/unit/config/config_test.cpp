@@ -140,6 +140,7 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
       {with("CHITTYCHARGE_API_TOKENS", "nocolon"), "CHITTYCHARGE_API_TOKENS"},
       {with("CHITTYCHARGE_API_TOKENS", "a:t:GOLD"), "CHITTYCHARGE_API_TOKENS"},
       {with("CHITTYCHARGE_API_TOKENS", "a:t,a:u"), "CHITTYCHARGE_API_TOKENS"},
+      {with("CHITTYCHARGE_API_TOKENS", "alpha:t,Alpha:u"), "CHITTYCHARGE_API_TOKENS"},
       {{{"STRIPE_SECRET_KEY", "sk_test_x"}}, "CHITTYCHARGE_API_TOKENS"},
   };
   for (const auto& c : cases) {

@@ -3,6 +3,8 @@
 // by key, the test payment methods, and a record of every call.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <string>
 #include <vector>
@@ -119,6 +121,14 @@ class FakeStripe final : public stripe::StripeApi {
     return pi;
   }
 
+  // Stripe's search compares strings case-insensitively.
+  static bool SameIgnoringCase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+
   Result<stripe::SearchPage> Search(const std::string& query, int limit,
                                     const std::string& /*page*/) override {
     calls.push_back({"search", query, ""});
@@ -143,7 +153,7 @@ class FakeStripe final : public stripe::StripeApi {
       bool match = true;
       for (const auto& [k, v] : clauses) {
         auto m = it->second.metadata.find(k);
-        match = match && m != it->second.metadata.end() && m->second == v;
+        match = match && m != it->second.metadata.end() && SameIgnoringCase(m->second, v);
       }
       if (!match) continue;
       if (static_cast<int>(page.data.size()) < limit) {

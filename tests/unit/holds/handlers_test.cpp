@@ -305,6 +305,17 @@ BOOST_AUTO_TEST_CASE(list_for_a_client_name_with_a_quote) {
   BOOST_TEST(stripe.calls.back().id == R"(metadata['client']:'o\'neil')");
 }
 
+// Regression: Stripe's search matches metadata ignoring case, so a client "Alpha" listed
+// the holds of "alpha" (config refuses such a pair now; the list checks ownership too).
+BOOST_AUTO_TEST_CASE(list_shows_no_hold_of_a_client_whose_name_differs_only_by_case) {
+  Create();  // alpha's
+  const config::ClientToken upper{"Alpha", "tok_A", Tier::kPremiumProperty, 10};
+  auto r = ListHolds(deps(), as(upper), http::Request{"GET", "/api/holds", "", {}, "", ""});
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_TEST(Body(r)["data"].Size() == 0U);
+  BOOST_TEST(!Body(r)["has_more"].GetBool());
+}
+
 // Regression: create, browser confirm and capture within one second used to trust the
 // stale cached status (compared fetched_at with a whole-second clock).
 BOOST_AUTO_TEST_CASE(capture_in_the_same_second_as_the_confirm_rereads_stripe) {
