@@ -77,6 +77,12 @@ Result<HoldRecord> HoldRepository::Fetch(const std::string& pi_id, std::string_v
   auto pi = stripe_.Retrieve(pi_id);
   if (!pi) return Fail(pi.error());
   if (!OwnedBy(*pi, client)) return NotFound();
+  if (pi->status == "succeeded" && !captured_at) {
+    // A capture of this process or another may have cached its time while Stripe was read;
+    // caching succeeded without it would hide that time for good (a terminal hold is never
+    // re-read). Narrows the race to one memcached round trip.
+    if (auto latest = Cached(pi_id)) captured_at = latest->captured_at;
+  }
   HoldRecord record = HoldRecord::FromStripe(std::move(*pi), captured_at, now);
   Save(record);
   return record;
