@@ -38,16 +38,21 @@ VOLATILE = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(taken):
+    """A free loopback port not in `taken` (the kernel may hand out a port it just gave)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in taken:
+            return port
 
 
 def start(worker, run_dir):
-    ports = {name: free_port() for name in ("CHITTYCHARGE_HTTP_PORT", "CHITTYCHARGE_HTTPS_PORT",
-                                             "CHITTYCHARGE_MEMCACHED_PORT", "STRIPE_DOUBLE_PORT",
-                                             "CHITTYID_DOUBLE_PORT")}
+    ports = {}
+    for name in ("CHITTYCHARGE_HTTP_PORT", "CHITTYCHARGE_HTTPS_PORT", "CHITTYCHARGE_MEMCACHED_PORT",
+                 "STRIPE_DOUBLE_PORT", "CHITTYID_DOUBLE_PORT"):
+        ports[name] = free_port(set(ports.values()))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("CHITTYCHARGE_", "STRIPE_", "CHITTY_ID", "MEMCACHED"))}
     env.update({k: str(v) for k, v in ports.items()})

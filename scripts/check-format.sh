@@ -4,16 +4,19 @@
 # 1; `bash scripts/check-format.sh --fix` formats them in place instead.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_TAG=check-format
+DIE_STATUS=2
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO"
 
 FORMAT="$(command -v clang-format-14 || command -v clang-format || true)"
-[[ -n $FORMAT ]] || { echo "check-format: clang-format is missing (apt-get install clang-format)" >&2; exit 2; }
+[[ -n $FORMAT ]] || die "clang-format is missing (bash scripts/setup.sh installs it)"
 
 mapfile -t FILES < <(git ls-files '*.c' '*.cpp' '*.h')
 if [[ ${1:-} == --fix ]]; then
   "$FORMAT" -i "${FILES[@]}"
-  echo "check-format: formatted ${#FILES[@]} files"
+  log "formatted ${#FILES[@]} files"
   exit 0
 fi
 
@@ -22,8 +25,8 @@ for file in "${FILES[@]}"; do
   "$FORMAT" --dry-run --Werror "$file" >/dev/null 2>&1 || BAD+=("$file")
 done
 if ((${#BAD[@]} > 0)); then
-  printf 'check-format: not formatted (bash scripts/check-format.sh --fix):\n'
+  log "not formatted (bash scripts/check-format.sh --fix):"
   printf '  %s\n' "${BAD[@]}"
   exit 1
 fi
-echo "check-format: ${#FILES[@]} files formatted"
+log "${#FILES[@]} files formatted"
