@@ -50,6 +50,10 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.BeginIntent(intent);
   }
+  Result<std::optional<StripeIntent>> FindIntent(std::string_view idempotency_key) override {
+    if (Fails()) return Down();
+    return target_.FindIntent(idempotency_key);
+  }
   Status FinishIntent(std::string_view idempotency_key, IntentState state,
                       std::string_view result_json, std::string_view stripe_request_id,
                       int64_t now) override {

@@ -156,6 +156,13 @@ Result<StripeIntent> InMemoryLedger::BeginIntent(const StripeIntent& intent) {
   return stored;
 }
 
+Result<std::optional<StripeIntent>> InMemoryLedger::FindIntent(std::string_view idempotency_key) {
+  std::lock_guard lock(mu_);
+  const auto found = intents_.find(idempotency_key);
+  if (found == intents_.end()) return std::optional<StripeIntent>();
+  return std::optional<StripeIntent>(found->second);
+}
+
 Status InMemoryLedger::FinishIntent(std::string_view idempotency_key, IntentState state,
                                     std::string_view result_json,
                                     std::string_view stripe_request_id, int64_t now) {

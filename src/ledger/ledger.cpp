@@ -114,6 +114,8 @@ Status ValidateIntent(const StripeIntent& i) {
     return Invalid("params_digest is a lower-case hex SHA-256", "params_digest");
   }
   if (i.created_at <= 0) return Invalid("an intent needs its time", "created_at");
+  auto request = json::ParseStrict(i.request_json);
+  if (!request || !request->IsObject()) return Invalid("request is a JSON object", "request");
   return Ok();
 }
 

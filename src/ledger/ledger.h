@@ -2,7 +2,7 @@
 // Part 2): holds and their chain of PaymentIntents, the append-only audit trail, an
 // intent before every Stripe POST and its result after, and the Stripe webhook event ids
 // seen. PostgreSQL in production (ledger/pg_ledger.h); InMemoryLedger and FaultyLedger
-// for tests. Not yet used by the request path.
+// for tests.
 //
 // Semantics every implementation shares (tests/unit/ledger/ledger_behaviour.h pins them):
 // - Times are unix seconds. Empty strings stand for "absent" (SQL NULL).
@@ -73,7 +73,10 @@ struct StripeIntent {
   std::string idempotency_key;  // the Idempotency-Key of the Stripe POST
   std::string operation;        // "create", "capture", "cancel", …
   std::string hold_id;          // empty for a create (the hold does not exist yet)
-  std::string params_digest;    // lower-case hex SHA-256 of the POST's parameters
+  std::string params_digest;    // lower-case hex SHA-256 of the request it serves
+  // What a retry or the reconciler needs to repeat the POST with the same parameters (a
+  // JSON object, e.g. the ChittyID a create sent); "{}" when nothing.
+  std::string request_json = "{}";
   IntentState state = IntentState::kPending;
   std::string result_json;  // Stripe's answer or error (a JSON value); empty while pending
   std::string stripe_request_id;
@@ -123,6 +126,8 @@ class Ledger {
   // Before a Stripe POST: records the intent as pending (its state, result and
   // finished_at are ignored) and returns the stored one.
   virtual Result<StripeIntent> BeginIntent(const StripeIntent& intent) = 0;
+  // The intent recorded under this key, or nullopt.
+  virtual Result<std::optional<StripeIntent>> FindIntent(std::string_view idempotency_key) = 0;
   // After it: kSucceeded or kFailed with Stripe's answer. kNotFound for an unknown key;
   // finishing a finished intent again with the same state is a no-op, with the other
   // state kConflict.

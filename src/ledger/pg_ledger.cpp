@@ -52,10 +52,11 @@ struct Statement {
   "extract(epoch FROM created_at)::bigint"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
-#define CC_INTENT_COLUMNS                                                     \
-  "idempotency_key, operation, coalesce(hold_id, ''), params_digest, state, " \
-  "coalesce(result::text, ''), coalesce(stripe_request_id, ''), "             \
-  "extract(epoch FROM created_at)::bigint, extract(epoch FROM finished_at)::bigint"
+#define CC_INTENT_COLUMNS                                                             \
+  "idempotency_key, operation, coalesce(hold_id, ''), params_digest, state, "         \
+  "coalesce(result::text, ''), coalesce(stripe_request_id, ''), "                     \
+  "extract(epoch FROM created_at)::bigint, extract(epoch FROM finished_at)::bigint, " \
+  "request::text"
 
 constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements = {{
     // holds + hold_payment_intents
@@ -100,7 +101,8 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // stripe_intents
     {"intent_begin",
      "INSERT INTO stripe_intents (idempotency_key, operation, hold_id, params_digest, "
-     "created_at) VALUES ($1, $2, nullif($3, ''), $4, to_timestamp($5::bigint)) "
+     "created_at, request) VALUES ($1, $2, nullif($3, ''), $4, to_timestamp($5::bigint), "
+     "$6::json) "
      "ON CONFLICT (idempotency_key) DO NOTHING RETURNING " CC_INTENT_COLUMNS},
     {"intent_get", "SELECT " CC_INTENT_COLUMNS " FROM stripe_intents WHERE idempotency_key = $1"},
     {"intent_finish",
@@ -224,6 +226,7 @@ StripeIntent IntentFrom(const std::vector<PgValue>& r) {
   i.stripe_request_id = Str(r.at(6));
   i.created_at = Int(r.at(7));
   i.finished_at = OptionalInt(r.at(8));
+  i.request_json = Str(r.at(9));
   return i;
 }
 
@@ -405,8 +408,9 @@ Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {
   if (auto ok = ValidateIntent(i); !ok) return Fail(ok.error());
   const Call call(busy_);
   if (!call.owner()) return Busy();
-  auto rows = Run(Stmt::kIntentBegin, {Text(i.idempotency_key), Text(i.operation), Text(i.hold_id),
-                                       Text(i.params_digest), Number(i.created_at)});
+  auto rows =
+      Run(Stmt::kIntentBegin, {Text(i.idempotency_key), Text(i.operation), Text(i.hold_id),
+                               Text(i.params_digest), Number(i.created_at), Text(i.request_json)});
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
   if (!rows->rows.empty()) return IntentFrom(rows->rows[0]);
@@ -420,6 +424,16 @@ Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {
                 "this Stripe idempotency key was recorded with other parameters");
   }
   return existing;
+}
+
+Result<std::optional<StripeIntent>> PgLedger::FindIntent(std::string_view idempotency_key) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kIntentGet, {Text(idempotency_key)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (rows->rows.empty()) return std::optional<StripeIntent>();
+  return std::optional<StripeIntent>(IntentFrom(rows->rows[0]));
 }
 
 Status PgLedger::FinishIntent(std::string_view idempotency_key, IntentState state,

@@ -57,6 +57,7 @@ class PgLedger final : public Ledger {
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;
   Result<StripeIntent> BeginIntent(const StripeIntent& intent) override;
+  Result<std::optional<StripeIntent>> FindIntent(std::string_view idempotency_key) override;
   Status FinishIntent(std::string_view idempotency_key, IntentState state,
                       std::string_view result_json, std::string_view stripe_request_id,
                       int64_t now) override;

@@ -366,6 +366,31 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   BOOST_TEST((*pending)[0].idempotency_key == "k0");
 }
 
+inline void finds_an_intent_by_its_key_with_its_request(Ledger& ledger) {
+  auto none = ledger.FindIntent("k9");
+  REQUIRE_OK(none);
+  BOOST_TEST(!none->has_value());
+  StripeIntent create = MakeIntent("k9", kNow);
+  create.operation = "create";
+  create.hold_id.clear();
+  create.request_json = R"({"chitty_id":"CHITTY-AUTH-9"})";
+  REQUIRE_OK(ledger.BeginIntent(create));
+  auto found = ledger.FindIntent("k9");
+  REQUIRE_OK(found);
+  BOOST_REQUIRE(found->has_value());
+  BOOST_TEST((*found)->operation == "create");
+  BOOST_TEST((*found)->request_json == R"({"chitty_id":"CHITTY-AUTH-9"})");
+  BOOST_TEST(((*found)->state == IntentState::kPending));
+  StripeIntent bad = MakeIntent("k10", kNow);
+  bad.request_json = "[1]";
+  REQUIRE_ERROR(ledger.BeginIntent(bad));
+  REQUIRE_OK(ledger.FinishIntent("k9", IntentState::kSucceeded, R"({"id":"pi_9"})", "", kNow + 1));
+  found = ledger.FindIntent("k9");
+  REQUIRE_OK(found);
+  BOOST_TEST(((*found)->state == IntentState::kSucceeded));
+  BOOST_TEST((*found)->request_json == R"({"chitty_id":"CHITTY-AUTH-9"})");
+}
+
 inline void records_a_webhook_event_id_once(Ledger& ledger) {
   auto first = ledger.RecordWebhookEvent("evt_1Stripe", kNow);
   REQUIRE_OK(first);
@@ -395,4 +420,5 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_events_of_unknown_holds_and_bad_events)                \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, pages_through_a_holds_events_oldest_first)                     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_stripe_intents_before_and_results_after)               \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)
