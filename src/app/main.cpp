@@ -19,6 +19,7 @@
 #include "httpclient/curl_transport.h"
 #include "httpclient/timed_transport.h"
 #include "jobs/reconciler.h"
+#include "ledger/pg_ledger.h"
 #include "store/memcached_store.h"
 #include "store/timed_store.h"
 #include "stripe/stripe_client.h"
@@ -34,6 +35,8 @@ struct LoopPorts {
   cc::chittyid::ChittyIdClient chittyid;
   std::unique_ptr<cc::store::MemcachedStore> memcached;
   cc::store::TimedStore store;
+  cc::ledger::PollSocketWaiter waiter;  // blocks the loop while PostgreSQL answers
+  cc::ledger::PgLedger ledger;
 
   LoopPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
             cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv)
@@ -42,7 +45,8 @@ struct LoopPorts {
         stripe(stripe_transport, StripeConfig(c)),
         chittyid(chittyid_transport, {c.chitty_id_url, c.chitty_id_token, c.chitty_id_timeout_ms}),
         memcached(std::move(kv)),
-        store(*memcached, m) {}
+        store(*memcached, m),
+        ledger(cc::ledger::PgLedgerOptions{.conninfo = c.database_url}, waiter) {}
 
   static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
     cc::stripe::StripeClientConfig s;
@@ -61,7 +65,7 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   if (!kv) return;
   cc::httpclient::CurlTransport transport(config.ca_file);
   LoopPorts ports(config, metrics, transport, std::move(*kv));
-  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store};
+  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store, ports.ledger};
   std::mutex mu;
   std::condition_variable_any wake;
   while (!stop.stop_requested()) {
@@ -119,7 +123,8 @@ int main() {
         auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
         if (!kv) throw std::runtime_error(kv.error().message);
         auto ports = std::make_shared<LoopPorts>(*config, **metrics, transport, std::move(*kv));
-        const cc::http::Deps deps{*config, ports->stripe, ports->chittyid, ports->store, &settled};
+        const cc::http::Deps deps{*config,      ports->stripe, ports->chittyid,
+                                  ports->store, ports->ledger, &settled};
         return [&gateway, ports, deps](const cc::http::Request& request) {
           return gateway.Handle(request, deps, cc::NowMillis());
         };

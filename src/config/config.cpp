@@ -192,6 +192,7 @@ Result<Config> Load(const Getenv& getenv) {
   ReadString(getenv, "CHITTY_ID_URL", &c.chitty_id_url);
   ReadString(getenv, "CHITTY_ID_TOKEN", &c.chitty_id_token);
   ReadString(getenv, "MEMCACHED_SERVERS", &c.memcached_servers);
+  ReadString(getenv, "DATABASE_URL", &c.database_url);
   ReadString(getenv, "CHITTYCHARGE_CA_FILE", &c.ca_file);
   ReadString(getenv, "CURRENCY", &c.currency);
   for (char& ch : c.currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

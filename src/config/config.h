@@ -29,6 +29,7 @@ struct Config {
   std::string chitty_id_token;  // secret
   std::vector<ClientToken> clients;
   std::string memcached_servers = "127.0.0.1:11211";
+  std::string database_url = "postgresql:///chittycharge";  // DATABASE_URL: libpq conninfo
   std::string currency = "usd";
   int64_t default_hold_amount = 25000;
   int64_t rate_limit_per_minute = 10;

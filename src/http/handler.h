@@ -9,6 +9,7 @@
 
 #include "chittyid/chittyid_api.h"
 #include "config/config.h"
+#include "ledger/ledger.h"
 #include "store/kv_store.h"
 #include "stripe/stripe_api.h"
 
@@ -23,6 +24,7 @@ struct Deps {
   stripe::StripeApi& stripe;
   chittyid::ChittyIdApi& chittyid;
   store::KvStore& store;
+  ledger::Ledger& ledger;                  // the durable record (CONTRACT.md, Part 2)
   holds::SettledHolds* settled = nullptr;  // the process's settled holds; none in jobs and tests
 };
 

@@ -14,7 +14,7 @@ SRC = pathlib.Path(__file__).resolve().parents[2] / "src"
 
 # Port interfaces: what any room above the adapters may see of the I/O rooms.
 PORTS = {"stripe/stripe_api.h", "chittyid/chittyid_api.h", "store/kv_store.h",
-         "httpclient/transport.h"}
+         "httpclient/transport.h", "ledger/ledger.h"}
 
 # room -> rooms whose headers it may include (its own always allowed).
 ALLOWED = {

@@ -15,6 +15,8 @@
 #include "gateway/gateway.h"
 #include "gateway/routes.h"
 #include "holds/settled_holds.h"
+#include "ledger/faulty_ledger.h"
+#include "ledger/in_memory_ledger.h"
 #include "store/faulty_store.h"
 #include "store/in_memory_store.h"
 
@@ -29,13 +31,15 @@ struct AppFixture {
   FakeChittyId chittyid;
   store::InMemoryStore memory;
   store::FaultyStore store{memory};  // SetFailing(true): memcached down
+  ledger::InMemoryLedger book;
+  ledger::FaultyLedger ledger{book};  // SetFailing(true): PostgreSQL down
   std::unique_ptr<metrics::Metrics> metrics = *metrics::Metrics::Open("", gateway::RouteNames());
   gateway::Gateway app{config, *metrics};
   holds::SettledHolds settled;
   int64_t now_ms = 1767225600000;  // a window boundary: 60 s rate windows start here
 
   http::Response Handle(const http::Request& r) {
-    return app.Handle(r, http::Deps{config, stripe, chittyid, store, &settled}, now_ms);
+    return app.Handle(r, http::Deps{config, stripe, chittyid, store, ledger, &settled}, now_ms);
   }
   static std::string Header(const http::Response& r, std::string_view name) {
     for (const auto& [k, v] : r.headers) {

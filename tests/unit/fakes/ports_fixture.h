@@ -4,6 +4,8 @@
 
 #include "fakes/fake_stripe.h"
 #include "http/handler.h"
+#include "ledger/faulty_ledger.h"
+#include "ledger/in_memory_ledger.h"
 #include "store/faulty_store.h"
 #include "store/in_memory_store.h"
 
@@ -15,10 +17,12 @@ struct PortsFixture {
   FakeChittyId chittyid;
   store::InMemoryStore memory;
   store::FaultyStore store{memory};  // SetFailing(true): memcached down
+  ledger::InMemoryLedger book;
+  ledger::FaultyLedger ledger{book};  // SetFailing(true): PostgreSQL down
   config::ClientToken alpha{"alpha", "tok_a", Tier::kPremiumProperty, 10};
   config::ClientToken beta{"beta", "tok_b", Tier::kVerifiedGuest, 10};
 
-  http::Deps deps() { return http::Deps{config, stripe, chittyid, store}; }
+  http::Deps deps() { return http::Deps{config, stripe, chittyid, store, ledger}; }
 };
 
 }  // namespace cc::testing

@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(health_reports_each_dependency) {
 BOOST_AUTO_TEST_CASE(health_during_the_first_probe_waits_for_its_result) {
   GatedPing gated;
   HealthProbe probe;
-  const http::Deps ports{config, gated, chittyid, store};
+  const http::Deps ports{config, gated, chittyid, store, ledger};
   auto first = std::async(std::launch::async, [&] { return probe.Get(ports, 1000); });
   BOOST_REQUIRE(gated.WaitForPing());
   auto second = std::async(std::launch::async, [&] { return probe.Get(ports, 1000); });
@@ -183,14 +183,14 @@ BOOST_AUTO_TEST_CASE(health_during_the_first_probe_waits_for_its_result) {
 
 BOOST_AUTO_TEST_CASE(health_during_a_reprobe_answers_the_last_result) {
   HealthProbe probe;
-  BOOST_TEST(probe.Get(http::Deps{config, stripe, chittyid, store}, 1000).stripe_ok);
+  BOOST_TEST(probe.Get(http::Deps{config, stripe, chittyid, store, ledger}, 1000).stripe_ok);
   GatedPing failing(/*ping_ok=*/false);
   auto reprobe = std::async(std::launch::async, [&] {
-    return probe.Get(http::Deps{config, failing, chittyid, store}, 1030);
+    return probe.Get(http::Deps{config, failing, chittyid, store, ledger}, 1030);
   });
   BOOST_REQUIRE(failing.WaitForPing());
   // Answered from the last result at once (waiting would see the failed re-probe).
-  BOOST_TEST(probe.Get(http::Deps{config, stripe, chittyid, store}, 1030).stripe_ok);
+  BOOST_TEST(probe.Get(http::Deps{config, stripe, chittyid, store, ledger}, 1030).stripe_ok);
   failing.Release();
   BOOST_TEST(!reprobe.get().stripe_ok);
   BOOST_TEST(failing.pings() == 1);

@@ -14,7 +14,7 @@ struct Fixture : testing::PortsFixture {
   int64_t now = 1767225600;
   SettledHolds settled;
 
-  http::Deps with_memory() { return http::Deps{config, stripe, chittyid, store, &settled}; }
+  http::Deps with_memory() { return http::Deps{config, stripe, chittyid, store, ledger, &settled}; }
   http::Caller as(const config::ClientToken& c) { return http::Caller{c, {}, now}; }
   static http::Request Post(std::string body) {
     http::Request r;

@@ -33,7 +33,7 @@ struct Fixture : testing::PortsFixture {
         "t=" + std::to_string(signed_at) +
         ",v1=" + crypto::HmacSha256Hex(secret, std::to_string(signed_at) + "." + body);
     http::Request r{"POST", "/webhook", "", {{"stripe-signature", header}}, body, ""};
-    return ReceiveWebhook(http::Deps{config, stripe, chittyid, store}, r, now);
+    return ReceiveWebhook(http::Deps{config, stripe, chittyid, store, ledger}, r, now);
   }
   std::string CachedStatus() {
     auto cached = holds::HoldRepository(stripe, store).Cached("pi_w1");
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(signature_failures_are_400_and_apply_nothing) {
   std::string off = body;
   off.back() = ' ';
   http::Request r{"POST", "/webhook", "", {{"stripe-signature", "t=1,v1=00"}}, off, ""};
-  auto bad = ReceiveWebhook(http::Deps{config, stripe, chittyid, store}, r, kNow);
+  auto bad = ReceiveWebhook(http::Deps{config, stripe, chittyid, store, ledger}, r, kNow);
   BOOST_TEST(bad.status == 400);
   BOOST_TEST(bad.body.find("invalid_signature") != std::string::npos);
 }
