@@ -68,16 +68,22 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store, ports.ledger};
   std::mutex mu;
   std::condition_variable_any wake;
+  int64_t open_holds_due = 0;
   while (!stop.stop_requested()) {
     std::unique_lock lock(mu);
     wake.wait_for(lock, stop, std::chrono::seconds(config.reconcile_interval_s),
                   [] { return false; });
     if (stop.stop_requested()) break;
     lock.unlock();
-    const auto report = cc::jobs::ReconcileOnce(deps, cc::NowSeconds());
-    if (report.resolved > 0 || report.failed > 0) {
+    const int64_t now = cc::NowSeconds();
+    const bool open_holds = now >= open_holds_due;
+    if (open_holds) open_holds_due = now + config.open_holds_interval_s;
+    const auto report = cc::jobs::ReconcileOnce(deps, now, open_holds);
+    if (report.resolved > 0 || report.failed > 0 || report.intents_finished > 0) {
       cc::log::Info("reconciler pass", {cc::log::Num("resolved", report.resolved),
-                                        cc::log::Num("failed", report.failed)});
+                                        cc::log::Num("failed", report.failed),
+                                        cc::log::Num("intents_finished", report.intents_finished),
+                                        cc::log::Num("holds_checked", report.holds_checked)});
     }
   }
 }

@@ -108,7 +108,10 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
         ReadInt(getenv, "CHITTYCHARGE_LOOPS", 1, 64, &loops),
         ReadInt(getenv, "STRIPE_TIMEOUT_MS", 100, 120000, &stripe_timeout),
         ReadInt(getenv, "CHITTY_ID_TIMEOUT_MS", 50, 60000, &chitty_timeout),
-        ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600, &c->reconcile_interval_s)}) {
+        ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600, &c->reconcile_interval_s),
+        ReadInt(getenv, "CHITTYCHARGE_INTENT_GRACE_SECONDS", 1, 86400, &c->intent_grace_s),
+        ReadInt(getenv, "RECONCILE_INTERVAL_S", 1, 86400, &c->open_holds_interval_s),
+        ReadInt(getenv, "RECONCILE_RATE_PER_S", 1, 1000, &c->reconcile_rate_per_s)}) {
     if (!status) return status;
   }
   c->loops = static_cast<int>(loops);

@@ -42,7 +42,12 @@ struct Config {
   long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
   int64_t reconcile_interval_s = 15;  // PENDING ChittyIDs are retried this often
-  std::vector<std::string> notices;   // start-up warnings (a deprecated name in use), for the log
+  // A Stripe intent still pending this long after it began is the reconciler's to finish
+  // (its worker died or lost the ledger between Stripe's answer and the record).
+  int64_t intent_grace_s = 60;
+  int64_t open_holds_interval_s = 300;  // RECONCILE_INTERVAL_S: open holds vs Stripe
+  int64_t reconcile_rate_per_s = 10;    // RECONCILE_RATE_PER_S: its Stripe reads per second
+  std::vector<std::string> notices;     // start-up warnings (a deprecated name in use), for the log
 };
 
 using Getenv = std::function<const char*(const char*)>;

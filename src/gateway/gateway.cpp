@@ -65,13 +65,13 @@ std::optional<http::Response> Gateway::RateLimit(const config::ClientToken& clie
 }
 
 http::Response Gateway::Dispatch(const http::Request& request, const http::Deps& deps, int64_t now,
-                                 Outcome* outcome) {
+                                 std::string_view request_id, Outcome* outcome) {
   const auto match = http::MatchRoute(specs_, request.method, request.path);
   if (!match.index) return NoRoute(match);
   const Route& route = Routes()[*match.index];
   outcome->route = &route;
   outcome->index = *match.index;
-  Exchange exchange{deps, request, match.id, nullptr, now, health_, metrics_};
+  Exchange exchange{deps, request, match.id, nullptr, now, request_id, health_, metrics_};
   http::Response response;
   switch (route.access) {
     case Access::kPublic: response = route.handler(exchange); break;
@@ -105,7 +105,8 @@ http::Response Gateway::ForClient(Exchange& exchange, const Route& route, Outcom
                                          "Idempotency-Key"));
   }
   const bool keyed = request.method == "POST" && !key.empty();
-  const http::Caller caller{*client, keyed ? std::string(key) : std::string(), exchange.now};
+  const http::Caller caller{*client, keyed ? std::string(key) : std::string(), exchange.now,
+                            std::string(exchange.request_id)};
   exchange.caller = &caller;
   if (!keyed) return route.handler(exchange);
   auto begin = BeginIdempotent(exchange.deps.store, client->name, key, request);
@@ -124,7 +125,7 @@ http::Response Gateway::Handle(const http::Request& request, const http::Deps& d
   metrics_.InFlight(1);
   const std::string request_id = RequestIdFor(request.Header("x-request-id"));
   Outcome outcome;
-  http::Response response = Dispatch(request, deps, now_ms / 1000, &outcome);
+  http::Response response = Dispatch(request, deps, now_ms / 1000, request_id, &outcome);
   response.headers.emplace_back("X-Request-Id", request_id);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
   const int status = response.status;

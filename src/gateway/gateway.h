@@ -36,7 +36,7 @@ class Gateway {
  private:
   struct Outcome;
   http::Response Dispatch(const http::Request& request, const http::Deps& deps, int64_t now,
-                          Outcome* outcome);
+                          std::string_view request_id, Outcome* outcome);
   http::Response ForClient(Exchange& exchange, const Route& route, Outcome* outcome);
   std::optional<http::Response> RateLimit(const config::ClientToken& client, store::KvStore& store,
                                           int64_t now);

@@ -16,12 +16,15 @@ http::Response ServeMetrics(Exchange& x) {
 }
 
 http::Response ServeWebhook(Exchange& x) {
-  return webhooks::ReceiveWebhook(x.deps, x.request, x.now, &x.note);
+  return webhooks::ReceiveWebhook(x.deps, x.request, x.now, x.request_id, &x.note);
 }
 
 http::Response ListHolds(Exchange& x) { return holds::ListHolds(x.deps, *x.caller, x.request); }
 http::Response CreateHold(Exchange& x) { return holds::CreateHold(x.deps, *x.caller, x.request); }
 http::Response GetHold(Exchange& x) { return holds::GetHold(x.deps, *x.caller, x.id); }
+http::Response ListHoldEvents(Exchange& x) {
+  return holds::ListHoldEvents(x.deps, *x.caller, x.request, x.id);
+}
 http::Response CaptureHold(Exchange& x) {
   return holds::CaptureHold(x.deps, *x.caller, x.request, x.id);
 }
@@ -50,6 +53,7 @@ constexpr std::array kRoutes{
     Route{{"GET", "/api/holds"}, Access::kClient, &ListHolds},
     Route{{"POST", "/api/holds"}, Access::kClient, &CreateHold, &CountCreate},
     Route{{"GET", "/api/holds/:id"}, Access::kClient, &GetHold},
+    Route{{"GET", "/api/holds/:id/events"}, Access::kClient, &ListHoldEvents},
     Route{{"POST", "/api/holds/:id/capture"}, Access::kClient, &CaptureHold, &CountCapture},
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
 };

@@ -36,6 +36,7 @@ struct Exchange {
   std::string_view id;              // the path's :id segment, percent-decoded
   const http::Caller* caller;       // kClient routes only
   int64_t now;                      // unix seconds
+  std::string_view request_id;      // X-Request-Id, the client's or ours
   HealthProbe& health;              // the process's
   const metrics::Metrics& metrics;  // the pool's
   webhooks::WebhookNote note{};     // what the webhook route did, for metrics

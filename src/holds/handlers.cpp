@@ -5,55 +5,108 @@
 #include "chittyid/pending_id.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/time_util.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/hold_request.h"
+#include "holds/journal.h"
 #include "holds/settled_holds.h"
 #include "holds/stripe_key.h"
-#include "stripe/search_query.h"
 
 namespace cc::holds {
 namespace {
 
-constexpr uint32_t kMintMemoTtl = 24U * 3600U;
 constexpr size_t kMaxListFilter = 500;  // characters, as property_id/tenant_id at create
 
 http::Response Ok200(const HoldRecord& record) { return http::Json(200, RenderHold(record)); }
 
-// The hold's ChittyID. With a client Idempotency-Key the id must be the same on every
-// retry (it goes into the Stripe create params, and Stripe refuses a key reused with
-// other params), so the first minted id is memoised under the derived key; with
-// memcached down the id is a deterministic PENDING one, replaced later.
-std::string ObtainChittyId(const http::Deps& deps, const CreateHoldRequest& req,
-                           const std::string& client, const std::string& stripe_key,
-                           bool client_keyed) {
-  const std::string memo_key = "mint:" + stripe_key;
-  auto pending = [&stripe_key] {
-    return chittyid::PendingChittyId(chittyid::PendingUniqueFromKey(stripe_key));
-  };
-  if (client_keyed) {
-    auto memo = deps.store.Get(memo_key);
-    if (!memo) return pending();
-    if (*memo) return **memo;
+http::Response NoSuchHold() {
+  return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such hold"));
+}
+
+// A ledger error as the client sees it: another request recorded under the Stripe key
+// is the contract's 422, as the memcached guard answers it.
+http::Response LedgerError(const Error& error) {
+  if (error.code == "idempotency_key_reused") {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kUnprocessable, "idempotency_key_reused",
+                  "Idempotency-Key was already used for a different request"));
   }
+  return http::ErrorResponse(error);
+}
+
+// Stripe's answer is final (a retry gets the same): the intent may be closed as failed.
+// Timeouts, 5xx and unreachable Stripe leave it pending for the reconciler to settle.
+bool Definitive(const Error& error) {
+  return error.kind != ErrorKind::kUpstream && error.kind != ErrorKind::kDeadlineExceeded &&
+         error.kind != ErrorKind::kUnavailable && error.kind != ErrorKind::kInternal;
+}
+
+// The hold's ChittyID: minted, or a deterministic PENDING one (replaced later) when
+// ChittyID fails. A keyed retry never mints again: the first id is in the ledger's intent.
+std::string MintChittyId(const http::Deps& deps, const CreateHoldRequest& req,
+                         const std::string& client, const std::string& stripe_key) {
   stripe::Metadata mint_meta{{"client", client}};
   if (!req.property_id.empty()) mint_meta.emplace("property_id", req.property_id);
   if (!req.tenant_id.empty()) mint_meta.emplace("tenant_id", req.tenant_id);
   auto minted = deps.chittyid.MintAuth(mint_meta);
-  if (!minted) {
-    log::Warn("chittyid mint failed; using a pending id",
-              {log::Str("error", minted.error().message)});
+  if (minted) return *minted;
+  log::Warn("chittyid mint failed; using a pending id",
+            {log::Str("error", minted.error().message)});
+  return chittyid::PendingChittyId(chittyid::PendingUniqueFromKey(stripe_key));
+}
+
+// The durable intent before a Stripe POST (CONTRACT.md: no money moves without its record).
+Result<ledger::StripeIntent> BeginIntent(const http::Deps& deps, const http::Caller& caller,
+                                         const std::string& key, std::string_view operation,
+                                         const std::string& hold_id, const std::string& digest,
+                                         std::string request_json) {
+  ledger::StripeIntent intent;
+  intent.idempotency_key = key;
+  intent.operation = std::string(operation);
+  intent.hold_id = hold_id;
+  intent.params_digest = digest;
+  intent.request_json = std::move(request_json);
+  intent.created_at = caller.now;
+  return deps.ledger.BeginIntent(intent);
+}
+
+// A keyed call's earlier intent under the same Stripe key: nullopt when none; 422 when
+// it served another request; 503 when the ledger is down.
+Result<std::optional<ledger::StripeIntent>> PriorIntent(const http::Deps& deps,
+                                                        const http::Caller& caller,
+                                                        const std::string& key,
+                                                        const std::string& digest) {
+  if (caller.idempotency_key.empty()) return std::optional<ledger::StripeIntent>();
+  auto prior = deps.ledger.FindIntent(key);
+  if (!prior) return Fail(prior.error());
+  if (*prior && (*prior)->params_digest != digest) {
+    return Fail(ErrorKind::kConflict, "idempotency_key_reused",
+                "this Stripe idempotency key was recorded with other parameters");
   }
-  std::string id = minted ? *minted : pending();
-  if (client_keyed) {
-    auto added = deps.store.Add(memo_key, id, kMintMemoTtl);
-    if (!added) return pending();
-    if (!*added) {
-      if (auto memo = deps.store.Get(memo_key); memo && *memo) return **memo;
-      return pending();
-    }
+  return prior;
+}
+
+// The ledger's hold for an id the client named, checked first on every changing call (a
+// down ledger answers 503 before any Stripe call). Another client's hold ⇒ 404.
+Result<std::optional<ledger::Hold>> OwnLedgerHold(const http::Deps& deps,
+                                                  const http::Caller& caller, std::string_view id) {
+  auto known = deps.ledger.FindHold(id);
+  if (!known) return Fail(known.error());
+  if (*known && (*known)->client != caller.client.name) {
+    return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
   }
-  return id;
+  return known;
+}
+
+void Journal(const http::Deps& deps, const HoldRecord& record, const Actor& actor, int64_t now,
+             std::string_view detail, const std::string& intent_key) {
+  if (auto synced = SyncHold(deps.ledger, record, actor, now, detail); !synced) {
+    log::Warn("hold event not recorded; the reconciler will record it",
+              {log::Str("pi", record.pi.id), log::Str("error", synced.error().message)});
+    return;  // the intent stays pending: the reconciler repeats the record
+  }
+  FinishIntent(deps.ledger, intent_key, record.pi, now);
 }
 
 stripe::Metadata StripeMetadata(const CreateHoldRequest& req, const std::string& client,
@@ -69,10 +122,17 @@ stripe::Metadata StripeMetadata(const CreateHoldRequest& req, const std::string&
 }
 
 // A declined server-side confirmation leaves an intent behind: cancel it as abandoned.
-void AbandonDeclined(const http::Deps& deps, const std::string& client, const std::string& pi_id) {
-  auto canceled = deps.stripe.Cancel(pi_id, stripe::CancelParams{"abandoned"},
-                                     DeriveStripeKey(client, "abandon", pi_id));
-  if (!canceled) {
+void AbandonDeclined(const http::Deps& deps, const http::Caller& caller, const std::string& pi_id) {
+  const std::string key = DeriveStripeKey(caller.client.name, "abandon", pi_id);
+  if (!BeginIntent(deps, caller, key, "abandon", pi_id,
+                   RequestDigest(caller.client.name, "abandon", pi_id),
+                   IntentRequest({{"payment_intent", pi_id}}))) {
+    return;  // the ledger is down: the reconciler or Stripe's own expiry releases it
+  }
+  auto canceled = deps.stripe.Cancel(pi_id, stripe::CancelParams{"abandoned"}, key);
+  if (canceled) {
+    FinishIntent(deps.ledger, key, *canceled, caller.now);
+  } else {
     log::Warn("could not cancel declined payment intent",
               {log::Str("pi", pi_id), log::Str("error", canceled.error().message)});
   }
@@ -145,72 +205,89 @@ bool KnownStatus(std::string_view s) {
   return false;
 }
 
-struct ListQuery {
-  std::string search;
-  int limit = 20;
-  std::string starting_after;
-  int64_t starting_created = 0;
-};
+// A time filter: RFC 3339, or unix seconds.
+Result<std::optional<int64_t>> TimeParam(const std::map<std::string, std::string>& q,
+                                         const std::string& name) {
+  auto it = q.find(name);
+  if (it == q.end() || it->second.empty()) return std::optional<int64_t>();
+  const std::string& v = it->second;
+  if (auto t = ParseRfc3339(v)) return std::optional<int64_t>(*t);
+  if (v.size() <= 12 && v.find_first_not_of("0123456789") == std::string::npos) {
+    return std::optional<int64_t>(std::stoll(v));
+  }
+  return Fail(ErrorKind::kInvalidArgument, "invalid_request",
+              name + " must be an RFC 3339 time (2026-01-31T12:00:00Z) or unix seconds", name);
+}
 
-Result<ListQuery> ParseListQuery(const http::Deps& deps, const http::Caller& caller,
-                                 const std::map<std::string, std::string>& q) {
-  ListQuery out;
-  stripe::SearchQuery search;
-  search.Metadata(kMetaClient, caller.client.name);
+Result<int> LimitParam(const std::map<std::string, std::string>& q, int fallback) {
+  auto it = q.find("limit");
+  if (it == q.end()) return fallback;
+  const std::string& v = it->second;
+  const bool digits = !v.empty() && v.size() <= 3 && v.find_first_not_of("0123456789") == v.npos;
+  const int limit = digits ? std::stoi(v) : 0;
+  if (limit < 1 || limit > 100) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request",
+                "limit must be an integer from 1 to 100", "limit");
+  }
+  return limit;
+}
+
+Result<ledger::HoldFilter> ParseListQuery(const http::Caller& caller,
+                                          const std::map<std::string, std::string>& q) {
+  ledger::HoldFilter f;
+  f.client = caller.client.name;
   for (std::string_view field : {kMetaPropertyId, kMetaTenantId}) {
     auto it = q.find(std::string(field));
     if (it == q.end() || it->second.empty()) continue;
     if (auto bad = BadListFilter(field, it->second)) return Fail(std::move(*bad));
-    search.Metadata(field, it->second);
+    (field == kMetaPropertyId ? f.property_id : f.tenant_id) = it->second;
   }
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
-    if (!KnownStatus(it->second)) {
+    if (!KnownStatus(it->second) && it->second != "scheduled") {
       return Fail(ErrorKind::kInvalidArgument, "invalid_request", "unknown status", "status");
     }
-    search.Status(it->second);
+    f.status = it->second;
   }
-  if (auto it = q.find("limit"); it != q.end()) {
-    const std::string& v = it->second;
-    const bool digits = !v.empty() && v.size() <= 3 && v.find_first_not_of("0123456789") == v.npos;
-    out.limit = digits ? std::stoi(v) : 0;
-    if (out.limit < 1 || out.limit > 100) {
-      return Fail(ErrorKind::kInvalidArgument, "invalid_request",
-                  "limit must be an integer from 1 to 100", "limit");
-    }
+  auto limit = LimitParam(q, 20);
+  if (!limit) return Fail(limit.error());
+  f.limit = *limit;
+  auto expiring = TimeParam(q, "expiring_before");
+  auto after = TimeParam(q, "created_after");
+  auto before = TimeParam(q, "created_before");
+  for (const auto* t : {&expiring, &after, &before}) {
+    if (!*t) return Fail(t->error());
   }
-  if (auto it = q.find("starting_after"); it != q.end() && !it->second.empty()) {
-    HoldRepository repo(deps.stripe, deps.store);
-    auto anchor = it->second.starts_with("pi_")
-                      ? repo.Load(it->second, caller.client.name, caller.now)
-                      : Result<HoldRecord>(Fail(ErrorKind::kNotFound, "", ""));
-    if (!anchor) {
-      return Fail(ErrorKind::kInvalidArgument, "invalid_request",
-                  "starting_after must be the id of one of your holds", "starting_after");
-    }
-    out.starting_after = it->second;
-    out.starting_created = anchor->pi.created;
-    search.CreatedAtMost(out.starting_created);
-  }
-  auto text = search.Build();
-  if (!text) return Fail(text.error());
-  out.search = std::move(*text);
-  return out;
+  f.expiring_before = *expiring;
+  f.created_after = *after;
+  f.created_before = *before;
+  if (auto it = q.find("starting_after"); it != q.end()) f.starting_after = it->second;
+  return f;
 }
 
-// Drops what precedes and includes the anchor (Stripe search has no cursor by id).
-std::vector<stripe::PaymentIntent> AfterAnchor(std::vector<stripe::PaymentIntent> data,
-                                               const ListQuery& q) {
-  if (q.starting_after.empty()) return data;
-  size_t first = 0;
-  for (size_t i = 0; i < data.size(); ++i) {
-    if (data[i].id == q.starting_after) {
-      first = i + 1;
-      break;
-    }
-    if (data[i].created == q.starting_created) first = i + 1;
+// What a client's call records: its actor, and the intent's request (replayed by the
+// reconciler's repair with the same actor).
+std::string CallRequest(const http::Caller& caller, const std::string& pi_id,
+                        std::string_view reason) {
+  return IntentRequest({{"payment_intent", pi_id},
+                        {"actor", "client:" + caller.client.name},
+                        {"request_id", caller.request_id},
+                        {"reason", reason}});
+}
+
+std::string ReasonDetail(std::string_view reason, std::optional<int64_t> amount) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  if (!reason.empty()) {
+    json::Key(w, "reason");
+    json::String(w, reason);
   }
-  data.erase(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(first));
-  return data;
+  if (amount) {
+    json::Key(w, "amount_to_capture");
+    w.Int64(*amount);
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
 }
 
 }  // namespace
@@ -234,19 +311,45 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
   const bool keyed = !caller.idempotency_key.empty();
   const std::string stripe_key =
       DeriveStripeKey(client, "create", keyed ? caller.idempotency_key : crypto::RandomHex(16));
-  const std::string chitty_id = ObtainChittyId(deps, *req, client, stripe_key, keyed);
+  const std::string digest = RequestDigest(client, "create", request.body);
+  // A keyed retry sends Stripe exactly what the first attempt sent (its ChittyID is in the
+  // intent), so Stripe answers with the same PaymentIntent whatever memcached forgot.
+  auto prior = PriorIntent(deps, caller, stripe_key, digest);
+  if (!prior) return LedgerError(prior.error());
+  std::string chitty_id =
+      *prior ? IntentField((*prior)->request_json, kMetaChittyId) : std::string();
+  if (chitty_id.empty()) {
+    auto begun =
+        BeginIntent(deps, caller, stripe_key, "create", "", digest,
+                    IntentRequest({{kMetaChittyId, MintChittyId(deps, *req, client, stripe_key)},
+                                   {"actor", "client:" + client},
+                                   {"request_id", caller.request_id}}));
+    if (!begun) return LedgerError(begun.error());
+    chitty_id = IntentField(begun->request_json, kMetaChittyId);  // a concurrent twin's, maybe
+  }
   stripe::CreateParams params{req->amount,         req->currency,
                               req->description,    req->customer_email,
                               req->payment_method, StripeMetadata(*req, client, chitty_id)};
   auto pi = deps.stripe.Create(params, stripe_key);
   if (!pi) {
+    if (Definitive(pi.error())) FailIntent(deps.ledger, stripe_key, pi.error(), caller.now);
     if (pi.error().kind == ErrorKind::kPaymentDeclined && !pi.error().id.empty()) {
-      AbandonDeclined(deps, client, pi.error().id);
+      AbandonDeclined(deps, caller, pi.error().id);
     }
     return http::ErrorResponse(pi.error());
   }
   const std::string client_secret = std::move(pi->client_secret);
   const HoldRecord record = HoldRecord::FromStripe(std::move(*pi), std::nullopt, caller.now);
+  if (auto recorded =
+          RecordCreated(deps.ledger, record, ClientActor(client, caller.request_id), caller.now);
+      recorded) {
+    FinishIntent(deps.ledger, stripe_key, record.pi, caller.now);
+  } else {
+    // The card is authorized: answering an error would invite a second hold. The intent
+    // stays pending and the reconciler records the hold from Stripe.
+    log::Warn("created hold not recorded; the reconciler will record it",
+              {log::Str("pi", record.pi.id), log::Str("error", recorded.error().message)});
+  }
   HoldRepository(deps.stripe, deps.store).Save(record);
   return http::Json(201, RenderHold(record, client_secret));
 }
@@ -266,65 +369,117 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
 
 http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
                          const http::Request& request) {
-  auto q = ParseListQuery(deps, caller, http::ParseQuery(request.query));
-  if (!q) return http::ErrorResponse(q.error());
-  const int fetch = std::min(100, q->limit + (q->starting_after.empty() ? 0 : 10));
-  auto page = deps.stripe.Search(q->search, fetch, "");
-  if (!page) return http::ErrorResponse(page.error());
-  // Stripe matches metadata case-insensitively: "Alpha"'s search also finds "alpha"'s holds.
-  std::erase_if(page->data, [&](const auto& pi) { return !OwnedBy(pi, caller.client.name); });
-  auto data = AfterAnchor(std::move(page->data), *q);
-  const bool has_more = page->has_more || data.size() > static_cast<size_t>(q->limit);
-  if (data.size() > static_cast<size_t>(q->limit)) data.resize(static_cast<size_t>(q->limit));
-  const std::string last_id = data.empty() ? std::string() : data.back().id;
+  auto filter = ParseListQuery(caller, http::ParseQuery(request.query));
+  if (!filter) return http::ErrorResponse(filter.error());
+  auto page = deps.ledger.ListHolds(*filter);
+  if (!page) {
+    if (page.error().param == "starting_after") {
+      return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                                           "starting_after must be the id of one of your holds",
+                                           "starting_after"));
+    }
+    return http::ErrorResponse(page.error());
+  }
+  HoldRepository repo(deps.stripe, deps.store);
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
   json::Key(w, "data");
   w.StartArray();
-  for (auto& pi : data) {
-    WriteHold(w, HoldRecord::FromStripe(std::move(pi), std::nullopt, caller.now));
+  for (const auto& hold : page->data) {
+    auto record = repo.Load(hold.id, caller.client.name, caller.now);
+    if (!record) {
+      if (record.error().kind == ErrorKind::kNotFound) continue;  // gone from Stripe
+      return http::ErrorResponse(record.error());
+    }
+    WriteHold(w, *record);
   }
   w.EndArray();
   json::Key(w, "has_more");
-  w.Bool(has_more);
-  if (has_more && !last_id.empty()) {
+  w.Bool(page->has_more);
+  if (page->has_more && !page->data.empty()) {
     json::Key(w, "next_starting_after");
-    json::String(w, last_id);
+    json::String(w, page->data.back().id);
   }
   w.EndObject();
   return http::Json(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
+http::Response ListHoldEvents(const http::Deps& deps, const http::Caller& caller,
+                              const http::Request& request, std::string_view id) {
+  const auto q = http::ParseQuery(request.query);
+  auto limit = LimitParam(q, 20);
+  if (!limit) return http::ErrorResponse(limit.error());
+  auto known = OwnLedgerHold(deps, caller, id);
+  if (!known) return http::ErrorResponse(known.error());
+  if (!*known) {
+    // A hold the ledger does not know by this id: a replaced ChittyID, or a hold older than
+    // the ledger. Stripe says whose it is; an owned one is imported.
+    auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
+    if (!record) return http::ErrorResponse(record.error());
+    if (auto synced =
+            SyncHold(deps.ledger, *record, Actor{"stripe", caller.request_id}, caller.now);
+        !synced) {
+      return http::ErrorResponse(synced.error());
+    }
+    known = OwnLedgerHold(deps, caller, record->pi.id);
+    if (!known) return http::ErrorResponse(known.error());
+    if (!*known) return NoSuchHold();
+  }
+  const auto after = q.find("starting_after");
+  auto page = deps.ledger.ListEvents((*known)->id, after == q.end() ? "" : after->second, *limit);
+  if (!page) {
+    if (page.error().param == "starting_after") {
+      return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                                           "starting_after must be an event id of this hold",
+                                           "starting_after"));
+    }
+    return http::ErrorResponse(page.error());
+  }
+  return http::Json(200, RenderEventPage(*page));
 }
 
 http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
                            const http::Request& request, std::string_view id) {
   auto req = ParseCaptureHold(request.body);
   if (!req) return http::ErrorResponse(req.error());
+  auto known = OwnLedgerHold(deps, caller, id);
+  if (!known) return http::ErrorResponse(known.error());
   HoldRepository repo(deps.stripe, deps.store);
   bool from_stripe = false;
   auto record = repo.Load(id, caller.client.name, caller.now, &from_stripe);
   if (!record) return http::ErrorResponse(record.error());
-  if (CaptureConflict(record->pi.status) && !from_stripe) {
-    record = repo.Refresh(record->pi.id, caller.client.name, caller.now);  // cache may lag
-    if (!record) return http::ErrorResponse(record.error());
-  }
-  if (auto conflict = CaptureConflict(record->pi.status)) return http::ErrorResponse(*conflict);
-  if (req->amount_to_capture && *req->amount_to_capture > record->pi.amount_capturable) {
-    return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "capture_exceeds_capturable",
-                                         "amount_to_capture exceeds the capturable amount of " +
-                                             std::to_string(record->pi.amount_capturable),
-                                         "amount_to_capture"));
-  }
-  stripe::CaptureParams params{req->amount_to_capture, {}};
-  if (!req->reason.empty()) params.metadata.emplace(kMetaCaptureReason, req->reason);
+  const std::string pi_id = record->pi.id;
   const std::string discriminator =
       caller.idempotency_key.empty()
           ? std::to_string(req->amount_to_capture.value_or(-1)) + "\n" + req->reason
           : caller.idempotency_key;
-  const std::string& pi_id = record->pi.id;
-  auto pi = deps.stripe.Capture(
-      pi_id, params, DeriveStripeKey(caller.client.name, "capture:" + pi_id, discriminator));
+  const std::string key = DeriveStripeKey(caller.client.name, "capture:" + pi_id, discriminator);
+  const std::string digest = RequestDigest(caller.client.name, "capture:" + pi_id, request.body);
+  auto prior = PriorIntent(deps, caller, key, digest);
+  if (!prior) return LedgerError(prior.error());
+  if (!*prior) {  // a first attempt (a keyed repeat goes to Stripe again and gets its replay)
+    if (CaptureConflict(record->pi.status) && !from_stripe) {
+      record = repo.Refresh(pi_id, caller.client.name, caller.now);  // cache may lag
+      if (!record) return http::ErrorResponse(record.error());
+    }
+    if (auto conflict = CaptureConflict(record->pi.status)) return http::ErrorResponse(*conflict);
+    if (req->amount_to_capture && *req->amount_to_capture > record->pi.amount_capturable) {
+      return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument,
+                                           "capture_exceeds_capturable",
+                                           "amount_to_capture exceeds the capturable amount of " +
+                                               std::to_string(record->pi.amount_capturable),
+                                           "amount_to_capture"));
+    }
+    auto begun = BeginIntent(deps, caller, key, "capture", *known ? (*known)->id : pi_id, digest,
+                             CallRequest(caller, pi_id, req->reason));
+    if (!begun) return LedgerError(begun.error());
+  }
+  stripe::CaptureParams params{req->amount_to_capture, {}};
+  if (!req->reason.empty()) params.metadata.emplace(kMetaCaptureReason, req->reason);
+  auto pi = deps.stripe.Capture(pi_id, params, key);
   if (!pi) {
+    if (Definitive(pi.error())) FailIntent(deps.ledger, key, pi.error(), caller.now);
     if (pi.error().kind == ErrorKind::kConflict && pi.error().code == "hold_not_capturable") {
       return StateConflict(repo, pi_id, caller, pi.error(), true);
     }
@@ -334,6 +489,8 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
   auto earlier = repo.Cached(pi_id);
   const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
   const HoldRecord captured = HoldRecord::FromStripe(std::move(*pi), captured_at, caller.now);
+  Journal(deps, captured, ClientActor(caller.client.name, caller.request_id), caller.now,
+          ReasonDetail(req->reason, req->amount_to_capture), key);
   repo.Save(captured);
   return Ok200(captured);
 }
@@ -342,28 +499,51 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
                           const http::Request& request, std::string_view id) {
   auto req = ParseCancelHold(request.body);
   if (!req) return http::ErrorResponse(req.error());
+  auto known = OwnLedgerHold(deps, caller, id);
+  if (!known) return http::ErrorResponse(known.error());
   HoldRepository repo(deps.stripe, deps.store);
   auto record = repo.Load(id, caller.client.name, caller.now);
   if (!record) return http::ErrorResponse(record.error());
-  if (auto conflict = CancelConflict(record->pi.status)) return http::ErrorResponse(*conflict);
   const std::string pi_id = record->pi.id;
   const std::string& client = caller.client.name;
   const std::string discriminator = caller.idempotency_key.empty()
                                         ? req->cancellation_reason + "\n" + req->reason
                                         : caller.idempotency_key;
-  if (!req->reason.empty()) {
-    auto updated = deps.stripe.UpdateMetadata(
-        pi_id, {{std::string(kMetaCancelReason), req->reason}},
-        DeriveStripeKey(client, "cancel-reason:" + pi_id, discriminator));
-    if (!updated) return http::ErrorResponse(updated.error());
+  const std::string key = DeriveStripeKey(client, "cancel:" + pi_id, discriminator);
+  const std::string digest = RequestDigest(client, "cancel:" + pi_id, request.body);
+  auto prior = PriorIntent(deps, caller, key, digest);
+  if (!prior) return LedgerError(prior.error());
+  if (!*prior) {
+    if (auto conflict = CancelConflict(record->pi.status)) return http::ErrorResponse(*conflict);
+    auto begun = BeginIntent(deps, caller, key, "cancel", *known ? (*known)->id : pi_id, digest,
+                             CallRequest(caller, pi_id, req->reason));
+    if (!begun) return LedgerError(begun.error());
   }
-  auto pi = deps.stripe.Cancel(pi_id, stripe::CancelParams{req->cancellation_reason},
-                               DeriveStripeKey(client, "cancel:" + pi_id, discriminator));
+  auto pi = deps.stripe.Cancel(pi_id, stripe::CancelParams{req->cancellation_reason}, key);
   if (!pi) {
+    if (Definitive(pi.error())) FailIntent(deps.ledger, key, pi.error(), caller.now);
     if (pi.error().kind == ErrorKind::kConflict && pi.error().code == "hold_not_capturable") {
       return StateConflict(repo, pi_id, caller, pi.error(), false);
     }
     return http::ErrorResponse(pi.error());
+  }
+  Journal(deps, HoldRecord::FromStripe(*pi, record->captured_at, caller.now),
+          ClientActor(client, caller.request_id), caller.now, ReasonDetail(req->reason, {}), key);
+  // Only the cancel that took effect writes its reason (a losing one got its 409 above).
+  if (!req->reason.empty()) {
+    const std::string reason_key = DeriveStripeKey(client, "cancel-reason:" + pi_id, discriminator);
+    auto begun = BeginIntent(deps, caller, reason_key, "cancel-reason", pi_id, digest,
+                             CallRequest(caller, pi_id, req->reason));
+    auto updated = begun ? deps.stripe.UpdateMetadata(
+                               pi_id, {{std::string(kMetaCancelReason), req->reason}}, reason_key)
+                         : Result<stripe::PaymentIntent>(Fail(begun.error()));
+    if (updated) {
+      FinishIntent(deps.ledger, reason_key, *updated, caller.now);
+      pi = std::move(updated);
+    } else {
+      log::Warn("cancel reason not written to Stripe; the audit trail has it",
+                {log::Str("pi", pi_id), log::Str("error", updated.error().message)});
+    }
   }
   const HoldRecord canceled =
       HoldRecord::FromStripe(std::move(*pi), record->captured_at, caller.now);

@@ -16,6 +16,8 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
 http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::string_view id);
 http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
                          const http::Request& request);
+http::Response ListHoldEvents(const http::Deps& deps, const http::Caller& caller,
+                              const http::Request& request, std::string_view id);
 http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
                            const http::Request& request, std::string_view id);
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,

@@ -32,6 +32,7 @@ struct Caller {
   const config::ClientToken& client;
   std::string idempotency_key;  // the client's Idempotency-Key, "" when none
   int64_t now = 0;              // unix seconds
+  std::string request_id;       // the call's X-Request-Id (audit events carry it)
 };
 
 }  // namespace cc::http

@@ -2,10 +2,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "chittyid/pending_id.h"
 #include "core/log.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
+#include "holds/journal.h"
 #include "holds/stripe_key.h"
 #include "stripe/search_query.h"
 
@@ -18,6 +22,127 @@ std::string Meta(const stripe::PaymentIntent& pi, std::string_view key) {
 }
 
 // One hold: true when replaced (or no longer pending).
+constexpr int64_t kCreateSearchLag = 600;  // a create not found by then never reached Stripe
+constexpr int kIntentsPerPass = 50;
+constexpr int kHoldsPerStatus = 50;
+
+const holds::Actor kReconciler{"reconciler", ""};
+
+// The PaymentIntent a create intent made, found by the ChittyID it sent; nullopt if none.
+Result<std::optional<stripe::PaymentIntent>> FindCreated(const http::Deps& deps,
+                                                         const std::string& chitty_id) {
+  auto query = stripe::SearchQuery().Metadata(holds::kMetaChittyId, chitty_id).Build();
+  if (!query) return Fail(query.error());
+  auto page = deps.stripe.Search(*query, 1, "");
+  if (!page) return Fail(page.error());
+  if (page->data.empty()) return std::optional<stripe::PaymentIntent>();
+  return std::optional<stripe::PaymentIntent>(std::move(page->data.front()));
+}
+
+// Whether Stripe's state shows the effect of the intent's POST.
+bool Applied(const ledger::StripeIntent& intent, const stripe::PaymentIntent& pi) {
+  if (intent.operation == "capture") return pi.status == "succeeded";
+  if (intent.operation == "cancel" || intent.operation == "abandon") return pi.status == "canceled";
+  if (intent.operation == "cancel-reason") {
+    auto it = pi.metadata.find(std::string(holds::kMetaCancelReason));
+    return it != pi.metadata.end() &&
+           it->second == holds::IntentField(intent.request_json, "reason");
+  }
+  return false;
+}
+
+// Settles one unfinished intent from Stripe's state; true when finished.
+bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64_t now) {
+  std::optional<stripe::PaymentIntent> pi;
+  if (intent.operation == "create") {
+    auto found = FindCreated(deps, holds::IntentField(intent.request_json, holds::kMetaChittyId));
+    if (!found) return false;
+    pi = std::move(*found);
+    if (!pi) {
+      if (intent.created_at > now - kCreateSearchLag) return false;  // search may lag: later
+      holds::FailIntent(deps.ledger, intent.idempotency_key,
+                        MakeError(ErrorKind::kNotFound, "not_found",
+                                  "no PaymentIntent with this ChittyID at Stripe"),
+                        now);
+      return true;
+    }
+  } else {
+    auto read = deps.stripe.Retrieve(holds::IntentField(intent.request_json, "payment_intent"));
+    if (!read) {
+      if (read.error().kind != ErrorKind::kNotFound) return false;
+      holds::FailIntent(deps.ledger, intent.idempotency_key, read.error(), now);
+      return true;
+    }
+    pi = std::move(*read);
+  }
+  const auto record = holds::HoldRecord::FromStripe(std::move(*pi), std::nullopt, now);
+  if (intent.operation == "abandon") {  // a declined create's leftover: not a hold
+    if (Applied(intent, record.pi)) {
+      holds::FinishIntent(deps.ledger, intent.idempotency_key, record.pi, now);
+    } else {
+      holds::FailIntent(deps.ledger, intent.idempotency_key,
+                        MakeError(ErrorKind::kConflict, "not_applied", "not canceled at Stripe"),
+                        now);
+    }
+    return true;
+  }
+  const Status recorded = intent.operation == "create"
+                              ? holds::RecordCreated(deps.ledger, record, kReconciler, now)
+                              : holds::SyncHold(deps.ledger, record, kReconciler, now,
+                                                R"({"repair":"unfinished intent"})");
+  if (!recorded) return false;
+  if (intent.operation == "create" || Applied(intent, record.pi)) {
+    holds::FinishIntent(deps.ledger, intent.idempotency_key, record.pi, now);
+  } else {
+    holds::FailIntent(deps.ledger, intent.idempotency_key,
+                      MakeError(ErrorKind::kConflict, "not_applied",
+                                "Stripe shows no effect of this " + intent.operation),
+                      now);
+  }
+  return true;
+}
+
+int FinishIntents(const http::Deps& deps, int64_t now) {
+  auto pending =
+      deps.ledger.ListPendingIntents(now - deps.config.intent_grace_s + 1, kIntentsPerPass);
+  if (!pending) return 0;
+  int finished = 0;
+  for (const auto& intent : *pending) {
+    if (FinishOne(deps, intent, now)) ++finished;
+  }
+  return finished;
+}
+
+// Compares the ledger's open holds with Stripe; returns how many were read.
+int SyncOpenHolds(const http::Deps& deps, int64_t now) {
+  int checked = 0;
+  for (const auto& client : deps.config.clients) {
+    for (const char* status : {"requires_payment_method", "requires_confirmation",
+                               "requires_action", "processing", "requires_capture"}) {
+      ledger::HoldFilter filter;
+      filter.client = client.name;
+      filter.status = status;
+      filter.limit = kHoldsPerStatus;
+      auto page = deps.ledger.ListHolds(filter);
+      if (!page) return checked;
+      for (const auto& hold : page->data) {
+        if (checked > 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1000) /
+                                      deps.config.reconcile_rate_per_s);
+        }
+        auto pi = deps.stripe.Retrieve(hold.id);
+        if (!pi) continue;
+        ++checked;
+        if (pi->status == hold.status) continue;
+        [[maybe_unused]] auto synced = holds::SyncHold(
+            deps.ledger, holds::HoldRecord::FromStripe(std::move(*pi), std::nullopt, now),
+            holds::Actor{"stripe", ""}, now);
+      }
+    }
+  }
+  return checked;
+}
+
 bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   auto pi = deps.stripe.Retrieve(pi_id);
   if (!pi) return false;
@@ -36,8 +161,21 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   if (!updated) return false;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi_id);
-  repo.Save(holds::HoldRecord::FromStripe(std::move(*updated),
-                                          cached ? cached->captured_at : std::nullopt, now));
+  const auto record = holds::HoldRecord::FromStripe(
+      std::move(*updated), cached ? cached->captured_at : std::nullopt, now);
+  if (auto synced = holds::SyncHold(deps.ledger, record, kReconciler, now); synced) {
+    ledger::Event e;
+    e.id = holds::EventIdFor(pi_id, "chitty_id:" + *minted);
+    e.hold_id = pi_id;
+    e.chitty_id = *minted;
+    e.type = "chitty_id_assigned";
+    e.actor = kReconciler.name;
+    e.payment_intent = pi_id;
+    e.detail_json = holds::IntentRequest({{"chitty_id", *minted}, {"replaced", old_id}});
+    e.created_at = now;
+    [[maybe_unused]] auto appended = deps.ledger.AppendEvent(e);
+  }
+  repo.Save(record);
   [[maybe_unused]] auto old_alias =
       deps.store.Set(holds::ChittyKey(old_id), pi_id, holds::kHoldCacheTtl);
   log::Info("chitty id replaced", {log::Str("pi", pi_id), log::Str("chitty_id", *minted)});
@@ -46,8 +184,10 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
 
 }  // namespace
 
-ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now) {
+ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds) {
   ReconcileReport report;
+  report.intents_finished = FinishIntents(deps, now);
+  if (open_holds) report.holds_checked = SyncOpenHolds(deps, now);
   if (!deps.chittyid.Health()) {
     report.skipped = true;
     return report;

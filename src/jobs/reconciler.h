@@ -1,4 +1,20 @@
-// ChittyID reconciler: replaces CHITTY-AUTH-PENDING- fallback ids with minted ones.
+// The reconciler: repairs the service's own records, run every
+// CHITTYCHARGE_RECONCILE_SECONDS by one background thread per worker process.
+//
+// 1. Unfinished Stripe intents (CONTRACT.md, "Audit trail"): an intent still pending
+//    intent_grace_s after it began lost its worker (or the ledger) between Stripe's answer
+//    and the record. Stripe's state settles it: a create is looked up by the ChittyID it
+//    sent (Stripe search), a capture or cancel by re-reading its PaymentIntent; what
+//    Stripe did is recorded (hold row, audit event — the same ids the worker would have
+//    used, so nothing is recorded twice) and the intent finished; what Stripe did not do
+//    finishes the intent as failed (a create only once 10 minutes have passed, beyond
+//    search's lag). Nothing is ever POSTed to Stripe again: no money moves twice.
+// 2. Open holds: the ledger's non-terminal holds of every configured client (the 50
+//    newest of each status per pass, at most RECONCILE_RATE_PER_S Stripe reads a
+//    second) are compared with Stripe, and a change made
+//    elsewhere (Dashboard, lapsed authorization) is recorded as the webhook would have:
+//    one event, whichever of the two sees it first.
+// 3. PENDING ChittyIDs, below.
 //
 // A hold created while ChittyID was down carries metadata chitty_id_state=pending.
 // ReconcileOnce() — run every few seconds by one background thread per worker process —
@@ -20,9 +36,12 @@ inline constexpr uint32_t kReconcileLockTtl = 20;
 struct ReconcileReport {
   int resolved = 0;  // replaced, or found no longer pending
   int failed = 0;
-  bool skipped = false;  // ChittyID down, or another process holds the lock
+  int intents_finished = 0;  // unfinished intents settled from Stripe's state
+  int holds_checked = 0;     // open holds compared with Stripe
+  bool skipped = false;      // ChittyID down, or another process holds the lock
 };
 
-ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now);
+// One pass; `open_holds` adds step 2 (the caller runs it every RECONCILE_INTERVAL_S).
+ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds = false);
 
 }  // namespace cc::jobs

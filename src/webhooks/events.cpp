@@ -5,7 +5,7 @@
 #include "core/log.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
-#include "stripe/payment_intent_json.h"
+#include "holds/journal.h"
 #include "webhooks/signature.h"
 
 namespace cc::webhooks {
@@ -49,8 +49,9 @@ Result<Event> ReadEvent(const rapidjson::Document& doc) {
   return e;
 }
 
-// Stores Stripe's current state of the PaymentIntent (if it is one of ours).
-Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t now) {
+// Records Stripe's current state of the PaymentIntent (if it is one of ours).
+Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t now,
+                       std::string_view request_id) {
   auto pi = deps.stripe.Retrieve(pi_id);
   if (!pi) {
     if (pi.error().kind == ErrorKind::kNotFound) return Outcome::kIgnored;
@@ -59,49 +60,34 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   if (!IsOurs(*pi)) return Outcome::kIgnored;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi_id);
-  repo.Save(holds::HoldRecord::FromStripe(std::move(*pi),
-                                          cached ? cached->captured_at : std::nullopt, now));
-  return Outcome::kApplied;
-}
-
-Result<Outcome> ApplyPaymentIntent(const http::Deps& deps, const Event& e, int64_t now) {
-  auto pi = stripe::ParsePaymentIntent(*e.object);
-  if (!pi)
-    return Fail(ErrorKind::kInvalidArgument, "invalid_json", "event object is not a PaymentIntent");
-  if (!IsOurs(*pi)) return Outcome::kIgnored;
-  holds::HoldRepository repo(deps.stripe, deps.store);
-  auto cached = repo.Cached(pi->id);
-  if (cached && holds::IsTerminal(cached->pi.status)) {  // final already
-    // A charge.captured re-read (or a GET) may have stored the capture first; the
-    // succeeded event still tells when it happened.
-    if (cached->pi.status == "succeeded" && pi->status == "succeeded" && !cached->captured_at &&
-        e.created > 0) {
-      cached->captured_at = e.created;
-      repo.Save(*cached);
-    }
-    return Outcome::kApplied;
+  std::optional<int64_t> captured_at = cached ? cached->captured_at : std::nullopt;
+  if (pi->status == "succeeded" && !captured_at) captured_at = now;
+  const auto record = holds::HoldRecord::FromStripe(std::move(*pi), captured_at, now);
+  if (auto synced = holds::SyncHold(deps.ledger, record,
+                                    holds::Actor{"stripe", std::string(request_id)}, now);
+      !synced) {
+    return Fail(synced.error());
   }
-  if (cached && StatusRank(pi->status) < StatusRank(cached->pi.status)) {
-    return Reread(deps, pi->id, now);  // older-looking event: ask Stripe
-  }
-  auto record = holds::HoldRecord::FromStripe(std::move(*pi),
-                                              cached ? cached->captured_at : std::nullopt, now);
-  if (cached && cached->pi.latest_charge == record.pi.latest_charge && !record.pi.capture_before) {
-    record.pi.capture_before = cached->pi.capture_before;  // events do not expand the charge
-  }
-  if (record.pi.status == "succeeded" && !record.captured_at) record.captured_at = e.created;
   repo.Save(record);
   return Outcome::kApplied;
 }
 
-Result<Outcome> Apply(const http::Deps& deps, const Event& e, int64_t now) {
-  if (e.type.starts_with("payment_intent.")) return ApplyPaymentIntent(deps, e, now);
-  if (e.type.starts_with("charge.")) {
-    auto pi_id = json::StringMember(*e.object, "payment_intent");
-    if (!pi_id || !pi_id->starts_with("pi_")) return Outcome::kIgnored;
-    return Reread(deps, std::string(*pi_id), now);
+// The PaymentIntent an event concerns: the object itself, or a charge's or dispute's.
+std::string PaymentIntentOf(const Event& e) {
+  if (e.type.starts_with("payment_intent.")) {
+    return std::string(json::StringMember(*e.object, "id").value_or(""));
   }
-  return Outcome::kIgnored;  // a type we do not use
+  if (e.type.starts_with("charge.")) {
+    return std::string(json::StringMember(*e.object, "payment_intent").value_or(""));
+  }
+  return "";
+}
+
+Result<Outcome> Apply(const http::Deps& deps, const Event& e, int64_t now,
+                      std::string_view request_id) {
+  const std::string pi_id = PaymentIntentOf(e);
+  if (!pi_id.starts_with("pi_")) return Outcome::kIgnored;  // a type or object we do not use
+  return Reread(deps, pi_id, now, request_id);
 }
 
 }  // namespace
@@ -117,7 +103,7 @@ int StatusRank(std::string_view status) {
 }
 
 http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& request, int64_t now,
-                              WebhookNote* note) {
+                              std::string_view request_id, WebhookNote* note) {
   WebhookNote ignored_note;
   if (note == nullptr) note = &ignored_note;
   if (deps.config.webhook_secrets.empty()) {
@@ -140,7 +126,7 @@ http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& reque
     note->result = metrics::WebhookResult::kDuplicate;
     return Received(true, false);
   }
-  auto outcome = Apply(deps, *event, now);
+  auto outcome = Apply(deps, *event, now, request_id);
   if (!outcome) {
     log::Warn("webhook event not applied; Stripe will retry",
               {log::Str("event", event->id), log::Str("type", event->type),
@@ -148,7 +134,16 @@ http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& reque
     note->result = metrics::WebhookResult::kFailed;
     return http::ErrorResponse(outcome.error());
   }
+  auto first = deps.ledger.RecordWebhookEvent(event->id, now);
+  if (!first) {
+    note->result = metrics::WebhookResult::kFailed;
+    return http::ErrorResponse(first.error());
+  }
   [[maybe_unused]] auto remembered = deps.store.Set(memo, event->type, kEventMemoryTtl);
+  if (!*first) {
+    note->result = metrics::WebhookResult::kDuplicate;
+    return Received(true, false);
+  }
   log::Info("webhook event",
             {log::Str("event", event->id), log::Str("type", event->type),
              log::Str("result", *outcome == Outcome::kApplied ? "applied" : "ignored")});

@@ -1,19 +1,19 @@
 // POST /webhook: Stripe events, verified, delivered at least once and in any order, with
-// an idempotent effect.
+// one effect (CONTRACT.md, Part 2, "Webhooks, exactly once").
 //
-// Verification is webhook::VerifyStripeSignature over the raw body. The effect of an
-// event is to set the cached hold to Stripe's state: a payment_intent.* event carries
-// the PaymentIntent, which is stored unless it would move the hold backwards (then the
-// PaymentIntent is re-read from Stripe); a charge.* event makes us re-read the
-// PaymentIntent. A terminal hold (succeeded, canceled) never leaves its state. So applying
-// one event twice leaves the same hold as applying it once.
-// The event id is remembered (7 days) only after the effect is stored, and a repeat seen
-// there is answered {"received":true,"duplicate":true} without applying it again. That
-// memo is a memcached get, then a set after the effect: not atomic, so two concurrent
-// deliveries of one event, a delivery after a memcached flush, or any delivery while
-// memcached is down may each apply it; that is harmless because the effect is idempotent.
-// A failure while applying is a 5xx, so Stripe retries. Events for PaymentIntents this
-// service did not create: 200, ignored.
+// Verification is webhook::VerifyStripeSignature over the raw body. An event is a signal,
+// never a source of state: a payment_intent.* or charge.* event makes the service re-read
+// the PaymentIntent from Stripe and record Stripe's answer (holds/journal.h: SyncHold),
+// so a validly signed but stale or forged body changes nothing, and neither sets a
+// hold's owner, amount or status. The effect is idempotent by construction: the audit
+// event of a transition has an id derived from it, and the ledger keeps one per id.
+// After the effect, the event id is recorded in the ledger (webhook_events, atomic): the
+// delivery that records it answers {"received":true}, every other delivery of the same
+// event — concurrent, after a memcached flush, after a restart — answers
+// {"received":true,"duplicate":true}. A memcached memo of the id (7 days) spares the
+// Stripe re-read for most repeats; it is only a shortcut.
+// Ledger down, or Stripe unreachable while re-reading: 503/5xx, so Stripe retries.
+// Events for PaymentIntents this service did not create: 200, ignored.
 #pragma once
 
 #include "core/metrics.h"
@@ -31,7 +31,7 @@ struct WebhookNote {
 };
 
 http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& request, int64_t now,
-                              WebhookNote* note = nullptr);
+                              std::string_view request_id, WebhookNote* note = nullptr);
 
 // Lifecycle order of PaymentIntent statuses (terminal ones last).
 int StatusRank(std::string_view status);

@@ -30,7 +30,16 @@ class FakeStripe final : public stripe::StripeApi {
                                        const std::string& key) override {
     calls.push_back({"create", "", key});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
-    if (auto it = replies_.find(key); it != replies_.end()) return intents.at(it->second);
+    // Stripe replays a key's first answer, and refuses the key with other parameters.
+    const std::string fingerprint = std::to_string(p.amount) + "|" + p.metadata.at("chitty_id");
+    if (auto it = replies_.find(key); it != replies_.end()) {
+      if (create_params_.at(key) != fingerprint) {
+        return Fail(ErrorKind::kUnprocessable, "idempotency_key_reused",
+                    "Keys for idempotent requests can only be used with the same parameters");
+      }
+      return intents.at(it->second);
+    }
+    create_params_[key] = fingerprint;
     stripe::PaymentIntent pi;
     pi.id = "pi_fake" + std::to_string(intents.size() + 1);
     pi.status = "requires_payment_method";
@@ -95,6 +104,7 @@ class FakeStripe final : public stripe::StripeApi {
                                         const std::string& key) override {
     calls.push_back({"capture", id, key});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = replayed_.find(key); it != replayed_.end()) return it->second;
     auto& pi = intents.at(id);
     if (pi.status != "requires_capture") return Unexpected();
     const int64_t amount = p.amount_to_capture.value_or(pi.amount_capturable);
@@ -105,6 +115,7 @@ class FakeStripe final : public stripe::StripeApi {
     pi.amount_received = amount;
     pi.amount_capturable = 0;
     for (const auto& [k, v] : p.metadata) pi.metadata[k] = v;
+    replayed_[key] = pi;
     return pi;
   }
 
@@ -112,12 +123,14 @@ class FakeStripe final : public stripe::StripeApi {
                                        const std::string& key) override {
     calls.push_back({"cancel", id, key});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = replayed_.find(key); it != replayed_.end()) return it->second;
     auto& pi = intents.at(id);
     if (pi.status == "succeeded" || pi.status == "canceled") return Unexpected();
     pi.status = "canceled";
     pi.cancellation_reason = p.cancellation_reason;
     pi.canceled_at = now;
     pi.amount_capturable = 0;
+    replayed_[key] = pi;
     return pi;
   }
 
@@ -182,7 +195,9 @@ class FakeStripe final : public stripe::StripeApi {
   static tl::unexpected<Error> Unexpected() {
     return Fail(ErrorKind::kConflict, "hold_not_capturable", "unexpected state");
   }
-  std::map<std::string, std::string> replies_;  // idempotency key → PaymentIntent id
+  std::map<std::string, std::string> replies_;             // idempotency key → PaymentIntent id
+  std::map<std::string, std::string> create_params_;       // key → amount|chitty_id
+  std::map<std::string, stripe::PaymentIntent> replayed_;  // capture/cancel key → answer
 };
 
 class FakeChittyId final : public chittyid::ChittyIdApi {

@@ -15,7 +15,7 @@ struct Fixture : testing::PortsFixture {
   SettledHolds settled;
 
   http::Deps with_memory() { return http::Deps{config, stripe, chittyid, store, ledger, &settled}; }
-  http::Caller as(const config::ClientToken& c) { return http::Caller{c, {}, now}; }
+  http::Caller as(const config::ClientToken& c) { return http::Caller{c, {}, now, "req-test"}; }
   static http::Request Post(std::string body) {
     http::Request r;
     r.method = "POST";

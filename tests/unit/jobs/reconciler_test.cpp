@@ -6,6 +6,7 @@
 #include "fakes/ports_fixture.h"
 #include "holds/handlers.h"
 #include "holds/hold_repository.h"
+#include "holds/journal.h"
 #include "test_util.h"
 
 namespace cc::jobs {
@@ -15,7 +16,7 @@ struct Fixture : testing::PortsFixture {
   std::string CreatePending() {
     chittyid.down = true;
     http::Request r{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
-    auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100}, r);
+    auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-test"}, r);
     BOOST_REQUIRE_EQUAL(created.status, 201);
     chittyid.down = false;
     auto doc = json::ParseStrict(created.body);
@@ -41,12 +42,15 @@ BOOST_AUTO_TEST_CASE(replaces_pending_ids_and_the_old_id_still_finds_the_hold) {
   BOOST_TEST(meta.at("chitty_id_pending") == pending);
   BOOST_TEST(!meta.contains("chitty_id_state"));
 
-  auto by_new = holds::GetHold(deps(), http::Caller{alpha, "", 200}, "CHITTY-AUTH-REAL1");
+  auto by_new =
+      holds::GetHold(deps(), http::Caller{alpha, "", 200, "req-test"}, "CHITTY-AUTH-REAL1");
   BOOST_TEST(by_new.status == 200);
   BOOST_TEST(by_new.body.find("CHITTY-AUTH-REAL1") != std::string::npos);
-  BOOST_TEST(holds::GetHold(deps(), http::Caller{alpha, "", 200}, pending).status == 200);
+  BOOST_TEST(holds::GetHold(deps(), http::Caller{alpha, "", 200, "req-test"}, pending).status ==
+             200);
   memory.Delete(holds::ChittyKey(pending));  // cache lost: Stripe search on chitty_id_pending
-  BOOST_TEST(holds::GetHold(deps(), http::Caller{alpha, "", 200}, pending).status == 200);
+  BOOST_TEST(holds::GetHold(deps(), http::Caller{alpha, "", 200, "req-test"}, pending).status ==
+             200);
 
   BOOST_TEST(ReconcileOnce(deps(), 300).resolved == 0);  // nothing left
   BOOST_TEST(chittyid.minted == 1);
@@ -65,6 +69,82 @@ BOOST_AUTO_TEST_CASE(one_process_at_a_time) {
   REQUIRE_OK(store.Add("reconcile:lock", "other", kReconcileLockTtl));
   BOOST_TEST(ReconcileOnce(deps(), 200).skipped);
   BOOST_TEST(chittyid.minted == 0);
+}
+
+// A worker killed between Stripe's answer and its record leaves a pending intent; the
+// reconciler records what Stripe did, with the ids the worker would have used.
+BOOST_AUTO_TEST_CASE(finishes_a_create_whose_worker_died_before_the_record) {
+  ledger::FaultyLedger dying(book);
+  http::Deps deps_dying{config, stripe, chittyid, store, dying};
+  http::Request r{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  stripe.fail_next = MakeError(ErrorKind::kDeadlineExceeded, "upstream_timeout", "slow");
+  // The answer never came back (timeout) though Stripe may have acted: simulate by
+  // creating at Stripe directly under the intent's ChittyID after the worker gave up.
+  auto lost = holds::CreateHold(deps_dying, http::Caller{alpha, "", 100, "req-x"}, r);
+  BOOST_REQUIRE_EQUAL(lost.status, 504);
+  auto pending = book.ListPendingIntents(1000, 10);
+  BOOST_REQUIRE_EQUAL(pending->size(), 1U);
+  const std::string chitty = holds::IntentField(pending->front().request_json, "chitty_id");
+  REQUIRE_OK(stripe.Create({100, "usd", "x", "", "", {{"chitty_id", chitty}, {"client", "alpha"}}},
+                           pending->front().idempotency_key));
+  BOOST_TEST(ReconcileOnce(deps(), 130).intents_finished == 0);  // within the grace
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 1);
+  BOOST_TEST(book.ListPendingIntents(1000, 10)->empty());
+  auto hold = book.FindHold(chitty);
+  BOOST_REQUIRE(hold->has_value());
+  auto events = book.ListEvents((*hold)->id, "", 10);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 1U);
+  BOOST_TEST(events->data[0].type == "created");
+  BOOST_TEST(events->data[0].actor == "reconciler");
+  BOOST_TEST(ReconcileOnce(deps(), 300).intents_finished == 0);
+  BOOST_TEST(stripe.Count("create") == 2U);  // the lost one and the double's: never again
+}
+
+BOOST_AUTO_TEST_CASE(a_create_that_never_reached_stripe_is_failed_after_search_lag) {
+  http::Request r{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  stripe.fail_next = MakeError(ErrorKind::kUnavailable, "service_unavailable", "down");
+  BOOST_TEST(holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, r).status == 503);
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 0);  // search may lag
+  BOOST_TEST(book.ListPendingIntents(1000, 10)->size() == 1U);
+  BOOST_TEST(ReconcileOnce(deps(), 800).intents_finished == 1);
+  BOOST_TEST(book.ListPendingIntents(10000, 10)->empty());
+  BOOST_TEST(stripe.Count("create") == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(finishes_a_capture_from_stripes_state_and_records_it_once) {
+  http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, create);
+  const std::string id = (*json::ParseStrict(created.body))["id"].GetString();
+  REQUIRE_OK(stripe.Confirm(id, "pm_card_visa"));
+  BOOST_TEST(holds::GetHold(deps(), http::Caller{alpha, "", 110, "req-g"}, id).status == 200);
+  stripe.fail_next = MakeError(ErrorKind::kDeadlineExceeded, "upstream_timeout", "slow");
+  http::Request capture{"POST", "/", "", {}, "{}", ""};
+  BOOST_TEST(
+      holds::CaptureHold(deps(), http::Caller{alpha, "", 110, "req-c"}, capture, id).status == 504);
+  REQUIRE_OK(stripe.Capture(id, {}, "elsewhere"));  // it did reach Stripe after all
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 1);
+  auto events = book.ListEvents(id, "", 10);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 2U);
+  BOOST_TEST(events->data[1].type == "captured");
+  // The webhook that follows adds nothing (the same transition, the same event id).
+  BOOST_TEST(ReconcileOnce(deps(), 300, true).holds_checked == 0);  // no open hold left
+  BOOST_TEST(book.ListEvents(id, "", 10)->data.size() == 2U);
+}
+
+BOOST_AUTO_TEST_CASE(records_a_change_made_elsewhere_once) {
+  config.clients = {alpha, beta};
+  http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, create);
+  const std::string id = (*json::ParseStrict(created.body))["id"].GetString();
+  REQUIRE_OK(stripe.Cancel(id, {}, "dashboard"));
+  auto report = ReconcileOnce(deps(), 200, true);
+  BOOST_TEST(report.holds_checked == 1);
+  BOOST_TEST(ReconcileOnce(deps(), 300, true).holds_checked == 0);
+  auto events = book.ListEvents(id, "", 10);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 2U);
+  BOOST_TEST(events->data[1].type == "canceled");
+  BOOST_TEST(events->data[1].actor == "stripe");
+  BOOST_TEST((*book.FindHold(id))->status == "canceled");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

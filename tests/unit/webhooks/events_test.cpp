@@ -33,117 +33,158 @@ struct Fixture : testing::PortsFixture {
         "t=" + std::to_string(signed_at) +
         ",v1=" + crypto::HmacSha256Hex(secret, std::to_string(signed_at) + "." + body);
     http::Request r{"POST", "/webhook", "", {{"stripe-signature", header}}, body, ""};
-    return ReceiveWebhook(http::Deps{config, stripe, chittyid, store, ledger}, r, now);
+    return ReceiveWebhook(http::Deps{config, stripe, chittyid, store, ledger}, r, now, "req-hook");
+  }
+  // Stripe's own state of pi_w1 (what a re-read answers).
+  stripe::PaymentIntent& AtStripe(const std::string& status, int64_t created = kNow - 100,
+                                  const std::string& client = "alpha") {
+    auto& pi = stripe.intents["pi_w1"];
+    pi.id = "pi_w1";
+    pi.status = status;
+    pi.amount = 25000;
+    pi.amount_capturable = status == "requires_capture" ? 25000 : 0;
+    pi.amount_received = status == "succeeded" ? 25000 : 0;
+    pi.currency = "usd";
+    pi.created = created;
+    pi.metadata = {{"chitty_id", "CHITTY-AUTH-W1"}, {"tier", "NEW_GUEST"}};
+    if (!client.empty()) pi.metadata["client"] = client;
+    return pi;
   }
   std::string CachedStatus() {
     auto cached = holds::HoldRepository(stripe, store).Cached("pi_w1");
     return cached ? cached->pi.status : "none";
   }
+  std::optional<ledger::Hold> Recorded() { return *book.FindHold("pi_w1"); }
+  std::vector<std::string> EventTypes() {
+    std::vector<std::string> types;
+    const auto page = book.ListEvents("pi_w1", "", 100);
+    for (const auto& e : page->data) types.push_back(e.type);
+    return types;
+  }
 };
+
+const std::string kCharge =
+    R"({"id":"evt_cc","object":"event","type":"charge.captured","data":{"object":{"id":"ch_w1","object":"charge","payment_intent":"pi_w1"}}})";
 
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(webhooks_events, Fixture)
 
-BOOST_AUTO_TEST_CASE(applies_an_event_for_an_uncached_hold_without_calling_stripe) {
-  auto r =
-      Deliver(PiEvent("evt_1", "payment_intent.amount_capturable_updated", "requires_capture"));
+BOOST_AUTO_TEST_CASE(an_event_is_a_signal_stripes_answer_is_recorded_not_the_body) {
+  AtStripe("requires_capture");
+  // Validly signed, but the body claims a capture, another amount and another owner.
+  auto r = Deliver(PiEvent("evt_1", "payment_intent.succeeded", "succeeded",
+                           R"(,"description":"forged")", "beta"));
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.body == R"({"received":true})");
+  BOOST_TEST(stripe.Count("retrieve") == 1U);
   BOOST_TEST(CachedStatus() == "requires_capture");
-  BOOST_TEST(stripe.calls.empty());
+  auto hold = Recorded();
+  BOOST_REQUIRE(hold.has_value());
+  BOOST_TEST(hold->client == "alpha");
+  BOOST_TEST(hold->amount == 25000);
+  BOOST_TEST(hold->status == "requires_capture");
+  BOOST_TEST(EventTypes() == std::vector<std::string>{"created"});
+  const auto events = book.ListEvents("pi_w1", "", 10);
+  BOOST_TEST(events->data.at(0).actor == "stripe");
+  BOOST_TEST(events->data.at(0).request_id == "req-hook");
 }
 
-BOOST_AUTO_TEST_CASE(a_repeated_event_has_no_second_effect) {
+BOOST_AUTO_TEST_CASE(a_repeated_event_has_one_effect_even_after_memcached_forgot_it) {
+  AtStripe("requires_capture");
   const auto body =
       PiEvent("evt_2", "payment_intent.amount_capturable_updated", "requires_capture");
-  BOOST_TEST(Deliver(body).status == 200);
-  memory.Delete(holds::HoldKey("pi_w1"));
-  auto again = Deliver(body);
-  BOOST_TEST(again.body == R"({"received":true,"duplicate":true})");
-  BOOST_TEST(CachedStatus() == "none");
+  BOOST_TEST(Deliver(body).body == R"({"received":true})");
+  AtStripe("succeeded");
+  BOOST_TEST(Deliver(kCharge).body == R"({"received":true})");
+  memory.Clear();  // flush_all
+  BOOST_TEST(Deliver(body).body == R"({"received":true,"duplicate":true})");
+  BOOST_TEST(Deliver(kCharge).body == R"({"received":true,"duplicate":true})");
+  // Another event of the same change (payment_intent.succeeded after charge.captured).
+  BOOST_TEST(Deliver(PiEvent("evt_3", "payment_intent.succeeded", "succeeded")).body ==
+             R"({"received":true})");
+  BOOST_TEST((EventTypes() == std::vector<std::string>{"created", "captured"}));
+  const auto page = book.ListEvents("pi_w1", "", 10);
+  const auto& captured = page->data.at(1);
+  BOOST_TEST(captured.status_before == "requires_capture");
+  BOOST_TEST(captured.status_after == "succeeded");
+  BOOST_TEST(captured.amount.value_or(0) == 25000);
 }
 
-BOOST_AUTO_TEST_CASE(succeeded_before_capturable_ends_succeeded) {
-  BOOST_TEST(Deliver(PiEvent("evt_s", "payment_intent.succeeded", "succeeded")).status == 200);
-  BOOST_TEST(
-      Deliver(PiEvent("evt_c", "payment_intent.amount_capturable_updated", "requires_capture"))
-          .status == 200);
-  BOOST_TEST(CachedStatus() == "succeeded");
-  auto cached = holds::HoldRepository(stripe, store).Cached("pi_w1");
-  BOOST_TEST(*cached->captured_at == 1767311990);
+BOOST_AUTO_TEST_CASE(with_memcached_down_a_second_delivery_is_a_duplicate) {
+  AtStripe("requires_capture");
+  store.SetFailing(true);
+  const auto body =
+      PiEvent("evt_m", "payment_intent.amount_capturable_updated", "requires_capture");
+  BOOST_TEST(Deliver(body).body == R"({"received":true})");
+  BOOST_TEST(Deliver(body).body == R"({"received":true,"duplicate":true})");
+  BOOST_TEST(EventTypes() == std::vector<std::string>{"created"});
 }
 
-BOOST_AUTO_TEST_CASE(an_expired_authorization_ends_canceled) {
+BOOST_AUTO_TEST_CASE(an_expired_authorization_ends_canceled_with_one_event) {
+  AtStripe("requires_capture");
   BOOST_TEST(
       Deliver(PiEvent("evt_a", "payment_intent.amount_capturable_updated", "requires_capture"))
           .status == 200);
-  BOOST_TEST(Deliver(PiEvent("evt_x", "payment_intent.canceled", "canceled",
-                             R"(,"cancellation_reason":"expired","canceled_at":1767311995)"))
-                 .status == 200);
+  AtStripe("canceled").cancellation_reason = "automatic";
+  BOOST_TEST(Deliver(PiEvent("evt_x", "payment_intent.canceled", "canceled")).status == 200);
   BOOST_TEST(CachedStatus() == "canceled");
+  BOOST_TEST(Recorded()->status == "canceled");
+  BOOST_TEST((EventTypes() == std::vector<std::string>{"created", "canceled"}));
 }
 
-BOOST_AUTO_TEST_CASE(a_backwards_event_rereads_stripe) {
-  stripe.intents["pi_w1"] = stripe::PaymentIntent{};
-  auto& pi = stripe.intents["pi_w1"];
-  pi.id = "pi_w1";
-  pi.status = "requires_capture";
-  pi.metadata = {{"client", "alpha"}};
-  BOOST_TEST(
-      Deliver(PiEvent("evt_c", "payment_intent.amount_capturable_updated", "requires_capture"))
-          .status == 200);
-  BOOST_TEST(
-      Deliver(PiEvent("evt_old", "payment_intent.requires_action", "requires_action")).status ==
-      200);
-  BOOST_TEST(stripe.Count("retrieve") == 1U);
-  BOOST_TEST(CachedStatus() == "requires_capture");
-}
-
-BOOST_AUTO_TEST_CASE(charge_events_reread_the_payment_intent) {
-  stripe.intents["pi_w1"] = stripe::PaymentIntent{};
-  auto& pi = stripe.intents["pi_w1"];
-  pi.id = "pi_w1";
-  pi.status = "canceled";
-  pi.metadata = {{"client", "alpha"}};
-  const std::string body =
-      R"({"id":"evt_ch","object":"event","type":"charge.expired","data":{"object":{"id":"ch_w1","object":"charge","payment_intent":"pi_w1"}}})";
-  BOOST_TEST(Deliver(body).status == 200);
-  BOOST_TEST(CachedStatus() == "canceled");
+BOOST_AUTO_TEST_CASE(a_hold_older_than_the_ledger_is_imported_with_a_reconciled_event) {
+  AtStripe("requires_capture", kNow - 3 * 86400);
+  BOOST_TEST(Deliver(kCharge).status == 200);
+  BOOST_TEST(EventTypes() == std::vector<std::string>{"reconciled"});
+  BOOST_TEST(Recorded()->created_at == kNow - 3 * 86400);
 }
 
 BOOST_AUTO_TEST_CASE(a_failure_while_applying_is_5xx_and_not_remembered) {
-  const std::string body =
-      R"({"id":"evt_f","object":"event","type":"charge.captured","data":{"object":{"id":"ch_w1","object":"charge","payment_intent":"pi_w1"}}})";
   stripe.fail_next = MakeError(ErrorKind::kUpstream, "upstream_error", "Stripe 500");
-  BOOST_TEST(Deliver(body).status == 502);
-  stripe.intents["pi_w1"] = stripe::PaymentIntent{};
-  stripe.intents["pi_w1"].id = "pi_w1";
-  stripe.intents["pi_w1"].status = "succeeded";
-  stripe.intents["pi_w1"].metadata = {{"client", "alpha"}};
-  auto retried = Deliver(body);
+  BOOST_TEST(Deliver(kCharge).status == 502);
+  AtStripe("succeeded");
+  auto retried = Deliver(kCharge);
   BOOST_TEST(retried.body == R"({"received":true})");
   BOOST_TEST(CachedStatus() == "succeeded");
 }
 
+BOOST_AUTO_TEST_CASE(ledger_down_is_503_and_records_nothing_until_it_returns) {
+  AtStripe("succeeded");
+  ledger.SetFailing(true);
+  auto down = Deliver(kCharge);
+  BOOST_TEST(down.status == 503);
+  BOOST_TEST(down.body.find("service_unavailable") != std::string::npos);
+  ledger.SetFailing(false);
+  BOOST_TEST(!Recorded().has_value());
+  BOOST_TEST(Deliver(kCharge).body == R"({"received":true})");
+  BOOST_TEST(Recorded()->status == "succeeded");
+}
+
 BOOST_AUTO_TEST_CASE(foreign_and_unknown_events_are_ignored) {
-  auto foreign = Deliver(PiEvent("evt_f1", "payment_intent.succeeded", "succeeded", "", ""));
+  AtStripe("succeeded", kNow - 100, "");
+  auto foreign = Deliver(PiEvent("evt_f1", "payment_intent.succeeded", "succeeded"));
   BOOST_TEST(foreign.status == 200);
+  BOOST_TEST(foreign.body == R"({"received":true,"ignored":true})");
   auto unknown =
       Deliver(R"({"id":"evt_u","object":"event","type":"customer.created","data":{"object":{}}})");
   BOOST_TEST(unknown.status == 200);
   BOOST_TEST(CachedStatus() == "none");
+  BOOST_TEST(!Recorded().has_value());
 }
 
 BOOST_AUTO_TEST_CASE(signature_failures_are_400_and_apply_nothing) {
+  AtStripe("succeeded");
   const auto body = PiEvent("evt_sig", "payment_intent.succeeded", "succeeded");
   BOOST_TEST(Deliver(body, "whsec_other").status == 400);
   BOOST_TEST(Deliver(body, "whsec_new", kNow - 301).status == 400);
+  BOOST_TEST(!Recorded().has_value());
   BOOST_TEST(Deliver(body, "whsec_old", kNow - 300).status == 200);  // rotation + edge of tolerance
   std::string off = body;
   off.back() = ' ';
   http::Request r{"POST", "/webhook", "", {{"stripe-signature", "t=1,v1=00"}}, off, ""};
-  auto bad = ReceiveWebhook(http::Deps{config, stripe, chittyid, store, ledger}, r, kNow);
+  auto bad =
+      ReceiveWebhook(http::Deps{config, stripe, chittyid, store, ledger}, r, kNow, "req-hook");
   BOOST_TEST(bad.status == 400);
   BOOST_TEST(bad.body.find("invalid_signature") != std::string::npos);
 }
@@ -151,28 +192,6 @@ BOOST_AUTO_TEST_CASE(signature_failures_are_400_and_apply_nothing) {
 BOOST_AUTO_TEST_CASE(a_signed_non_event_is_invalid_json) {
   BOOST_TEST(Deliver(R"({"hello":"world"})").status == 400);
   BOOST_TEST(Deliver("not json").status == 400);
-}
-
-BOOST_AUTO_TEST_CASE(with_memcached_down_events_are_still_answered_200) {
-  store.SetFailing(true);
-  BOOST_TEST(Deliver(PiEvent("evt_m", "payment_intent.succeeded", "succeeded")).status == 200);
-}
-
-BOOST_AUTO_TEST_CASE(a_capture_seen_first_through_charge_captured_keeps_the_succeeded_time) {
-  // Captured outside ChittyCharge (Dashboard): charge.captured's re-read stores the
-  // terminal hold first; the payment_intent.succeeded that follows still sets captured_at.
-  stripe.intents["pi_w1"] = stripe::PaymentIntent{};
-  auto& pi = stripe.intents["pi_w1"];
-  pi.id = "pi_w1";
-  pi.status = "succeeded";
-  pi.metadata = {{"client", "alpha"}};
-  const std::string captured =
-      R"({"id":"evt_cc","object":"event","type":"charge.captured","data":{"object":{"id":"ch_w1","object":"charge","payment_intent":"pi_w1"}}})";
-  BOOST_TEST(Deliver(captured).status == 200);
-  BOOST_TEST(Deliver(PiEvent("evt_ps", "payment_intent.succeeded", "succeeded")).status == 200);
-  auto cached = holds::HoldRepository(stripe, store).Cached("pi_w1");
-  BOOST_TEST(cached->pi.status == "succeeded");
-  BOOST_TEST(cached->captured_at.value_or(0) == 1767311990);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,249 @@
+#include "holds/journal.h"
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/time_util.h"
+
+namespace cc::holds {
+namespace {
+
+constexpr int64_t kRecentCreate = 600;  // a hold this young is its create's, not a legacy one
+
+std::string Meta(const stripe::PaymentIntent& pi, std::string_view key) {
+  auto it = pi.metadata.find(std::string(key));
+  return it == pi.metadata.end() ? std::string() : it->second;
+}
+
+std::string ToJson(const std::function<void(json::Writer&)>& body) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  body(w);
+  return {buf.GetString(), buf.GetSize()};
+}
+
+ledger::Event BaseEvent(const HoldRecord& record, const Actor& actor, int64_t now) {
+  ledger::Event e;
+  e.hold_id = record.pi.id;
+  e.chitty_id = Meta(record.pi, kMetaChittyId);
+  e.actor = actor.name;
+  e.request_id = actor.request_id;
+  e.currency = record.pi.currency;
+  e.payment_intent = record.pi.id;
+  e.created_at = now;
+  return e;
+}
+
+// The amount an event of this type concerns.
+int64_t EventAmount(std::string_view type, const stripe::PaymentIntent& pi) {
+  if (type == "captured") return pi.amount_received;
+  if (type == "authorized") return pi.amount_capturable;
+  return pi.amount;
+}
+
+}  // namespace
+
+Actor ClientActor(std::string_view client, std::string_view request_id) {
+  return Actor{"client:" + std::string(client), std::string(request_id)};
+}
+
+std::string EventIdFor(std::string_view hold_id, std::string_view what) {
+  std::string input(hold_id);
+  input += '\n';
+  input += what;
+  return "evt_" + crypto::Sha256Hex(input).substr(0, 24);
+}
+
+ledger::Hold LedgerHoldOf(const HoldRecord& record) {
+  const auto& pi = record.pi;
+  ledger::Hold h;
+  h.id = pi.id;
+  h.chitty_id = Meta(pi, kMetaChittyId);
+  h.client = Meta(pi, kMetaClient);
+  h.property_id = Meta(pi, kMetaPropertyId);
+  h.tenant_id = Meta(pi, kMetaTenantId);
+  h.amount = pi.amount;
+  h.currency = pi.currency;
+  h.status = pi.status;
+  h.created_at = pi.created;
+  h.expires_at = ExpiresAt(pi);
+  h.payment_intents = {pi.id};
+  return h;
+}
+
+std::string_view TransitionType(std::string_view before, std::string_view after) {
+  if (after == "succeeded") return "captured";
+  if (after == "canceled") return "canceled";
+  if (after == "requires_capture") return "authorized";
+  if (after == "requires_payment_method" &&
+      (before == "requires_action" || before == "requires_confirmation" ||
+       before == "processing" || before == "requires_capture")) {
+    return "authorization_failed";
+  }
+  return "reconciled";
+}
+
+Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                     int64_t now) {
+  auto recorded = ledger.RecordHold(LedgerHoldOf(record));
+  if (!recorded) return Fail(recorded.error());
+  ledger::Event e = BaseEvent(record, actor, now);
+  e.id = EventIdFor(record.pi.id, "created");
+  e.type = "created";
+  e.status_after = record.pi.status;
+  e.amount = record.pi.amount;
+  auto appended = ledger.AppendEvent(e);
+  if (!appended) return Fail(appended.error());
+  return Ok();
+}
+
+Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
+                std::string_view detail_json) {
+  const auto& pi = record.pi;
+  auto known = ledger.FindHold(pi.id);
+  if (!known) return Fail(known.error());
+  if (!*known) {
+    const bool recent = pi.created >= now - kRecentCreate;
+    ledger::Hold hold = LedgerHoldOf(record);
+    auto recorded = ledger.RecordHold(hold);
+    if (!recorded) return Fail(recorded.error());
+    ledger::Event e = BaseEvent(record, actor, now);
+    e.id = EventIdFor(pi.id, recent ? "created" : "imported");
+    e.type = recent ? "created" : "reconciled";
+    e.status_after = pi.status;
+    e.amount = pi.amount;
+    if (!recent) e.detail_json = R"({"imported":"the hold predates the ledger"})";
+    auto appended = ledger.AppendEvent(e);
+    if (!appended) return Fail(appended.error());
+    known = ledger.FindHold(pi.id);
+    if (!known) return Fail(known.error());
+    if (!*known) return Fail(ErrorKind::kInternal, "ledger_error", "a recorded hold vanished");
+  }
+  const std::string before = (*known)->status;
+  if (before == pi.status) return Ok();
+  const std::string_view type = TransitionType(before, pi.status);
+  ledger::Event e = BaseEvent(record, actor, now);
+  e.hold_id = (*known)->id;
+  e.id = EventIdFor(e.hold_id, pi.id + ":" + pi.status);
+  e.type = std::string(type);
+  e.status_before = before;
+  e.status_after = pi.status;
+  e.amount = EventAmount(type, pi);
+  if (type == "reconciled") {
+    e.detail_json = ToJson([&](json::Writer& w) {
+      w.StartObject();
+      json::Key(w, "status");
+      w.StartObject();
+      json::Key(w, "ledger");
+      json::String(w, before);
+      json::Key(w, "stripe");
+      json::String(w, pi.status);
+      w.EndObject();
+      w.EndObject();
+    });
+  } else {
+    e.detail_json = std::string(detail_json);
+  }
+  auto appended = ledger.AppendEvent(e);
+  if (!appended) return Fail(appended.error());
+  return Ok();
+}
+
+void WriteEvent(json::Writer& w, const ledger::Event& e) {
+  w.StartObject();
+  json::Key(w, "id");
+  json::String(w, e.id);
+  json::Key(w, "hold_id");
+  json::String(w, e.hold_id);
+  json::Key(w, "chitty_id");
+  json::StringOrNull(w, e.chitty_id);
+  json::Key(w, "type");
+  json::String(w, e.type);
+  json::Key(w, "actor");
+  json::String(w, e.actor);
+  json::Key(w, "request_id");
+  json::StringOrNull(w, e.request_id);
+  json::Key(w, "status_before");
+  json::StringOrNull(w, e.status_before);
+  json::Key(w, "status_after");
+  json::StringOrNull(w, e.status_after);
+  json::Key(w, "amount");
+  if (e.amount) {
+    w.Int64(*e.amount);
+  } else {
+    w.Null();
+  }
+  json::Key(w, "currency");
+  json::StringOrNull(w, e.currency);
+  json::Key(w, "payment_intent");
+  json::StringOrNull(w, e.payment_intent);
+  json::Key(w, "stripe_request_id");
+  json::StringOrNull(w, e.stripe_request_id);
+  json::Key(w, "detail");
+  w.RawValue(e.detail_json.data(), e.detail_json.size(), rapidjson::kObjectType);
+  json::Key(w, "created_at");
+  json::String(w, FormatIso8601(e.created_at));
+  w.EndObject();
+}
+
+std::string RenderEventPage(const ledger::Page<ledger::Event>& page) {
+  return ToJson([&](json::Writer& w) {
+    w.StartObject();
+    json::Key(w, "data");
+    w.StartArray();
+    for (const auto& e : page.data) WriteEvent(w, e);
+    w.EndArray();
+    json::Key(w, "has_more");
+    w.Bool(page.has_more);
+    w.EndObject();
+  });
+}
+
+std::string RequestDigest(std::string_view client, std::string_view operation,
+                          std::string_view body) {
+  std::string input(client);
+  input += '\n';
+  input += operation;
+  input += '\n';
+  input += body;
+  return crypto::Sha256Hex(input);
+}
+
+std::string IntentRequest(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {
+  return ToJson([&](json::Writer& w) {
+    w.StartObject();
+    for (const auto& [k, v] : kv) {
+      json::Key(w, k);
+      json::String(w, v);
+    }
+    w.EndObject();
+  });
+}
+
+std::string IntentField(std::string_view request_json, std::string_view key) {
+  auto doc = json::ParseStrict(request_json);
+  if (!doc || !doc->IsObject()) return "";
+  return std::string(json::StringMember(*doc, key).value_or(""));
+}
+
+void FinishIntent(ledger::Ledger& ledger, const std::string& key, const stripe::PaymentIntent& pi,
+                  int64_t now) {
+  const std::string result = IntentRequest({{"id", pi.id}, {"status", pi.status}});
+  auto done = ledger.FinishIntent(key, ledger::IntentState::kSucceeded, result, "", now);
+  if (!done) {
+    log::Warn("stripe intent left pending; the reconciler will finish it",
+              {log::Str("pi", pi.id), log::Str("error", done.error().message)});
+  }
+}
+
+void FailIntent(ledger::Ledger& ledger, const std::string& key, const Error& error, int64_t now) {
+  const std::string result =
+      IntentRequest({{"code", error.code}, {"error", error.message}, {"id", error.id}});
+  auto done = ledger.FinishIntent(key, ledger::IntentState::kFailed, result, "", now);
+  if (!done) {
+    log::Warn("stripe intent left pending; the reconciler will finish it",
+              {log::Str("error", done.error().message)});
+  }
+}
+
+}  // namespace cc::holds

@@ -1,0 +1,79 @@
+// Journal: what the holds domain writes into the ledger (CONTRACT.md, Part 2, "Audit
+// trail"), and how it reads it back for GET /api/holds/:id/events.
+//
+// Every audit event has an id derived from what it records (EventIdFor), never a random
+// one: the same fact seen twice — by the client's own call and the webhook that follows
+// it, by two concurrent deliveries of one event, by a worker and the reconciler repairing
+// its crash — gets one id, and the ledger keeps the first (AppendEvent answers the stored
+// event for a known id). That is how "exactly once, whichever comes first" holds without
+// any lock: a transition to status S of PaymentIntent P is the event
+// EventIdFor(hold, P + ":" + S); a hold's creation is EventIdFor(hold, "created").
+//
+// Writes go in an order that a crash can only cut short, never leave inconsistent: the
+// hold row, then its events, then the Stripe intent's result. Each step is idempotent, so
+// whoever finishes the work (a retry, the reconciler) repeats the steps from the start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "holds/hold.h"
+#include "http/http.h"
+#include "ledger/ledger.h"
+
+namespace cc::holds {
+
+// Who caused an event: "client:<name>", "stripe", "scheduler", "reconciler", "guest";
+// request_id is the X-Request-Id of the call that caused it ("" for jobs).
+struct Actor {
+  std::string name;
+  std::string request_id;
+};
+
+Actor ClientActor(std::string_view client, std::string_view request_id);
+
+// "evt_" + 24 hex digits of SHA-256(hold_id, what): the same fact, the same id.
+std::string EventIdFor(std::string_view hold_id, std::string_view what);
+
+// The ledger's row for a hold read from Stripe (owner, ids and amounts from its metadata).
+ledger::Hold LedgerHoldOf(const HoldRecord& record);
+
+// The event type of a change of status (captured, canceled, authorized, …).
+std::string_view TransitionType(std::string_view before, std::string_view after);
+
+// A hold the service has just created: its row and its `created` event.
+Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                     int64_t now);
+
+// Brings the ledger in line with Stripe's state of a hold, recording what changed: a hold
+// unknown to the ledger is imported (its trail starts with `created` when Stripe made it
+// within the last 10 minutes — the create's own record is on its way — else with
+// `reconciled`), and a status other than the ledger's is a transition event carrying
+// `detail_json` (a JSON object). Nothing changed ⇒ nothing written.
+Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
+                std::string_view detail_json = "{}");
+
+// Writes the contract's event object.
+void WriteEvent(json::Writer& w, const ledger::Event& event);
+std::string RenderEventPage(const ledger::Page<ledger::Event>& page);
+
+// SHA-256 hex of the client's request (who, and the exact body): an intent's digest, so a
+// retry of the same request finds its intent and another request under the key does not.
+std::string RequestDigest(std::string_view client, std::string_view operation,
+                          std::string_view body);
+
+// The JSON object an intent keeps (ledger::StripeIntent::request_json): string fields.
+std::string IntentRequest(std::initializer_list<std::pair<std::string_view, std::string_view>> kv);
+// A string field of it, "" when absent.
+std::string IntentField(std::string_view request_json, std::string_view key);
+
+// Finishes a Stripe intent after its POST: succeeded with the PaymentIntent id and
+// status, or failed with the error. A ledger failure here is logged and left to the
+// reconciler (the intent stays pending; the money state is Stripe's).
+void FinishIntent(ledger::Ledger& ledger, const std::string& key, const stripe::PaymentIntent& pi,
+                  int64_t now);
+void FailIntent(ledger::Ledger& ledger, const std::string& key, const Error& error, int64_t now);
+
+}  // namespace cc::holds
