@@ -75,8 +75,8 @@ std::string_view TransitionType(std::string_view before, std::string_view after)
   if (after == "canceled") return "canceled";
   if (after == "requires_capture") return "authorized";
   if (after == "requires_payment_method" &&
-      (before == "requires_action" || before == "requires_confirmation" ||
-       before == "processing" || before == "requires_capture")) {
+      (before == "requires_action" || before == "requires_confirmation" || before == "processing" ||
+       before == "requires_capture")) {
     return "authorization_failed";
   }
   return "reconciled";
@@ -208,8 +208,7 @@ std::string RequestDigest(std::string_view client, std::string_view operation,
   return crypto::Sha256Hex(input);
 }
 
-std::string IntentRequest(
-    std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {
+std::string IntentRequest(std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {
   return ToJson([&](json::Writer& w) {
     w.StartObject();
     for (const auto& [k, v] : kv) {

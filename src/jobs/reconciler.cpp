@@ -143,6 +143,17 @@ int SyncOpenHolds(const http::Deps& deps, int64_t now) {
   return checked;
 }
 
+bool LedgerEmpty(const http::Deps& deps) {
+  for (const auto& client : deps.config.clients) {
+    ledger::HoldFilter filter;
+    filter.client = client.name;
+    filter.limit = 1;
+    auto page = deps.ledger.ListHolds(filter);
+    if (!page || !page->data.empty()) return false;
+  }
+  return true;
+}
+
 bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   auto pi = deps.stripe.Retrieve(pi_id);
   if (!pi) return false;
@@ -184,8 +195,37 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
 
 }  // namespace
 
+Result<int> Backfill(const http::Deps& deps, int64_t now) {
+  int imported = 0;
+  for (const auto& client : deps.config.clients) {
+    auto query = stripe::SearchQuery().Metadata(holds::kMetaClient, client.name).Build();
+    if (!query) return Fail(query.error());
+    std::string next;
+    do {
+      auto page = deps.stripe.Search(*query, 100, next);
+      if (!page) return Fail(page.error());
+      for (auto& pi : page->data) {
+        if (!holds::OwnedBy(pi, client.name)) continue;  // search ignores case
+        auto known = deps.ledger.FindHold(pi.id);
+        if (!known) return Fail(known.error());
+        if (*known) continue;
+        const auto record = holds::HoldRecord::FromStripe(std::move(pi), std::nullopt, now);
+        if (auto synced = holds::SyncHold(deps.ledger, record, kReconciler, now); !synced) {
+          return Fail(synced.error());
+        }
+        ++imported;
+      }
+      next = page->has_more ? page->next_page : "";
+    } while (!next.empty());
+  }
+  return imported;
+}
+
 ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds) {
   ReconcileReport report;
+  if (open_holds && LedgerEmpty(deps)) {  // an install that ran without the ledger
+    if (auto imported = Backfill(deps, now)) report.holds_imported = *imported;
+  }
   report.intents_finished = FinishIntents(deps, now);
   if (open_holds) report.holds_checked = SyncOpenHolds(deps, now);
   if (!deps.chittyid.Health()) {

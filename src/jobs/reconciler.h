@@ -38,8 +38,15 @@ struct ReconcileReport {
   int failed = 0;
   int intents_finished = 0;  // unfinished intents settled from Stripe's state
   int holds_checked = 0;     // open holds compared with Stripe
+  int holds_imported = 0;    // by the backfill
   bool skipped = false;      // ChittyID down, or another process holds the lock
 };
+
+// Imports every hold of the configured clients that Stripe has and the ledger lacks
+// (Stripe search by metadata client, all pages); each one's trail starts with a
+// `reconciled` event (a hold made in the last 10 minutes: `created`). Idempotent. The
+// reconciler runs it on its first open-holds pass when the ledger holds nothing.
+Result<int> Backfill(const http::Deps& deps, int64_t now);
 
 // One pass; `open_holds` adds step 2 (the caller runs it every RECONCILE_INTERVAL_S).
 ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds = false);

@@ -110,8 +110,8 @@ BOOST_AUTO_TEST_CASE(a_keyed_retry_after_memcached_forgot_gets_the_same_hold) {
   BOOST_TEST(Types(id) == std::vector<std::string>{"created"});
   // The same key with another request: 422, nothing sent to Stripe.
   const size_t creates = stripe.Count("create");
-  auto other = CreateHold(deps(), as(alpha, "key-1"),
-                          Post(R"({"amount":30000,"description":"Deposit"})"));
+  auto other =
+      CreateHold(deps(), as(alpha, "key-1"), Post(R"({"amount":30000,"description":"Deposit"})"));
   BOOST_TEST(other.status == 422);
   BOOST_TEST(Body(other)["code"].GetString() == std::string("idempotency_key_reused"));
   BOOST_TEST(stripe.Count("create") == creates);
@@ -148,8 +148,8 @@ BOOST_AUTO_TEST_CASE(ledger_down_changes_nothing_and_calls_no_stripe_post) {
 
 BOOST_AUTO_TEST_CASE(capture_records_captured_once_with_its_reason) {
   const std::string id = Authorized();
-  auto r = CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":7500,"reason":"wine"})"),
-                       id);
+  auto r =
+      CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":7500,"reason":"wine"})"), id);
   BOOST_REQUIRE_EQUAL(r.status, 200);
   BOOST_TEST((Types(id) == std::vector<std::string>{"created", "captured"}));
   const auto events = book.ListEvents(id, "", 10);
@@ -209,7 +209,8 @@ BOOST_AUTO_TEST_CASE(the_list_comes_from_the_ledger_with_filters_and_a_cursor) {
   std::vector<std::string> seen;
   std::string cursor;
   for (int page = 0; page < 10; ++page) {
-    auto r = ListHolds(deps(), as(alpha), Get("limit=2" + (cursor.empty() ? "" : "&starting_after=" + cursor)));
+    auto r = ListHolds(deps(), as(alpha),
+                       Get("limit=2" + (cursor.empty() ? "" : "&starting_after=" + cursor)));
     BOOST_REQUIRE_EQUAL(r.status, 200);
     auto body = Body(r);
     for (const auto& h : body["data"].GetArray()) seen.emplace_back(h["id"].GetString());

@@ -147,6 +147,36 @@ BOOST_AUTO_TEST_CASE(records_a_change_made_elsewhere_once) {
   BOOST_TEST((*book.FindHold(id))->status == "canceled");
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_ledger_imports_the_holds_stripe_has_once) {
+  config.clients = {alpha, beta};
+  for (const char* client : {"alpha", "alpha", "beta", "Alpha"}) {
+    REQUIRE_OK(stripe.Create({100,
+                              "usd",
+                              "old",
+                              "",
+                              "",
+                              {{"chitty_id", std::string("CHITTY-AUTH-") + client +
+                                                 std::to_string(stripe.intents.size())},
+                               {"client", client}}},
+                             "k" + std::to_string(stripe.intents.size())));
+  }
+  const int64_t later = stripe.now + 86400;
+  auto report = ReconcileOnce(deps(), later, true);
+  BOOST_TEST(report.holds_imported == 3);  // "Alpha" is nobody's
+  for (const auto& [id, pi] : stripe.intents) {
+    auto events = book.ListEvents(id, "", 10);
+    if (pi.metadata.at("client") == "Alpha") {
+      BOOST_TEST(events->data.empty());
+      continue;
+    }
+    BOOST_REQUIRE_EQUAL(events->data.size(), 1U);
+    BOOST_TEST(events->data[0].type == "reconciled");
+  }
+  BOOST_TEST(ReconcileOnce(deps(), later + 10, true).holds_imported == 0);  // not empty now
+  auto again = Backfill(deps(), later + 20);
+  BOOST_TEST(again.value_or(-1) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::jobs
