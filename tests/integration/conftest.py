@@ -237,6 +237,14 @@ class Stack:
             return self.own_postgres.socket_dir, self.own_postgres.port
         return self.run_dir / "pg", self.pg_port
 
+    def database_url(self):
+        """The workers' DATABASE_URL: the service role over the stack's socket."""
+        if self.own_postgres is not None:
+            return self.own_postgres.url
+        host, port = self.pg_address()
+        return (f"postgresql://chittycharge@/chittycharge?"
+                f"host={urllib.parse.quote(str(host), safe='')}&port={port}")
+
     def sql(self, query, database="chittycharge"):
         """Runs `query` with psql as the superuser on the stack's ledger database; returns
         the rows as tuples of strings (NULL as None)."""
