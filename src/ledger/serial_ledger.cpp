@@ -73,8 +73,8 @@ Result<std::optional<StripeIntent>> SerialLedger::FindIntent(std::string_view id
   return Serially([&] { return target_.FindIntent(idempotency_key); });
 }
 Status SerialLedger::FinishIntent(std::string_view idempotency_key, IntentState state,
-                                  std::string_view result_json,
-                                  std::string_view stripe_request_id, int64_t now) {
+                                  std::string_view result_json, std::string_view stripe_request_id,
+                                  int64_t now) {
   return Serially([&] {
     return target_.FinishIntent(idempotency_key, state, result_json, stripe_request_id, now);
   });
