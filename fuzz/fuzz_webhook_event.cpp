@@ -25,6 +25,7 @@
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "http/handler.h"
+#include "ledger/in_memory_ledger.h"
 #include "store/in_memory_store.h"
 #include "webhooks/events.h"
 
@@ -59,6 +60,7 @@ struct World {
   cc::testing::FakeStripe stripe;
   cc::testing::FakeChittyId chittyid;
   cc::store::InMemoryStore store{[] { return kNow; }};
+  cc::ledger::InMemoryLedger ledger;
 
   World() {
     for (const auto& [id, status] :
@@ -74,8 +76,8 @@ struct World {
         "t=" + t + ",v1=" + cc::crypto::HmacSha256Hex(kSecret, t + "." + std::string(body));
     const cc::http::Request request{
         "POST", "/webhook", "", {{"stripe-signature", header}}, std::string(body), "127.0.0.1"};
-    return cc::webhooks::ReceiveWebhook(cc::http::Deps{config, stripe, chittyid, store}, request,
-                                        kNow);
+    return cc::webhooks::ReceiveWebhook(cc::http::Deps{config, stripe, chittyid, store, ledger},
+                                        request, kNow);
   }
 
   std::string CachedStatus(const std::string& pi_id) {

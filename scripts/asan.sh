@@ -44,6 +44,9 @@ run_integration() {
   local scratch status=0 extra=() reports=()
   read -r -a extra <<<"${PYTEST_ARGS:-}"
   scratch="$(mktemp -d /tmp/chittycharge-asan.XXXXXX)"
+  # The stacks' PostgreSQL runs as an unprivileged user when we are root: it must be able
+  # to traverse into the run dirs below (o+x only; nobody can list it).
+  chmod o+x "$scratch"
   log "integration tests against $BUILD_DIR/chittycharge (run dir under $scratch)"
   (
     cd "$REPO"

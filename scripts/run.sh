@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # Runs the whole local ChittyCharge stack in the foreground:
-#   memcached, (sandbox) Stripe + ChittyID doubles, the spawn-fcgi/multiwatch worker
-#   pool and nginx.  Prints "READY http://127.0.0.1:<port>" once /health answers.
-#   SIGINT/SIGTERM stops everything it started; so does any child dying.
+#   memcached, PostgreSQL (the ledger), (sandbox) Stripe + ChittyID doubles, the
+#   spawn-fcgi/multiwatch worker pool and nginx.  Prints "READY http://127.0.0.1:<port>"
+#   once /health answers.  SIGINT/SIGTERM stops everything it started; so does any child
+#   dying.
+#
+# The ledger: unless DATABASE_URL is set, a private PostgreSQL cluster with its data in
+# <run dir>/pg/data (kept from one run to the next; delete it to start empty), listening
+# on a socket in <run dir>/pg and on 127.0.0.1:CHITTYCHARGE_PG_PORT, trust authentication
+# (a development cluster: only its owner and root can reach the socket directory, but any
+# local user can reach the loopback port), run as the invoking user, or as
+# CHITTYCHARGE_PG_USER (default postgres) when started as root (PostgreSQL refuses root).
+# Its superuser `postgres` owns the database `chittycharge` and applies the migrations
+# (chittycharge-migrate --grant-role chittycharge); the workers log in as the service
+# role `chittycharge`, with the grants production has. With DATABASE_URL set, run.sh
+# still runs chittycharge-migrate against it (applying or just checking) before the pool
+# starts, and the stack rides out that database going down and coming back.
 #
 # Environment (besides the service's own variables, see CONTRACT.md):
 #   CHITTYCHARGE_SKIP_SETUP=1         do not run scripts/setup.sh first
 #   CHITTYCHARGE_RUN_DIR              sockets, pid files, logs, TLS (default <repo>/run)
 #   CHITTYCHARGE_HTTP_PORT / _HTTPS_PORT            8080 / 8443
 #   CHITTYCHARGE_MEMCACHED_PORT       11211 (only when MEMCACHED_SERVERS is unset)
+#   CHITTYCHARGE_PG_PORT              15432 (only when DATABASE_URL is unset)
+#   CHITTYCHARGE_PG_USER              the cluster's OS user when run as root (postgres)
+#   CHITTYCHARGE_PG_OPTIONS           extra postgres flags, e.g. "-c fsync=off" (tests only)
+#   CHITTYCHARGE_PG_BIN               PostgreSQL's programs (/usr/lib/postgresql/15/bin)
+#   CHITTYCHARGE_MIGRATE              chittycharge-migrate (default: beside the worker,
+#                                     else <repo>/build/chittycharge-migrate)
 #   STRIPE_DOUBLE_PORT / CHITTYID_DOUBLE_PORT      12111 / 12112 (sandbox mode)
 #   CHITTYCHARGE_STRIPE_DOUBLE_ARGS   extra stripe_double.py flags, e.g. "--self-check"
 #   CHITTYCHARGE_PROCESSES            worker processes (default 2)
@@ -43,13 +62,22 @@ load_settings() {
   READY_TIMEOUT="${CHITTYCHARGE_READY_TIMEOUT:-60}"
   SOCKET="$RUN_DIR/chittycharge.sock"
   TLS_DIR="$RUN_DIR/tls"
+  PG_PORT="${CHITTYCHARGE_PG_PORT:-15432}"
+  PG_DIR="$RUN_DIR/pg" # the socket directory; the cluster's data is in $PG_DIR/data
+  PG_BIN="${CHITTYCHARGE_PG_BIN:-/usr/lib/postgresql/15/bin}"
+  PG_USER="${CHITTYCHARGE_PG_USER:-postgres}"
+  MIGRATE="${CHITTYCHARGE_MIGRATE:-$(dirname "$WORKER")/chittycharge-migrate}"
+  [[ -x $MIGRATE || -n ${CHITTYCHARGE_MIGRATE:-} ]] || MIGRATE="$REPO/build/chittycharge-migrate"
   local name
   for name in CHITTYCHARGE_HTTP_PORT CHITTYCHARGE_HTTPS_PORT CHITTYCHARGE_MEMCACHED_PORT \
-    STRIPE_DOUBLE_PORT CHITTYID_DOUBLE_PORT CHITTYCHARGE_PROCESSES CHITTYCHARGE_READY_TIMEOUT; do
+    STRIPE_DOUBLE_PORT CHITTYID_DOUBLE_PORT CHITTYCHARGE_PROCESSES CHITTYCHARGE_READY_TIMEOUT \
+    CHITTYCHARGE_PG_PORT; do
     [[ ${!name:-0} =~ ^[0-9]+$ ]] || die "$name must be a number, got '${!name}'"
   done
   # sockaddr_un holds 108 bytes including the terminating NUL.
   ((${#SOCKET} < 108)) || die "CHITTYCHARGE_RUN_DIR is too long for a unix socket path: $SOCKET"
+  local pg_socket="$PG_DIR/.s.PGSQL.$PG_PORT"
+  ((${#pg_socket} < 108)) || die "CHITTYCHARGE_RUN_DIR is too long for PostgreSQL's socket path: $pg_socket"
 }
 
 # A live key must never travel over plain HTTP; the worker refuses too, but failing
@@ -142,6 +170,7 @@ cleanup() {
     case ${CHILD_NAME[$pid]} in
       nginx) stop_child "$pid" QUIT 12 ;;
       pool) stop_pool ;;
+      postgres) stop_child "$pid" INT 15 ;; # fast shutdown: the pool is already gone
       *) stop_child "$pid" TERM 5 ;;
     esac
     rm -f "$RUN_DIR/${CHILD_NAME[$pid]}.pid"
@@ -195,6 +224,99 @@ start_memcached() {
   wait_until 10 "memcached on port $MEMCACHED_PORT" port_in_use "$MEMCACHED_PORT"
   export MEMCACHED_SERVERS="127.0.0.1:$MEMCACHED_PORT"
   log "memcached on $MEMCACHED_SERVERS"
+}
+
+# ---------------------------------------------------------------- the ledger
+
+# The prefix that runs a command as the cluster's OS user (PostgreSQL refuses to run as
+# root); empty when not root. setpriv execs, so a child started with it has the pid of
+# the program itself, which is what postgres.pid must name.
+pg_user_prefix() {
+  PG_AS=()
+  [[ $EUID -eq 0 ]] && PG_AS=(setpriv --reuid "$PG_USER" --regid "$PG_USER" --init-groups --)
+  return 0
+}
+as_pg_user() { "${PG_AS[@]}" "$@"; }
+
+# psql as the cluster's superuser over the run folder's socket; SQL on stdin.
+pg_superuser_sql() {
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres "$@"
+}
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h "$PG_DIR" -p "$PG_PORT" -t 1; }
+
+# The run folder's pg/ directory, owned by the cluster's user, reachable by it.
+prepare_pg_dir() {
+  [[ -x $PG_BIN/postgres ]] || die "PostgreSQL is not installed in $PG_BIN; run scripts/setup.sh (or set DATABASE_URL)"
+  mkdir -p "$PG_DIR"
+  pg_user_prefix
+  if [[ $EUID -eq 0 ]]; then
+    getent passwd "$PG_USER" >/dev/null || die "user $PG_USER does not exist; run scripts/setup.sh or set CHITTYCHARGE_PG_USER"
+    chown "$PG_USER:" "$PG_DIR"
+    # A private temp dir (mode 0700) must at least be traversable by the cluster's user.
+    as_pg_user test -w "$PG_DIR" || chmod o+x "$RUN_DIR"
+    as_pg_user test -w "$PG_DIR" ||
+      die "user $PG_USER cannot reach $PG_DIR; make its parent directories traversable (o+x) or set CHITTYCHARGE_RUN_DIR"
+  fi
+  chmod 0700 "$PG_DIR"
+}
+
+init_cluster() {
+  [[ -s $PG_DIR/data/PG_VERSION ]] && return
+  log "creating the ledger's PostgreSQL cluster in $PG_DIR/data (delete it to start empty)"
+  rm -rf "$PG_DIR/data" # an initdb that was interrupted; never a cluster (no PG_VERSION)
+  as_pg_user "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 \
+    --locale=C.UTF-8 >"$RUN_DIR/initdb.log" 2>&1 ||
+    die "initdb failed; see $RUN_DIR/initdb.log"
+}
+
+# The database and the service role, once; then the migrations (each run: a no-op when
+# applied, a refusal when a released migration changed).
+create_ledger() {
+  pg_superuser_sql -d postgres <<'SQL' >>"$RUN_DIR/postgres-setup.log" 2>&1 ||
+SELECT 'CREATE ROLE chittycharge LOGIN'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chittycharge')\gexec
+SELECT 'CREATE DATABASE chittycharge'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'chittycharge')\gexec
+SQL
+    die "could not create the database chittycharge; see $RUN_DIR/postgres-setup.log"
+}
+
+# A libpq URI over the run folder's socket (host=<directory>, percent-encoded).
+socket_url() {
+  local user=$1 host
+  host="$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")"
+  printf 'postgresql://%s@/chittycharge?host=%s&port=%s' "$user" "$host" "$PG_PORT"
+}
+
+# migrate URL [ARGS...]: chittycharge-migrate against URL, its JSON lines in migrate.log.
+migrate() {
+  local url=$1
+  shift
+  [[ -x $MIGRATE ]] || die "$MIGRATE not found; build it with scripts/setup.sh (or set CHITTYCHARGE_MIGRATE)"
+  DATABASE_URL="$url" "$MIGRATE" --dir "$REPO/db/migrations" "$@" >>"$RUN_DIR/migrate.log" 2>&1 ||
+    die "chittycharge-migrate refused or failed: $(tail -n 1 "$RUN_DIR/migrate.log")"
+  log "ledger migrations: $(tail -n 1 "$RUN_DIR/migrate.log")"
+}
+
+start_postgres() {
+  if [[ -n ${DATABASE_URL:-} ]]; then
+    log "ledger: using DATABASE_URL (not started here)"
+    migrate "$DATABASE_URL"
+    return
+  fi
+  prepare_pg_dir
+  init_cluster
+  local extra=()
+  read -r -a extra <<<"${CHITTYCHARGE_PG_OPTIONS:-}"
+  start_child postgres "$RUN_DIR/postgres.log" "${PG_AS[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" \
+    -k "$PG_DIR" -p "$PG_PORT" -c listen_addresses=127.0.0.1 "${extra[@]}"
+  wait_until 30 "PostgreSQL on $PG_DIR (port $PG_PORT)" pg_ready
+  create_ledger
+  migrate "$(socket_url postgres)" --grant-role chittycharge
+  DATABASE_URL="$(socket_url chittycharge)"
+  export DATABASE_URL
+  log "ledger: PostgreSQL on $PG_DIR and 127.0.0.1:$PG_PORT, data in $PG_DIR/data (log: $RUN_DIR/postgres.log)"
 }
 
 # start_double NAME SCRIPT PORT ARGS...
@@ -356,12 +478,14 @@ main() {
   require_free_port "$HTTP_PORT" CHITTYCHARGE_HTTP_PORT
   require_free_port "$HTTPS_PORT" CHITTYCHARGE_HTTPS_PORT
   [[ -n ${MEMCACHED_SERVERS:-} ]] || require_free_port "$MEMCACHED_PORT" CHITTYCHARGE_MEMCACHED_PORT
+  [[ -n ${DATABASE_URL:-} ]] || require_free_port "$PG_PORT" CHITTYCHARGE_PG_PORT
   prepare_run_dir
   trap cleanup EXIT
   trap 'on_signal INT' INT
   trap 'on_signal TERM' TERM
   ensure_tls
   start_memcached
+  start_postgres
   start_sandbox
   start_pool
   start_nginx

@@ -6,6 +6,7 @@
 # Environment:
 #   CHITTYCHARGE_CMAKE_ARGS   extra arguments for the cmake configure step
 #   CHITTYCHARGE_SKIP_BUILD=1 install packages only
+#   CHITTYCHARGE_PG_USER      the OS user of run.sh's PostgreSQL when run as root (postgres)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -39,6 +40,17 @@ install_packages() {
   apt_install "${missing[@]}"
 }
 
+# scripts/run.sh's private PostgreSQL runs as this user when the stack is started as root
+# (PostgreSQL refuses root). Debian's postgresql package creates it; make sure it exists.
+readonly PG_USER="${CHITTYCHARGE_PG_USER:-postgres}"
+ensure_pg_user() {
+  if getent passwd "$PG_USER" >/dev/null; then
+    return
+  fi
+  log "creating the system user $PG_USER (runs the local stack's PostgreSQL)"
+  as_root useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin "$PG_USER"
+}
+
 build() {
   local extra=()
   # Word splitting is intended: CHITTYCHARGE_CMAKE_ARGS is a list of flags.
@@ -51,6 +63,7 @@ build() {
 
 main() {
   install_packages
+  ensure_pg_user
   if [[ ${CHITTYCHARGE_SKIP_BUILD:-0} == 1 ]]; then
     log "CHITTYCHARGE_SKIP_BUILD=1: not building"
     return

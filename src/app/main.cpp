@@ -19,7 +19,10 @@
 #include "httpclient/curl_transport.h"
 #include "httpclient/timed_transport.h"
 #include "jobs/reconciler.h"
+#include "ledger/event_loop_socket_waiter.h"
 #include "ledger/pg_ledger.h"
+#include "ledger/serial_ledger.h"
+#include "ledger/socket_waiter.h"
 #include "store/memcached_store.h"
 #include "store/timed_store.h"
 #include "stripe/stripe_client.h"
@@ -35,18 +38,25 @@ struct LoopPorts {
   cc::chittyid::ChittyIdClient chittyid;
   std::unique_ptr<cc::store::MemcachedStore> memcached;
   cc::store::TimedStore store;
-  cc::ledger::PollSocketWaiter waiter;  // blocks the loop while PostgreSQL answers
-  cc::ledger::PgLedger ledger;
+  // The ledger: on a loop, the waiter parks the calling fiber on the loop while PostgreSQL
+  // answers and SerialLedger queues the loop's fibers for its one connection; the
+  // reconciler thread blocks in poll(2) and is the only caller of its PgLedger.
+  std::unique_ptr<cc::ledger::SocketWaiter> waiter;
+  cc::ledger::PgLedger pg_ledger;
+  cc::ledger::SerialLedger ledger;
 
   LoopPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
-            cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv)
+            cc::httpclient::Transport& transport, std::unique_ptr<cc::store::MemcachedStore> kv,
+            std::unique_ptr<cc::ledger::SocketWaiter> ledger_waiter)
       : stripe_transport(transport, m, cc::metrics::Dependency::kStripe),
         chittyid_transport(transport, m, cc::metrics::Dependency::kChittyId),
         stripe(stripe_transport, StripeConfig(c)),
         chittyid(chittyid_transport, {c.chitty_id_url, c.chitty_id_token, c.chitty_id_timeout_ms}),
         memcached(std::move(kv)),
         store(*memcached, m),
-        ledger(cc::ledger::PgLedgerOptions{.conninfo = c.database_url}, waiter) {}
+        waiter(std::move(ledger_waiter)),
+        pg_ledger(cc::ledger::PgLedgerOptions{.conninfo = c.database_url}, *waiter),
+        ledger(pg_ledger) {}
 
   static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
     cc::stripe::StripeClientConfig s;
@@ -64,8 +74,9 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   auto kv = cc::store::MemcachedStore::Create(config.memcached_servers);
   if (!kv) return;
   cc::httpclient::CurlTransport transport(config.ca_file);
-  LoopPorts ports(config, metrics, transport, std::move(*kv));
-  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store, ports.ledger};
+  LoopPorts ports(config, metrics, transport, std::move(*kv),
+                  std::make_unique<cc::ledger::PollSocketWaiter>());
+  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store, ports.pg_ledger};
   std::mutex mu;
   std::condition_variable_any wake;
   int64_t open_holds_due = 0;
@@ -124,11 +135,14 @@ int main() {
   options.background = [&](const std::stop_token& stop) {
     RunReconciler(*config, **metrics, stop);
   };
-  const int code =
-      cc::fcgi::Run(options, [&](cc::httpclient::Transport& transport) -> cc::fcgi::Handler {
+  const int code = cc::fcgi::Run(
+      options,
+      [&](cc::httpclient::Transport& transport, cc::runtime::EventLoop& loop) -> cc::fcgi::Handler {
         auto kv = cc::store::MemcachedStore::Create(config->memcached_servers);
         if (!kv) throw std::runtime_error(kv.error().message);
-        auto ports = std::make_shared<LoopPorts>(*config, **metrics, transport, std::move(*kv));
+        auto ports =
+            std::make_shared<LoopPorts>(*config, **metrics, transport, std::move(*kv),
+                                        std::make_unique<cc::ledger::EventLoopSocketWaiter>(loop));
         const cc::http::Deps deps{*config,      ports->stripe, ports->chittyid,
                                   ports->store, ports->ledger, &settled};
         return [&gateway, ports, deps](const cc::http::Request& request) {

@@ -278,7 +278,7 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
       // Each request in flight holds at most one connection to Stripe and one to ChittyID.
       loop.multi = std::make_unique<httpclient::CurlMulti>(*loop.event_loop, options.ca_file,
                                                            2 * static_cast<long>(slots_per_loop));
-      loop.handler = make_handler(loop.multi->transport());
+      loop.handler = make_handler(loop.multi->transport(), *loop.event_loop);
     }
   } catch (const std::exception& e) {
     log::Error("cannot start the worker", {log::Str("error", e.what())});

@@ -26,12 +26,15 @@
 
 #include "http/http.h"
 #include "httpclient/transport.h"
+#include "runtime/event_loop.h"
 
 namespace cc::fcgi {
 
 using Handler = std::function<http::Response(const http::Request&)>;
-// Builds the loop's handler over the loop's HTTP transport (shared by its fibers).
-using HandlerFactory = std::function<Handler(httpclient::Transport&)>;
+// Builds the loop's handler over the loop's HTTP transport (shared by its fibers) and its
+// event loop (for adapters that park fibers on it, as the ledger's socket waiter does).
+// Called on the main thread before the loops start; the loop outlives the handler.
+using HandlerFactory = std::function<Handler(httpclient::Transport&, runtime::EventLoop&)>;
 
 struct ServerOptions {
   int slots = 256;  // requests in flight at once (fibers), shared out among the loops

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "ledger/ledger.h"
 #include "runtime/fibers.h"
 
 namespace cc::gateway {
@@ -55,7 +56,11 @@ HealthProbe::Snapshot HealthProbe::Get(const http::Deps& deps, int64_t now) {
 http::Response Health(HealthProbe& probe, const http::Deps& deps, int64_t now) {
   const auto upstream = probe.Get(deps, now);
   const bool memcached_ok = deps.store.Ping().has_value();
-  const bool critical_ok = upstream.stripe_ok && memcached_ok;
+  // The loop's own connection, on every call like memcached: a local round trip (or an
+  // immediate answer while PgLedger backs off), so no memo is needed, and a per-process
+  // memo could not speak for every loop's connection anyway.
+  const bool database_ok = deps.ledger.Ping().has_value();
+  const bool critical_ok = upstream.stripe_ok && memcached_ok && database_ok;
   const bool all_ok = critical_ok && upstream.chittyid_ok;
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
@@ -72,6 +77,8 @@ http::Response Health(HealthProbe& probe, const http::Deps& deps, int64_t now) {
   w.Bool(upstream.chittyid_ok);
   json::Key(w, "memcached_connected");
   w.Bool(memcached_ok);
+  json::Key(w, "database_connected");
+  w.Bool(database_ok);
   w.EndObject();
   return http::Json(critical_ok ? 200 : 503, std::string(buf.GetString(), buf.GetSize()));
 }

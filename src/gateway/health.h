@@ -4,7 +4,10 @@
 // caller that finds the probe due; the network call is made without the lock. While a
 // dependency's first probe is in flight, other callers wait for its result (a fresh
 // worker must not report a healthy Stripe as down); after that they answer the last
-// known result while a re-probe is in flight. memcached is pinged on every call.
+// known result while a re-probe is in flight. memcached and the ledger (the calling
+// loop's PostgreSQL connection, http::Deps::ledger) are pinged on every call: both are
+// local and answer in well under a millisecond, and a ledger in its reconnect backoff
+// answers at once.
 // Thread-safe: one per worker process, shared by its event loops.
 #pragma once
 
@@ -36,7 +39,8 @@ class HealthProbe {
   bool chittyid_known_ = false;
 };
 
-// The contract's /health answer: 200 when Stripe and memcached are up, else 503.
+// The contract's /health answer: 200 when Stripe, memcached and the ledger are up, else 503
+// ("degraded"; a ChittyID outage alone is 200 "degraded").
 http::Response Health(HealthProbe& probe, const http::Deps& deps, int64_t now);
 
 }  // namespace cc::gateway

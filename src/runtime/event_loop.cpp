@@ -181,7 +181,8 @@ void EventLoop::DrainWakeups() const {
   (void)eventfd_read(wake_fd_, &count);
 }
 
-Result<Events> EventLoop::AwaitReady(int fd, Events interest) {
+Result<Events> EventLoop::AwaitReady(int fd, Events interest,
+                                     std::optional<Clock::time_point> deadline) {
   fibers::Fiber* fiber = fibers::Scheduler::Current();
   if (fiber == nullptr) {
     return Fail(ErrorKind::kInternal, "internal_error", "AwaitReady called outside a fiber");
@@ -203,7 +204,13 @@ Result<Events> EventLoop::AwaitReady(int fd, Events interest) {
   Waiter waiter(fiber);
   if (Status watched = Watch(fd, interest, waiter); !watched)
     return Fail(std::move(watched.error()));
-  while (waiter.ready() == 0) fibers::Scheduler::Park();
+  while (waiter.ready() == 0) {
+    if (!deadline) {
+      fibers::Scheduler::Park();
+    } else if (!fibers::Scheduler::ParkUntil(*deadline)) {
+      break;  // timed out, unless fd became ready in the same turn (ready() says)
+    }
+  }
   (void)Unwatch(fd);
   return waiter.ready();
 }

@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/result.h"
@@ -94,11 +95,15 @@ class EventLoop {
   void Wakeup() const;
 
   // On a fiber (runtime/fibers.h) of this loop's thread: watches fd for `interest`, parks
-  // the fiber until fd is ready, unwatches it and returns what was ready. The fiber
-  // waits as long as fd stays quiet (no timeout), so nobody else may unwatch fd
-  // meanwhile; an error or hang-up ends the wait (kError). kInternal when called outside
-  // a fiber or when fd cannot be watched (already watched, or refused by epoll).
-  Result<Events> AwaitReady(int fd, Events interest);
+  // the fiber until fd is ready or `deadline` passes, unwatches it and returns what was
+  // ready: 0 when the deadline passed first (nullopt: no deadline, the fiber waits as
+  // long as fd stays quiet). Nobody else may unwatch fd meanwhile; an error or hang-up
+  // ends the wait (kError). The deadline is a sleeper of the fiber's scheduler, so the
+  // thread driving the loop must bound its Wait() by Scheduler::MillisToNextWake() (as
+  // fcgi/server.cpp does). kInternal when called outside a fiber or when fd cannot be
+  // watched (already watched, or refused by epoll).
+  Result<Events> AwaitReady(int fd, Events interest,
+                            std::optional<Clock::time_point> deadline = std::nullopt);
 
  private:
   // One watched descriptor. `generation` changes on every Watch() and travels in the

@@ -150,6 +150,19 @@ void Scheduler::Park() {
   fiber->back = std::move(fiber->back).resume();
 }
 
+bool Scheduler::ParkUntil(Clock::time_point deadline) {
+  Fiber* fiber = t_current;
+  if (fiber == nullptr || deadline <= Clock::now()) return deadline > Clock::now();
+  Scheduler& scheduler = *fiber->scheduler;
+  const auto entry = scheduler.sleepers_.emplace(deadline, fiber);
+  fiber->sleeping = true;
+  Park();
+  if (!fiber->sleeping) return false;  // RunReady found it due and removed it
+  scheduler.sleepers_.erase(entry);    // woken first: the deadline no longer applies
+  fiber->sleeping = false;
+  return true;
+}
+
 void Scheduler::Wake(Fiber* fiber) {
   if (fiber->ready) return;
   fiber->ready = true;

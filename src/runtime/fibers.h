@@ -4,10 +4,10 @@
 // A Scheduler belongs to one OS thread. Spawn() queues a function on a new fiber;
 // RunReady() runs every ready fiber until it waits or ends. Inside a fiber, Park() waits
 // until someone calls Wake() for it (the event loop, when the fiber's HTTP exchange has
-// finished), and SleepFor() waits for a time. Everything else a fiber calls runs as
-// usual and blocks the whole thread while it runs (a memcached round trip, a mutex), so
-// fibers must never wait on a lock or condition that another fiber of the same thread
-// would release: use Pause() for such waits.
+// finished), ParkUntil() does the same with a deadline, and SleepFor() waits for a time. Everything
+// else a fiber calls runs as usual and blocks the whole thread while it runs (a memcached round
+// trip, a mutex), so fibers must never wait on a lock or condition that another fiber of the same
+// thread would release: use Pause() for such waits.
 //
 // Stacks are 256 KiB with a guard page below, taken from a per-scheduler pool and reused,
 // so a request costs no mmap. Sanitizer builds use ucontext with ASan's fiber annotations
@@ -50,6 +50,11 @@ class Scheduler {
   // The current fiber waits until Wake(it). Returns at once outside a fiber. Callers
   // re-check what they wait for: a wake is only a hint.
   static void Park();
+  // The current fiber waits until Wake(it) or `deadline`, whichever comes first (the
+  // deadline is kept as a sleeper, so the loop's MillisToNextWake() covers it). Returns
+  // false when the deadline passed first, true when woken before it; either way a hint,
+  // as for Park(). Outside a fiber returns at once: whether `deadline` is still ahead.
+  static bool ParkUntil(std::chrono::steady_clock::time_point deadline);
   // Makes a parked fiber ready; from its scheduler's thread only.
   static void Wake(Fiber* fiber);
   // The current fiber waits `delay`; outside a fiber the thread sleeps.

@@ -5,9 +5,12 @@ memcached + the Stripe/ChittyID doubles, sandbox mode) in its own process group 
 a temporary run dir and non-default ports, waits for its READY line, and at the end
 sends SIGTERM to the group and checks that every process it started is gone.
 
-More stacks: `launched_stack` (the same launch path, other settings) and the
-module-scoped `own_stack`, whose memcached the fixture runs itself so a test can kill
-and restart it (run.sh stops the whole stack when a memcached it started exits).
+The stack's ledger is the private PostgreSQL run.sh starts in its run dir (`.sql()`
+queries it as the superuser). More stacks: `launched_stack` (the same launch path, other
+settings; `own_postgres=True` gives it a PostgreSQL the harness runs, `.own_postgres`,
+an OwnPostgres, so a test can kill and restart it) and the module-scoped `own_stack`,
+whose memcached the fixture runs itself so a test can kill and restart it (run.sh stops
+the whole stack when a memcached or PostgreSQL it started exits).
 Helpers shared by the test modules: `unique`, `assert_error`, and `wait_until` (with
 `poll`), the one way a test waits for something: a condition polled against a deadline.
 
@@ -57,15 +60,18 @@ PREFERRED_PORTS = {
     "STRIPE_DOUBLE_PORT": 18111,
     "CHITTYID_DOUBLE_PORT": 18112,
     "CHITTYCHARGE_MEMCACHED_PORT": 18211,
+    "CHITTYCHARGE_PG_PORT": 18432,
 }
-PID_FILES = ("memcached", "stripe-double", "chittyid-double", "pool", "nginx")
+PID_FILES = ("memcached", "postgres", "stripe-double", "chittyid-double", "pool", "nginx")
+PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 15
 HTTP_TIMEOUT_S = 30
 
 # Variables of the service or of run.sh that must not leak in from the caller's shell.
-SCRUBBED_PREFIXES = ("STRIPE_", "CHITTY_ID_", "CHITTYID_", "MEMCACHED_", "CHITTYCHARGE_")
-SCRUBBED_NAMES = ("RATE_LIMIT_PER_MINUTE", "CURRENCY", "DEFAULT_HOLD_AMOUNT_CENTS", "ALLOWED_ORIGINS")
+SCRUBBED_PREFIXES = ("STRIPE_", "CHITTY_ID_", "CHITTYID_", "MEMCACHED_", "CHITTYCHARGE_", "PG")
+SCRUBBED_NAMES = ("RATE_LIMIT_PER_MINUTE", "CURRENCY", "DEFAULT_HOLD_AMOUNT_CENTS", "ALLOWED_ORIGINS",
+                  "DATABASE_URL")
 KEPT_NAMES = ("CHITTYCHARGE_WORKER",)
 
 
@@ -102,10 +108,12 @@ class Stack:
         self.stripe_port = ports["STRIPE_DOUBLE_PORT"]
         self.chittyid_port = ports["CHITTYID_DOUBLE_PORT"]
         self.memcached_port = ports["CHITTYCHARGE_MEMCACHED_PORT"]
+        self.pg_port = ports["CHITTYCHARGE_PG_PORT"]
         self.ca_file = str(self.run_dir / "tls" / "cert.pem")
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.pids = {}
         self.own_memcached = None  # an OwnMemcached when launched with one
+        self.own_postgres = None  # an OwnPostgres when launched with one
 
     # ------------------------------------------------------------ transport
 
@@ -221,6 +229,28 @@ class Stack:
         answer = self.memcached_cmd("flush_all")
         assert answer.strip() == "OK", answer
 
+    # ------------------------------------------------------------ the ledger (PostgreSQL)
+
+    def pg_address(self):
+        """(socket directory, port) of the stack's PostgreSQL."""
+        if self.own_postgres is not None:
+            return self.own_postgres.socket_dir, self.own_postgres.port
+        return self.run_dir / "pg", self.pg_port
+
+    def database_url(self):
+        """The workers' DATABASE_URL: the service role over the stack's socket."""
+        if self.own_postgres is not None:
+            return self.own_postgres.url
+        host, port = self.pg_address()
+        return (f"postgresql://chittycharge@/chittycharge?"
+                f"host={urllib.parse.quote(str(host), safe='')}&port={port}")
+
+    def sql(self, query, database="chittycharge"):
+        """Runs `query` with psql as the superuser on the stack's ledger database; returns
+        the rows as tuples of strings (NULL as None)."""
+        host, port = self.pg_address()
+        return psql(host, port, query, database)
+
 
 def _as_list(payload):
     """The control API may answer a bare list or a {"data": [...]}-style wrapper."""
@@ -272,6 +302,19 @@ def wait_until(predicate, timeout, what, interval=0.1):
 
 
 # ---------------------------------------------------------------- stack lifecycle
+
+def psql(host, port, query, database="chittycharge", timeout=30):
+    """psql as the superuser `postgres` over the socket in `host`; rows as tuples."""
+    done = subprocess.run(
+        [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\x1e",
+         "-v", "ON_ERROR_STOP=1", "-h", str(host), "-p", str(port), "-U", "postgres",
+         "-d", database, "-c", query],
+        capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"psql failed ({done.returncode}): {done.stderr.strip()}\n{query}")
+    return [tuple(None if field == "\x1e" else field for field in line.split("\x1f"))
+            for line in done.stdout.splitlines() if line]
+
 
 def _port_free(port):
     with socket.socket() as probe:
@@ -445,20 +488,33 @@ def stack():
 
 # ---------------------------------------------------------------- more stacks
 
-def launched_stack(extra_env=None, prefix="chittycharge-extra-", ports=None, own_memcached=False):
+def launched_stack(extra_env=None, prefix="chittycharge-extra-", ports=None, own_memcached=False,
+                   own_postgres=False, run_dir=None):
     """Starts a stack (its own run dir; `ports`, by default free ones) with `extra_env` on
     top of the common environment, e.g. low nginx limits. With own_memcached, run.sh uses
-    a memcached started here (`.own_memcached`, an OwnMemcached) through MEMCACHED_SERVERS.
-    A generator for fixtures: `yield from launched_stack({...})`; at the end every process
-    it started must be gone."""
-    run_dir = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    a memcached started here (`.own_memcached`, an OwnMemcached) through MEMCACHED_SERVERS;
+    with own_postgres, a PostgreSQL started here (`.own_postgres`, an OwnPostgres) through
+    DATABASE_URL. `run_dir`: a run dir of the caller's, kept (a second run reuses it, as
+    the run command does). A generator for fixtures: `yield from launched_stack({...})`;
+    at the end every process it started must be gone."""
+    keep_run_dir = run_dir is not None
+    run_dir = pathlib.Path(run_dir or tempfile.mkdtemp(prefix=prefix))
     ports = ports or _any_free_ports()
     memcached = None
+    postgres = None
     if own_memcached:
         memcached = OwnMemcached(run_dir, ports["CHITTYCHARGE_MEMCACHED_PORT"])
     env = _stack_env(run_dir, ports)
     if memcached:
         env["MEMCACHED_SERVERS"] = f"127.0.0.1:{memcached.port}"
+    if own_postgres:
+        try:
+            postgres = OwnPostgres(ports["CHITTYCHARGE_PG_PORT"])
+        except BaseException:
+            if memcached:
+                memcached.stop()
+            raise
+        env["DATABASE_URL"] = postgres.url
     env.update(extra_env or {})
     with open(run_dir / "run.out", "wb") as out:
         proc = subprocess.Popen(
@@ -472,13 +528,15 @@ def launched_stack(extra_env=None, prefix="chittycharge-extra-", ports=None, own
         pids = _read_pids(run_dir, PID_FILES)
         running.pids = pids
         running.own_memcached = memcached
+        running.own_postgres = postgres
         yield running
         pids.update(_read_pids(run_dir, ("workers",)))
     finally:
-        problems = _stop(proc, pids) + (memcached.stop() if memcached else [])
+        problems = (_stop(proc, pids) + (memcached.stop() if memcached else [])
+                    + (postgres.stop() if postgres else []))
         if problems or os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") == "1":
             print(f"\nstack run dir kept: {run_dir}")
-        else:
+        elif not keep_run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
     assert not problems, "; ".join(problems) + "\n" + _log_tails(run_dir)
 
@@ -550,3 +608,117 @@ class OwnMemcached:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return [f"memcached {self.proc.pid} ignored SIGTERM"]
+
+
+OWN_POSTGRES_WAIT_S = 30
+SERVICE_ROLE = "chittycharge"
+
+
+def _as_postgres_user():
+    """The argv prefix that runs a PostgreSQL program as `postgres` (it refuses root)."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--reuid", "postgres", "--regid", "postgres", "--init-groups", "--"]
+
+
+def _migrate_binary():
+    """chittycharge-migrate beside the worker under test, else build/'s (as run.sh)."""
+    worker = pathlib.Path(os.environ.get("CHITTYCHARGE_WORKER", REPO / "build" / "chittycharge"))
+    beside = worker.with_name("chittycharge-migrate")
+    return beside if os.access(beside, os.X_OK) else REPO / "build" / "chittycharge-migrate"
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster run by the harness (run.sh uses it through DATABASE_URL, as an
+    external database): initialised into its own temp dir (initdb, the database, the
+    service role and the migrations, as run.sh does), started on `port`, stopped, killed
+    and started again there by its pid (`pid_file`). Runs as `postgres` when root."""
+
+    def __init__(self, port):
+        self.home = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-own-pg-"))
+        self.home.chmod(0o711)
+        self.socket_dir = self.home / "sock"
+        self.data = self.home / "data"
+        self.port = port
+        self.pid_file = self.home / "postgres.pid"
+        self.log = self.home / "postgres.log"
+        self.proc = None
+        for path in (self.socket_dir, self.data):
+            path.mkdir(mode=0o700)
+            if os.geteuid() == 0:
+                shutil.chown(path, "postgres", "postgres")
+        host = urllib.parse.quote(str(self.socket_dir), safe="")
+        self.url = f"postgresql://{SERVICE_ROLE}@/chittycharge?host={host}&port={port}"
+        try:
+            self._init()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _run(self, argv, **kwargs):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=OWN_POSTGRES_WAIT_S,
+                              check=False, **kwargs)
+        assert done.returncode == 0, f"{argv[0]} failed: {done.stdout}{done.stderr}"
+
+    def _init(self):
+        self._run(_as_postgres_user() + [str(PG_BIN / "initdb"), "-D", str(self.data), "-U",
+                                         "postgres", "--auth=trust", "-E", "UTF8",
+                                         "--locale=C.UTF-8", "--no-sync"])
+        self.start()
+        psql(self.socket_dir, self.port, f"CREATE ROLE {SERVICE_ROLE} LOGIN", "postgres")
+        psql(self.socket_dir, self.port, "CREATE DATABASE chittycharge", "postgres")
+        host = urllib.parse.quote(str(self.socket_dir), safe="")
+        migrate = _migrate_binary()
+        self._run([str(migrate), "--dir", str(REPO / "db" / "migrations"), "--grant-role",
+                   SERVICE_ROLE],
+                  env={"DATABASE_URL": f"postgresql://postgres@/chittycharge?host={host}"
+                                       f"&port={self.port}", "PATH": os.environ["PATH"]})
+
+    def _ready(self):
+        return subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", str(self.socket_dir),
+                               "-p", str(self.port), "-t", "1"], check=False).returncode == 0
+
+    def start(self):
+        """Starts the cluster on its port (again after kill/stop) and waits until it accepts
+        connections. Retried while the backends of a killed postmaster are still leaving."""
+        deadline = time.monotonic() + OWN_POSTGRES_WAIT_S
+        while True:
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    _as_postgres_user() + [str(PG_BIN / "postgres"), "-D", str(self.data), "-k",
+                                           str(self.socket_dir), "-p", str(self.port), "-c",
+                                           "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+            self.pid_file.write_text(f"{self.proc.pid}\n")
+            if poll(lambda: self.proc.poll() is not None or self._ready(), OWN_POSTGRES_WAIT_S,
+                    interval=0.05) and self.proc.poll() is None:
+                return
+            self.proc.kill()
+            self.proc.wait(OWN_POSTGRES_WAIT_S)
+            assert time.monotonic() < deadline, f"PostgreSQL did not start; see {self.log}"
+            time.sleep(0.5)
+
+    def kill(self, signum=signal.SIGKILL):
+        """`signum` to the pid in the pid file (SIGKILL: PostgreSQL dies as in a crash);
+        waits until it is gone and its port closed."""
+        pid = int(self.pid_file.read_text())
+        os.kill(pid, signum)
+        self.proc.wait(OWN_POSTGRES_WAIT_S)
+        self.pid_file.unlink()
+        wait_until(lambda: not _port_open(self.port), OWN_POSTGRES_WAIT_S,
+                   f"port {self.port} to close", interval=0.05)
+
+    def stop(self):
+        """Fast shutdown; problems found (empty when it went away). Removes its temp dir."""
+        problems = []
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(OWN_POSTGRES_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                problems.append(f"postgres {self.proc.pid} ignored SIGINT")
+        if not problems:
+            shutil.rmtree(self.home, ignore_errors=True)
+        return problems

@@ -39,6 +39,7 @@ import uuid
 
 import pytest
 
+import conftest
 from conftest import (ALPHA_TOKEN, CHITTY_ID_TOKEN, REPO, SANDBOX_STRIPE_KEY, WEBHOOK_SECRET,
                       launched_stack, wait_until)
 
@@ -50,6 +51,7 @@ SERVICE = REPO / "systemd" / "chittycharge.service"
 SOCKET_UNIT = REPO / "systemd" / "chittycharge.socket"
 ENV_EXAMPLE = REPO / "systemd" / "chittycharge.env.example"
 WORKER = pathlib.Path(os.environ.get("CHITTYCHARGE_WORKER", REPO / "build" / "chittycharge"))
+MIGRATE = conftest._migrate_binary()
 DEFAULT_ORIGINS = "https://chitty.cc,https://*.chitty.cc,https://furnished-condos.com,http://localhost:*"
 RIG_ORIGINS = "https://app.example.com, https://*.example.org,http://localhost:*"
 VALID = {"amount": 5000, "currency": "usd", "description": "deploy test hold"}
@@ -430,6 +432,12 @@ def test_body_limits_and_zones_in_the_shared_server_part():
 def test_units_pass_systemd_analyze_verify():
     done = subprocess.run(["systemd-analyze", "verify", str(SOCKET_UNIT), str(SERVICE)],
                           capture_output=True, text=True, timeout=60)
+    # The one thing verify cannot see here: chittycharge-migrate is installed by the
+    # package (test_cmake_install_puts_every_file_in_its_fhs_place), not on this host.
+    missing = ("chittycharge.service: Command /usr/bin/chittycharge-migrate is not executable: "
+               "No such file or directory\n")
+    if not os.access("/usr/bin/chittycharge-migrate", os.X_OK) and done.stderr == missing:
+        done = subprocess.CompletedProcess(done.args, 0, done.stdout, "")
     assert done.returncode == 0 and done.stdout == "" and done.stderr == "", done
 
 
@@ -477,6 +485,15 @@ def test_service_takes_the_socket_and_logs_to_the_journal():
     exec_start = unit_values(SERVICE, "ExecStart")[0]
     assert exec_start.startswith("/usr/bin/multiwatch ") and exec_start.endswith(" /usr/bin/chittycharge")
     assert "--signal=TERM" in exec_start
+
+
+def test_service_waits_for_postgresql_and_checks_the_migrations_first():
+    assert "postgresql.service" in unit_values(SERVICE, "After", "Unit")
+    assert "postgresql.service" in unit_values(SERVICE, "Wants", "Unit")
+    assert "postgresql.service" not in unit_values(SERVICE, "Requires", "Unit")
+    assert unit_values(SERVICE, "ExecStartPre") == [
+        "/usr/bin/chittycharge-migrate --dir /usr/share/chittycharge/migrations"]
+    assert re.search(r"^#?DATABASE_URL=", ENV_EXAMPLE.read_text(), re.M)
 
 
 def test_sysusers_file_creates_the_service_user(tmp_path):
@@ -582,6 +599,7 @@ class Rig:
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "CHITTY_ID_TOKEN": CHITTY_ID_TOKEN,
             "CHITTYCHARGE_API_TOKENS": f"alpha:{ALPHA_TOKEN}",
+            "DATABASE_URL": self.stack.database_url(),
             "STRIPE_API_BASE": f"https://127.0.0.1:{self.stack.stripe_port}",
             "CHITTY_ID_URL": f"https://127.0.0.1:{self.stack.chittyid_port}",
             "MEMCACHED_SERVERS": f"127.0.0.1:{self.stack.memcached_port}",
@@ -617,12 +635,26 @@ class Rig:
         argv = shlex.split(expand(unit_values(SERVICE, "ExecStart")[0]))
         return [str(WORKER) if word == "/usr/bin/chittycharge" else word for word in argv]
 
+    def migrate_check(self, env):
+        """ExecStartPre=: chittycharge-migrate with the service's environment must pass
+        before the pool starts (the stack's ledger is migrated; the role only checks)."""
+        for line in unit_values(SERVICE, "ExecStartPre"):
+            argv = shlex.split(line)
+            argv = [str(MIGRATE) if word == "/usr/bin/chittycharge-migrate" else
+                    str(REPO / "db" / "migrations")
+                    if word == "/usr/share/chittycharge/migrations" else word for word in argv]
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60,
+                                  check=False)
+            assert done.returncode == 0, f"ExecStartPre {line}: {done.stderr}"
+            assert '"applied":0' in done.stderr, done.stderr
+
     def start_pool(self):
         """ExecStart with fd 0 = the listening socket (StandardInput=socket)."""
         env = {"PATH": "/usr/bin:/bin"}
         unit_env = read_env_file(self.env_file)
         env.update(unit_env)
         argv = self.pool_command(env)
+        self.migrate_check(env)
         self.pool = subprocess.Popen(argv, stdin=self.listener.fileno(), stdout=self.pool_log,
                                      stderr=self.pool_log, env=env, start_new_session=True)
 

@@ -160,6 +160,26 @@ BOOST_AUTO_TEST_CASE(health_reports_each_dependency) {
   auto down = Call("GET", "/health");
   BOOST_TEST(down.status == 503);
   BOOST_TEST(down.body.find(R"("memcached_connected":false)") != std::string::npos);
+  BOOST_TEST(down.body.find(R"("database_connected":true)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(health_is_503_degraded_while_the_ledger_is_down_and_recovers) {
+  auto ok = Call("GET", "/health");
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(ok.body.find(R"("database_connected":true)") != std::string::npos);
+  const auto pings_before = ledger.calls();
+  ledger.SetFailing(true);  // PostgreSQL down
+  auto down = Call("GET", "/health");
+  BOOST_TEST(down.status == 503);
+  BOOST_TEST(down.body.find(R"("status":"degraded")") != std::string::npos);
+  BOOST_TEST(down.body.find(R"("database_connected":false)") != std::string::npos);
+  BOOST_TEST(down.body.find(R"("memcached_connected":true)") != std::string::npos);
+  BOOST_TEST(down.body.find(R"("stripe_connected":true)") != std::string::npos);
+  BOOST_TEST(ledger.calls() == pings_before + 1);  // one ping per call, no memo
+  ledger.SetFailing(false);
+  auto back = Call("GET", "/health");  // at once: nothing cached the outage
+  BOOST_TEST(back.status == 200);
+  BOOST_TEST(back.body.find(R"("status":"healthy")") != std::string::npos);
 }
 
 // Regression: a fresh worker's concurrent /health callers answered 503 with

@@ -473,6 +473,59 @@ BOOST_AUTO_TEST_CASE(await_ready_outside_a_fiber_or_on_a_watched_fd_is_refused) 
   REQUIRE_OK(loop.Unwatch(pipe.read.get()));
 }
 
+// The deadline: a quiet descriptor ends the wait with no events once it passes, and the
+// loop's other fibers ran meanwhile (the thread was never blocked).
+BOOST_AUTO_TEST_CASE(a_fiber_parked_with_a_deadline_resumes_empty_handed_when_it_passes) {
+  EventLoop loop;
+  fibers::Scheduler scheduler;
+  Pipe pipe = MakePipe();
+  std::optional<Result<Events>> outcome;
+  int others = 0;
+  const auto start = Clock::now();
+  scheduler.Spawn([&] {
+    outcome = loop.AwaitReady(pipe.read.get(), kReadable, Clock::now() + milliseconds(40));
+  });
+  scheduler.Spawn([&] {
+    for (int i = 0; i < 3; ++i) {
+      ++others;
+      fibers::Pause(milliseconds(5));
+    }
+  });
+  while (scheduler.live() > 0 && Since(start) < milliseconds(5000)) {
+    const int next = scheduler.MillisToNextWake();
+    (void)loop.Wait(next < 0 ? 1000 : next);  // as fcgi/server.cpp bounds it
+    scheduler.RunReady();
+  }
+  BOOST_TEST(scheduler.live() == 0U);
+  BOOST_TEST(others == 3);
+  BOOST_TEST(Since(start) >= milliseconds(40));
+  BOOST_REQUIRE(outcome.has_value());
+  REQUIRE_OK(*outcome);
+  BOOST_TEST(**outcome == 0U);
+  BOOST_TEST(!loop.watching(pipe.read.get()));
+  BOOST_TEST(scheduler.MillisToNextWake() == -1);  // no sleeper left behind
+}
+
+BOOST_AUTO_TEST_CASE(a_fiber_parked_with_a_deadline_resumes_when_ready_and_drops_its_deadline) {
+  EventLoop loop;
+  fibers::Scheduler scheduler;
+  Pipe pipe = MakePipe();
+  std::optional<Result<Events>> outcome;
+  scheduler.Spawn([&] {
+    outcome = loop.AwaitReady(pipe.read.get(), kReadable, Clock::now() + milliseconds(60000));
+  });
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.MillisToNextWake() > 0);  // the deadline is a sleeper
+  WriteByte(pipe.write.get());
+  BOOST_TEST(loop.Wait(1000) == 1);
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 0U);
+  BOOST_REQUIRE(outcome.has_value());
+  REQUIRE_OK(*outcome);
+  BOOST_TEST(**outcome == kReadable);
+  BOOST_TEST(scheduler.MillisToNextWake() == -1);  // removed when woken first
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

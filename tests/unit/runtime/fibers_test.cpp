@@ -150,6 +150,35 @@ BOOST_AUTO_TEST_CASE(stacks_are_reused_by_later_fibers) {
   BOOST_TEST(static_cast<const void*>(first) == static_cast<const void*>(second));
 }
 
+BOOST_AUTO_TEST_CASE(park_until_returns_false_at_its_deadline_and_true_when_woken_first) {
+  Scheduler scheduler;
+  std::vector<bool> woken_first;
+  Fiber* second = nullptr;
+  scheduler.Spawn(
+      [&] { woken_first.push_back(Scheduler::ParkUntil(Clock::now() + milliseconds(20))); });
+  scheduler.Spawn([&] {
+    second = Scheduler::Current();
+    woken_first.push_back(Scheduler::ParkUntil(Clock::now() + milliseconds(60000)));
+  });
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 2U);
+  Scheduler::Wake(second);
+  scheduler.RunReady();
+  BOOST_TEST(scheduler.live() == 1U);
+  BOOST_TEST(scheduler.MillisToNextWake() <= 20);  // only the first one's deadline is left
+  const auto start = Clock::now();
+  while (scheduler.live() > 0 && Clock::now() - start < milliseconds(5000)) {
+    std::this_thread::sleep_for(milliseconds(std::max(scheduler.MillisToNextWake(), 1)));
+    scheduler.RunReady();
+  }
+  const std::vector<bool> expected{true, false};
+  BOOST_TEST(woken_first == expected, boost::test_tools::per_element());
+  BOOST_TEST(scheduler.MillisToNextWake() == -1);
+  // Outside a fiber: at once, whether the deadline is ahead.
+  BOOST_TEST(Scheduler::ParkUntil(Clock::now() + milliseconds(1000)));
+  BOOST_TEST(!Scheduler::ParkUntil(Clock::now() - milliseconds(1)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -1,0 +1,72 @@
+// SerialLedger: one Ledger shared by the fibers of one event loop, one call at a time.
+//
+// PgLedger serves one call at a time and refuses a second one as a bug, but a call parks
+// its fiber while PostgreSQL answers (EventLoopSocketWaiter), so another fiber of the same
+// loop may call meanwhile. SerialLedger forwards every call to the ledger it wraps under
+// a fiber-aware lock: a caller that finds it taken queues and parks (fibers::Scheduler::
+// Park, never blocking the OS thread), and the lock is handed to the waiters in arrival
+// order (FIFO, no barging), so no caller waits behind later ones. A call's wait is bounded
+// by the wrapped ledger's own timeouts times the callers ahead of it; a PgLedger whose
+// database is down answers at once during its backoff, so a queue drains quickly.
+//
+// Outside a fiber a call runs at once when the lock is free; if a (parked) fiber holds
+// it, the call cannot wait without blocking that fiber's thread and answers kInternal
+// ("ledger busy") — callers outside fibers use a ledger of their own.
+// Thread-safety: none; one per event loop, used from that loop's thread only. Answers are
+// the wrapped ledger's.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+#include "ledger/ledger.h"
+
+namespace cc::fibers {
+struct Fiber;
+}
+
+namespace cc::ledger {
+
+class SerialLedger final : public Ledger {
+ public:
+  // `target` must outlive this object.
+  explicit SerialLedger(Ledger& target) : target_(target) {}
+
+  Result<bool> RecordHold(const Hold& hold) override;
+  Result<std::optional<Hold>> FindHold(std::string_view id) override;
+  Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
+  Result<Event> AppendEvent(const Event& event) override;
+  Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
+                                 int limit) override;
+  Result<StripeIntent> BeginIntent(const StripeIntent& intent) override;
+  Result<std::optional<StripeIntent>> FindIntent(std::string_view idempotency_key) override;
+  Status FinishIntent(std::string_view idempotency_key, IntentState state,
+                      std::string_view result_json, std::string_view stripe_request_id,
+                      int64_t now) override;
+  Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
+  Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
+  Status Ping() override;
+
+  // Callers parked waiting for the lock (tests, diagnostics).
+  [[nodiscard]] size_t waiting() const { return waiters_.size(); }
+
+ private:
+  // A parked caller, on its own fiber's stack.
+  struct Waiter {
+    fibers::Fiber* fiber = nullptr;
+    bool granted = false;
+  };
+
+  // Takes the lock, parking behind earlier callers; false: busy and not on a fiber.
+  bool Lock();
+  // Hands the lock to the first waiter, or frees it.
+  void Unlock();
+  template <typename Call>
+  auto Serially(Call call) -> decltype(call());
+
+  Ledger& target_;
+  bool locked_ = false;
+  std::deque<Waiter*> waiters_;
+};
+
+}  // namespace cc::ledger

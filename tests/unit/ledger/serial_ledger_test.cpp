@@ -1,0 +1,164 @@
+// Tests for ledger/serial_ledger.h: the wrapped ledger's behaviour, one call at a time
+// across the fibers of a thread, in arrival order.
+#include "ledger/serial_ledger.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "ledger/faulty_ledger.h"
+#include "ledger/in_memory_ledger.h"
+#include "ledger/ledger_behaviour.h"
+#include "runtime/fibers.h"
+
+namespace cc::ledger {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Wrapped {
+  InMemoryLedger inner;
+  SerialLedger ledger{inner};
+};
+
+// A ledger whose every call parks its fiber for a while mid-call (as PgLedger does while
+// PostgreSQL answers) and records how many calls overlap and in which order they start.
+class ParkingLedger final : public Ledger {
+ public:
+  explicit ParkingLedger(Ledger& target) : target_(target) {}
+
+  Result<bool> RecordHold(const Hold& hold) override {
+    return During("hold", [&] { return target_.RecordHold(hold); });
+  }
+  Result<std::optional<Hold>> FindHold(std::string_view id) override {
+    return During("find", [&] { return target_.FindHold(id); });
+  }
+  Result<Page<Hold>> ListHolds(const HoldFilter& filter) override {
+    return During("list", [&] { return target_.ListHolds(filter); });
+  }
+  Result<Event> AppendEvent(const Event& event) override {
+    return During("event", [&] { return target_.AppendEvent(event); });
+  }
+  Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
+                                 int limit) override {
+    return During("events", [&] { return target_.ListEvents(hold_id, starting_after, limit); });
+  }
+  Result<StripeIntent> BeginIntent(const StripeIntent& intent) override {
+    return During("begin", [&] { return target_.BeginIntent(intent); });
+  }
+  Result<std::optional<StripeIntent>> FindIntent(std::string_view key) override {
+    return During("intent", [&] { return target_.FindIntent(key); });
+  }
+  Status FinishIntent(std::string_view key, IntentState state, std::string_view result_json,
+                      std::string_view stripe_request_id, int64_t now) override {
+    return During("finish", [&] {
+      return target_.FinishIntent(key, state, result_json, stripe_request_id, now);
+    });
+  }
+  Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override {
+    return During("pending", [&] { return target_.ListPendingIntents(created_before, limit); });
+  }
+  Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override {
+    return During(std::string(event_id),
+                  [&] { return target_.RecordWebhookEvent(event_id, received_at); });
+  }
+  Status Ping() override {
+    return During("ping", [&] { return target_.Ping(); });
+  }
+
+  std::vector<std::string> started;
+  int in_flight = 0;
+  int most_in_flight = 0;
+
+ private:
+  template <typename Call>
+  auto During(const std::string& name, Call call) -> decltype(call()) {
+    started.push_back(name);
+    most_in_flight = std::max(most_in_flight, ++in_flight);
+    fibers::Pause(milliseconds(2));  // the fiber parks mid-call
+    auto answer = call();
+    --in_flight;
+    return answer;
+  }
+
+  Ledger& target_;
+};
+
+void RunAll(fibers::Scheduler& scheduler) {
+  const auto start = std::chrono::steady_clock::now();
+  scheduler.RunReady();
+  while (scheduler.live() > 0 && std::chrono::steady_clock::now() - start < milliseconds(5000)) {
+    fibers::Pause(milliseconds(std::max(scheduler.MillisToNextWake(), 1)));  // the thread sleeps
+    scheduler.RunReady();
+  }
+  BOOST_REQUIRE(scheduler.live() == 0U);
+}
+
+BOOST_AUTO_TEST_SUITE(ledger_serial_ledger)
+
+// Outside fibers it is the ledger it wraps.
+CC_LEDGER_BEHAVIOUR_CASES(Wrapped)
+
+BOOST_AUTO_TEST_CASE(fibers_calling_at_once_are_served_one_at_a_time_in_arrival_order) {
+  InMemoryLedger memory;
+  ParkingLedger parking(memory);
+  SerialLedger ledger(parking);
+  fibers::Scheduler scheduler;
+  std::vector<std::string> expected;
+  int fresh = 0;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "evt_" + std::to_string(i);
+    expected.push_back(id);
+    scheduler.Spawn([&, id] {
+      auto recorded = ledger.RecordWebhookEvent(id, behaviour::kNow);
+      if (recorded && *recorded) ++fresh;
+    });
+  }
+  scheduler.RunReady();
+  BOOST_TEST(ledger.waiting() == 9U);  // the first is mid-call, the rest queue
+  RunAll(scheduler);
+  BOOST_TEST(parking.most_in_flight == 1);
+  BOOST_TEST(parking.started == expected, boost::test_tools::per_element());
+  BOOST_TEST(fresh == 10);
+  BOOST_TEST(ledger.waiting() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_call_hands_the_lock_on) {
+  InMemoryLedger memory;
+  FaultyLedger faulty(memory);
+  ParkingLedger parking(faulty);
+  SerialLedger ledger(parking);
+  fibers::Scheduler scheduler;
+  std::vector<bool> pings;
+  faulty.SetFailing(true);
+  for (int i = 0; i < 3; ++i) {
+    scheduler.Spawn([&] {
+      pings.push_back(ledger.Ping().has_value());
+      faulty.SetFailing(false);  // PostgreSQL is back for the next caller
+    });
+  }
+  RunAll(scheduler);
+  const std::vector<bool> expected{false, true, true};
+  BOOST_TEST(pings == expected, boost::test_tools::per_element());
+  REQUIRE_OK(ledger.Ping());  // free again, outside a fiber too
+}
+
+BOOST_AUTO_TEST_CASE(a_caller_outside_fibers_is_refused_while_a_fiber_holds_it) {
+  InMemoryLedger memory;
+  ParkingLedger parking(memory);
+  SerialLedger ledger(parking);
+  fibers::Scheduler scheduler;
+  scheduler.Spawn([&] { REQUIRE_OK(ledger.Ping()); });
+  scheduler.RunReady();  // parked mid-call, holding the lock
+  auto busy = ledger.Ping();
+  REQUIRE_ERROR(busy);
+  BOOST_TEST((busy.error().kind == ErrorKind::kInternal));
+  BOOST_TEST(parking.started.size() == 1U);  // never reached the wrapped ledger
+  RunAll(scheduler);
+  REQUIRE_OK(ledger.Ping());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cc::ledger
