@@ -128,6 +128,7 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   e.status_before = before;
   e.status_after = pi.status;
   e.amount = EventAmount(type, pi);
+  e.hold_expires_at = ExpiresAt(pi);
   if (type == "reconciled") {
     e.detail_json = ToJson([&](json::Writer& w) {
       w.StartObject();

@@ -111,6 +111,7 @@ Result<Event> InMemoryLedger::AppendEvent(const Event& event) {
   trail.push_back(stored);
   event_holds_.emplace(event.id, event.hold_id);
   if (!event.status_after.empty()) hold->second.status = event.status_after;
+  if (event.hold_expires_at) hold->second.expires_at = event.hold_expires_at;
   return stored;
 }
 

@@ -65,6 +65,9 @@ struct Event {
   std::string detail_json = "{}";  // a JSON object, stored as given
   int64_t created_at = 0;
   int64_t seq = 0;  // the hold's event order, assigned by the ledger (1, 2, …)
+  // Set: also the hold's expires_at, in the same commit (an authorization's window). Not
+  // part of the event itself (not stored with it, not read back).
+  std::optional<int64_t> hold_expires_at;
 };
 
 enum class IntentState { kPending, kSucceeded, kFailed };

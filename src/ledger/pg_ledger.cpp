@@ -87,7 +87,9 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     {"event_append",
      "WITH s AS (UPDATE holds SET last_event_seq = last_event_seq + 1, "
-     "status = coalesce(nullif($8, ''), status) WHERE id = $2 RETURNING last_event_seq) "
+     "status = coalesce(nullif($8, ''), status), "
+     "expires_at = coalesce(to_timestamp($15::bigint), expires_at) "
+     "WHERE id = $2 RETURNING last_event_seq) "
      "INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, request_id, "
      "status_before, status_after, amount, currency, payment_intent, stripe_request_id, "
      "detail, created_at) SELECT $1, $2, s.last_event_seq, $3, $4, $5, nullif($6, ''), "
@@ -362,11 +364,12 @@ Result<Event> PgLedger::AppendEvent(const Event& e) {
   if (auto ok = ValidateEvent(e); !ok) return Fail(ok.error());
   const Call call(busy_);
   if (!call.owner()) return Busy();
-  auto rows = Run(Stmt::kEventAppend,
-                  {Text(e.id), Text(e.hold_id), Text(e.chitty_id), Text(e.type), Text(e.actor),
-                   Text(e.request_id), Text(e.status_before), Text(e.status_after),
-                   OptionalNumber(e.amount), Text(e.currency), Text(e.payment_intent),
-                   Text(e.stripe_request_id), Text(e.detail_json), Number(e.created_at)});
+  auto rows = Run(
+      Stmt::kEventAppend,
+      {Text(e.id), Text(e.hold_id), Text(e.chitty_id), Text(e.type), Text(e.actor),
+       Text(e.request_id), Text(e.status_before), Text(e.status_after), OptionalNumber(e.amount),
+       Text(e.currency), Text(e.payment_intent), Text(e.stripe_request_id), Text(e.detail_json),
+       Number(e.created_at), OptionalNumber(e.hold_expires_at)});
   if (!rows) return Fail(rows.error());
   if (rows->sqlstate == kUniqueViolation) {  // this id is recorded: a retry
     auto stored = Run(Stmt::kEventGet, {Text(e.id)});

@@ -366,6 +366,30 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   BOOST_TEST((*pending)[0].idempotency_key == "k0");
 }
 
+inline void an_event_may_set_its_holds_expiry(Ledger& ledger) {
+  Hold h = MakeHold("pi_x", "alpha", kNow);
+  h.expires_at.reset();
+  REQUIRE_OK(ledger.RecordHold(h));
+  Event e = MakeEvent("evt_x1", "pi_x", "authorized");
+  e.status_after = "requires_capture";
+  e.hold_expires_at = kNow + 7 * 86400;
+  REQUIRE_OK(ledger.AppendEvent(e));
+  auto found = ledger.FindHold("pi_x");
+  REQUIRE_OK(found);
+  BOOST_TEST(((*found)->expires_at == std::optional<int64_t>(kNow + 7 * 86400)));
+  BOOST_TEST((*found)->status == "requires_capture");
+  Event later = MakeEvent("evt_x2", "pi_x", "reconciled");
+  REQUIRE_OK(ledger.AppendEvent(later));  // no expiry: the hold keeps its own
+  found = ledger.FindHold("pi_x");
+  BOOST_TEST(((*found)->expires_at == std::optional<int64_t>(kNow + 7 * 86400)));
+  HoldFilter f;
+  f.client = "alpha";
+  f.expiring_before = kNow + 8 * 86400;
+  auto page = ledger.ListHolds(f);
+  REQUIRE_OK(page);
+  BOOST_TEST(page->data.size() == 1U);
+}
+
 inline void finds_an_intent_by_its_key_with_its_request(Ledger& ledger) {
   auto none = ledger.FindIntent("k9");
   REQUIRE_OK(none);
@@ -420,5 +444,6 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_events_of_unknown_holds_and_bad_events)                \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, pages_through_a_holds_events_oldest_first)                     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_stripe_intents_before_and_results_after)               \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)
