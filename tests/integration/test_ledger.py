@@ -9,7 +9,11 @@ Stripe did, through the double's request log and its intents.
 import concurrent.futures
 import json
 import os
+import pathlib
+import shutil
 import signal
+import tempfile
+import threading
 import time
 import uuid
 
@@ -266,6 +270,60 @@ def test_ledger_down_changes_nothing_and_recovers(pg_stack):
     assert before["id"] in listed and after.json["id"] in listed
 
 
+def test_postgres_killed_mid_create_load_loses_no_hold(pg_stack):
+    """Creates run while PostgreSQL is killed by PID and started again: each is 201 or 503;
+    every PaymentIntent Stripe made ends in the ledger (listed, with its `created` event),
+    none was made twice, and a 503 moved no money."""
+    stack = pg_stack
+    description = f"midload-{uuid.uuid4().hex[:8]}"
+    answers, stop = [], threading.Event()
+
+    def load():
+        for _ in range(1500):  # bounded: at most 1500 creates per loader, 20 ms apart
+            if stop.is_set():
+                return
+            answers.append(stack.api("POST", "/api/holds", {"description": description}))
+            time.sleep(0.02)
+
+    loaders = [threading.Thread(target=load) for _ in range(4)]
+    for loader in loaders:
+        loader.start()
+    try:
+        wait_until(lambda: len(answers) >= 10, WAIT_S, "the load to start")
+        stack.own_postgres.kill()
+        wait_until(lambda: any(a.status == 503 for a in answers[-4:]), WAIT_S,
+                   "creates to answer 503")
+        stack.own_postgres.start()
+        wait_until(lambda: stack.api("GET", "/health", token=None).status == 200, 30,
+                   "the ledger back")
+        count = len(answers)
+        wait_until(lambda: len(answers) >= count + 10, WAIT_S, "creates to go on")
+    finally:
+        stop.set()
+        for loader in loaders:
+            loader.join(60)
+    assert {a.status for a in answers} <= {201, 503}, sorted({a.status for a in answers})
+    made = {pi["id"] for pi in stack.stripe("GET", "/_test/payment_intents").json
+            if pi["description"] == description}
+    answered = {a.json["id"] for a in answers if a.status == 201}
+    assert answered <= made
+    assert len(made) <= len(answers)
+
+    def recorded():
+        listed = set()
+        cursor = ""
+        while True:
+            page = stack.api("GET", f"/api/holds?limit=100{cursor}").json
+            listed |= {h["id"] for h in page["data"]}
+            if not page["has_more"]:
+                return made <= listed
+            cursor = f"&starting_after={page['next_starting_after']}"
+
+    wait_until(recorded, 30, "every PaymentIntent Stripe made to be in the ledger")
+    for pi in sorted(made)[:20]:
+        assert types_of(stack, pi) == ["created"]
+
+
 def test_a_worker_killed_between_stripes_answer_and_the_record(pg_stack):
     stack = pg_stack
     from test_reliability import worker_pids  # noqa: PLC0415 (shared helper)
@@ -301,3 +359,37 @@ def test_a_worker_killed_between_stripes_answer_and_the_record(pg_stack):
     creates = [r for r in posts(stack) if r["path"] == "/v1/payment_intents"
                and r["params"].get("description") == description]
     assert len(creates) == 1  # no money moved twice
+
+
+def test_one_event_twenty_times_then_after_flush_and_restart_has_one_effect():
+    """20 concurrent deliveries, then again after flush_all and a restart of every process
+    (the same run folder, so the same ledger): one effect, one audit event; the trail
+    survives both."""
+    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-restart-"))
+    try:
+        first = launched_stack(prefix="", run_dir=run_dir)
+        stack = next(first)
+        hold = authorized_hold(stack)
+        assert stack.stripe("POST", f"/v1/payment_intents/{hold['id']}/capture", {}).status == 200
+        event = make_event("charge.captured", {"id": "ch_x", "object": "charge",
+                                               "payment_intent": hold["id"]})
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _: signed_post(stack, event), range(20)))
+        assert sum(1 for a in answers if a.json == {"received": True}) == 1, \
+            [a.json for a in answers]
+        trail = types_of(stack, hold["id"])
+        assert trail.count("captured") == 1
+        stack.memcached_flush()
+        with pytest.raises(StopIteration):
+            next(first)
+
+        second = launched_stack(prefix="", run_dir=run_dir)
+        stack = next(second)
+        again = signed_post(stack, event)
+        assert again.status == 200 and again.json.get("duplicate") is True, again
+        assert types_of(stack, hold["id"]) == trail
+        with pytest.raises(StopIteration):
+            next(second)
+    finally:
+        if os.environ.get("CHITTYCHARGE_KEEP_RUN_DIR") != "1":
+            shutil.rmtree(run_dir, ignore_errors=True)
