@@ -313,7 +313,10 @@ def test_postgres_killed_mid_create_load_loses_no_hold(pg_stack):
         listed = set()
         cursor = ""
         while True:
-            page = stack.api("GET", f"/api/holds?limit=100{cursor}").json
+            answer = stack.api("GET", f"/api/holds?limit=100{cursor}")
+            if answer.status != 200:  # e.g. 503 while a loop's connection is still backing off
+                return False
+            page = answer.json
             listed |= {h["id"] for h in page["data"]}
             if not page["has_more"]:
                 return made <= listed
