@@ -39,6 +39,7 @@
 #include "holds/settled_holds.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "ledger/in_memory_ledger.h"
 #include "store/in_memory_store.h"
 
 namespace {
@@ -193,6 +194,7 @@ struct World {
   cc::store::InMemoryStore store{[] { return kNowMs / 1000; }};
   cc::gateway::Gateway app;
   cc::holds::SettledHolds settled;
+  cc::ledger::InMemoryLedger ledger;
 
   explicit World(cc::metrics::Metrics& metrics) : app(config, metrics) {
     fake_stripe.now = kNowMs / 1000;
@@ -214,8 +216,8 @@ cc::metrics::Metrics& ProcessMetrics() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World world(ProcessMetrics());
-  const cc::http::Deps deps{world.config, world.stripe, world.chittyid, world.store,
-                            &world.settled};
+  const cc::http::Deps deps{world.config, world.stripe, world.chittyid,
+                            world.store,  world.ledger, &world.settled};
   const auto records =
       cc::fuzz::Split(cc::fuzz::AsView(data, size), cc::fuzz::kRecordSeparator, kMaxRequests);
   for (const std::string_view record : records) {
