@@ -48,6 +48,11 @@ bool Applied(const ledger::StripeIntent& intent, const stripe::PaymentIntent& pi
     return it != pi.metadata.end() &&
            it->second == holds::IntentField(intent.request_json, "reason");
   }
+  if (intent.operation == "chitty-id") {
+    auto it = pi.metadata.find(std::string(holds::kMetaChittyId));
+    return it != pi.metadata.end() &&
+           it->second == holds::IntentField(intent.request_json, holds::kMetaChittyId);
+  }
   return false;
 }
 
@@ -161,14 +166,33 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   if (Meta(*pi, holds::kMetaChittyIdState) != "pending" || !chittyid::IsPendingChittyId(old_id))
     return true;
   stripe::Metadata mint_meta{{"client", Meta(*pi, holds::kMetaClient)}, {"payment_intent", pi_id}};
-  auto minted = deps.chittyid.MintAuth(mint_meta);
-  if (!minted) return false;
+  // The durable intent first; a later pass repeats the same id under the same key.
+  const std::string key = holds::DeriveStripeKey("reconciler", "chitty-id:" + pi_id, old_id);
+  auto prior = deps.ledger.FindIntent(key);
+  if (!prior) return false;
+  std::optional<std::string> minted;
+  if (*prior) minted = holds::IntentField((*prior)->request_json, holds::kMetaChittyId);
+  if (!minted || minted->empty()) {
+    auto fresh = deps.chittyid.MintAuth(mint_meta);
+    if (!fresh) return false;
+    ledger::StripeIntent intent;
+    intent.idempotency_key = key;
+    intent.operation = "chitty-id";
+    intent.hold_id = pi_id;
+    intent.params_digest = holds::RequestDigest("reconciler", "chitty-id:" + pi_id, old_id);
+    intent.request_json =
+        holds::IntentRequest({{"payment_intent", pi_id}, {holds::kMetaChittyId, *fresh}});
+    intent.created_at = now;
+    auto begun = deps.ledger.BeginIntent(intent);
+    if (!begun) return false;
+    minted = holds::IntentField(begun->request_json, holds::kMetaChittyId);
+  }
   auto updated = deps.stripe.UpdateMetadata(
       pi_id,
       {{std::string(holds::kMetaChittyId), *minted},
        {std::string(holds::kMetaPendingChittyId), old_id},
        {std::string(holds::kMetaChittyIdState), ""}},  // an empty value removes the key at Stripe
-      holds::DeriveStripeKey("reconciler", "chitty-id:" + pi_id, old_id));
+      key);
   if (!updated) return false;
   holds::HoldRepository repo(deps.stripe, deps.store);
   auto cached = repo.Cached(pi_id);
@@ -184,7 +208,7 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
     e.payment_intent = pi_id;
     e.detail_json = holds::IntentRequest({{"chitty_id", *minted}, {"replaced", old_id}});
     e.created_at = now;
-    [[maybe_unused]] auto appended = deps.ledger.AppendEvent(e);
+    if (deps.ledger.AppendEvent(e)) holds::FinishIntent(deps.ledger, key, record.pi, now);
   }
   repo.Save(record);
   [[maybe_unused]] auto old_alias =

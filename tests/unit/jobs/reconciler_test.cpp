@@ -54,6 +54,15 @@ BOOST_AUTO_TEST_CASE(replaces_pending_ids_and_the_old_id_still_finds_the_hold) {
 
   BOOST_TEST(ReconcileOnce(deps(), 300).resolved == 0);  // nothing left
   BOOST_TEST(chittyid.minted == 1);
+  // The Stripe update had its intent, finished, and the trail says what changed.
+  BOOST_TEST(book.ListPendingIntents(10000, 10)->empty());
+  auto hold = book.FindHold(pending);
+  BOOST_REQUIRE(hold->has_value());
+  auto events = book.ListEvents((*hold)->id, "", 10);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 2U);
+  BOOST_TEST(events->data[1].type == "chitty_id_assigned");
+  BOOST_TEST(events->data[1].chitty_id == "CHITTY-AUTH-REAL1");
+  BOOST_TEST(events->data[1].actor == "reconciler");
 }
 
 BOOST_AUTO_TEST_CASE(does_nothing_while_chittyid_is_down) {
