@@ -238,8 +238,30 @@ def test_twenty_concurrent_deliveries_of_one_event_have_one_effect(stack):
 @pytest.fixture(scope="module")
 def pg_stack():
     """A stack whose PostgreSQL the test runs (own_postgres), so it can be stopped by PID."""
-    yield from launched_stack({"CHITTYCHARGE_INTENT_GRACE_SECONDS": "2"},
+    yield from launched_stack({"CHITTYCHARGE_INTENT_GRACE_SECONDS": "2",
+                               "RECONCILE_INTERVAL_S": "1"},
                               prefix="chittycharge-it-pg-", own_postgres=True)
+
+
+def test_a_change_made_elsewhere_gets_one_event_whoever_sees_it_first(pg_stack):
+    """A cancel made at Stripe while webhooks are held: the reconciler records it; the
+    webhooks delivered afterwards (twice each) add nothing."""
+    stack = pg_stack
+    hold = authorized_hold(stack)
+    assert stack.stripe("POST", "/_test/webhooks", {"paused": True}).status == 200
+    try:
+        assert stack.stripe("POST", f"/v1/payment_intents/{hold['id']}/cancel", {}).status == 200
+        wait_until(lambda: "canceled" in types_of(stack, hold["id"]), 30,
+                   "the reconciler to see the cancel")
+    finally:
+        stack.stripe("POST", "/_test/webhooks", {"paused": False})
+    flushed = stack.stripe("POST", "/_test/webhooks/flush", {"duplicate": True})
+    assert flushed.status == 200 and flushed.json["flushed"] >= 1
+    assert stack.stripe("POST", "/_test/webhooks/drain", {"timeout_ms": 5000}).json["drained"]
+    trail = events_of(stack, hold["id"])["data"]
+    assert [e["type"] for e in trail] == ["created", "authorized", "canceled"]
+    assert trail[-1]["actor"] == "stripe"
+    assert stack.get_hold(hold["id"]).json["status"] == "canceled"
 
 
 def test_ledger_down_changes_nothing_and_recovers(pg_stack):
