@@ -70,9 +70,13 @@ ledger::Hold LedgerHoldOf(const HoldRecord& record) {
   return h;
 }
 
-std::string_view TransitionType(std::string_view before, std::string_view after) {
+std::string_view TransitionType(std::string_view before, std::string_view after,
+                                std::string_view cancellation_reason) {
   if (after == "succeeded") return "captured";
-  if (after == "canceled") return "canceled";
+  if (after == "canceled") {
+    const bool lapsed = cancellation_reason == "expired" || cancellation_reason == "automatic";
+    return lapsed && before == "requires_capture" ? "expired" : "canceled";
+  }
   if (after == "requires_capture") return "authorized";
   if (after == "requires_payment_method" &&
       (before == "requires_action" || before == "requires_confirmation" || before == "processing" ||
@@ -120,7 +124,7 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   }
   const std::string before = (*known)->status;
   if (before == pi.status) return Ok();
-  const std::string_view type = TransitionType(before, pi.status);
+  const std::string_view type = TransitionType(before, pi.status, pi.cancellation_reason);
   ledger::Event e = BaseEvent(record, actor, now);
   e.hold_id = (*known)->id;
   e.id = EventIdFor(e.hold_id, pi.id + ":" + pi.status);

@@ -40,8 +40,11 @@ std::string EventIdFor(std::string_view hold_id, std::string_view what);
 // The ledger's row for a hold read from Stripe (owner, ids and amounts from its metadata).
 ledger::Hold LedgerHoldOf(const HoldRecord& record);
 
-// The event type of a change of status (captured, canceled, authorized, …).
-std::string_view TransitionType(std::string_view before, std::string_view after);
+// The event type of a change of status (captured, canceled, authorized, …); a cancel
+// by Stripe because the authorization lapsed (cancellation_reason expired or automatic)
+// is `expired`.
+std::string_view TransitionType(std::string_view before, std::string_view after,
+                                std::string_view cancellation_reason = {});
 
 // A hold the service has just created: its row and its `created` event.
 Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,

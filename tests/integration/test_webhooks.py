@@ -333,6 +333,11 @@ def test_expired_authorization_ends_canceled(stack):
     shown = get_from_cache(stack, hold["id"])
     assert shown["status"] == "canceled", shown
     assert shown["amount_capturable"] == 0 and shown["canceled_at"], shown
+    # The audit trail: one `expired` event, whichever of the two events came first.
+    trail = stack.api("GET", f"/api/holds/{hold['id']}/events").json["data"]
+    lapsed = [e for e in trail if e["status_after"] == "canceled"]
+    assert [e["type"] for e in lapsed] == ["expired"], trail
+    assert lapsed[0]["actor"] == "stripe"
 
 
 def test_event_for_a_hold_missing_from_the_cache_is_applied(stack):

@@ -74,6 +74,9 @@ BOOST_AUTO_TEST_CASE(event_ids_name_the_fact_not_the_moment) {
   BOOST_TEST(TransitionType("requires_action", "requires_payment_method") ==
              "authorization_failed");
   BOOST_TEST(TransitionType("requires_capture", "processing") == "reconciled");
+  BOOST_TEST(TransitionType("requires_capture", "canceled", "expired") == "expired");
+  BOOST_TEST(TransitionType("requires_capture", "canceled", "automatic") == "expired");
+  BOOST_TEST(TransitionType("requires_capture", "canceled", "abandoned") == "canceled");
 }
 
 BOOST_AUTO_TEST_CASE(create_records_the_hold_its_event_and_its_intent_before_answering) {

@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(with_memcached_down_a_second_delivery_is_a_duplicate) {
   BOOST_TEST(EventTypes() == std::vector<std::string>{"created"});
 }
 
-BOOST_AUTO_TEST_CASE(an_expired_authorization_ends_canceled_with_one_event) {
+BOOST_AUTO_TEST_CASE(a_lapsed_authorization_ends_canceled_with_one_expired_event) {
   AtStripe("requires_capture");
   BOOST_TEST(
       Deliver(PiEvent("evt_a", "payment_intent.amount_capturable_updated", "requires_capture"))
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(an_expired_authorization_ends_canceled_with_one_event) {
   BOOST_TEST(Deliver(PiEvent("evt_x", "payment_intent.canceled", "canceled")).status == 200);
   BOOST_TEST(CachedStatus() == "canceled");
   BOOST_TEST(Recorded()->status == "canceled");
-  BOOST_TEST((EventTypes() == std::vector<std::string>{"created", "canceled"}));
+  BOOST_TEST((EventTypes() == std::vector<std::string>{"created", "expired"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_hold_older_than_the_ledger_is_imported_with_a_reconciled_event) {
