@@ -39,10 +39,11 @@ struct LoopPorts {
   std::unique_ptr<cc::store::MemcachedStore> memcached;
   cc::store::TimedStore store;
   // The ledger: on a loop, the waiter parks the calling fiber on the loop while PostgreSQL
-  // answers and SerialLedger queues the loop's fibers for its one connection; the
-  // reconciler thread blocks in poll(2) and is the only caller of its PgLedger.
+  // answers and SerialLedger shares the loop's few connections among its fibers (a call
+  // per connection at a time); the reconciler thread blocks in poll(2) and is the only
+  // caller of its one PgLedger.
   std::unique_ptr<cc::ledger::SocketWaiter> waiter;
-  cc::ledger::PgLedger pg_ledger;
+  std::vector<std::unique_ptr<cc::ledger::PgLedger>> pg_ledgers;
   cc::ledger::SerialLedger ledger;
 
   LoopPorts(const cc::config::Config& c, cc::metrics::Metrics& m,
@@ -55,8 +56,26 @@ struct LoopPorts {
         memcached(std::move(kv)),
         store(*memcached, m),
         waiter(std::move(ledger_waiter)),
-        pg_ledger(cc::ledger::PgLedgerOptions{.conninfo = c.database_url}, *waiter),
-        ledger(pg_ledger) {}
+        pg_ledgers(Connections(c, *waiter)),
+        ledger(Targets(pg_ledgers)) {}
+
+  static std::vector<std::unique_ptr<cc::ledger::PgLedger>> Connections(
+      const cc::config::Config& c, cc::ledger::SocketWaiter& waiter) {
+    std::vector<std::unique_ptr<cc::ledger::PgLedger>> out;
+    for (int i = 0; i < c.db_connections; ++i) {
+      out.push_back(std::make_unique<cc::ledger::PgLedger>(
+          cc::ledger::PgLedgerOptions{.conninfo = c.database_url,
+                                      .durable_records = c.durable_records},
+          waiter));
+    }
+    return out;
+  }
+  static std::vector<cc::ledger::Ledger*> Targets(
+      const std::vector<std::unique_ptr<cc::ledger::PgLedger>>& ledgers) {
+    std::vector<cc::ledger::Ledger*> out;
+    for (const auto& l : ledgers) out.push_back(l.get());
+    return out;
+  }
 
   static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
     cc::stripe::StripeClientConfig s;
@@ -76,7 +95,8 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   cc::httpclient::CurlTransport transport(config.ca_file);
   LoopPorts ports(config, metrics, transport, std::move(*kv),
                   std::make_unique<cc::ledger::PollSocketWaiter>());
-  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store, ports.pg_ledger};
+  const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store,
+                            *ports.pg_ledgers.front()};
   std::mutex mu;
   std::condition_variable_any wake;
   int64_t open_holds_due = 0;

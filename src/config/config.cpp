@@ -111,7 +111,8 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
         ReadInt(getenv, "CHITTYCHARGE_RECONCILE_SECONDS", 1, 3600, &c->reconcile_interval_s),
         ReadInt(getenv, "CHITTYCHARGE_INTENT_GRACE_SECONDS", 1, 86400, &c->intent_grace_s),
         ReadInt(getenv, "RECONCILE_INTERVAL_S", 1, 86400, &c->open_holds_interval_s),
-        ReadInt(getenv, "RECONCILE_RATE_PER_S", 1, 1000, &c->reconcile_rate_per_s)}) {
+        ReadInt(getenv, "RECONCILE_RATE_PER_S", 1, 1000, &c->reconcile_rate_per_s),
+        ReadInt(getenv, "CHITTYCHARGE_DB_CONNECTIONS", 1, 64, &c->db_connections)}) {
     if (!status) return status;
   }
   c->loops = static_cast<int>(loops);
@@ -196,6 +197,9 @@ Result<Config> Load(const Getenv& getenv) {
   ReadString(getenv, "CHITTY_ID_TOKEN", &c.chitty_id_token);
   ReadString(getenv, "MEMCACHED_SERVERS", &c.memcached_servers);
   ReadString(getenv, "DATABASE_URL", &c.database_url);
+  if (const char* v = getenv("CHITTYCHARGE_DURABLE_RECORDS"); v != nullptr) {
+    c.durable_records = std::string_view(v) == "1" || std::string_view(v) == "true";
+  }
   ReadString(getenv, "CHITTYCHARGE_CA_FILE", &c.ca_file);
   ReadString(getenv, "CURRENCY", &c.currency);
   for (char& ch : c.currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

@@ -46,6 +46,10 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.ListEvents(hold_id, starting_after, limit);
   }
+  Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override {
+    if (Fails()) return Down();
+    return target_.LeaseDueReleases(now, lease_s, limit);
+  }
   Result<StripeIntent> BeginIntent(const StripeIntent& intent) override {
     if (Fails()) return Down();
     return target_.BeginIntent(intent);

@@ -137,6 +137,27 @@ Result<Page<Event>> InMemoryLedger::ListEvents(std::string_view hold_id,
   return page;
 }
 
+Result<std::vector<Hold>> InMemoryLedger::LeaseDueReleases(int64_t now, int64_t lease_s,
+                                                           int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  std::vector<Hold> due;
+  for (const auto& [id, hold] : holds_) {
+    if (!hold.release_after || *hold.release_after > now || hold.status == "succeeded" ||
+        hold.status == "canceled") {
+      continue;
+    }
+    if (auto lease = leases_.find(id); lease != leases_.end() && lease->second > now) continue;
+    due.push_back(hold);
+  }
+  std::sort(due.begin(), due.end(), [](const Hold& a, const Hold& b) {
+    return std::tie(*a.release_after, a.id) < std::tie(*b.release_after, b.id);
+  });
+  due.resize(std::min(due.size(), static_cast<size_t>(limit)));
+  for (const auto& hold : due) leases_[hold.id] = now + lease_s;
+  return due;
+}
+
 Result<StripeIntent> InMemoryLedger::BeginIntent(const StripeIntent& intent) {
   if (auto ok = ValidateIntent(intent); !ok) return Fail(ok.error());
   std::lock_guard lock(mu_);

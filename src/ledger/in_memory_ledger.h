@@ -22,6 +22,7 @@ class InMemoryLedger final : public Ledger {
   Result<bool> RecordHold(const Hold& hold) override;
   Result<std::optional<Hold>> FindHold(std::string_view id) override;
   Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
+  Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;
@@ -46,6 +47,7 @@ class InMemoryLedger final : public Ledger {
   std::map<std::string, std::string, std::less<>> event_holds_;    // event id → hold id
   std::map<std::string, StripeIntent, std::less<>> intents_;
   std::map<std::string, int64_t, std::less<>> webhook_events_;
+  std::map<std::string, int64_t, std::less<>> leases_;  // hold id → leased until
 };
 
 }  // namespace cc::ledger

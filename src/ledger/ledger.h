@@ -47,6 +47,7 @@ struct Hold {
   int64_t created_at = 0;
   std::optional<int64_t> expires_at;         // end of the authorization window
   std::vector<std::string> payment_intents;  // the chain, oldest first
+  std::optional<int64_t> release_after;      // the scheduler releases it then, if uncaptured
 };
 
 struct Event {
@@ -117,6 +118,12 @@ class Ledger {
   // nullopt if none.
   virtual Result<std::optional<Hold>> FindHold(std::string_view id) = 0;
   virtual Result<Page<Hold>> ListHolds(const HoldFilter& filter) = 0;
+  // The scheduler's due releases: holds not settled (succeeded, canceled) whose
+  // release_after is at or before `now`, oldest due first, at most `limit`, each leased to
+  // the caller until now + lease_s: no other caller gets it before then, so concurrent
+  // runs take each hold once and a run killed mid-pass leaves its holds to the next run
+  // once the lease ends.
+  virtual Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) = 0;
 
   // Appends an event to its hold's trail (kNotFound for an unknown hold) and returns it
   // as stored, with its seq. An id already recorded returns that event unchanged.

@@ -1,7 +1,9 @@
 #include "ledger/pg_ledger.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <tuple>
 #include <utility>
 
 #include "core/json.h"
@@ -14,6 +16,7 @@ enum class pg::Stmt {
   kHoldFind,
   kHoldCursor,
   kHoldList,
+  kHoldLeaseReleases,
   kEventAppend,
   kEventGet,
   kEventCursor,
@@ -42,7 +45,8 @@ struct Statement {
   "h.amount, h.currency, h.status, extract(epoch FROM h.created_at)::bigint, "            \
   "extract(epoch FROM h.expires_at)::bigint, "                                            \
   "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "          \
-  "FROM hold_payment_intents p WHERE p.hold_id = h.id)"
+  "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                 \
+  "extract(epoch FROM h.release_after)::bigint"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -62,8 +66,9 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // holds + hold_payment_intents
     {"hold_insert",
      "WITH h AS (INSERT INTO holds (id, chitty_id, client, property_id, tenant_id, amount, "
-     "currency, status, created_at, expires_at) VALUES ($1, $2, $3, nullif($4, ''), "
-     "nullif($5, ''), $6::bigint, $7, $8, to_timestamp($9::bigint), to_timestamp($10::bigint)) "
+     "currency, status, created_at, expires_at, release_after) VALUES ($1, $2, $3, "
+     "nullif($4, ''), nullif($5, ''), $6::bigint, $7, $8, to_timestamp($9::bigint), "
+     "to_timestamp($10::bigint), to_timestamp($12::bigint)) "
      "ON CONFLICT (id) DO NOTHING RETURNING id), "
      "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
      "SELECT u.pi, h.id, (u.ord - 1)::integer FROM h, "
@@ -84,6 +89,13 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
                   "AND ($8::text IS NULL OR (h.created_at, h.id) < "
                   "(SELECT c.created_at, c.id FROM holds c WHERE c.id = $8 AND c.client = $1)) "
                   "ORDER BY h.created_at DESC, h.id DESC LIMIT $9::integer"},
+    {"hold_lease_releases",
+     "UPDATE holds h SET lease_until = to_timestamp($1::bigint + $2::bigint) WHERE h.id IN ("
+     "SELECT id FROM holds WHERE release_after <= to_timestamp($1::bigint) "
+     "AND status NOT IN ('succeeded', 'canceled') "
+     "AND (lease_until IS NULL OR lease_until <= to_timestamp($1::bigint)) "
+     "ORDER BY release_after, id LIMIT $3::integer FOR UPDATE SKIP LOCKED) "
+     "RETURNING " CC_HOLD_COLUMNS},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     {"event_append",
      "WITH s AS (UPDATE holds SET last_event_seq = last_event_seq + 1, "
@@ -101,10 +113,14 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "SELECT " CC_EVENT_COLUMNS " FROM audit_events WHERE hold_id = $1 AND seq > $2::bigint "
      "ORDER BY seq LIMIT $3::integer"},
     // stripe_intents
+    // Always flushed before it answers (set_config(…, true) is this statement's own
+    // transaction's setting), whatever the session's synchronous_commit: no Stripe POST
+    // goes out before its intent is on disk.
     {"intent_begin",
+     "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true)) "
      "INSERT INTO stripe_intents (idempotency_key, operation, hold_id, params_digest, "
-     "created_at, request) VALUES ($1, $2, nullif($3, ''), $4, to_timestamp($5::bigint), "
-     "$6::json) "
+     "created_at, request) SELECT $1, $2, nullif($3, ''), $4, to_timestamp($5::bigint), "
+     "$6::json FROM durable "
      "ON CONFLICT (idempotency_key) DO NOTHING RETURNING " CC_INTENT_COLUMNS},
     {"intent_get", "SELECT " CC_INTENT_COLUMNS " FROM stripe_intents WHERE idempotency_key = $1"},
     {"intent_finish",
@@ -194,6 +210,7 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.created_at = Int(r.at(8));
   h.expires_at = OptionalInt(r.at(9));
   h.payment_intents = SplitChain(Str(r.at(10)));
+  h.release_after = OptionalInt(r.at(11));
   return h;
 }
 
@@ -284,6 +301,14 @@ Result<PgConnection*> PgLedger::Connection() {
                       std::string(s.name) + ": " + prepared->message + ")");
     }
   }
+  if (!options_.durable_records) {
+    auto set = (*conn)->ExecScript("SET synchronous_commit = off", options_.statement_timeout_ms);
+    if (!set || !set->ok()) {
+      const std::string why = set ? set->message : set.error().message;
+      StartBackoff(why);
+      return Fail(ErrorKind::kUnavailable, "service_unavailable", "ledger unavailable: " + why);
+    }
+  }
   conn_ = std::move(*conn);
   backoff_ms_ = 0;
   return conn_.get();
@@ -315,7 +340,7 @@ Result<bool> PgLedger::RecordHold(const Hold& hold) {
                   {Text(hold.id), Text(hold.chitty_id), Text(hold.client), Text(hold.property_id),
                    Text(hold.tenant_id), Number(hold.amount), Text(hold.currency),
                    Text(hold.status), Number(hold.created_at), OptionalNumber(hold.expires_at),
-                   Text(JoinChain(hold.payment_intents))});
+                   Text(JoinChain(hold.payment_intents)), OptionalNumber(hold.release_after)});
   if (!rows) return Fail(rows.error());
   if (rows->sqlstate == kUniqueViolation) {
     return Fail(ErrorKind::kConflict, "ledger_conflict",
@@ -358,6 +383,21 @@ Result<Page<Hold>> PgLedger::ListHolds(const HoldFilter& f) {
   page.has_more = page.data.size() > static_cast<size_t>(f.limit);
   if (page.has_more) page.data.pop_back();
   return page;
+}
+
+Result<std::vector<Hold>> PgLedger::LeaseDueReleases(int64_t now, int64_t lease_s, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldLeaseReleases, {Number(now), Number(lease_s), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<Hold> due;
+  for (const auto& r : rows->rows) due.push_back(HoldFrom(r));
+  std::sort(due.begin(), due.end(), [](const Hold& a, const Hold& b) {
+    return std::tie(*a.release_after, a.id) < std::tie(*b.release_after, b.id);
+  });
+  return due;
 }
 
 Result<Event> PgLedger::AppendEvent(const Event& e) {

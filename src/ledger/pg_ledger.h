@@ -42,6 +42,11 @@ struct PgLedgerOptions {
   int statement_timeout_ms = 5000;
   int min_backoff_ms = 100;
   int max_backoff_ms = 5000;
+  // false: every statement but BeginIntent commits without waiting for its WAL flush
+  // (synchronous_commit = off for the session). A crash of PostgreSQL may then lose the
+  // last fraction of a second of records made after a Stripe POST — never an intent, so
+  // the reconciler rebuilds them from Stripe — and a commit costs no disk wait.
+  bool durable_records = true;
 };
 
 class PgLedger final : public Ledger {
@@ -53,6 +58,7 @@ class PgLedger final : public Ledger {
   Result<bool> RecordHold(const Hold& hold) override;
   Result<std::optional<Hold>> FindHold(std::string_view id) override;
   Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
+  Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;

@@ -1,4 +1,5 @@
-// SerialLedger: one Ledger shared by the fibers of one event loop, one call at a time.
+// SerialLedger: the Ledgers (connections) of one event loop shared by its fibers, one call
+// at a time on each.
 //
 // PgLedger serves one call at a time and refuses a second one as a bug, but a call parks
 // its fiber while PostgreSQL answers (EventLoopSocketWaiter), so another fiber of the same
@@ -9,6 +10,8 @@
 // by the wrapped ledger's own timeouts times the callers ahead of it; a PgLedger whose
 // database is down answers at once during its backoff, so a queue drains quickly.
 //
+// With several targets (a small pool of connections per loop) up to that many calls run
+// at once, each on a target of its own; a caller waits only when all are taken.
 // Outside a fiber a call runs at once when the lock is free; if a (parked) fiber holds
 // it, the call cannot wait without blocking that fiber's thread and answers kInternal
 // ("ledger busy") — callers outside fibers use a ledger of their own.
@@ -18,6 +21,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <utility>
+#include <vector>
 
 #include "ledger/ledger.h"
 
@@ -29,12 +34,15 @@ namespace cc::ledger {
 
 class SerialLedger final : public Ledger {
  public:
-  // `target` must outlive this object.
-  explicit SerialLedger(Ledger& target) : target_(target) {}
+  // The targets must outlive this object; at least one.
+  explicit SerialLedger(Ledger& target) : SerialLedger(std::vector<Ledger*>{&target}) {}
+  explicit SerialLedger(std::vector<Ledger*> targets)
+      : targets_(std::move(targets)), free_(targets_.rbegin(), targets_.rend()) {}
 
   Result<bool> RecordHold(const Hold& hold) override;
   Result<std::optional<Hold>> FindHold(std::string_view id) override;
   Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
+  Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;
@@ -54,18 +62,19 @@ class SerialLedger final : public Ledger {
   // A parked caller, on its own fiber's stack.
   struct Waiter {
     fibers::Fiber* fiber = nullptr;
-    bool granted = false;
+    Ledger* granted = nullptr;
   };
 
-  // Takes the lock, parking behind earlier callers; false: busy and not on a fiber.
-  bool Lock();
-  // Hands the lock to the first waiter, or frees it.
-  void Unlock();
+  // Takes a free target, parking behind earlier callers; nullptr: none free and not on a
+  // fiber.
+  Ledger* Lock();
+  // Hands the target to the first waiter, or frees it.
+  void Unlock(Ledger* target);
   template <typename Call>
-  auto Serially(Call call) -> decltype(call());
+  auto Serially(Call call) -> decltype(call(std::declval<Ledger&>()));
 
-  Ledger& target_;
-  bool locked_ = false;
+  std::vector<Ledger*> targets_;
+  std::vector<Ledger*> free_;
   std::deque<Waiter*> waiters_;
 };
 

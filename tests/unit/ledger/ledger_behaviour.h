@@ -366,6 +366,40 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   BOOST_TEST((*pending)[0].idempotency_key == "k0");
 }
 
+inline void leases_due_releases_once_until_the_lease_ends(Ledger& ledger) {
+  for (int i = 0; i < 4; ++i) {
+    Hold h = MakeHold("pi_r" + std::to_string(i), "alpha", kNow);
+    h.release_after = kNow + 10 * (3 - i);  // pi_r3 due first
+    REQUIRE_OK(ledger.RecordHold(h));
+  }
+  Hold never = MakeHold("pi_n", "alpha", kNow);  // no release_after
+  REQUIRE_OK(ledger.RecordHold(never));
+  Hold settled = MakeHold("pi_s", "alpha", kNow);
+  settled.release_after = kNow;
+  settled.status = "canceled";
+  REQUIRE_OK(ledger.RecordHold(settled));
+  auto found = ledger.FindHold("pi_r1");
+  BOOST_TEST(((*found)->release_after == std::optional<int64_t>(kNow + 20)));
+
+  auto first = ledger.LeaseDueReleases(kNow + 20, 60, 10);  // pi_r3, pi_r2, pi_r1 are due
+  REQUIRE_OK(first);
+  std::vector<std::string> ids;
+  for (const auto& h : *first) ids.push_back(h.id);
+  BOOST_TEST((ids == std::vector<std::string>{"pi_r3", "pi_r2", "pi_r1"}));
+  auto second = ledger.LeaseDueReleases(kNow + 30, 60, 10);  // leased: only pi_r0 is new
+  REQUIRE_OK(second);
+  BOOST_REQUIRE_EQUAL(second->size(), 1U);
+  BOOST_TEST(second->front().id == "pi_r0");
+  Event captured = MakeEvent("evt_rc", "pi_r3", "captured");
+  captured.status_after = "succeeded";
+  REQUIRE_OK(ledger.AppendEvent(captured));
+  auto after_lease = ledger.LeaseDueReleases(kNow + 200, 60, 1);  // leases over; limit 1
+  REQUIRE_OK(after_lease);
+  BOOST_REQUIRE_EQUAL(after_lease->size(), 1U);
+  BOOST_TEST(after_lease->front().id == "pi_r2");  // pi_r3 is captured now
+  REQUIRE_ERROR(ledger.LeaseDueReleases(kNow, 60, 0));
+}
+
 inline void an_event_may_set_its_holds_expiry(Ledger& ledger) {
   Hold h = MakeHold("pi_x", "alpha", kNow);
   h.expires_at.reset();
@@ -444,6 +478,7 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_events_of_unknown_holds_and_bad_events)                \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, pages_through_a_holds_events_oldest_first)                     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_stripe_intents_before_and_results_after)               \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)

@@ -36,6 +36,9 @@ class ParkingLedger final : public Ledger {
   Result<Page<Hold>> ListHolds(const HoldFilter& filter) override {
     return During("list", [&] { return target_.ListHolds(filter); });
   }
+  Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override {
+    return During("lease", [&] { return target_.LeaseDueReleases(now, lease_s, limit); });
+  }
   Result<Event> AppendEvent(const Event& event) override {
     return During("event", [&] { return target_.AppendEvent(event); });
   }
@@ -120,6 +123,31 @@ BOOST_AUTO_TEST_CASE(fibers_calling_at_once_are_served_one_at_a_time_in_arrival_
   BOOST_TEST(parking.most_in_flight == 1);
   BOOST_TEST(parking.started == expected, boost::test_tools::per_element());
   BOOST_TEST(fresh == 10);
+  BOOST_TEST(ledger.waiting() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_serves_one_call_per_connection_at_once) {
+  InMemoryLedger memory;
+  ParkingLedger first(memory);
+  ParkingLedger second(memory);
+  ParkingLedger third(memory);
+  SerialLedger ledger({&first, &second, &third});
+  fibers::Scheduler scheduler;
+  int fresh = 0;
+  for (int i = 0; i < 12; ++i) {
+    scheduler.Spawn([&, i] {
+      auto recorded = ledger.RecordWebhookEvent("evt_p" + std::to_string(i), behaviour::kNow);
+      if (recorded && *recorded) ++fresh;
+    });
+  }
+  scheduler.RunReady();
+  BOOST_TEST(ledger.waiting() == 9U);  // three are mid-call, one per connection
+  RunAll(scheduler);
+  BOOST_TEST(fresh == 12);
+  for (const auto* connection : {&first, &second, &third}) {
+    BOOST_TEST(connection->most_in_flight == 1);  // never two calls on one connection
+    BOOST_TEST(connection->started.size() == 4U);
+  }
   BOOST_TEST(ledger.waiting() == 0U);
 }
 
