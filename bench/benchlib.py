@@ -3,7 +3,8 @@
 
   render-upstream  the upstream doubles' nginx config for a given Stripe latency
   wrk              one wrk run, with CPU seconds per component of the stack from /proc
-  rss              RSS and PSS of every process of the service
+  rss              RSS and PSS of every process of the service (and of its PostgreSQL)
+  cputicks         CPU seconds used so far by a process and its descendants (a pid file)
   soak             a bounded wrk soak with RSS samples every few seconds
   callgrind        Ir totals, top functions and allocation calls of a callgrind dump
   report           the summary table (Markdown) with ratios and targets
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from benchkit import callgrind, fire, memory, nginx_configs, perf, report, results, soak, wrk
+from benchkit import callgrind, fire, memory, nginx_configs, perf, procfs, report, results, soak, wrk
 
 # The subcommands live in bench/benchkit/, one module per concern (its __init__ lists them);
 # this file is the command line bench/run.sh calls.
@@ -49,11 +50,14 @@ def main() -> None:
         q.add_argument("--settings", default="")
         q.add_argument("--interval", default="10")
         q.add_argument("--nginx-pidfile")
+        q.add_argument("--pg-pidfile")
 
     s = sub.add_parser("rss")
     s.add_argument("--results", required=True)
     s.add_argument("--label", required=True)
     s.add_argument("--svc-run-dir", required=True)
+    s.add_argument("--pg-pidfile")
+    s.add_argument("--figure", default="")
 
     c = sub.add_parser("callgrind")
     c.add_argument("--results", required=True)
@@ -64,6 +68,8 @@ def main() -> None:
     c.add_argument("--requests", required=True)
     c.add_argument("--seconds", required=True)
     c.add_argument("--top", default="15")
+    c.add_argument("--figure", default="")
+    c.add_argument("--pg-cpu-s", default="")
 
     pf = sub.add_parser("perf")
     pf.add_argument("--results", required=True)
@@ -97,6 +103,13 @@ def main() -> None:
     v.add_argument("--bare-socket")
     v.add_argument("--keepalive", default="32")
 
+    t = sub.add_parser("cputicks")
+    t.add_argument("--pidfile", required=True)
+
+    rr = sub.add_parser("record")
+    rr.add_argument("--results", required=True)
+    rr.add_argument("--json", required=True)
+
     m = sub.add_parser("meta")
     m.add_argument("--results", required=True)
     m.add_argument("--json", required=True)
@@ -113,9 +126,11 @@ def main() -> None:
         "callgrind": callgrind.cmd_callgrind,
         "perf": perf.cmd_perf,
         "quiet": wrk.cmd_quiet,
+        "cputicks": procfs.cmd_cputicks,
         "fire": fire.cmd_fire,
         "nginx-variant": nginx_configs.nginx_variant,
         "meta": lambda a: results.append(a.results, {"kind": "meta", **json.loads(a.json)}),
+        "record": lambda a: results.append(a.results, json.loads(a.json)),
         "report": report.cmd_report,
     }
     args = p.parse_args()

@@ -19,6 +19,13 @@
 #   4. profile: perf record -e cpu-clock -a during a cached-GET and a create run (the "why")
 #   5. (e) one worker process under callgrind: Ir per cached GET, per create, per health
 #   6. results: <out>/results.jsonl, <out>/summary.md (also printed)
+#   ledger (not in the default run; BENCH_PHASES=ledger): POST /api/holds with the
+#      PostgreSQL ledger (this tree's worker) and without it (the worker built from
+#      BENCH_BASELINE_REF, the last commit before the ledger was on the request path), two
+#      stacks up side by side and measured alternately: creates/s, p50/p99 at 0 ms (64
+#      connections) and 200 ms (256), CPU per create by component (PostgreSQL included),
+#      idle RSS of the pools and of PostgreSQL, a perf profile of the ledger's create run,
+#      and callgrind Ir per create of each worker (with PostgreSQL's CPU from /proc)
 #
 # Environment:
 #   BENCH_QUICK=1                 smoke variant (2 s runs, 15 s soak, 200 callgrind requests)
@@ -39,7 +46,24 @@
 #                                 below 10 % before measuring (0: only record it)
 #   BENCH_KEEP_LOGS=1             keep the full access/worker logs (default: last 5000 lines of
 #                                 any log over 20 MB; a full run writes ~1 GB)
-#   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all)
+#   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all);
+#                                 also "levers" (bench/levers.sh) and "ledger"
+#   BENCH_PG_PORT                 the stack's private PostgreSQL (BENCH_PORT_BASE + 432; the
+#                                 ledger phase's second stack + 532)
+# The ledger phase (its second stack: service BENCH_PORT_BASE + 180/543, memcached + 311):
+#   BENCH_BASELINE_REF            the worker without the ledger (38f8b42), built from a git
+#                                 worktree of it (<repo>/build-bench-baseline-src) into
+#                                 <repo>/build-bench-baseline with this build's CMake flags,
+#                                 incrementally (BENCH_BASELINE_WORKER: use that binary instead)
+#   BENCH_LEDGER_ROUNDS           alternating rounds (3; quick 2), each: both workers at 0 ms
+#                                 c64, then both at 200 ms c256 (order flipped every round)
+#   BENCH_LEDGER_DURATION         seconds per load run (BENCH_DURATION)
+#   BENCH_LEDGER_CALLGRIND_REQUESTS  creates per worker under callgrind (500; quick 100;
+#                                 BENCH_SKIP_CALLGRIND=1 skips)
+#   BENCH_LEDGER_PERF=0           skip the perf profile of the ledger's create run
+#   BENCH_LEDGER_PG_VARIANT       a third stack in the rounds: the ledger's worker with its
+#                                 PostgreSQL started with these flags ("-c synchronous_commit=off":
+#                                 what the commits' WAL flushes cost; "" skips it)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -74,6 +98,16 @@ STRIPE_PORT=$((BASE + 101))
 CHITTYID_PORT=$((BASE + 102))
 BUILD="${BENCH_BUILD_DIR:-$REPO/build-bench}"
 WORKER="${CHITTYCHARGE_WORKER:-$BUILD/chittycharge}"
+# The migrations tool scripts/run.sh runs before the pool: beside the worker, else the
+# default build's. Passed explicitly, since a stack's worker may be a wrapper (callgrind)
+# or another tree's binary (the ledger phase's baseline).
+MIGRATE="${CHITTYCHARGE_MIGRATE:-$(dirname "$WORKER")/chittycharge-migrate}"
+[[ -x $MIGRATE || -n ${CHITTYCHARGE_MIGRATE:-} ]] || MIGRATE="$REPO/build/chittycharge-migrate"
+PG_PORT="${BENCH_PG_PORT:-$((BASE + 432))}"
+BASELINE_REF="${BENCH_BASELINE_REF:-38f8b42}"
+BASELINE_SRC="$REPO/build-bench-baseline-src"
+BASELINE_BUILD="$REPO/build-bench-baseline"
+BASELINE_WORKER="${BENCH_BASELINE_WORKER:-$BASELINE_BUILD/chittycharge}"
 OUT="${BENCH_OUT:-$BUILD/bench-out/$(date +%Y%m%d-%H%M%S)}"
 RESULTS="$OUT/results.jsonl"
 TOKEN="bench-client-token-0123456789"
@@ -99,6 +133,9 @@ unset CHITTYCHARGE_THREADS
 
 STACK_PID=""
 STACK_DIR=""
+PG_PIDFILE="" # the PostgreSQL a stack uses when not its own (the ledger phase's baseline)
+# Stacks kept up beside each other (the ledger phase): key -> pid, run dir, URL, pg pid file.
+declare -A STACKS_PID=() STACKS_DIR=() STACKS_URL=() STACKS_PG=()
 UP_DIR="$OUT/upstream"
 UP_PID=""
 
@@ -134,7 +171,21 @@ stop_pid() {
 stop_stack() {
   [[ -n $STACK_PID ]] || return 0
   stop_pid "$STACK_PID" TERM 600 scripts/run.sh
+  local key
+  for key in "${!STACKS_PID[@]}"; do
+    [[ ${STACKS_PID[$key]} == "$STACK_PID" ]] && unset "STACKS_PID[$key]"
+  done
   STACK_PID=""
+}
+
+stop_all_stacks() {
+  local key
+  for key in "${!STACKS_PID[@]}"; do
+    [[ ${STACKS_PID[$key]} == "$STACK_PID" ]] && continue
+    stop_pid "${STACKS_PID[$key]}" TERM 600 "scripts/run.sh ($key)"
+    unset "STACKS_PID[$key]"
+  done
+  stop_stack
 }
 
 stop_upstream() {
@@ -153,7 +204,7 @@ cleanup() {
     [[ $child == "$STACK_PID" || $child == "$UP_PID" ]] && continue
     kill -TERM "$child" 2>/dev/null
   done
-  stop_stack
+  stop_all_stacks
   stop_upstream
   ((status == 0)) || printf 'bench: failed (status %s); logs in %s\n' "$status" "$OUT" >&2
   exit "$status"
@@ -172,7 +223,9 @@ preflight() {
   [[ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ]] ||
     die "the nginx echo module is missing (apt-get install libnginx-mod-http-echo)"
   local port
-  for port in "$HTTP_PORT" "$HTTPS_PORT" "$MEMCACHED_PORT" "$STRIPE_PORT" "$CHITTYID_PORT" $((BASE + 90)) $((BASE + 91)); do
+  for port in "$HTTP_PORT" "$HTTPS_PORT" "$MEMCACHED_PORT" "$STRIPE_PORT" "$CHITTYID_PORT" $((BASE + 90)) $((BASE + 91)) \
+    "$PG_PORT" $((BASE + 180)) $((BASE + 543)) $((BASE + 311)) $((BASE + 532)) \
+    $((BASE + 280)) $((BASE + 643)) $((BASE + 411)) $((BASE + 632)); do
     port_in_use "$port" && die "port $port is in use; set BENCH_PORT_BASE to another base"
   done
   if [[ -n ${CHITTYCHARGE_WORKER:-} ]]; then
@@ -181,9 +234,11 @@ preflight() {
     # Always (incrementally) rebuilt, so a benchmark never measures a stale worker.
     say "building the worker in $BUILD (RelWithDebInfo)"
     [[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)" --target chittycharge >"$BUILD/bench-build.log" 2>&1 ||
+    cmake --build "$BUILD" -j"$(nproc)" --target chittycharge chittycharge-migrate >"$BUILD/bench-build.log" 2>&1 ||
       die "building the worker failed; see $BUILD/bench-build.log"
   fi
+  [[ -x $MIGRATE ]] || die "$MIGRATE (chittycharge-migrate, which scripts/run.sh runs) is missing; set CHITTYCHARGE_MIGRATE"
+  [[ " ${BENCH_PHASES:-} " == *" ledger "* ]] && build_baseline
   mkdir -p "$OUT" "$UP_DIR/upstream-tmp" "$OUT/bin"
   cc -O2 -g -Wall -Wextra -pthread -o "$OUT/bin/bare_fcgi" "$BENCH/bare_fcgi.c" -lfcgi
 }
@@ -205,7 +260,9 @@ git = sh("git", "-C", repo, "rev-parse", "--short", "HEAD").strip()
 dirty = sh("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").strip()
 print(json.dumps({
     "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-    "command": ("BENCH_QUICK=1 " if quick == "1" else "") + "bash bench/run.sh",
+    "command": " ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ)
+                        if k.startswith("BENCH_") and k not in ("BENCH_TOKEN", "BENCH_LUA_DIR", "BENCH_SOAK_DELAY_MS", "BENCH_HOLD_ID"))
+               + (" " if any(k.startswith("BENCH_") for k in os.environ) else "") + "bash bench/run.sh",
     "nproc": os.cpu_count(), "cpu_model": cpu, "mem": f"{int(mem) / 1048576:.0f} GiB RAM",
     "kernel": platform.release(),
     "nginx": re.sub(r"^.*nginx/", "", sh("nginx", "-v").strip()),
@@ -256,11 +313,14 @@ start_stack() {
   shift 2
   STACK_DIR="$OUT/$name"
   mkdir -p "$STACK_DIR"
-  env -u MEMCACHED_SERVERS -u CHITTYCHARGE_CA_FILE -u CHITTYCHARGE_METRICS_FILE \
+  # Each stack has a run dir of its own: its metrics file (run.sh makes a fresh one) and,
+  # unless DATABASE_URL is given here, its private PostgreSQL.
+  env -u MEMCACHED_SERVERS -u CHITTYCHARGE_CA_FILE -u CHITTYCHARGE_METRICS_FILE -u DATABASE_URL \
     CHITTYCHARGE_SKIP_SETUP=1 \
     CHITTYCHARGE_RUN_DIR="$STACK_DIR" \
     CHITTYCHARGE_HTTP_PORT="$HTTP_PORT" CHITTYCHARGE_HTTPS_PORT="$HTTPS_PORT" \
     CHITTYCHARGE_MEMCACHED_PORT="$MEMCACHED_PORT" \
+    CHITTYCHARGE_PG_PORT="$PG_PORT" CHITTYCHARGE_MIGRATE="$MIGRATE" \
     CHITTYCHARGE_WORKER="$worker" \
     CHITTYCHARGE_NGINX_LIMIT_LOOPBACK=0 \
     STRIPE_SECRET_KEY=sk_test_bench STRIPE_WEBHOOK_SECRET=whsec_bench \
@@ -337,6 +397,7 @@ load() {
   local svc=() up=(--up-run-dir "$UP_DIR")
   [[ -n $STACK_PID ]] && svc=(--svc-run-dir "$STACK_DIR")
   [[ -n ${NGINX_PIDFILE:-} ]] && svc+=(--nginx-pidfile "$NGINX_PIDFILE")
+  [[ -n $STACK_PID && -n ${PG_PIDFILE:-} ]] && svc+=(--pg-pidfile "$PG_PIDFILE")
   bg_wait python3 "$BENCH/benchlib.py" wrk --results "$RESULTS" --label "$label" --figure "$figure" \
     --url "$url" --script "$BENCH/$script" --conns "$conns" --duration "$duration" \
     "${svc[@]}" "${up[@]}" --settings "$( [[ -n $STACK_PID ]] && settings_json || printf '{}')"
@@ -353,7 +414,8 @@ warmup() {
   bg_wait sleep "$(python3 -c "print(0.3 + $2 * ${STRIPE_DELAY:-0} / 1000 / $slots)")"
 }
 
-rss() { python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "$1" --svc-run-dir "$STACK_DIR"; }
+# rss LABEL [FIGURE]: RSS/PSS of the current stack (PostgreSQL: its own, if it has one).
+rss() { python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "$1" --figure "${2:-}" --svc-run-dir "$STACK_DIR"; }
 
 # ---------------------------------------------------------------- phases
 
@@ -512,34 +574,43 @@ phase_profile() {
   stop_stack
 }
 
+CG_DIR="$OUT/callgrind" # where callgrind writes (the ledger phase: one per worker)
+
 callgrind_ctl() { # -z|-d PID
-  bg_wait timeout 60 callgrind_control "$1" "$2" >>"$OUT/callgrind/control.log" 2>&1 ||
-    die "callgrind_control $1 $2 failed; see $OUT/callgrind/control.log"
+  bg_wait timeout 60 callgrind_control "$1" "$2" >>"$CG_DIR/control.log" 2>&1 ||
+    die "callgrind_control $1 $2 failed; see $CG_DIR/control.log"
 }
 
 # The newest dump file callgrind wrote.
 latest_dump() {
   local f n best=0
-  for f in "$OUT"/callgrind/cg.out.*; do
+  for f in "$CG_DIR"/cg.out.*; do
     n=${f##*.}
     [[ $n =~ ^[0-9]+$ ]] && ((n > best)) && best=$n
   done
-  ((best > 0)) || die "callgrind wrote no dump in $OUT/callgrind"
-  printf '%s' "$OUT/callgrind/cg.out.$best"
+  ((best > 0)) || die "callgrind wrote no dump in $CG_DIR"
+  printf '%s' "$CG_DIR/cg.out.$best"
 }
 
-# measure_cg LABEL KIND PID: exactly $CG_N requests (one connection) between a zero and a dump.
+# PostgreSQL's CPU seconds so far (the postmaster of pid file $1 and its backends).
+pg_cpu() { python3 "$BENCH/benchlib.py" cputicks --pidfile "$1"; }
+
+# measure_cg LABEL KIND PID [FIGURE [COUNT [PG_PIDFILE]]]: exactly COUNT ($CG_N) requests
+# (one connection) between a zero and a dump; with PG_PIDFILE, also PostgreSQL's CPU (from
+# /proc; callgrind sees only the worker).
 measure_cg() {
-  local label=$1 kind=$2 pid=$3 seconds dump
+  local label=$1 kind=$2 pid=$3 figure=${4:-} count=${5:-$CG_N} pgfile=${6:-} seconds dump pg0="" pgcpu=""
   callgrind_ctl -z "$pid"
-  seconds="$(bg_wait timeout 900 python3 "$BENCH/benchlib.py" fire --url "$SERVICE_URL" --kind "$kind" --count "$CG_N")" ||
+  [[ -n $pgfile ]] && pg0="$(pg_cpu "$pgfile")"
+  seconds="$(bg_wait timeout 900 python3 "$BENCH/benchlib.py" fire --url "$SERVICE_URL" --kind "$kind" --count "$count")" ||
     die "callgrind batch $kind failed"
+  [[ -n $pgfile ]] && pgcpu="$(python3 -c "print(round($(pg_cpu "$pgfile") - $pg0, 2))")"
   callgrind_ctl -d "$pid"
   stack_alive
   dump="$(latest_dump)"
   python3 "$BENCH/benchlib.py" callgrind --results "$RESULTS" --label "$label" --file "$dump" \
-    --idle "$IDLE_DUMP" --idle-seconds "$IDLE_SECONDS" --requests "$CG_N" --seconds "$seconds" \
-    | tee -a "$OUT/callgrind/summary.txt"
+    --idle "$IDLE_DUMP" --idle-seconds "$IDLE_SECONDS" --requests "$count" --seconds "$seconds" \
+    --figure "$figure" --pg-cpu-s "$pgcpu" | tee -a "$CG_DIR/summary.txt"
 }
 
 phase_callgrind() {
@@ -572,6 +643,201 @@ phase_callgrind() {
   measure_cg "POST /api/holds (0 ms)" create_hold "$pid"
   measure_cg "GET /health" health "$pid"
   stop_stack
+}
+
+# ---------------------------------------------------------------- the ledger phase
+
+# The worker without the ledger: BENCH_BASELINE_REF checked out in a worktree of its own
+# (<repo>/build-bench-baseline-src, detached) and built into <repo>/build-bench-baseline
+# with this build's CMake build type, compiler and flags; incremental, so a second run
+# reuses it. Not the migrations tool: the stacks run this tree's against this tree's db/.
+build_baseline() {
+  if [[ -n ${BENCH_BASELINE_WORKER:-} ]]; then
+    [[ -x $BASELINE_WORKER ]] || die "BENCH_BASELINE_WORKER=$BASELINE_WORKER is not executable"
+    return 0
+  fi
+  local sha flags=()
+  sha="$(git -C "$REPO" rev-parse --verify -q "$BASELINE_REF^{commit}")" ||
+    die "BENCH_BASELINE_REF=$BASELINE_REF is not a commit of $REPO"
+  if [[ ! -e $BASELINE_SRC/.git ]]; then
+    git -C "$REPO" worktree prune
+    git -C "$REPO" worktree add -q --detach "$BASELINE_SRC" "$sha" >/dev/null ||
+      die "git worktree add $BASELINE_SRC $sha failed"
+  elif [[ $(git -C "$BASELINE_SRC" rev-parse HEAD) != "$sha" ]]; then
+    [[ -z $(git -C "$BASELINE_SRC" status --porcelain --untracked-files=no) ]] ||
+      die "$BASELINE_SRC has local changes; it is the bench's checkout of BENCH_BASELINE_REF"
+    git -C "$BASELINE_SRC" checkout -q --detach "$sha" || die "checking out $sha in $BASELINE_SRC failed"
+  fi
+  local var value
+  for var in CMAKE_BUILD_TYPE CMAKE_CXX_COMPILER CMAKE_C_COMPILER CMAKE_CXX_FLAGS CMAKE_C_FLAGS; do
+    value="$(grep -s "^$var:" "$BUILD/CMakeCache.txt" | cut -d= -f2-)" || true
+    [[ -n $value ]] && flags+=("-D$var=$value")
+  done
+  ((${#flags[@]} > 0)) || flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  say "building the baseline worker ($BASELINE_REF = $(git -C "$REPO" log --format='%h %s' -1 "$sha")) in $BASELINE_BUILD"
+  mkdir -p "$BASELINE_BUILD"
+  [[ -f $BASELINE_BUILD/CMakeCache.txt ]] ||
+    cmake -S "$BASELINE_SRC" -B "$BASELINE_BUILD" "${flags[@]}" >"$BASELINE_BUILD/bench-build.log" 2>&1 ||
+    die "configuring the baseline failed; see $BASELINE_BUILD/bench-build.log"
+  cmake --build "$BASELINE_BUILD" -j"$(nproc)" --target chittycharge >>"$BASELINE_BUILD/bench-build.log" 2>&1 ||
+    die "building the baseline worker failed; see $BASELINE_BUILD/bench-build.log"
+}
+
+# start_beside KEY NAME WORKER PORTSET [VAR=VALUE...]: a stack that stays up beside the
+# others (the ledger phase). PORTSET 1: the usual ports; 2: service BASE+180/543,
+# memcached BASE+311, PostgreSQL BASE+532; 3: the same + 100. Leaves it current (use_stack).
+start_beside() {
+  local key=$1 name=$2 worker=$3 set=$4 http=$HTTP_PORT https=$HTTPS_PORT memc=$MEMCACHED_PORT pg=$PG_PORT
+  shift 4
+  if [[ $set == 2 ]]; then
+    http=$((BASE + 180)) https=$((BASE + 543)) memc=$((BASE + 311)) pg=$((BASE + 532))
+  elif [[ $set == 3 ]]; then
+    http=$((BASE + 280)) https=$((BASE + 643)) memc=$((BASE + 411)) pg=$((BASE + 632))
+  fi
+  STACK_PID=""
+  start_stack "$name" "$worker" CHITTYCHARGE_HTTP_PORT="$http" CHITTYCHARGE_HTTPS_PORT="$https" \
+    CHITTYCHARGE_MEMCACHED_PORT="$memc" CHITTYCHARGE_PG_PORT="$pg" "$@"
+  STACKS_PID[$key]=$STACK_PID
+  STACKS_DIR[$key]=$STACK_DIR
+  STACKS_URL[$key]="http://127.0.0.1:$http"
+  STACKS_PG[$key]=""
+  use_stack "$key"
+}
+
+# use_stack KEY [PG_PIDFILE]: the stack that load, warmup, rss, worker_pids, api address.
+use_stack() {
+  STACK_PID=${STACKS_PID[$1]}
+  STACK_DIR=${STACKS_DIR[$1]}
+  SERVICE_URL=${STACKS_URL[$1]}
+  [[ $# -gt 1 ]] && STACKS_PG[$1]=$2
+  PG_PIDFILE=${STACKS_PG[$1]}
+  stack_alive
+}
+
+stop_beside() {
+  use_stack "$1"
+  stop_stack
+  PG_PIDFILE=""
+  SERVICE_URL="http://127.0.0.1:$HTTP_PORT"
+}
+
+# The libpq URI of a stack's private PostgreSQL, as scripts/run.sh gives its workers.
+pg_url_of() { # RUN_DIR PORT
+  python3 -c 'import sys, urllib.parse as u; print(f"postgresql://chittycharge@/chittycharge?host={u.quote(sys.argv[1], safe=str())}&port={sys.argv[2]}")' \
+    "$1/pg" "$2"
+}
+
+# Ir per create of one worker under callgrind (1 process x 1 loop x 4 slots, on port set 2),
+# its ledger the phase's PostgreSQL; that PostgreSQL's CPU from /proc over the same batch.
+ledger_callgrind() { # KEY WORKER PG_URL PG_PIDFILE
+  local key=$1 worker=$2 url=$3 pgfile=$4 n=${BENCH_LEDGER_CALLGRIND_REQUESTS:-$([[ $QUICK == 1 ]] && echo 100 || echo 500)} pid
+  CG_DIR="$OUT/callgrind-ledger-$key"
+  mkdir -p "$CG_DIR"
+  start_beside "cg-$key" "ledger-cg-$key" "$BENCH/callgrind-worker.sh" 2 DATABASE_URL="$url" \
+    CHITTYCHARGE_PROCESSES=1 CHITTYCHARGE_LOOPS=1 CHITTYCHARGE_IN_FLIGHT=4 CHITTYCHARGE_READY_TIMEOUT=180 \
+    BENCH_CALLGRIND_WORKER="$worker" BENCH_CALLGRIND_OUT="$CG_DIR/cg.out"
+  pid="$(worker_pids)"
+  pid="${pid%% *}"
+  [[ -n $pid ]] || die "no worker under callgrind"
+  bg_wait timeout 300 python3 "$BENCH/benchlib.py" fire --url "$SERVICE_URL" --kind create_hold --count 100 >/dev/null ||
+    die "callgrind warm-up (create, $key) failed"
+  IDLE_SECONDS=$([[ $QUICK == 1 ]] && echo 3 || echo 5)
+  callgrind_ctl -z "$pid"
+  bg_wait sleep "$IDLE_SECONDS"
+  callgrind_ctl -d "$pid"
+  sleep 0.5
+  IDLE_DUMP="$(latest_dump)"
+  measure_cg "ledger: $key, POST /api/holds (0 ms)" create_hold "$pid" ledger "$n" "$pgfile"
+  stop_beside "cg-$key"
+  CG_DIR="$OUT/callgrind"
+}
+
+# POST /api/holds with the ledger (this tree's worker, its private PostgreSQL) and without
+# it (the baseline worker; its stack's DATABASE_URL names the same PostgreSQL, which that
+# worker ignores, so PostgreSQL's CPU is measured for both: ~0 without). Both stacks stay
+# up; the runs alternate, the order flipped every round, so drift and a neighbour's load
+# fall on both alike.
+phase_ledger() {
+  local rounds=${BENCH_LEDGER_ROUNDS:-$([[ $QUICK == 1 ]] && echo 2 || echo 3)}
+  local dur=${BENCH_LEDGER_DURATION:-$DURATION} i key order pgfile url keys="with without"
+  local variant=${BENCH_LEDGER_PG_VARIANT--c synchronous_commit=off}
+  declare -A name=([with]="with ledger" [without]="without ledger" [variant]="with ledger [$variant]")
+  say "ledger: POST /api/holds with the ledger ($WORKER) and without ($BASELINE_WORKER), $rounds alternating rounds of ${dur}s runs"
+  python3 "$BENCH/benchlib.py" record --results "$RESULTS" --json "$(python3 -c '
+import json, sys
+print(json.dumps({"kind": "ledger-meta", "with_worker": sys.argv[1], "without_worker": sys.argv[2],
+                  "baseline_ref": sys.argv[3], "baseline": sys.argv[4], "rounds": int(sys.argv[5]),
+                  "duration_s": float(sys.argv[6]), "pg_options": sys.argv[7], "pg_variant": sys.argv[8]}))' \
+    "$WORKER" "$BASELINE_WORKER" "$BASELINE_REF" \
+    "$(git -C "$REPO" log --format='%h %s' -1 "$BASELINE_REF" 2>/dev/null || echo "$BASELINE_WORKER")" \
+    "$rounds" "$dur" "${CHITTYCHARGE_PG_OPTIONS:-}" "$variant")"
+  STRIPE_DELAY=0
+  upstream_delay_is 0 || set_stripe_delay 0
+  start_beside with ledger-with "$WORKER" 1
+  pgfile="${STACKS_DIR[with]}/postgres.pid"
+  url="$(pg_url_of "${STACKS_DIR[with]}" "$PG_PORT")"
+  start_beside without ledger-without "$BASELINE_WORKER" 2 DATABASE_URL="$url"
+  use_stack without "$pgfile"
+  if [[ -n $variant ]]; then
+    start_beside variant ledger-variant "$WORKER" 3 CHITTYCHARGE_PG_OPTIONS="$variant"
+    keys="with variant without"
+  fi
+  for key in $keys; do
+    use_stack "$key"
+    echo "  $key: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) loops x $(served_slots) in flight, $SERVICE_URL"
+  done
+  sleep 3
+  for key in with without; do
+    use_stack "$key"
+    rss "ledger: ${name[$key]}, idle" ledger
+  done
+  for ((i = 1; i <= rounds; i++)); do
+    order=$keys
+    ((i % 2 == 0)) && order="$(tr ' ' '\n' <<<"$keys" | tac | tr '\n' ' ')"
+    for key in $order; do
+      use_stack "$key"
+      warmup create_hold.lua 64
+      load ledger "ledger: ${name[$key]}, POST /api/holds, Stripe 0 ms c64 #$i" create_hold.lua 64 "$dur"
+    done
+    STRIPE_DELAY=200
+    set_stripe_delay 200
+    for key in $order; do
+      use_stack "$key"
+      warmup create_hold.lua 256
+      load ledger "ledger: ${name[$key]}, POST /api/holds, Stripe 200 ms c256 #$i" create_hold.lua 256 "$dur"
+    done
+    STRIPE_DELAY=0
+    set_stripe_delay 0
+  done
+  sleep 5
+  for key in with without; do
+    use_stack "$key"
+    rss "ledger: ${name[$key]}, idle after load" ledger
+  done
+  if [[ ${BENCH_LEDGER_PERF:-1} == 1 ]] && command -v perf >/dev/null &&
+    perf record -e cpu-clock -a -o /dev/null -- true >/dev/null 2>&1; then
+    say "   ledger: perf record -e cpu-clock -a during the ledger's create run (0 ms, 64 connections)"
+    mkdir -p "$OUT/profile"
+    use_stack with
+    local secs=$((dur > 4 ? dur - 2 : 2)) loader
+    warmup create_hold.lua 64
+    load ledger-profile "ledger: with ledger, POST /api/holds, Stripe 0 ms c64 (under perf)" create_hold.lua 64 "$dur" &
+    loader=$!
+    bg_wait sleep 1
+    bg_wait perf record -q -e cpu-clock -a -o "$OUT/profile/ledger-create.data" -- sleep "$secs" \
+      >"$OUT/profile/ledger-create.log" 2>&1
+    wait "$loader"
+    python3 "$BENCH/benchlib.py" perf --results "$RESULTS" --label "ledger: with ledger, POST /api/holds, Stripe 0 ms c64" \
+      --data "$OUT/profile/ledger-create.data" | tee "$OUT/profile/ledger-create.txt"
+  fi
+  stop_beside without
+  [[ -n $variant ]] && stop_beside variant
+  if [[ ${BENCH_SKIP_CALLGRIND:-0} != 1 ]]; then
+    say "   ledger: callgrind, 1 worker process x 1 loop x 4 slots, each worker, creates one at a time"
+    ledger_callgrind with "$WORKER" "$url" "$pgfile"
+    ledger_callgrind without "$BASELINE_WORKER" "$url" "$pgfile"
+  fi
+  stop_beside with
 }
 
 # Not in the default run (bash bench/levers.sh runs it): the design levers.

@@ -29,6 +29,7 @@ CG_GROUPS = [
     ("logging (cc::log)", ("cc::log::",)),
     ("SHA-256 / random (auth, keys, ids)", ("cc::crypto::",)),
     ("metrics", ("cc::metrics::",)),
+    ("ledger (cc::ledger, libpq incl. its socket I/O)", ("cc::ledger::", "PQ")),
     ("malloc/free (all callers)", ("malloc", "free", "calloc", "realloc", "_int_malloc", "_int_free")),
 ]
 
@@ -131,9 +132,15 @@ def cmd_callgrind(args: argparse.Namespace) -> None:
         "top": [{"fn": k, "ir": v, "pct": round(100 * v / parsed["total"], 1),
                  "per_request": round(v / n) if n else None} for k, v in top],
     }
+    if args.figure:
+        record["figure"] = args.figure
+    if args.pg_cpu_s:
+        record["postgres_cpu_s"] = float(args.pg_cpu_s)
+        record["postgres_cpu_us_per_request"] = round(float(args.pg_cpu_s) / n * 1e6) if n else None
     results.append(args.results, record)
     print(f"  callgrind {args.label:<28} {record['ir_per_request']:>10,} Ir/request over {n} requests"
-          f" (idle {idle_per_s:,.0f} Ir/s subtracted); {record['mallocs_per_request']} malloc/request")
+          f" (idle {idle_per_s:,.0f} Ir/s subtracted); {record['mallocs_per_request']} malloc/request"
+          + (f"; PostgreSQL {record['postgres_cpu_us_per_request']} µs CPU/request" if args.pg_cpu_s else ""))
     print("    inclusive, by part:")
     for g in record["groups"]:
         if g["per_request"]:

@@ -48,20 +48,24 @@ def descendants(table, roots: list[int]) -> list[int]:
 
 
 def component_pids(svc_run_dir: str | None, up_run_dir: str | None, table=None,
-                   nginx_pidfile: str | None = None) -> dict[str, list[int]]:
+                   nginx_pidfile: str | None = None, pg_pidfile: str | None = None) -> dict[str, list[int]]:
     """The stack's processes by component. workers = the pool's children (not multiwatch).
-    nginx_pidfile: count another nginx (a variant config) as the stack's nginx."""
+    nginx_pidfile: count another nginx (a variant config) as the stack's nginx.
+    postgres: the postmaster scripts/run.sh started (<run dir>/postgres.pid) and its
+    backends; pg_pidfile: another stack's (a stack whose DATABASE_URL points there)."""
     table = table if table is not None else proc_table()
     groups: dict[str, list[int]] = {}
     if svc_run_dir:
         nginx = read_pid(nginx_pidfile or f"{svc_run_dir}/nginx.pid")
         pool = read_pid(f"{svc_run_dir}/pool.pid")
         memc = read_pid(f"{svc_run_dir}/memcached.pid")
+        pg = read_pid(pg_pidfile or f"{svc_run_dir}/postgres.pid")
         groups["nginx"] = descendants(table, [nginx] if nginx else [])
         pool_all = descendants(table, [pool] if pool else [])
         groups["workers"] = [p for p in pool_all if p != pool]
         groups["multiwatch"] = [pool] if pool in table else []
         groups["memcached"] = [memc] if memc in table else []
+        groups["postgres"] = descendants(table, [pg] if pg else [])
     if up_run_dir:
         up = read_pid(f"{up_run_dir}/upstream.pid")
         groups["upstream"] = descendants(table, [up] if up else [])
@@ -112,3 +116,12 @@ def mem_of(pid: int) -> tuple[int, int]:
 
 def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def cmd_cputicks(args) -> None:
+    """CPU seconds (user + system) the process of --pidfile and its descendants have used
+    so far; 0 when it is not running. Two calls bracket a batch (e.g. PostgreSQL's CPU
+    while callgrind counts the worker's instructions)."""
+    table = proc_table()
+    pid = read_pid(args.pidfile)
+    print(f"{cpu_of(table, descendants(table, [pid] if pid else [])) / CLK_TCK:.2f}")

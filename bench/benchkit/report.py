@@ -65,7 +65,8 @@ def header(runs: Runs) -> list[str]:
     w(f"- command: `{meta.get('command', 'bash bench/run.sh')}`")
     w(f"- machine: {meta.get('nproc', '?')} CPUs, {meta.get('cpu_model', '?')}, {meta.get('mem', '?')}; "
       f"kernel {meta.get('kernel', '?')}; nginx {meta.get('nginx', '?')}; wrk {meta.get('wrk', '?')}")
-    fig = next((r for r in runs.wrk if r["figure"] in ("a", "b", "c")), {})
+    fig = next((r for r in runs.wrk if r["figure"] in ("a", "b", "c")),
+               next((r for r in runs.wrk if r["figure"] == "ledger"), {}))
     st = fig.get("settings", {})
     w(f"- service: {st.get('processes', '?')} processes × {st.get('threads', '?')} event-loop threads, "
       f"{st.get('slots', '?')} requests in flight per process "
@@ -190,7 +191,7 @@ def levers(runs: Runs) -> list[str]:
 
 
 def memory(runs: Runs) -> list[str]:
-    rss = runs.of_kind("rss")
+    rss = [r for r in runs.of_kind("rss") if r.get("figure") != "ledger"]  # those: ledger()
     if not rss:
         return []
     out = ["## Memory (d)\n",
@@ -240,7 +241,7 @@ def profile(runs: Runs) -> list[str]:
 
 def instructions(runs: Runs) -> list[str]:
     """(e): callgrind's Ir per request, top functions, and Ir by part of the request."""
-    cg = runs.of_kind("callgrind")
+    cg = [r for r in runs.of_kind("callgrind") if r.get("figure") != "ledger"]  # those: ledger()
     if not cg:
         return []
     out = ["## Instructions per request (e), callgrind, one worker process\n",
@@ -266,6 +267,163 @@ def instructions(runs: Runs) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------- the ledger phase
+
+LEDGER_SIDES = ("with ledger", "without ledger")
+LEDGER_LOADS = (("0 ms", "Stripe 0 ms c64"), ("200 ms", "Stripe 200 ms c256"))
+LEDGER_COMPONENTS = ("workers", "postgres", "nginx", "memcached", "upstream")
+
+
+def _ledger_runs(runs: Runs, side: str, load: str) -> list[dict]:
+    """The alternating rounds of one worker at one load, in order."""
+    pat = re.compile(rf"^ledger: {re.escape(side)}, POST /api/holds, {re.escape(load)} #\d+$")
+    return [r for r in runs.wrk if r["figure"] == "ledger" and pat.match(r["label"])]
+
+
+def _ledger_ratios(runs: Runs, load: str) -> list[float]:
+    """with ÷ without creates/s, round by round."""
+    w, wo = _ledger_runs(runs, LEDGER_SIDES[0], load), _ledger_runs(runs, LEDGER_SIDES[1], load)
+    return [a["rps"] / b["rps"] for a, b in zip(w, wo) if b["rps"]]
+
+
+def _med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def _cpu_us(rs: list[dict], comp: str | None) -> float | None:
+    """Median CPU µs per create of one component (None: all of the stack, wrk excluded)."""
+    vals = []
+    for r in rs:
+        n = max(r["requests"], 1)
+        v = sum(r["cpu_s"].get(k, 0) for k in r["cpu_s"] if k != "multiwatch") if comp is None else r["cpu_s"].get(comp, 0)
+        vals.append(v / n * 1e6)
+    return _med(vals)
+
+
+def _ledger_rss(runs: Runs, side: str, when: str):
+    return next((r for r in runs.of_kind("rss") if r.get("label") == f"ledger: {side}, {when}"), None)
+
+
+def _ledger_cg(runs: Runs, side: str):
+    key = "with" if side == LEDGER_SIDES[0] else "without"
+    return next((r for r in runs.of_kind("callgrind") if r.get("label") == f"ledger: {key}, POST /api/holds (0 ms)"), None)
+
+
+def ledger(runs: Runs) -> list[str]:
+    if not any(r["figure"] == "ledger" for r in runs.wrk):
+        return []
+    lm = next(iter(runs.of_kind("ledger-meta")), {})
+    nproc = runs.meta.get("nproc") or 2
+    out = ["## Ledger: POST /api/holds with and without the PostgreSQL ledger (same run, alternating)\n",
+           f"With: `{lm.get('with_worker', '?')}` (its private PostgreSQL, default settings"
+           + (f", `{lm['pg_options']}`" if lm.get("pg_options") else "") + "). "
+           f"Without: `{lm.get('without_worker', '?')}`, built from {lm.get('baseline', lm.get('baseline_ref', '?'))}. "
+           f"Both stacks up side by side, {lm.get('rounds', '?')} rounds of {lm.get('duration_s', '?')} s runs, "
+           "the order flipped every round; figures are medians over the rounds (min–max).\n",
+           "| | with ledger | without ledger | with ÷ without |", "|---|---:|---:|---:|"]
+
+    def span(xs, fmt):
+        if not xs:
+            return "—"
+        return fmt(_med(xs)) + (f" ({fmt(min(xs))}–{fmt(max(xs))})" if len(xs) > 1 else "")
+
+    for name, load in LEDGER_LOADS:
+        w, wo = (_ledger_runs(runs, s, load) for s in LEDGER_SIDES)
+        ratios = _ledger_ratios(runs, load)
+        out.append(f"| creates/s, {load} | {span([r['rps'] for r in w], lambda v: f'{v:,.0f}')} | "
+                   f"{span([r['rps'] for r in wo], lambda v: f'{v:,.0f}')} | "
+                   f"**{span(ratios, lambda v: f'{v:.0%}')}** |")
+        for q in ("p50", "p99"):
+            a, b = _med([r[f"{q}_ms"] for r in w]), _med([r[f"{q}_ms"] for r in wo])
+            out.append(f"| {q} ms, {load} | {_fmt_ms(a)} | {_fmt_ms(b)} | {_ratio(a, b)} |")
+        out.append(f"| errors, {load} (all rounds) | {sum(r['errors'] for r in w)} | {sum(r['errors'] for r in wo)} | |")
+        for comp in (*LEDGER_COMPONENTS, None):
+            a, b = _cpu_us(w, comp), _cpu_us(wo, comp)
+            label = comp if comp else "**whole stack** (wrk excluded)"
+            out.append(f"| CPU µs/create, {load}: {label} | {a:.0f} | {b:.0f} | {a - b:+.0f} µs |"
+                       if a is not None and b is not None else f"| CPU µs/create, {load}: {label} | — | — | |")
+        oth = [r.get("foreign_cpu_s", 0) / max(r["wall_s"], 0.001) / nproc for r in w + wo]
+        if oth:
+            out.append(f"| other processes' CPU during these runs, {load} | {_med(oth):.0%} (max {max(oth):.0%}) | | |")
+    cg = [_ledger_cg(runs, s) for s in LEDGER_SIDES]
+    if any(cg):
+        def cell(r, f):
+            return "—" if not r or r.get(f) is None else f"{r[f]:,}"
+        out.append(f"| worker Ir/create (callgrind, 1 process × 1 loop, one create at a time) | {cell(cg[0], 'ir_per_request')} | "
+                   f"{cell(cg[1], 'ir_per_request')} | "
+                   + (_ratio(cg[0]['ir_per_request'], cg[1]['ir_per_request']) if all(cg) else "") + " |")
+        out.append(f"| worker malloc+calloc+realloc/create | {cell(cg[0], 'mallocs_per_request')} | {cell(cg[1], 'mallocs_per_request')} | |")
+        out.append(f"| PostgreSQL CPU µs/create during that batch (/proc) | {cell(cg[0], 'postgres_cpu_us_per_request')} | "
+                   f"{cell(cg[1], 'postgres_cpu_us_per_request')} | |")
+        led = next((g for g in (cg[0] or {}).get("groups", []) if g["group"].startswith("ledger")), None)
+        if led:
+            out.append(f"| of the worker's Ir/create: ledger (cc::ledger + libpq) | {led['per_request']:,} | | |")
+    for when in ("idle", "idle after load"):
+        rs = [_ledger_rss(runs, s, when) for s in LEDGER_SIDES]
+        if not any(rs):
+            continue
+        def pool(r):
+            return "—" if not r else f"{r['totals']['pool_rss_kb'] / 1024:.1f} (PSS {r['totals']['pool_pss_kb'] / 1024:.1f})"
+        out.append(f"| pool RSS MiB, {when} (workers + multiwatch) | {pool(rs[0])} | {pool(rs[1])} | |")
+        if rs[0] and rs[0]["totals"].get("postgres_procs"):
+            t = rs[0]["totals"]
+            out.append(f"| PostgreSQL MiB, {when} ({t['postgres_procs']} processes): RSS sum (PSS sum) | "
+                       f"{t['postgres_rss_kb'] / 1024:.1f} ({t['postgres_pss_kb'] / 1024:.1f}) | — | |")
+    out.append("")
+    variants = sorted({m.group(1) for r in runs.wrk if r["figure"] == "ledger"
+                       for m in [re.match(r"^ledger: (with ledger \[.*\]), POST", r["label"])] if m})
+    if variants:
+        out += ["The ledger's worker again, its PostgreSQL started with other flags (the same rounds):\n",
+                "| stack | load | creates/s | ÷ without ledger (median of rounds) | p50 ms | p99 ms | errors | CPU µs/create: workers / postgres / whole stack |",
+                "|---|---|---:|---:|---:|---:|---:|---|"]
+        for v in variants:
+            for name, load in LEDGER_LOADS:
+                rs, wo = _ledger_runs(runs, v, load), _ledger_runs(runs, LEDGER_SIDES[1], load)
+                if not rs:
+                    continue
+                ratios = [a["rps"] / b["rps"] for a, b in zip(rs, wo) if b["rps"]]
+                out.append(f"| {v} | {load} | {span([r['rps'] for r in rs], lambda x: f'{x:,.0f}')} | "
+                           f"{span(ratios, lambda x: f'{x:.0%}')} | {_fmt_ms(_med([r['p50_ms'] for r in rs]))} | "
+                           f"{_fmt_ms(_med([r['p99_ms'] for r in rs]))} | {sum(r['errors'] for r in rs)} | "
+                           f"{_cpu_us(rs, 'workers'):.0f} / {_cpu_us(rs, 'postgres'):.0f} / {_cpu_us(rs, None):.0f} |")
+        out.append("")
+    # Round by round.
+    out += ["| round | " + " | ".join(f"{s}, {load}: creates/s (p99 ms)" for load, _ in LEDGER_LOADS for s in LEDGER_SIDES) + " |",
+            "|---:|" + "---:|" * (2 * len(LEDGER_LOADS))]
+    cols = [_ledger_runs(runs, s, load) for _, load in LEDGER_LOADS for s in LEDGER_SIDES]
+    for i in range(max(len(c) for c in cols)):
+        cells = [f"{c[i]['rps']:,.0f} ({_fmt_ms(c[i]['p99_ms'])})" if i < len(c) else "—" for c in cols]
+        out.append(f"| {i + 1} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def _ledger_targets(runs: Runs) -> list[tuple[str, str, bool]]:
+    tgt = []
+    for name, load in LEDGER_LOADS:
+        ratios = _ledger_ratios(runs, load)
+        if ratios:
+            m = _med(ratios)
+            tgt.append((f"ledger costs ≤ 15 % of create throughput at {name} (median of rounds, with ÷ without ≥ 85 %)",
+                        f"{m:.0%} (rounds {min(ratios):.0%}–{max(ratios):.0%}): cost {1 - m:.0%}", m >= 0.85))
+    w = _ledger_runs(runs, LEDGER_SIDES[0], "Stripe 200 ms c256")
+    if w:
+        p99 = _med([r["p99_ms"] for r in w])
+        errs = sum(r["errors"] for r in w)
+        tgt.append(("with the ledger: p99 ≤ 300 ms at 200 ms, 256 conns (median of rounds), zero errors",
+                    f"p99 {_fmt_ms(p99)} ms (worst round {_fmt_ms(max(r['p99_ms'] for r in w))}), {errs} errors",
+                    p99 <= 300 and errs == 0))
+    for when in ("idle", "idle after load"):
+        r = _ledger_rss(runs, LEDGER_SIDES[0], when)
+        if r:
+            t = r["totals"]
+            mib = t["pool_rss_kb"] / 1024
+            tgt.append((f"with the ledger: worker pool ≤ 64 MiB RSS, {when}",
+                        f"{mib:.1f} MiB (PSS {t['pool_pss_kb'] / 1024:.1f}); PostgreSQL beside it: RSS sum "
+                        f"{t['postgres_rss_kb'] / 1024:.1f}, PSS sum {t['postgres_pss_kb'] / 1024:.1f} MiB", mib <= 64))
+    return tgt
+
+
 def _targets_measured(runs: Runs) -> list[tuple[str, str, bool]]:
     """(target, what was measured, met) for each target this run measured."""
     tgt = []
@@ -288,6 +446,7 @@ def _targets_measured(runs: Runs) -> list[tuple[str, str, bool]]:
         ok = c256["rps"] >= 0.9 * 1280 and c256["p99_ms"] <= 300 and c256["errors"] == 0
         tgt.append(("(c) 200 ms, 256 conns: ≥ 1,152 holds/s, p99 ≤ 300 ms, zero errors",
                     f"{c256['rps']:,.0f}/s ({c256['rps'] / 1280:.0%} of 1,280), p99 {_fmt_ms(c256['p99_ms'])} ms, {c256['errors']} errors", ok))
+    tgt += _ledger_targets(runs)
     idle = next((r for r in runs.of_kind("rss") if r["label"] == "idle"), None)
     if idle:
         mib = idle["totals"]["service_rss_kb"] / 1024
@@ -311,7 +470,7 @@ def targets(runs: Runs) -> list[str]:
     return out
 
 
-SECTIONS = (header, references, figures, side_by_side, levers, memory, soak, profile,
+SECTIONS = (header, references, figures, side_by_side, levers, ledger, memory, soak, profile,
             instructions, targets)
 
 
