@@ -109,7 +109,7 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
     const int64_t now = cc::NowSeconds();
     const bool open_holds = now >= open_holds_due;
     if (open_holds) open_holds_due = now + config.open_holds_interval_s;
-    const auto report = cc::jobs::ReconcileOnce(deps, now, open_holds);
+    const auto report = cc::jobs::ReconcileOnce(deps, now, open_holds, stop);
     if (report.resolved > 0 || report.failed > 0 || report.intents_finished > 0) {
       cc::log::Info("reconciler pass", {cc::log::Num("resolved", report.resolved),
                                         cc::log::Num("failed", report.failed),

@@ -340,11 +340,9 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
   }
   const std::string client_secret = std::move(pi->client_secret);
   const HoldRecord record = HoldRecord::FromStripe(std::move(*pi), std::nullopt, caller.now);
-  if (auto recorded =
-          RecordCreated(deps.ledger, record, ClientActor(client, caller.request_id), caller.now);
-      recorded) {
-    FinishIntent(deps.ledger, stripe_key, record.pi, caller.now);
-  } else {
+  if (auto recorded = RecordCreatedAndFinish(
+          deps.ledger, record, ClientActor(client, caller.request_id), caller.now, stripe_key);
+      !recorded) {
     // The card is authorized: answering an error would invite a second hold. The intent
     // stays pending and the reconciler records the hold from Stripe.
     log::Warn("created hold not recorded; the reconciler will record it",

@@ -86,18 +86,36 @@ std::string_view TransitionType(std::string_view before, std::string_view after,
   return "reconciled";
 }
 
-Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
-                     int64_t now) {
-  auto recorded = ledger.RecordHold(LedgerHoldOf(record));
-  if (!recorded) return Fail(recorded.error());
+namespace {
+
+ledger::Event CreatedEvent(const HoldRecord& record, const Actor& actor, int64_t now) {
   ledger::Event e = BaseEvent(record, actor, now);
   e.id = EventIdFor(record.pi.id, "created");
   e.type = "created";
   e.status_after = record.pi.status;
   e.amount = record.pi.amount;
-  auto appended = ledger.AppendEvent(e);
+  return e;
+}
+
+std::string IntentResult(const stripe::PaymentIntent& pi) {
+  return IntentRequest({{"id", pi.id}, {"status", pi.status}});
+}
+
+}  // namespace
+
+Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                     int64_t now) {
+  auto recorded = ledger.RecordHold(LedgerHoldOf(record));
+  if (!recorded) return Fail(recorded.error());
+  auto appended = ledger.AppendEvent(CreatedEvent(record, actor, now));
   if (!appended) return Fail(appended.error());
   return Ok();
+}
+
+Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                              int64_t now, const std::string& intent_key) {
+  return ledger.RecordCreate(LedgerHoldOf(record), CreatedEvent(record, actor, now), intent_key,
+                             IntentResult(record.pi), now);
 }
 
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
@@ -232,7 +250,7 @@ std::string IntentField(std::string_view request_json, std::string_view key) {
 
 void FinishIntent(ledger::Ledger& ledger, const std::string& key, const stripe::PaymentIntent& pi,
                   int64_t now) {
-  const std::string result = IntentRequest({{"id", pi.id}, {"status", pi.status}});
+  const std::string result = IntentResult(pi);
   auto done = ledger.FinishIntent(key, ledger::IntentState::kSucceeded, result, "", now);
   if (!done) {
     log::Warn("stripe intent left pending; the reconciler will finish it",

@@ -50,6 +50,11 @@ std::string_view TransitionType(std::string_view before, std::string_view after,
 Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                      int64_t now);
 
+// The same, and the create's Stripe intent finished with the PaymentIntent — in one commit
+// (Ledger::RecordCreate).
+Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                              int64_t now, const std::string& intent_key);
+
 // Brings the ledger in line with Stripe's state of a hold, recording what changed: a hold
 // unknown to the ledger is imported (its trail starts with `created` when Stripe made it
 // within the last 10 minutes — the create's own record is on its way — else with

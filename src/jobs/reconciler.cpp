@@ -107,19 +107,20 @@ bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64
   return true;
 }
 
-int FinishIntents(const http::Deps& deps, int64_t now) {
+int FinishIntents(const http::Deps& deps, int64_t now, const std::stop_token& stop) {
   auto pending =
       deps.ledger.ListPendingIntents(now - deps.config.intent_grace_s + 1, kIntentsPerPass);
   if (!pending) return 0;
   int finished = 0;
   for (const auto& intent : *pending) {
+    if (stop.stop_requested()) break;
     if (FinishOne(deps, intent, now)) ++finished;
   }
   return finished;
 }
 
 // Compares the ledger's open holds with Stripe; returns how many were read.
-int SyncOpenHolds(const http::Deps& deps, int64_t now) {
+int SyncOpenHolds(const http::Deps& deps, int64_t now, const std::stop_token& stop) {
   int checked = 0;
   for (const auto& client : deps.config.clients) {
     for (const char* status : {"requires_payment_method", "requires_confirmation",
@@ -131,6 +132,7 @@ int SyncOpenHolds(const http::Deps& deps, int64_t now) {
       auto page = deps.ledger.ListHolds(filter);
       if (!page) return checked;
       for (const auto& hold : page->data) {
+        if (stop.stop_requested()) return checked;
         if (checked > 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1000) /
                                       deps.config.reconcile_rate_per_s);
@@ -245,13 +247,14 @@ Result<int> Backfill(const http::Deps& deps, int64_t now) {
   return imported;
 }
 
-ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds) {
+ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds,
+                              const std::stop_token& stop) {
   ReconcileReport report;
   if (open_holds && LedgerEmpty(deps)) {  // an install that ran without the ledger
     if (auto imported = Backfill(deps, now)) report.holds_imported = *imported;
   }
-  report.intents_finished = FinishIntents(deps, now);
-  if (open_holds) report.holds_checked = SyncOpenHolds(deps, now);
+  report.intents_finished = FinishIntents(deps, now, stop);
+  if (open_holds) report.holds_checked = SyncOpenHolds(deps, now, stop);
   if (!deps.chittyid.Health()) {
     report.skipped = true;
     return report;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stop_token>
 
 #include "http/handler.h"
 
@@ -49,6 +50,9 @@ struct ReconcileReport {
 Result<int> Backfill(const http::Deps& deps, int64_t now);
 
 // One pass; `open_holds` adds step 2 (the caller runs it every RECONCILE_INTERVAL_S).
-ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds = false);
+// `stop` ends the pass early (between Stripe calls): the worker's shutdown does not wait
+// for a rate-limited comparison of many holds.
+ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_holds = false,
+                              const std::stop_token& stop = {});
 
 }  // namespace cc::jobs

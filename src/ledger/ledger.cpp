@@ -107,6 +107,15 @@ Status ValidateEvent(const Event& e) {
   return Ok();
 }
 
+Status Ledger::RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
+                            std::string_view result_json, int64_t now) {
+  auto recorded = RecordHold(hold);
+  if (!recorded) return Fail(recorded.error());
+  auto appended = AppendEvent(created);
+  if (!appended) return Fail(appended.error());
+  return FinishIntent(intent_key, IntentState::kSucceeded, result_json, "", now);
+}
+
 Status ValidateIntent(const StripeIntent& i) {
   if (i.idempotency_key.empty()) return Invalid("an intent needs its key", "idempotency_key");
   if (i.operation.empty()) return Invalid("an intent needs its operation", "operation");

@@ -148,6 +148,13 @@ class Ledger {
   virtual Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before,
                                                                int limit) = 0;
 
+  // After a create's Stripe POST, what RecordHold(hold), AppendEvent(created) and
+  // FinishIntent(key, kSucceeded, result_json, "", now) record, in that order, with the
+  // same answers to repeats — in one commit where the implementation can (PgLedger: one
+  // statement). The default makes the three calls.
+  virtual Status RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
+                              std::string_view result_json, int64_t now);
+
   // true the first time this Stripe event id is recorded, false on every repeat.
   virtual Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) = 0;
 

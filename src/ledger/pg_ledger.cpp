@@ -21,6 +21,7 @@ enum class pg::Stmt {
   kEventGet,
   kEventCursor,
   kEventList,
+  kRecordCreate,
   kIntentBegin,
   kIntentGet,
   kIntentFinish,
@@ -113,6 +114,28 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "SELECT " CC_EVENT_COLUMNS " FROM audit_events WHERE hold_id = $1 AND seq > $2::bigint "
      "ORDER BY seq LIMIT $3::integer"},
     // stripe_intents
+    // A create's hold, its first event (seq 1) and its intent's result in one statement and
+    // one commit. A hold already recorded (a retry, or the webhook's import won) inserts
+    // nothing and finishes nothing: the caller then makes the separate calls.
+    {"record_create",
+     "WITH h AS (INSERT INTO holds (id, chitty_id, client, property_id, tenant_id, amount, "
+     "currency, status, created_at, expires_at, release_after, last_event_seq) VALUES ($1, $2, "
+     "$3, nullif($4, ''), nullif($5, ''), $6::bigint, $7, $8, to_timestamp($9::bigint), "
+     "to_timestamp($10::bigint), to_timestamp($12::bigint), 1) "
+     "ON CONFLICT (id) DO NOTHING RETURNING id), "
+     "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
+     "SELECT u.pi, h.id, (u.ord - 1)::integer FROM h, "
+     "unnest(string_to_array($11::text, ',')) WITH ORDINALITY AS u(pi, ord) RETURNING 1), "
+     "e AS (INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, request_id, "
+     "status_before, status_after, amount, currency, payment_intent, stripe_request_id, "
+     "detail, created_at) SELECT $13, h.id, 1, $14, $15, $16, nullif($17, ''), "
+     "nullif($18, ''), nullif($19, ''), $20::bigint, nullif($21, ''), nullif($22, ''), "
+     "nullif($23, ''), $24::json, to_timestamp($25::bigint) FROM h RETURNING 1), "
+     "f AS (UPDATE stripe_intents SET state = 'succeeded', result = $27::json, "
+     "finished_at = to_timestamp($28::bigint) WHERE idempotency_key = $26 "
+     "AND state = 'pending' AND EXISTS (SELECT 1 FROM h) RETURNING 1) "
+     "SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM f), "
+     "(SELECT count(*) FROM c)"},
     // Always flushed before it answers (set_config(…, true) is this statement's own
     // transaction's setting), whatever the session's synchronous_commit: no Stripe POST
     // goes out before its intent is on disk.
@@ -445,6 +468,63 @@ Result<Page<Event>> PgLedger::ListEvents(std::string_view hold_id, std::string_v
   page.has_more = page.data.size() > static_cast<size_t>(limit);
   if (page.has_more) page.data.pop_back();
   return page;
+}
+
+Status PgLedger::RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
+                              std::string_view result_json, int64_t now) {
+  if (auto ok = ValidateHold(hold); !ok) return ok;
+  if (auto ok = ValidateEvent(created); !ok) return ok;
+  if (created.hold_id != hold.id || created.status_after != hold.status) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request",
+                "a create's event is its hold's, with its status", "hold_id");
+  }
+  if (!json::ParseStrict(result_json)) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
+  }
+  {
+    const Call call(busy_);
+    if (!call.owner()) return Busy();
+    auto rows = Run(Stmt::kRecordCreate, {Text(hold.id),
+                                          Text(hold.chitty_id),
+                                          Text(hold.client),
+                                          Text(hold.property_id),
+                                          Text(hold.tenant_id),
+                                          Number(hold.amount),
+                                          Text(hold.currency),
+                                          Text(hold.status),
+                                          Number(hold.created_at),
+                                          OptionalNumber(hold.expires_at),
+                                          Text(JoinChain(hold.payment_intents)),
+                                          OptionalNumber(hold.release_after),
+                                          Text(created.id),
+                                          Text(created.chitty_id),
+                                          Text(created.type),
+                                          Text(created.actor),
+                                          Text(created.request_id),
+                                          Text(created.status_before),
+                                          Text(created.status_after),
+                                          OptionalNumber(created.amount),
+                                          Text(created.currency),
+                                          Text(created.payment_intent),
+                                          Text(created.stripe_request_id),
+                                          Text(created.detail_json),
+                                          Number(created.created_at),
+                                          Text(intent_key),
+                                          Text(result_json),
+                                          Number(now)});
+    if (!rows) return Fail(rows.error());
+    if (rows->sqlstate == kUniqueViolation) {
+      return Fail(ErrorKind::kConflict, "ledger_conflict",
+                  "a chitty_id, PaymentIntent or event id of this create belongs to another hold");
+    }
+    if (!rows->ok()) return Refused(*rows);
+    if (!rows->rows.empty() && Int(rows->rows[0].at(0)) == 1 && Int(rows->rows[0].at(2)) == 1) {
+      return Ok();
+    }
+  }
+  // A repeat (the hold was recorded), or an intent not pending (unknown, or finished): the
+  // separate calls give the same answers as RecordHold, AppendEvent and FinishIntent.
+  return Ledger::RecordCreate(hold, created, intent_key, result_json, now);
 }
 
 Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {

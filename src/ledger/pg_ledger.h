@@ -68,6 +68,8 @@ class PgLedger final : public Ledger {
                       std::string_view result_json, std::string_view stripe_request_id,
                       int64_t now) override;
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
+  Status RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
+                      std::string_view result_json, int64_t now) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
   Status Ping() override;
 

@@ -65,6 +65,12 @@ Result<Page<Hold>> SerialLedger::ListHolds(const HoldFilter& filter) {
 Result<std::vector<Hold>> SerialLedger::LeaseDueReleases(int64_t now, int64_t lease_s, int limit) {
   return Serially([&](Ledger& l) { return l.LeaseDueReleases(now, lease_s, limit); });
 }
+Status SerialLedger::RecordCreate(const Hold& hold, const Event& created,
+                                  std::string_view intent_key, std::string_view result_json,
+                                  int64_t now) {
+  return Serially(
+      [&](Ledger& l) { return l.RecordCreate(hold, created, intent_key, result_json, now); });
+}
 Result<Event> SerialLedger::AppendEvent(const Event& event) {
   return Serially([&](Ledger& l) { return l.AppendEvent(event); });
 }

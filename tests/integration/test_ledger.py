@@ -288,8 +288,12 @@ def test_ledger_down_changes_nothing_and_recovers(pg_stack):
                30, "/health to see the ledger back")
     after = stack.api("POST", "/api/holds", {"description": "after the outage"})
     assert after.status == 201, after
-    listed = [h["id"] for h in stack.api("GET", "/api/holds?limit=100").json["data"]]
-    assert before["id"] in listed and after.json["id"] in listed
+    # A record committed just before PostgreSQL was killed may be lost with its unflushed
+    # WAL (only intents wait for the flush, docs/ledger.md); its intent is not, and the
+    # reconciler records the hold again from Stripe.
+    wait_until(lambda: {before["id"], after.json["id"]} <= {
+        h["id"] for h in stack.api("GET", "/api/holds?limit=100").json.get("data", [])},
+        30, "both holds to be listed")
 
 
 def test_postgres_killed_mid_create_load_loses_no_hold(pg_stack):

@@ -270,7 +270,7 @@ inline void appends_events_in_order_and_a_repeat_returns_the_stored_one(Ledger& 
 inline void refuses_events_of_unknown_holds_and_bad_events(Ledger& ledger) {
   auto unknown = ledger.AppendEvent(MakeEvent("evt_u", "pi_none", "created"));
   REQUIRE_ERROR(unknown);
-  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound), unknown.error().message);
   REQUIRE_OK(ledger.RecordHold(MakeHold("pi_f", "main", kNow)));
   Event bad = MakeEvent("evt_b", "pi_f", "exploded");
   REQUIRE_ERROR(ledger.AppendEvent(bad));
@@ -351,7 +351,7 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   BOOST_TEST((flip.error().kind == ErrorKind::kConflict));
   auto unknown = ledger.FinishIntent("nope", IntentState::kFailed, "{}", "", kNow);
   REQUIRE_ERROR(unknown);
-  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound), unknown.error().message);
   REQUIRE_ERROR(ledger.FinishIntent("k2", IntentState::kFailed, "not json", "", kNow));
   auto finished = ledger.BeginIntent(MakeIntent("k1", kNow));
   REQUIRE_OK(finished);
@@ -364,6 +364,58 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   REQUIRE_OK(pending);
   BOOST_REQUIRE(pending->size() == 1U);
   BOOST_TEST((*pending)[0].idempotency_key == "k0");
+}
+
+inline void records_a_create_in_one_call_and_a_repeat_changes_nothing(Ledger& ledger) {
+  Hold h = MakeHold("pi_c1", "alpha", kNow);
+  Event created = MakeEvent("evt_c1", "pi_c1", "created");
+  created.status_after = h.status;
+  created.amount = h.amount;
+  StripeIntent intent = MakeIntent("kc1", kNow);
+  intent.operation = "create";
+  intent.hold_id.clear();
+  REQUIRE_OK(ledger.BeginIntent(intent));
+  REQUIRE_OK(ledger.RecordCreate(h, created, "kc1", R"({"id":"pi_c1"})", kNow + 1));
+  auto found = ledger.FindHold("pi_c1");
+  REQUIRE_OK(found);
+  BOOST_REQUIRE(found->has_value());
+  BOOST_TEST((*found)->chitty_id == h.chitty_id);
+  BOOST_TEST(((*found)->payment_intents == std::vector<std::string>{"pi_c1"}));
+  auto events = ledger.ListEvents("pi_c1", "", 10);
+  REQUIRE_OK(events);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 1U);
+  BOOST_TEST(events->data[0].seq == 1);
+  BOOST_TEST(events->data[0].type == "created");
+  auto finished = ledger.FindIntent("kc1");
+  BOOST_TEST(((*finished)->state == IntentState::kSucceeded));
+  BOOST_TEST((*finished)->result_json == R"({"id":"pi_c1"})");
+  // A repeat (a keyed retry) records nothing more.
+  REQUIRE_OK(ledger.RecordCreate(h, created, "kc1", R"({"id":"pi_c1"})", kNow + 2));
+  BOOST_TEST(ledger.ListEvents("pi_c1", "", 10)->data.size() == 1U);
+  // The next event of the hold follows it.
+  Event next = MakeEvent("evt_c2", "pi_c1", "authorized");
+  auto appended = ledger.AppendEvent(next);
+  REQUIRE_OK(appended);
+  BOOST_TEST(appended->seq == 2);
+  // A hold recorded before (the webhook's import won): its event is kept, the intent done.
+  Hold other = MakeHold("pi_c3", "alpha", kNow);
+  REQUIRE_OK(ledger.RecordHold(other));
+  StripeIntent second = MakeIntent("kc3", kNow);
+  second.hold_id.clear();
+  REQUIRE_OK(ledger.BeginIntent(second));
+  Event third = MakeEvent("evt_c3", "pi_c3", "created");
+  third.status_after = other.status;
+  REQUIRE_OK(ledger.RecordCreate(other, third, "kc3", "{}", kNow + 1));
+  BOOST_TEST(ledger.ListEvents("pi_c3", "", 10)->data.size() == 1U);
+  BOOST_TEST(((*ledger.FindIntent("kc3"))->state == IntentState::kSucceeded));
+  // An unknown intent is the FinishIntent answer: kNotFound, with the hold recorded.
+  Hold fourth = MakeHold("pi_c4", "alpha", kNow);
+  Event fourth_created = MakeEvent("evt_c4", "pi_c4", "created");
+  fourth_created.status_after = fourth.status;
+  auto unknown = ledger.RecordCreate(fourth, fourth_created, "k-none", "{}", kNow);
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound), unknown.error().message);
+  BOOST_TEST(ledger.FindHold("pi_c4")->has_value());
 }
 
 inline void leases_due_releases_once_until_the_lease_ends(Ledger& ledger) {
@@ -478,6 +530,7 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_events_of_unknown_holds_and_bad_events)                \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, pages_through_a_holds_events_oldest_first)                     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_stripe_intents_before_and_results_after)               \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_create_in_one_call_and_a_repeat_changes_nothing)     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
