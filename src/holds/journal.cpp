@@ -97,6 +97,18 @@ ledger::Event CreatedEvent(const HoldRecord& record, const Actor& actor, int64_t
   return e;
 }
 
+// The first event of a hold the ledger learns of from Stripe: `created` when Stripe made it
+// within kRecentCreate (its create's own record is on its way and names the same event),
+// else `reconciled` (a hold older than the ledger).
+ledger::Event FirstEventOf(const HoldRecord& record, const Actor& actor, int64_t now) {
+  if (record.pi.created >= now - kRecentCreate) return CreatedEvent(record, actor, now);
+  ledger::Event e = CreatedEvent(record, actor, now);
+  e.id = EventIdFor(record.pi.id, "imported");
+  e.type = "reconciled";
+  e.detail_json = R"({"imported":"the hold predates the ledger"})";
+  return e;
+}
+
 std::string IntentResult(const stripe::PaymentIntent& pi) {
   return IntentRequest({{"id", pi.id}, {"status", pi.status}});
 }
@@ -124,19 +136,14 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   auto known = ledger.FindHold(pi.id);
   if (!known) return Fail(known.error());
   if (!*known) {
-    const bool recent = pi.created >= now - kRecentCreate;
-    ledger::Hold hold = LedgerHoldOf(record);
-    auto recorded = ledger.RecordHold(hold);
+    auto recorded = ledger.RecordHold(LedgerHoldOf(record));
     if (!recorded) return Fail(recorded.error());
-    ledger::Event e = BaseEvent(record, actor, now);
-    e.id = EventIdFor(pi.id, recent ? "created" : "imported");
-    e.type = recent ? "created" : "reconciled";
-    e.status_after = pi.status;
-    e.amount = pi.amount;
-    if (!recent) e.detail_json = R"({"imported":"the hold predates the ledger"})";
-    auto appended = ledger.AppendEvent(e);
-    if (!appended) return Fail(appended.error());
-    known = ledger.FindHold(pi.id);
+    if (*recorded) {  // recorded with Stripe's status: its first event is all there is to add
+      auto appended = ledger.AppendEvent(FirstEventOf(record, actor, now));
+      if (!appended) return Fail(appended.error());
+      return Ok();
+    }
+    known = ledger.FindHold(pi.id);  // another caller recorded it meanwhile
     if (!known) return Fail(known.error());
     if (!*known) return Fail(ErrorKind::kInternal, "ledger_error", "a recorded hold vanished");
   }

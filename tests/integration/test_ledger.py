@@ -48,6 +48,17 @@ def authorized_hold(stack, **fields):
     return hold
 
 
+def captured_at_stripe_then_delivered_20_times(stack):
+    """A hold captured at Stripe, and its charge.captured delivered 20 times at once."""
+    hold = authorized_hold(stack)
+    assert stack.stripe("POST", f"/v1/payment_intents/{hold['id']}/capture", {}).status == 200
+    event = make_event("charge.captured", {"id": "ch_x", "object": "charge",
+                                           "payment_intent": hold["id"]})
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: signed_post(stack, event), range(20)))
+    return hold, event, answers
+
+
 def signed_post(stack, event):
     body = json.dumps(event).encode()
     return post_webhook(stack, body, signature_header(body))
@@ -218,12 +229,7 @@ def test_a_losing_cancel_writes_no_reason(stack):
 
 
 def test_twenty_concurrent_deliveries_of_one_event_have_one_effect(stack):
-    hold = authorized_hold(stack)
-    assert stack.stripe("POST", f"/v1/payment_intents/{hold['id']}/capture", {}).status == 200
-    event = make_event("charge.captured", {"id": "ch_x", "object": "charge",
-                                           "payment_intent": hold["id"]})
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        answers = list(pool.map(lambda _: signed_post(stack, event), range(20)))
+    hold, event, answers = captured_at_stripe_then_delivered_20_times(stack)
     assert all(a.status == 200 for a in answers), [a.status for a in answers]
     firsts = [a for a in answers if "duplicate" not in a.json]
     assert len(firsts) == 1, [a.json for a in answers]
@@ -398,12 +404,7 @@ def test_one_event_twenty_times_then_after_flush_and_restart_has_one_effect():
     try:
         first = launched_stack(prefix="", run_dir=run_dir)
         stack = next(first)
-        hold = authorized_hold(stack)
-        assert stack.stripe("POST", f"/v1/payment_intents/{hold['id']}/capture", {}).status == 200
-        event = make_event("charge.captured", {"id": "ch_x", "object": "charge",
-                                               "payment_intent": hold["id"]})
-        with concurrent.futures.ThreadPoolExecutor(20) as pool:
-            answers = list(pool.map(lambda _: signed_post(stack, event), range(20)))
+        hold, event, answers = captured_at_stripe_then_delivered_20_times(stack)
         assert sum(1 for a in answers if a.json == {"received": True}) == 1, \
             [a.json for a in answers]
         trail = types_of(stack, hold["id"])
