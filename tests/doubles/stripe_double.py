@@ -516,8 +516,17 @@ class StripeApp:
         return self.model.search(params, ctx, predicate)
 
     def _list_events(self, ids, params, ctx):
-        records = [r for r in reversed(self.hub.events) if _event_matches(r, params)]
-        page, more = paginate(records, lambda r: r.event["id"], params, "event")
+        if "type" in params and "types" in params:
+            raise invalid_request("You may only specify one of these parameters: type, types.",
+                                  executed=False)
+        if len(params.get("types", ())) > 20:
+            raise invalid_request("Invalid types: must contain at most 20 event types.", "types",
+                                  executed=False)
+        # newest first: created desc, then creation order desc (sort is stable)
+        records = sorted(reversed(self.hub.events), key=lambda r: r.event["created"],
+                         reverse=True)
+        page, more = paginate(records, lambda r: r.event["id"], params, "event",
+                              lambda r: _event_matches(r, params))
         return {"object": "list", "url": "/v1/events", "has_more": more,
                 "data": [r.event for r in page]}
 

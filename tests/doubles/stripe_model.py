@@ -723,8 +723,12 @@ def _outcome(card, failure):
             "seller_message": "The bank did not return any further details with this decline."}
 
 
-def paginate(items, id_of, params, kind):
-    """Stripe list pagination over newest-first ``items``: (page, has_more)."""
+def paginate(items, id_of, params, kind, keep=None):
+    """Stripe list pagination over newest-first ``items``: (page, has_more).
+
+    The cursors are positions among *all* ``items``; ``keep`` (a filter such as
+    an event type) then applies to what lies beyond the cursor, so a cursor
+    object need not match the filter itself."""
     limit = _check_limit(params.get("limit", 10))
     ids = [id_of(item) for item in items]
 
@@ -733,11 +737,15 @@ def paginate(items, id_of, params, kind):
             raise resource_missing(kind, params[param], param, status=400)
         return ids.index(params[param])
 
+    def kept(window):
+        return window if keep is None else [item for item in window if keep(item)]
+
     if "ending_before" in params:
-        newer = items[:position("ending_before")]
+        newer = kept(items[:position("ending_before")])
         return newer[-limit:], len(newer) > limit
     if "starting_after" in params:
         items = items[position("starting_after") + 1:]
+    items = kept(items)
     return items[:limit], len(items) > limit
 
 
