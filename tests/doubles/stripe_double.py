@@ -6,7 +6,8 @@ a /_test control API for fault injection. See README.md for the full contract.
 
 Request pipeline for /v1 (one function per step, below):
   log → latency → fault (may answer first) → route → auth → params (OpenAPI)
-  → idempotency claim → execute under the lock (stripe_model) → idempotency store
+  → idempotency claim → execute under the lock (holds past capture_before lapse
+  first, then stripe_model) → idempotency store
   → optional self-check of the answer against the OpenAPI response schema.
 
 Thread model: one lock (``StripeApp.lock``) guards every piece of state; sleeps
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from double_http import Response, Router, main_guard, new_parser, run
 from formcodec import FormError, parse_form
 from openapi_check import CONFIRM_PATH, ParamError, load_spec
+from stripe_clock import CLOCK, lapse_due
 from stripe_model import (RequestContext, StripeError, StripeModel, error_object,
                           invalid_request, new_id, paginate, resource_missing)
 from stripe_search import SearchError, parse_query
@@ -111,7 +113,7 @@ class IdempotencyEntry:
     endpoint: str
     fingerprint: str
     request_id: str
-    created: float = field(default_factory=time.time)
+    created: float = field(default_factory=CLOCK.time)  # the double's clock (stripe_clock)
     response: Response = None  # None while the first request is executing
 
 
@@ -167,7 +169,7 @@ class IdempotencyStore:
         self.entries.clear()
 
     def _prune(self):
-        cutoff = time.time() - IDEMPOTENCY_TTL_S
+        cutoff = CLOCK.time() - IDEMPOTENCY_TTL_S
         for key in [k for k, e in self.entries.items() if e.created < cutoff]:
             del self.entries[key]
 
@@ -450,6 +452,7 @@ class StripeApp:
         """Run the operation under the lock → (response, execution began)."""
         with self.lock:
             try:
+                self._lapse_due()
                 body = route.handler(route.path_params, params, ctx)
                 return Response.json(200, body, self._headers(ctx)), True
             except StripeError as exc:
@@ -459,6 +462,10 @@ class StripeApp:
                     traceback.print_exc()
                 return self._error_response(StripeError(500, error_object(
                     "api_error", "An unknown error occurred")), ctx), True
+
+    def _lapse_due(self):
+        """Authorizations whose capture_before the clock passed lapse first (stripe_clock)."""
+        return lapse_due(self.model, RequestContext())
 
     def _headers(self, ctx):
         headers = [("Request-Id", ctx.request_id), ("Stripe-Version", ctx.version),
@@ -564,6 +571,11 @@ class StripeApp:
                 ("GET", "/_test/events", lambda body: [r.view() for r in self.hub.events]),
                 ("POST", event + "/resend", self._c_resend)):
             router.add(method, pattern, handler)
+        # issue 12: the clock
+        for method, pattern, handler in (
+                ("GET", "/_test/clock", lambda body: CLOCK.view()),
+                ("POST", "/_test/clock", self._c_clock)):
+            router.add(method, pattern, handler)
         return router
 
     def _control(self, request):
@@ -579,6 +591,7 @@ class StripeApp:
             if handler in (self._c_drain,):
                 return Response.json(200, handler(body, **groups))
             with self.lock:
+                self._lapse_due()
                 return Response.json(200, handler(body, **groups))
         except ValueError as exc:
             return Response.json(400, {"error": f"bad request: {exc}"})
@@ -596,6 +609,7 @@ class StripeApp:
 
     def _c_reset(self, body):
         self.model.reset()
+        CLOCK.reset()
         self.hub.reset()
         for store in (self.idempotency, self.faults, self.log):
             store.clear()
@@ -610,6 +624,21 @@ class StripeApp:
         if result not in ("succeeded", "failed"):
             raise ControlError(400, "result must be 'succeeded' or 'failed'")
         return self.model.authenticate(id, result == "succeeded", RequestContext())
+
+    def _c_clock(self, body):
+        """Move "now" forward (advance_seconds, or to a unix time), then let due holds lapse."""
+        unknown = set(body) - {"advance_seconds", "to"}
+        if unknown or len(body) != 1:
+            raise ControlError(400, "send exactly one of advance_seconds, to")
+        if "advance_seconds" in body:
+            CLOCK.advance(_non_negative(body, "advance_seconds"))
+        else:
+            target = _non_negative(body, "to")
+            if target < CLOCK.now():
+                raise ControlError(400, f"to ({target}) is before now ({CLOCK.now()}): the clock "
+                                        "only moves forward")
+            CLOCK.advance_to(target)
+        return dict(CLOCK.view(), lapsed=self._lapse_due())
 
     def _c_add_fault(self, body):
         self.faults.add(body)

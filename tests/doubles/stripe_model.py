@@ -18,6 +18,8 @@ import string
 import time
 from dataclasses import dataclass, field
 
+from stripe_clock import CLOCK
+
 DEFAULT_API_VERSION = "2026-10-28.endive"
 WEBHOOK_API_VERSION = DEFAULT_API_VERSION
 AUTH_WINDOW_DAYS = 7
@@ -33,7 +35,8 @@ def new_id(prefix, length=24):
 
 
 def now():
-    return int(time.time())
+    """The double's clock (stripe_clock.CLOCK: wall clock + what tests advanced)."""
+    return CLOCK.now()
 
 
 # ------------------------------------------------------------------ errors

@@ -23,7 +23,7 @@ from hashlib import sha256
 from urllib.parse import urlsplit
 
 from double_http import json_bytes
-from stripe_model import WEBHOOK_API_VERSION, new_id
+from stripe_model import WEBHOOK_API_VERSION, new_id, now
 
 DELIVERY_TIMEOUT_S = 10
 
@@ -98,7 +98,7 @@ class EventHub:
     def create(self, event_type, obj, request_id=None, idempotency_key=None):
         endpoint = bool(self.url)
         event = {"id": new_id("evt_"), "object": "event", "api_version": WEBHOOK_API_VERSION,
-                 "created": int(time.time()), "data": {"object": obj}, "livemode": False,
+                 "created": now(), "data": {"object": obj}, "livemode": False,
                  "pending_webhooks": 1 if endpoint else 0,
                  "request": {"id": request_id, "idempotency_key": idempotency_key},
                  "type": event_type}
