@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Stripe API double for ChittyCharge: PaymentIntents (manual capture), search,
-events and signed webhooks, with Stripe's auth, form encoding, parameter
-validation (against Stripe's OpenAPI subset), idempotency and error shapes, plus
-a /_test control API for fault injection. See README.md for the full contract.
+events and signed webhooks, customers, payment methods and SetupIntents
+(stripe_customers, stripe_setup) and a movable clock (stripe_clock), with
+Stripe's auth, form encoding, parameter validation (against Stripe's OpenAPI
+subset), idempotency and error shapes, plus a /_test control API for fault
+injection. See README.md for the full contract.
 
 Request pipeline for /v1 (one function per step, below):
   log → latency → fault (may answer first) → route → auth → params (OpenAPI)
   → idempotency claim → execute under the lock (holds past capture_before lapse
-  first, then stripe_model) → idempotency store
+  first, then stripe_model / stripe_customers / stripe_setup) → idempotency store
   → optional self-check of the answer against the OpenAPI response schema.
 
 Thread model: one lock (``StripeApp.lock``) guards every piece of state; sleeps
@@ -28,14 +30,17 @@ from double_http import Response, Router, main_guard, new_parser, run
 from formcodec import FormError, parse_form
 from openapi_check import CONFIRM_PATH, ParamError, load_spec
 from stripe_clock import CLOCK, lapse_due
+from stripe_customers import Customers
 from stripe_model import (RequestContext, StripeError, StripeModel, error_object,
                           invalid_request, new_id, paginate, resource_missing)
 from stripe_search import SearchError, parse_query
+from stripe_setup import CONFIRM_PATH as SETUP_CONFIRM_PATH
+from stripe_setup import SetupIntents
 from stripe_webhooks import EventHub
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_IDEMPOTENCY_KEY = 255
-PUBLISHABLE_KEY_ROUTES = {("POST", CONFIRM_PATH)}
+PUBLISHABLE_KEY_ROUTES = {("POST", CONFIRM_PATH), ("POST", SETUP_CONFIRM_PATH)}
 KEY_KINDS = (("sk_test_", "sk_test"), ("rk_test_", "rk_test"), ("pk_test_", "pk_test"))
 SECRET_KINDS = ("sk_test", "rk_test")
 UNRECOGNIZED_URL = ("Unrecognized request URL ({method}: {path}). Please see "
@@ -345,6 +350,10 @@ class StripeApp:
         self.spec = load_spec(config.openapi)
         self.lock = threading.RLock()
         self.model = StripeModel(self._emit)
+        # issue 12: customers, payment methods, setup intents (stripe_customers, stripe_setup)
+        self.customers = Customers(self.model)
+        self.model.customers = self.customers
+        self.setups = SetupIntents(self.model, self.customers)
         self.hub = EventHub(threading.Condition(self.lock), url=config.webhook_url,
                             secrets=config.webhook_secret or [])
         self.auth = Auth(config.api_key, config.publishable_key)
@@ -513,6 +522,9 @@ class StripeApp:
                 lambda ids, p, ctx: model.increment_authorization(ids["intent"], p, ctx),
             ("GET", "/v1/events"): self._list_events,
             ("GET", "/v1/events/{id}"): self._retrieve_event,
+            # issue 12: customers, payment methods, setup intents
+            **self.customers.handlers(),
+            **self.setups.handlers(),
         }
 
     def _search(self, ids, params, ctx):
@@ -571,10 +583,18 @@ class StripeApp:
                 ("GET", "/_test/events", lambda body: [r.view() for r in self.hub.events]),
                 ("POST", event + "/resend", self._c_resend)):
             router.add(method, pattern, handler)
-        # issue 12: the clock
+        # issue 12: the clock, customers, payment methods, setup intents
+        setup = "/_test/setup_intents/(?P<id>[^/]+)"
         for method, pattern, handler in (
                 ("GET", "/_test/clock", lambda body: CLOCK.view()),
-                ("POST", "/_test/clock", self._c_clock)):
+                ("POST", "/_test/clock", self._c_clock),
+                ("GET", "/_test/customers",
+                 lambda body: [self.customers.render_any(c) for c in self.customers.customers]),
+                ("GET", "/_test/payment_methods",
+                 lambda body: [pm.obj for pm in self.model.payment_methods.values()]),
+                ("GET", "/_test/setup_intents",
+                 lambda body: [self.setups.render(si) for si, _ in self.setups.intents.values()]),
+                ("POST", setup + "/authenticate", self._c_setup_authenticate)):
             router.add(method, pattern, handler)
         return router
 
@@ -609,6 +629,8 @@ class StripeApp:
 
     def _c_reset(self, body):
         self.model.reset()
+        self.customers.reset()
+        self.setups.reset()
         CLOCK.reset()
         self.hub.reset()
         for store in (self.idempotency, self.faults, self.log):
@@ -624,6 +646,12 @@ class StripeApp:
         if result not in ("succeeded", "failed"):
             raise ControlError(400, "result must be 'succeeded' or 'failed'")
         return self.model.authenticate(id, result == "succeeded", RequestContext())
+
+    def _c_setup_authenticate(self, body, id):  # noqa: A002
+        result = body.get("result", "succeeded")
+        if result not in ("succeeded", "failed"):
+            raise ControlError(400, "result must be 'succeeded' or 'failed'")
+        return self.setups.authenticate(id, result == "succeeded", RequestContext())
 
     def _c_clock(self, body):
         """Move "now" forward (advance_seconds, or to a unix time), then let due holds lapse."""

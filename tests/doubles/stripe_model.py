@@ -163,11 +163,21 @@ def _check_metadata_pair(key, value):
 # ------------------------------------------------------------------ test cards
 @dataclass(frozen=True)
 class TestCard:
+    """What a test card does. ``outcome`` is an on-session payment: approve |
+    decline | authenticate (3-D Secure first). The other three default from it
+    (None = derived, see ``setup_outcome`` / ``payment_outcome``):
+    ``setup`` (SetupIntent confirm and attach: approve | decline | authenticate),
+    ``off_session`` (an off-session payment with a card not set up for it) and
+    ``off_session_set_up`` (once a SetupIntent or setup_future_usage=off_session
+    set it up): approve | decline | authentication_required."""
     brand: str
     last4: str
     outcome: str = "approve"  # approve | decline | authenticate
     decline_code: str = None
     message: str = "Your card was declined."
+    setup: str = None
+    off_session: str = None
+    off_session_set_up: str = None
 
 
 _GENERIC = dict(outcome="decline", decline_code="generic_decline")
@@ -181,8 +191,32 @@ TEST_PAYMENT_METHODS = {
     "pm_card_chargeDeclinedInsufficientFunds": TestCard("visa", "9995", **_NO_FUNDS),
     "pm_card_visa_chargeDeclinedInsufficientFunds": TestCard("visa", "9995", **_NO_FUNDS),
     "pm_card_authenticationRequired": TestCard("visa", "3184", outcome="authenticate"),
-    "pm_card_authenticationRequiredOnSetup": TestCard("visa", "3155", outcome="authenticate"),
+    "pm_card_authenticationRequiredOnSetup": TestCard("visa", "3155", outcome="authenticate",
+                                                      off_session_set_up="approve"),
+    # --- issue 12: saved cards (STRIPE-NEXT §10) ---
+    "pm_card_amex": TestCard("amex", "0005"),
+    "pm_card_discover": TestCard("discover", "1117"),
+    "pm_card_authenticationRequiredSetupForOffSession": TestCard(
+        "visa", "0446", outcome="authenticate", off_session="approve"),
+    "pm_card_chargeCustomerFail": TestCard("visa", "0341", setup="approve", **_GENERIC),
 }
+
+
+def setup_outcome(card):
+    """SetupIntent confirm / attach: approve | decline | authenticate."""
+    return card.setup or card.outcome
+
+
+def payment_outcome(pm, off_session):
+    """approve | decline | authenticate | authentication_required for one payment attempt."""
+    card = pm.card
+    if not off_session:
+        return card.outcome
+    rule = card.off_session_set_up if pm.set_up_off_session else None
+    rule = rule or card.off_session
+    if rule:
+        return rule
+    return "authentication_required" if card.outcome == "authenticate" else card.outcome
 
 
 @dataclass
@@ -190,6 +224,7 @@ class PaymentMethod:
     id: str
     card: TestCard
     obj: dict
+    set_up_off_session: bool = False  # a SetupIntent / setup_future_usage=off_session succeeded
 
 
 def _empty_billing_details():
@@ -257,6 +292,15 @@ def check_expand(expand, prefix=""):
             raise invalid_request(f"This property cannot be expanded ({path}).", executed=False)
 
 
+def check_expand_paths(expand, allowed, prefix=""):
+    """``expand[]`` for objects other than PaymentIntents: each path (after
+    ``prefix``, e.g. ``data.`` on lists) must be in ``allowed``."""
+    for path in expand:
+        inner = path[len(prefix):] if path.startswith(prefix) else None
+        if inner is None or (inner not in allowed and inner.split(".")[0] not in allowed):
+            raise invalid_request(f"This property cannot be expanded ({path}).", executed=False)
+
+
 def unexpected_state(intent_view, verb, allowed):
     status = intent_view["status"]
     plural = verb.rstrip("e") + "ed"
@@ -271,6 +315,7 @@ class StripeModel:
     def __init__(self, emit):
         self.emit = emit
         self.search_lag_s = 0.0
+        self.customers = None  # stripe_customers.Customers, wired in by StripeApp
         self.reset()
 
     def reset(self):
