@@ -1,5 +1,8 @@
 """PaymentIntents as the Stripe double keeps them: Stripe-shaped objects, test
-cards, and the manual-capture state machine (STRIPE-FACTS §1–§8, §13, §14).
+cards, and the manual-capture state machine (STRIPE-FACTS §1–§8, §13, §14),
+with saved cards: customers, setup_future_usage, off-session confirmation and
+per-network authorization windows (STRIPE-NEXT §1, §10). Times come from
+stripe_clock.CLOCK.
 
 Not thread-safe: the caller (stripe_double.StripeApp) holds its one lock around
 every call. Params arrive already type-checked against the OpenAPI schema
@@ -26,6 +29,7 @@ AUTH_WINDOW_DAYS = 7
 EXTENDED_AUTH_DAYS = 30
 MAX_AMOUNT = 99_999_999
 DAY = 86_400
+VISA_MIT_WINDOW_S = 4 * DAY + 18 * 3600  # Visa merchant-initiated (off-session): 4 d 18 h
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -260,9 +264,9 @@ CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmat
               "requires_action", "processing")
 UPDATABLE_PAYMENT_FIELDS = ("requires_payment_method", "requires_confirmation", "requires_action")
 PAYMENT_FIELDS = ("amount", "currency", "capture_method", "payment_method", "payment_method_types",
-                  "payment_method_options", "setup_future_usage")
+                  "payment_method_options", "setup_future_usage", "customer")
 # Params that exist in Stripe but need objects the double does not have.
-UNMODELED_PARAMS = ("application_fee_amount", "customer", "mandate", "mandate_data",
+UNMODELED_PARAMS = ("application_fee_amount", "mandate", "mandate_data",
                     "on_behalf_of", "payment_method_data", "shipping", "transfer_data")
 CARD_OPTION_KEYS = ("capture_method", "request_three_d_secure", "request_extended_authorization",
                     "request_incremental_authorization", "request_multicapture",
@@ -283,6 +287,7 @@ class Intent:
     pi: dict
     seq: int
     indexed_at: float = field(default_factory=time.monotonic)
+    off_session: bool = False  # the last confirmation was off-session (a merchant-initiated hold)
 
 
 def check_expand(expand, prefix=""):
@@ -339,6 +344,8 @@ class StripeModel:
             pi["latest_charge"] = copy.deepcopy(self.charges[pi["latest_charge"]])
         elif name == "payment_method" and isinstance(pi["payment_method"], str):
             pi["payment_method"] = copy.deepcopy(self.payment_methods[pi["payment_method"]].obj)
+        elif name == "customer" and isinstance(pi["customer"], str):
+            pi["customer"] = self.customers.render_any(pi["customer"])
 
     def _out(self, intent, params, ctx):
         return self.render(intent, params.get("expand", ()), ctx.version)
@@ -375,6 +382,39 @@ class StripeModel:
             return None
         return self.resolve_payment_method(params["payment_method"])
 
+    # ---------------------------------------------------------- customers (issue 12)
+    def _customer_param(self, params):
+        if not params.get("customer"):
+            return None
+        return self.customers.require(params["customer"], "customer")["id"]
+
+    def _customer_update(self, intent, params):
+        current = intent.pi["customer"]
+        if "customer" not in params or params["customer"] in ("", current):
+            return current
+        if current is not None:
+            raise invalid_request(
+                "You cannot modify `customer` on a PaymentIntent once it already has been set. To "
+                "fulfill a payment with a different Customer, cancel this PaymentIntent and create "
+                "a new one.", "customer", executed=False)
+        return self._customer_param(params)
+
+    def _check_owner(self, pm, customer, intent):
+        """A card saved to a Customer can only be used with that Customer."""
+        owner = pm.obj["customer"]
+        if owner is None or owner == customer:
+            return
+        carried = {"payment_intent": self.render(intent)} if intent else {}
+        if customer is None:
+            raise invalid_request(
+                f"The `payment_method` parameter supplied {pm.id} belongs to the Customer "
+                f"{owner}. Please include the Customer in the `customer` parameter on the "
+                "PaymentIntent.", "source", "parameter_missing", executed=False, **carried)
+        raise invalid_request(
+            f"The PaymentMethod {pm.id} does not belong to the Customer you supplied {customer}. "
+            "Please use this PaymentMethod with the Customer that it belongs to instead.",
+            "payment_method", executed=False, **carried)
+
     # ---------------------------------------------------------- API operations
     def retrieve(self, intent_id, params, ctx):
         check_expand(params.get("expand", ()))
@@ -388,10 +428,15 @@ class StripeModel:
         check_amount(params["amount"], currency)
         metadata = merge_metadata({}, params.get("metadata", {}))
         apm = _automatic_payment_methods(params, ctx)
+        _check_off_session(params, params.get("setup_future_usage"))
+        customer = self._customer_param(params)
         pm = self._payment_method_param(params)
+        if pm:
+            self._check_owner(pm, customer, None)
         if params.get("confirm"):
             _check_confirmable(pm, apm, params, ctx)
         intent = self._new_intent(params, currency, metadata, apm, pm, ctx)
+        intent.pi["customer"] = customer
         if params.get("confirm"):
             self._attempt(intent, pm, params, ctx)
         return self._out(intent, params, ctx)
@@ -438,8 +483,12 @@ class StripeModel:
         check_currency(currency)
         check_amount(params.get("amount", pi["amount"]), currency)
         metadata = merge_metadata(pi["metadata"], params.get("metadata"))
+        customer = self._customer_update(intent, params)
         pm = self._payment_method_param(params)
-        pi.update(currency=currency, amount=params.get("amount", pi["amount"]), metadata=metadata)
+        if pm:
+            self._check_owner(pm, customer, intent)
+        pi.update(currency=currency, amount=params.get("amount", pi["amount"]), metadata=metadata,
+                  customer=customer)
         for key in ("description", "receipt_email", "statement_descriptor",
                     "statement_descriptor_suffix", "transfer_group", "capture_method",
                     "setup_future_usage", "payment_method_types"):
@@ -461,6 +510,9 @@ class StripeModel:
         pm_id = params.get("payment_method", pi["payment_method"])
         pm = self.resolve_payment_method(pm_id) if pm_id else None
         _check_confirmable(pm, pi["automatic_payment_methods"], params, ctx)
+        _check_off_session(params, params.get("setup_future_usage", pi["setup_future_usage"]),
+                           confirming=True)
+        self._check_owner(pm, pi["customer"], intent)
         for key in ("receipt_email", "capture_method", "setup_future_usage"):
             if key in params:
                 pi[key] = params[key] or None
@@ -531,13 +583,15 @@ class StripeModel:
     def _attempt(self, intent, pm, params, ctx):
         pi = intent.pi
         pi.update(payment_method=pm.id, last_payment_error=None, next_action=None)
-        card = pm.card
-        if card.outcome == "decline":
+        intent.off_session = bool(params.get("off_session"))
+        card, outcome = pm.card, payment_outcome(pm, intent.off_session)
+        if outcome == "decline":
             self._fail(intent, pm, ctx, "card_declined", card.decline_code, card.message)
-        if card.outcome == "authenticate":
-            if params.get("off_session") or params.get("error_on_requires_action"):
-                self._fail(intent, pm, ctx, "authentication_required", "authentication_required",
-                           "Your card was declined. This transaction requires authentication.")
+        if outcome == "authentication_required" or (
+                outcome == "authenticate" and params.get("error_on_requires_action")):
+            self._fail(intent, pm, ctx, "authentication_required", "authentication_required",
+                       "Your card was declined. This transaction requires authentication.")
+        if outcome == "authenticate":
             self._require_action(intent, ctx)
             return
         self._authorize(intent, pm, ctx)
@@ -546,6 +600,7 @@ class StripeModel:
         pi = intent.pi
         charge = self._new_charge(intent, pm, three_d_secure=three_d_secure)
         pi.update(latest_charge=charge["id"], next_action=None)
+        self._save_for_future(intent, pm, ctx)
         if _is_manual(pi):
             pi.update(status="requires_capture", amount_capturable=pi["amount"])
             self._emit_intent("payment_intent.amount_capturable_updated", intent, ctx)
@@ -554,6 +609,16 @@ class StripeModel:
                       balance_transaction=new_id("txn_"))
         pi.update(status="succeeded", amount_received=pi["amount"])
         self._emit_intent("payment_intent.succeeded", intent, ctx)
+
+    def _save_for_future(self, intent, pm, ctx):
+        """setup_future_usage: attach the card to the intent's customer once authorized."""
+        usage = intent.pi["setup_future_usage"]
+        if not usage:
+            return
+        if intent.pi["customer"]:
+            self.customers.attach(pm, intent.pi["customer"], ctx)
+        if usage == "off_session":
+            pm.set_up_off_session = True
 
     def _require_action(self, intent, ctx):
         source = new_id("src_")
@@ -587,7 +652,7 @@ class StripeModel:
             "application_fee_amount": None, "balance_transaction": None,
             "billing_details": _empty_billing_details(), "calculated_statement_descriptor":
             "CHITTYCHARGE", "captured": False, "created": created, "currency": pi["currency"],
-            "customer": None, "description": pi["description"], "disputed": False,
+            "customer": pi["customer"], "description": pi["description"], "disputed": False,
             "failure_balance_transaction": None,
             "failure_code": failure[0] if failure else None,
             "failure_message": failure[1] if failure else None, "fraud_details": {},
@@ -595,7 +660,8 @@ class StripeModel:
             "outcome": _outcome(card, failure), "paid": failure is None,
             "payment_intent": pi["id"], "payment_method": pm.id,
             "payment_method_details": {"card": _charge_card_details(
-                card, pi, options, created, failure, three_d_secure), "type": "card"},
+                card, pi, options, created, failure, three_d_secure, intent.off_session),
+                "type": "card"},
             "receipt_email": pi["receipt_email"], "receipt_number": None,
             "receipt_url": f"https://pay.stripe.com/receipts/payment/{new_id('', 40)}",
             "refunded": False, "review": None, "shipping": None, "source_transfer": None,
@@ -611,7 +677,7 @@ class StripeModel:
         created = params.get("created")
         intents = [i for i in self.ordered() if _created_matches(i.pi["created"], created)]
         if "customer" in params:
-            intents = []  # the double has no customers
+            intents = [i for i in intents if i.pi["customer"] == params["customer"]]
         page, has_more = paginate(intents, lambda i: i.pi["id"], params, "payment_intent")
         return {"object": "list", "url": "/v1/payment_intents", "has_more": has_more,
                 "data": [self.render(i, _inner(params), ctx.version) for i in page]}
@@ -698,6 +764,20 @@ def _check_confirmable(pm, apm, params, ctx):
         raise invalid_request(RETURN_URL_MESSAGE, "return_url", executed=False)
 
 
+def _check_off_session(params, setup_future_usage, confirming=False):
+    """off_session only when confirming, and never together with setup_future_usage."""
+    if not params.get("off_session"):
+        return
+    if not confirming and not params.get("confirm"):
+        raise invalid_request("You can only use `off_session` when `confirm` is also set to true.",
+                              "off_session", executed=False)
+    if setup_future_usage:
+        raise invalid_request(
+            "You cannot confirm with the `off_session` parameter when `setup_future_usage` is "
+            "also set on the PaymentIntent because you cannot set up future usages when "
+            "processing payments off-session.", "off_session", executed=False)
+
+
 def _check_client_secret(intent, client_secret):
     if not client_secret:
         raise invalid_request("Missing required param: client_secret.", "client_secret",
@@ -740,14 +820,23 @@ def _available(options, name):
     return "available" if options.get(name) == "if_available" else "unavailable"
 
 
-def _charge_card_details(card, pi, options, created, failure, three_d_secure):
+def _authorization_window_s(card, extended, off_session):
+    """STRIPE-FACTS §6 / STRIPE-NEXT §1.2: Visa merchant-initiated 4 d 18 h, else 7 d."""
+    if extended:
+        return EXTENDED_AUTH_DAYS * DAY
+    if off_session and card.brand == "visa":
+        return VISA_MIT_WINDOW_S
+    return AUTH_WINDOW_DAYS * DAY
+
+
+def _charge_card_details(card, pi, options, created, failure, three_d_secure, off_session=False):
     approved = failure is None
     extended = approved and options.get("request_extended_authorization") == "if_available"
-    window = EXTENDED_AUTH_DAYS if extended else AUTH_WINDOW_DAYS
+    window = _authorization_window_s(card, extended, off_session)
     details = _card_basics(card)
     details.update({
         "amount_authorized": pi["amount"] if approved else None,
-        "capture_before": created + window * DAY if approved and _is_manual(pi) else None,
+        "capture_before": created + window if approved and _is_manual(pi) else None,
         "extended_authorization": {"status": "enabled" if extended else "disabled"},
         "incremental_authorization": {
             "status": _available(options, "request_incremental_authorization")},

@@ -160,7 +160,8 @@ def test_sdk_encoded_body_from_stripe_facts(stripe):
     ({"amount": 5000, "currency": "usd", "metadata": {"k" * 41: "v"}}, 400, None,
      "metadata[" + "k" * 41 + "]"),
     ({"amount": 5000, "currency": "usd", "metadata": {"k": "v" * 501}}, 400, None, "metadata[k]"),
-    ({"amount": 5000, "currency": "usd", "customer": "cus_123"}, 400, None, "customer"),
+    ({"amount": 5000, "currency": "usd", "customer": "cus_123"}, 400, "resource_missing",
+     "customer"),
 ])
 def test_create_rejects_like_stripe(stripe, params, status, code, param):
     error = error_of(stripe.post(PIS, params, expect=status))
