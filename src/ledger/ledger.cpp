@@ -116,6 +116,23 @@ Status Ledger::RecordCreate(const Hold& hold, const Event& created, std::string_
   return FinishIntent(intent_key, IntentState::kSucceeded, result_json, "", now);
 }
 
+std::vector<Result<StripeIntent>> Ledger::BeginIntents(
+    std::span<const StripeIntent* const> intents) {
+  std::vector<Result<StripeIntent>> answers;
+  answers.reserve(intents.size());
+  for (const StripeIntent* intent : intents) answers.push_back(BeginIntent(*intent));
+  return answers;
+}
+
+std::vector<Status> Ledger::RecordCreates(std::span<const CreateRecord> records) {
+  std::vector<Status> answers;
+  answers.reserve(records.size());
+  for (const CreateRecord& r : records) {
+    answers.push_back(RecordCreate(*r.hold, *r.created, r.intent_key, r.result_json, r.now));
+  }
+  return answers;
+}
+
 Status ValidateIntent(const StripeIntent& i) {
   if (i.idempotency_key.empty()) return Invalid("an intent needs its key", "idempotency_key");
   if (i.operation.empty()) return Invalid("an intent needs its operation", "operation");

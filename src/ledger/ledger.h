@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,15 @@ struct Page {
   bool has_more = false;
 };
 
+// One create's records after its Stripe POST (RecordCreate's arguments, by reference).
+struct CreateRecord {
+  const Hold* hold = nullptr;
+  const Event* created = nullptr;
+  std::string_view intent_key;
+  std::string_view result_json;
+  int64_t now = 0;
+};
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
@@ -154,6 +164,14 @@ class Ledger {
   // statement). The default makes the three calls.
   virtual Status RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
                               std::string_view result_json, int64_t now);
+
+  // Batches: each answer (in order) is what the single call would answer for that item,
+  // as if the items were made one after the other. The defaults make the single calls;
+  // PgLedger records a batch in one statement, so concurrent creates share a commit
+  // (SerialLedger gathers them).
+  virtual std::vector<Result<StripeIntent>> BeginIntents(
+      std::span<const StripeIntent* const> intents);
+  virtual std::vector<Status> RecordCreates(std::span<const CreateRecord> records);
 
   // true the first time this Stripe event id is recorded, false on every repeat.
   virtual Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) = 0;

@@ -4,9 +4,12 @@
 #include <array>
 #include <charconv>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "core/json.h"
+#include "core/log.h"
 
 namespace cc::ledger {
 
@@ -22,7 +25,9 @@ enum class pg::Stmt {
   kEventCursor,
   kEventList,
   kRecordCreate,
+  kRecordCreates,
   kIntentBegin,
+  kIntentBegins,
   kIntentGet,
   kIntentFinish,
   kIntentPending,
@@ -136,6 +141,38 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "AND state = 'pending' AND EXISTS (SELECT 1 FROM h) RETURNING 1) "
      "SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM f), "
      "(SELECT count(*) FROM c)"},
+    // record_create for a batch: the same rows, one row per create in the parallel text
+    // arrays (unnest zips them); answers, per create, whether its hold and its intent's
+    // result were recorded.
+    {"record_creates",
+     "WITH u AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+     "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
+     "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
+     "$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], "
+     "$23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[]) "
+     "AS u(id, chitty_id, client, property_id, tenant_id, amount, currency, status, "
+     "created_at, expires_at, chain, release_after, eid, echitty, etype, actor, request_id, "
+     "sb, sa, eamount, ecurrency, epi, esr, detail, ecreated, ikey, result, now)), "
+     "h AS (INSERT INTO holds (id, chitty_id, client, property_id, tenant_id, amount, "
+     "currency, status, created_at, expires_at, release_after, last_event_seq) "
+     "SELECT id, chitty_id, client, nullif(property_id, ''), nullif(tenant_id, ''), "
+     "amount::bigint, currency, status, to_timestamp(created_at::bigint), "
+     "to_timestamp(expires_at::bigint), to_timestamp(release_after::bigint), 1 FROM u "
+     "ON CONFLICT (id) DO NOTHING RETURNING id), "
+     "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
+     "SELECT p.pi, h.id, (p.ord - 1)::integer FROM h JOIN u ON u.id = h.id, "
+     "unnest(string_to_array(u.chain, ',')) WITH ORDINALITY AS p(pi, ord) RETURNING 1), "
+     "e AS (INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, request_id, "
+     "status_before, status_after, amount, currency, payment_intent, stripe_request_id, "
+     "detail, created_at) SELECT u.eid, h.id, 1, u.echitty, u.etype, u.actor, "
+     "nullif(u.request_id, ''), nullif(u.sb, ''), nullif(u.sa, ''), u.eamount::bigint, "
+     "nullif(u.ecurrency, ''), nullif(u.epi, ''), nullif(u.esr, ''), u.detail::json, "
+     "to_timestamp(u.ecreated::bigint) FROM h JOIN u ON u.id = h.id RETURNING 1), "
+     "f AS (UPDATE stripe_intents s SET state = 'succeeded', result = u.result::json, "
+     "finished_at = to_timestamp(u.now::bigint) FROM h JOIN u ON u.id = h.id "
+     "WHERE s.idempotency_key = u.ikey AND s.state = 'pending' RETURNING s.idempotency_key) "
+     "SELECT u.id, EXISTS (SELECT 1 FROM h WHERE h.id = u.id), "
+     "EXISTS (SELECT 1 FROM f WHERE f.idempotency_key = u.ikey) FROM u"},
     // Always flushed before it answers (set_config(…, true) is this statement's own
     // transaction's setting), whatever the session's synchronous_commit: no Stripe POST
     // goes out before its intent is on disk.
@@ -144,6 +181,14 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "INSERT INTO stripe_intents (idempotency_key, operation, hold_id, params_digest, "
      "created_at, request) SELECT $1, $2, nullif($3, ''), $4, to_timestamp($5::bigint), "
      "$6::json FROM durable "
+     "ON CONFLICT (idempotency_key) DO NOTHING RETURNING " CC_INTENT_COLUMNS},
+    // intent_begin for a batch (parallel text arrays); the new rows come back.
+    {"intent_begins",
+     "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true)) "
+     "INSERT INTO stripe_intents (idempotency_key, operation, hold_id, params_digest, "
+     "created_at, request) SELECT u.k, u.op, nullif(u.h, ''), u.d, to_timestamp(u.t::bigint), "
+     "u.r::json FROM durable, unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+     "$5::text[], $6::text[]) AS u(k, op, h, d, t, r) "
      "ON CONFLICT (idempotency_key) DO NOTHING RETURNING " CC_INTENT_COLUMNS},
     {"intent_get", "SELECT " CC_INTENT_COLUMNS " FROM stripe_intents WHERE idempotency_key = $1"},
     {"intent_finish",
@@ -188,6 +233,41 @@ PgValue OptionalNumber(std::optional<int64_t> n) { return n ? Number(*n) : PgVal
 PgValue TextOrNull(std::string_view s) { return s.empty() ? PgValue() : Text(s); }
 
 std::string Str(const PgValue& v) { return v.value_or(""); }
+
+// A PostgreSQL array literal of text ({"a","b",NULL}): the parameter of a batch
+// statement's column, one element per item.
+class TextArray {
+ public:
+  void Add(const PgValue& v) {
+    out_ += out_.empty() ? '{' : ',';
+    if (!v) {
+      out_ += "NULL";
+      return;
+    }
+    out_ += '"';
+    for (const char c : *v) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  [[nodiscard]] PgValue Literal() const { return out_.empty() ? "{}" : out_ + '}'; }
+
+ private:
+  std::string out_;
+};
+
+// The parameters of a batch statement: column i of every item's row.
+std::vector<PgValue> Columns(const std::vector<std::vector<PgValue>>& rows, size_t width) {
+  std::vector<TextArray> columns(width);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < width; ++i) columns[i].Add(row.at(i));
+  }
+  std::vector<PgValue> params;
+  params.reserve(width);
+  for (const TextArray& c : columns) params.push_back(c.Literal());
+  return params;
+}
 
 int64_t Int(const PgValue& v) {
   int64_t n = 0;
@@ -470,48 +550,84 @@ Result<Page<Event>> PgLedger::ListEvents(std::string_view hold_id, std::string_v
   return page;
 }
 
-Status PgLedger::RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
-                              std::string_view result_json, int64_t now) {
-  if (auto ok = ValidateHold(hold); !ok) return ok;
-  if (auto ok = ValidateEvent(created); !ok) return ok;
-  if (created.hold_id != hold.id || created.status_after != hold.status) {
+// Refused as a whole (nothing recorded), its items go one by one. An integrity error is
+// one item's (another hold's chitty_id) and that item's call will say so; anything else
+// is logged.
+void PgLedger::WarnRefusedBatch(const char* statement, const PgRows& rows) const {
+  if (rows.sqlstate.starts_with("23")) return;
+  log::Warn("ledger batch refused; its items go one by one",
+            {log::Str("statement", statement), log::Str("sqlstate", rows.sqlstate),
+             log::Str("error", rows.message)});
+}
+
+namespace {
+
+Status ValidateCreate(const CreateRecord& r) {
+  if (auto ok = ValidateHold(*r.hold); !ok) return ok;
+  if (auto ok = ValidateEvent(*r.created); !ok) return ok;
+  if (r.created->hold_id != r.hold->id || r.created->status_after != r.hold->status) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request",
                 "a create's event is its hold's, with its status", "hold_id");
   }
-  if (!json::ParseStrict(result_json)) {
+  if (!json::ParseStrict(r.result_json)) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
   }
+  return Ok();
+}
+
+// record_create's parameters, and one row of record_creates' arrays.
+std::vector<PgValue> CreateParams(const CreateRecord& r) {
+  const Hold& hold = *r.hold;
+  const Event& created = *r.created;
+  return {Text(hold.id),
+          Text(hold.chitty_id),
+          Text(hold.client),
+          Text(hold.property_id),
+          Text(hold.tenant_id),
+          Number(hold.amount),
+          Text(hold.currency),
+          Text(hold.status),
+          Number(hold.created_at),
+          OptionalNumber(hold.expires_at),
+          Text(JoinChain(hold.payment_intents)),
+          OptionalNumber(hold.release_after),
+          Text(created.id),
+          Text(created.chitty_id),
+          Text(created.type),
+          Text(created.actor),
+          Text(created.request_id),
+          Text(created.status_before),
+          Text(created.status_after),
+          OptionalNumber(created.amount),
+          Text(created.currency),
+          Text(created.payment_intent),
+          Text(created.stripe_request_id),
+          Text(created.detail_json),
+          Number(created.created_at),
+          Text(r.intent_key),
+          Text(r.result_json),
+          Number(r.now)};
+}
+
+constexpr size_t kCreateParams = 28;
+
+std::vector<PgValue> IntentParams(const StripeIntent& i) {
+  return {Text(i.idempotency_key), Text(i.operation),    Text(i.hold_id),
+          Text(i.params_digest),   Number(i.created_at), Text(i.request_json)};
+}
+
+constexpr size_t kIntentParams = 6;
+
+}  // namespace
+
+Status PgLedger::RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
+                              std::string_view result_json, int64_t now) {
+  const CreateRecord record{&hold, &created, intent_key, result_json, now};
+  if (auto ok = ValidateCreate(record); !ok) return ok;
   {
     const Call call(busy_);
     if (!call.owner()) return Busy();
-    auto rows = Run(Stmt::kRecordCreate, {Text(hold.id),
-                                          Text(hold.chitty_id),
-                                          Text(hold.client),
-                                          Text(hold.property_id),
-                                          Text(hold.tenant_id),
-                                          Number(hold.amount),
-                                          Text(hold.currency),
-                                          Text(hold.status),
-                                          Number(hold.created_at),
-                                          OptionalNumber(hold.expires_at),
-                                          Text(JoinChain(hold.payment_intents)),
-                                          OptionalNumber(hold.release_after),
-                                          Text(created.id),
-                                          Text(created.chitty_id),
-                                          Text(created.type),
-                                          Text(created.actor),
-                                          Text(created.request_id),
-                                          Text(created.status_before),
-                                          Text(created.status_after),
-                                          OptionalNumber(created.amount),
-                                          Text(created.currency),
-                                          Text(created.payment_intent),
-                                          Text(created.stripe_request_id),
-                                          Text(created.detail_json),
-                                          Number(created.created_at),
-                                          Text(intent_key),
-                                          Text(result_json),
-                                          Number(now)});
+    auto rows = Run(Stmt::kRecordCreate, CreateParams(record));
     if (!rows) return Fail(rows.error());
     if (rows->sqlstate == kUniqueViolation) {
       return Fail(ErrorKind::kConflict, "ledger_conflict",
@@ -527,13 +643,62 @@ Status PgLedger::RecordCreate(const Hold& hold, const Event& created, std::strin
   return Ledger::RecordCreate(hold, created, intent_key, result_json, now);
 }
 
+// One statement for the creates that can share it: valid, and no hold id or intent key
+// twice. What it does not settle (a repeat, an intent not pending, a refused batch, a
+// lone create) goes through RecordCreate, one by one, with its own answers.
+std::vector<Status> PgLedger::RecordCreates(std::span<const CreateRecord> records) {
+  std::vector<std::optional<Status>> answers(records.size());
+  std::vector<size_t> batch;
+  std::unordered_set<std::string_view> holds;
+  std::unordered_set<std::string_view> keys;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (auto ok = ValidateCreate(records[i]); !ok) {
+      answers[i] = ok;
+    } else if (holds.insert(records[i].hold->id).second &&
+               keys.insert(records[i].intent_key).second) {
+      batch.push_back(i);
+    }
+  }
+  if (batch.size() > 1) {
+    const Call call(busy_);
+    if (!call.owner()) return std::vector<Status>(records.size(), Status(Busy()));
+    std::vector<std::vector<PgValue>> rows;
+    rows.reserve(batch.size());
+    for (const size_t i : batch) rows.push_back(CreateParams(records[i]));
+    auto result = Run(Stmt::kRecordCreates, Columns(rows, kCreateParams));
+    if (!result) {
+      for (const size_t i : batch) answers[i] = Fail(result.error());
+    } else if (!result->ok()) {
+      WarnRefusedBatch("record_creates", *result);
+    } else {
+      std::unordered_set<std::string> done;
+      for (const auto& r : result->rows) {
+        if (Str(r.at(1)) == "t" && Str(r.at(2)) == "t") done.insert(Str(r.at(0)));
+      }
+      for (const size_t i : batch) {
+        if (done.contains(records[i].hold->id)) {
+          answers[i] = Ok();
+          ++batch_settled_;
+        }
+      }
+    }
+  }
+  std::vector<Status> out;
+  out.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const CreateRecord& r = records[i];
+    out.push_back(answers[i]
+                      ? *answers[i]
+                      : RecordCreate(*r.hold, *r.created, r.intent_key, r.result_json, r.now));
+  }
+  return out;
+}
+
 Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {
   if (auto ok = ValidateIntent(i); !ok) return Fail(ok.error());
   const Call call(busy_);
   if (!call.owner()) return Busy();
-  auto rows =
-      Run(Stmt::kIntentBegin, {Text(i.idempotency_key), Text(i.operation), Text(i.hold_id),
-                               Text(i.params_digest), Number(i.created_at), Text(i.request_json)});
+  auto rows = Run(Stmt::kIntentBegin, IntentParams(i));
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
   if (!rows->rows.empty()) return IntentFrom(rows->rows[0]);
@@ -547,6 +712,58 @@ Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {
                 "this Stripe idempotency key was recorded with other parameters");
   }
   return existing;
+}
+
+// One statement for the intents that can share it (valid, each key once); the others,
+// and every key the statement did not insert (recorded before: a retry, or another
+// digest), go through BeginIntent one by one.
+std::vector<Result<StripeIntent>> PgLedger::BeginIntents(
+    std::span<const StripeIntent* const> intents) {
+  std::vector<std::optional<Result<StripeIntent>>> answers(intents.size());
+  std::vector<size_t> batch;
+  std::unordered_set<std::string_view> keys;
+  for (size_t i = 0; i < intents.size(); ++i) {
+    if (auto ok = ValidateIntent(*intents[i]); !ok) {
+      answers[i] = Fail(ok.error());
+    } else if (keys.insert(intents[i]->idempotency_key).second) {
+      batch.push_back(i);
+    }
+  }
+  if (batch.size() > 1) {
+    const Call call(busy_);
+    if (!call.owner()) {
+      return std::vector<Result<StripeIntent>>(intents.size(), Result<StripeIntent>(Busy()));
+    }
+    std::vector<std::vector<PgValue>> rows;
+    rows.reserve(batch.size());
+    for (const size_t i : batch) rows.push_back(IntentParams(*intents[i]));
+    auto result = Run(Stmt::kIntentBegins, Columns(rows, kIntentParams));
+    if (!result) {
+      for (const size_t i : batch) answers[i] = Fail(result.error());
+    } else if (!result->ok()) {
+      WarnRefusedBatch("intent_begins", *result);
+    } else {
+      std::unordered_map<std::string, StripeIntent> inserted;
+      for (const auto& r : result->rows) {
+        StripeIntent intent = IntentFrom(r);
+        std::string key = intent.idempotency_key;
+        inserted.emplace(std::move(key), std::move(intent));
+      }
+      for (const size_t i : batch) {
+        auto found = inserted.find(intents[i]->idempotency_key);
+        if (found != inserted.end()) {
+          answers[i] = std::move(found->second);
+          ++batch_settled_;
+        }
+      }
+    }
+  }
+  std::vector<Result<StripeIntent>> out;
+  out.reserve(intents.size());
+  for (size_t i = 0; i < intents.size(); ++i) {
+    out.push_back(answers[i] ? std::move(*answers[i]) : BeginIntent(*intents[i]));
+  }
+  return out;
 }
 
 Result<std::optional<StripeIntent>> PgLedger::FindIntent(std::string_view idempotency_key) {

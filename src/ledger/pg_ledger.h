@@ -72,9 +72,14 @@ class PgLedger final : public Ledger {
                       std::string_view result_json, int64_t now) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
   Status Ping() override;
+  std::vector<Result<StripeIntent>> BeginIntents(
+      std::span<const StripeIntent* const> intents) override;
+  std::vector<Status> RecordCreates(std::span<const CreateRecord> records) override;
 
   // True while a connection is open and not known broken (for /health and tests).
   [[nodiscard]] bool connected() const { return conn_ != nullptr && !conn_->broken(); }
+  // Items a batch statement settled (the rest went one by one), for tests and the bench.
+  [[nodiscard]] size_t batch_settled() const { return batch_settled_; }
 
  private:
   class Call;
@@ -93,6 +98,9 @@ class PgLedger final : public Ledger {
   int backoff_ms_ = 0;
   std::string last_error_;
   std::atomic<bool> busy_{false};
+  size_t batch_settled_ = 0;
+  // A batch statement refused for another reason than an integrity error (a bug).
+  void WarnRefusedBatch(const char* statement, const PgRows& rows) const;
 };
 
 }  // namespace cc::ledger

@@ -53,6 +53,42 @@ auto SerialLedger::Serially(Call call) -> decltype(call(std::declval<Ledger&>())
   return call(*target);
 }
 
+template <typename In, typename Out, typename Run>
+Out SerialLedger::Batched(BatchQueue<In, Out>& queue, const In& in, Run run) {
+  Queued<In, Out> self{&in, fibers::Scheduler::Current(), false, std::nullopt};
+  queue.calls.push_back(&self);
+  if (queue.has_leader) {
+    while (!self.out && !self.leads) fibers::Scheduler::Park();  // a wake is only a hint
+    if (self.out) return std::move(*self.out);
+  }
+  // Leading: no earlier call is queued (a leader takes the queue from its front).
+  queue.has_leader = true;
+  Ledger* target = Lock();  // on a fiber: parks until a target is free, never nullptr
+  std::vector<Queued<In, Out>*> batch;
+  std::vector<const In*> ins;
+  while (!queue.calls.empty() && batch.size() < kMaxBatch) {
+    batch.push_back(queue.calls.front());
+    ins.push_back(queue.calls.front()->in);
+    queue.calls.pop_front();
+  }
+  queue.has_leader = !queue.calls.empty();
+  if (queue.has_leader) {  // the next batch's leader waits for a target meanwhile
+    queue.calls.front()->leads = true;
+    fibers::Scheduler::Wake(queue.calls.front()->fiber);
+  }
+  ++batches_;
+  batched_calls_ += batch.size();
+  auto outs = run(*target, ins);
+  Unlock(target);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->out = i < outs.size() ? std::move(outs[i])
+                                    : Out(Fail(ErrorKind::kInternal, "internal_error",
+                                               "a batch answered fewer calls than it had"));
+    if (batch[i] != &self) fibers::Scheduler::Wake(batch[i]->fiber);
+  }
+  return std::move(*self.out);
+}
+
 Result<bool> SerialLedger::RecordHold(const Hold& hold) {
   return Serially([&](Ledger& l) { return l.RecordHold(hold); });
 }
@@ -68,9 +104,19 @@ Result<std::vector<Hold>> SerialLedger::LeaseDueReleases(int64_t now, int64_t le
 Status SerialLedger::RecordCreate(const Hold& hold, const Event& created,
                                   std::string_view intent_key, std::string_view result_json,
                                   int64_t now) {
-  return Serially(
-      [&](Ledger& l) { return l.RecordCreate(hold, created, intent_key, result_json, now); });
+  if (fibers::Scheduler::Current() == nullptr) {
+    return Serially(
+        [&](Ledger& l) { return l.RecordCreate(hold, created, intent_key, result_json, now); });
+  }
+  const CreateRecord record{&hold, &created, intent_key, result_json, now};
+  return Batched(creates_, record, [](Ledger& l, const std::vector<const CreateRecord*>& each) {
+    std::vector<CreateRecord> records;
+    records.reserve(each.size());
+    for (const CreateRecord* r : each) records.push_back(*r);
+    return l.RecordCreates(records);
+  });
 }
+
 Result<Event> SerialLedger::AppendEvent(const Event& event) {
   return Serially([&](Ledger& l) { return l.AppendEvent(event); });
 }
@@ -79,8 +125,14 @@ Result<Page<Event>> SerialLedger::ListEvents(std::string_view hold_id,
   return Serially([&](Ledger& l) { return l.ListEvents(hold_id, starting_after, limit); });
 }
 Result<StripeIntent> SerialLedger::BeginIntent(const StripeIntent& intent) {
-  return Serially([&](Ledger& l) { return l.BeginIntent(intent); });
+  if (fibers::Scheduler::Current() == nullptr) {
+    return Serially([&](Ledger& l) { return l.BeginIntent(intent); });
+  }
+  return Batched(intents_, intent, [](Ledger& l, const std::vector<const StripeIntent*>& each) {
+    return l.BeginIntents(each);
+  });
 }
+
 Result<std::optional<StripeIntent>> SerialLedger::FindIntent(std::string_view idempotency_key) {
   return Serially([&](Ledger& l) { return l.FindIntent(idempotency_key); });
 }

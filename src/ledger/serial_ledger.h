@@ -12,6 +12,13 @@
 //
 // With several targets (a small pool of connections per loop) up to that many calls run
 // at once, each on a target of its own; a caller waits only when all are taken.
+//
+// Group commit for the create path: BeginIntent and RecordCreate calls made on fibers
+// queue per kind; the first of a queue waits for a target, then takes every call queued
+// by then (up to kMaxBatch) and makes them as one BeginIntents / RecordCreates call (one
+// statement, one commit on PgLedger), while the next arrival leads the next batch. An
+// idle loop thus answers a lone call at once, and a busy one shares each commit among
+// the creates that arrived while the previous ones ran. Answers are the single calls'.
 // Outside a fiber a call runs at once when the lock is free; if a (parked) fiber holds
 // it, the call cannot wait without blocking that fiber's thread and answers kInternal
 // ("ledger busy") — callers outside fibers use a ledger of their own.
@@ -21,6 +28,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -56,9 +65,15 @@ class SerialLedger final : public Ledger {
                       std::string_view result_json, int64_t now) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
   Status Ping() override;
+  // (BeginIntents / RecordCreates: the defaults, each item through the calls above.)
+
+  static constexpr size_t kMaxBatch = 64;
 
   // Callers parked waiting for the lock (tests, diagnostics).
   [[nodiscard]] size_t waiting() const { return waiters_.size(); }
+  // Batches made (BeginIntents / RecordCreates calls on a target) and the calls in them.
+  [[nodiscard]] size_t batches() const { return batches_; }
+  [[nodiscard]] size_t batched_calls() const { return batched_calls_; }
 
  private:
   // A parked caller, on its own fiber's stack.
@@ -75,9 +90,30 @@ class SerialLedger final : public Ledger {
   template <typename Call>
   auto Serially(Call call) -> decltype(call(std::declval<Ledger&>()));
 
+  // A call waiting in a batch queue, on its caller's stack.
+  template <typename In, typename Out>
+  struct Queued {
+    const In* in = nullptr;
+    fibers::Fiber* fiber = nullptr;
+    bool leads = false;  // handed the lead of the next batch
+    std::optional<Out> out;
+  };
+  template <typename In, typename Out>
+  struct BatchQueue {
+    std::deque<Queued<In, Out>*> calls;
+    bool has_leader = false;  // a queued call is waiting for a target to lead a batch
+  };
+  // Queues `in`, waits for its answer or leads a batch made by `run(target, ins)`.
+  template <typename In, typename Out, typename Run>
+  Out Batched(BatchQueue<In, Out>& queue, const In& in, Run run);
+
   std::vector<Ledger*> targets_;
   std::vector<Ledger*> free_;
   std::deque<Waiter*> waiters_;
+  BatchQueue<StripeIntent, Result<StripeIntent>> intents_;
+  BatchQueue<CreateRecord, Status> creates_;
+  size_t batches_ = 0;
+  size_t batched_calls_ = 0;
 };
 
 }  // namespace cc::ledger

@@ -101,6 +101,35 @@ BOOST_FIXTURE_TEST_CASE(a_webhook_event_is_new_once_under_20_concurrent_recorder
   }
 }
 
+// The shared behaviours pass whether or not a batch statement settles anything (what it
+// leaves goes one by one); this pins that clean batches are one statement.
+BOOST_FIXTURE_TEST_CASE(clean_batches_are_settled_by_their_statement, FreshPgLedger) {
+  std::vector<StripeIntent> intents;
+  std::vector<Hold> holds;
+  std::vector<Event> events;
+  for (int n = 0; n < 5; ++n) {
+    const std::string pi = "pi_s" + std::to_string(n);
+    intents.push_back(behaviour::MakeIntent("ks" + std::to_string(n), behaviour::kNow));
+    holds.push_back(behaviour::MakeHold(pi, "alpha", behaviour::kNow));
+    events.push_back(behaviour::MakeEvent("evt_s" + std::to_string(n), pi, "created"));
+    events.back().status_after = holds.back().status;
+  }
+  std::vector<const StripeIntent*> each;
+  for (const StripeIntent& i : intents) each.push_back(&i);
+  for (const auto& begun : ledger.BeginIntents(each)) REQUIRE_OK(begun);
+  BOOST_TEST(ledger.batch_settled() == 5U);
+  std::vector<CreateRecord> records;
+  for (size_t i = 0; i < holds.size(); ++i) {
+    records.push_back({&holds[i], &events[i], intents[i].idempotency_key, "{}", behaviour::kNow});
+  }
+  for (const Status& recorded : ledger.RecordCreates(records)) REQUIRE_OK(recorded);
+  BOOST_TEST(ledger.batch_settled() == 10U);
+  // Repeats are settled one by one, with the same answers.
+  for (const Status& again : ledger.RecordCreates(records)) REQUIRE_OK(again);
+  BOOST_TEST(ledger.batch_settled() == 10U);
+  BOOST_TEST(ledger.ListEvents("pi_s3", "", 10)->data.size() == 1U);
+}
+
 BOOST_FIXTURE_TEST_CASE(concurrent_appenders_get_distinct_consecutive_seqs, FreshPgLedger) {
   REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_c", "main", behaviour::kNow)));
   std::atomic<int> failures{0};

@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from formcodec import encode_form
+from multipart import encode_form_data
 from openapi_check import load_spec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -247,6 +248,26 @@ class CheckedStripe:
 
     def control(self, method, path, body=None):
         return self.client.control(method, path, body)
+
+    def post_raw(self, path, body, content_type, key=..., headers=None, expect=None):
+        """POST a body as it is (e.g. multipart/form-data); the reply is checked like any."""
+        key = self.key if key is ... else key
+        all_headers = {"Content-Type": content_type}
+        if key:
+            all_headers["Authorization"] = f"Bearer {key}"
+        all_headers.update(headers or {})
+        reply = self.client.request("POST", path, body, all_headers)
+        check_stripe_reply("POST", path, reply)
+        if expect is not None:
+            assert reply.status == expect, reply.body.decode()
+        return reply
+
+    def upload(self, data, filename="evidence.pdf", content_type="application/pdf",
+               purpose="dispute_evidence", fields=(), expect=None, **kwargs):
+        """POST /v1/files as stripe-node sends it (multipart/form-data) → the reply."""
+        body, header = encode_form_data([("purpose", purpose), *fields],
+                                        [("file", filename, content_type, data)])
+        return self.post_raw("/v1/files", body, header, expect=expect, **kwargs)
 
     def create(self, expect=200, **params):
         """A PaymentIntent as ChittyCharge creates it (manual capture, card only)."""

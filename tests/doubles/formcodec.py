@@ -28,12 +28,20 @@ class FormError(ValueError):
 
 
 def parse_form(text):
-    root = {}
+    pairs = []
     for pair in text.split("&"):
         if not pair:
             continue
         raw_key, _, raw_value = pair.partition("=")
-        key, value = unquote_plus(raw_key), unquote_plus(raw_value)
+        pairs.append((unquote_plus(raw_key), unquote_plus(raw_value)))
+    return parse_pairs(pairs)
+
+
+def parse_pairs(pairs):
+    """Decoded (bracketed name, value) pairs → nested params, as ``parse_form``
+    (the multipart/form-data body of the Files API arrives as pairs)."""
+    root = {}
+    for key, value in pairs:
         _assign(root, split_key(key), value, key)
     return root
 

@@ -136,10 +136,17 @@ class Spec:
         form = body.get("application/x-www-form-urlencoded", {}).get("schema")
         if form and form.get("properties"):
             return form
+        if self.takes_form_data(operation):
+            return body["multipart/form-data"]["schema"]
         query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
         return {"type": "object", "additionalProperties": False,
                 "properties": {p["name"]: p["schema"] for p in query},
                 "required": [p["name"] for p in query if p.get("required")]}
+
+    @staticmethod
+    def takes_form_data(operation):
+        """True for operations whose body is multipart/form-data (POST /v1/files)."""
+        return "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
 
     def response_schema(self, operation, status):
         responses = operation["responses"]

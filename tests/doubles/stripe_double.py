@@ -27,8 +27,10 @@ import traceback
 from dataclasses import dataclass, field
 
 from double_http import Response, Router, main_guard, new_parser, run
-from formcodec import FormError, parse_form
+from formcodec import FormError, parse_form, parse_pairs
+from multipart import MultipartError, is_form_data, parse_form_data
 from openapi_check import CONFIRM_PATH, ParamError, load_spec
+from stripe_claims import Claims
 from stripe_clock import CLOCK, lapse_due
 from stripe_customers import Customers
 from stripe_model import (RequestContext, StripeError, StripeModel, error_object,
@@ -293,15 +295,28 @@ def _lenient_form(text):
         return {"_unparsed": text}
 
 
+def _logged_params(request):
+    """The POST body as the request log shows it (files as their description)."""
+    if request.method != "POST":
+        return {}
+    content_type = request.header("Content-Type", "")
+    if is_form_data(content_type):  # claims: the Files API
+        try:
+            pairs = parse_form_data(request.body, content_type)
+            return parse_pairs([(name, str(value)) for name, value in pairs])  # not the bytes
+        except (MultipartError, FormError) as exc:
+            return {"_unparsed": f"multipart/form-data, {len(request.body)} bytes: {exc}"}
+    return _lenient_form(request.body.decode("utf-8", "replace"))
+
+
 class RequestLog:
     def __init__(self):
         self.entries = []
 
     def start(self, request, ctx, auth):
-        body = request.body.decode("utf-8", "replace") if request.method == "POST" else ""
         entry = {"id": ctx.request_id, "time": time.time(), "method": request.method,
                  "path": request.path, "query": _lenient_form(request.query_string),
-                 "params": _lenient_form(body), "idempotency_key": ctx.idempotency_key,
+                 "params": _logged_params(request), "idempotency_key": ctx.idempotency_key,
                  "stripe_version": ctx.api_version, "auth": auth,
                  "headers": {k.lower(): v for k, v in request.headers.items()
                              if k.lower() not in ("authorization", "cookie")},
@@ -350,6 +365,7 @@ class StripeApp:
         self.spec = load_spec(config.openapi)
         self.lock = threading.RLock()
         self.model = StripeModel(self._emit)
+        self.claims = Claims(self.model, self._emit)  # files, refunds, charges, disputes
         # issue 12: customers, payment methods, setup intents (stripe_customers, stripe_setup)
         self.customers = Customers(self.model)
         self.model.customers = self.customers
@@ -376,6 +392,7 @@ class StripeApp:
 
     def _emit(self, event_type, obj, ctx):
         self.hub.create(event_type, obj, ctx.request_id, ctx.idempotency_key)
+        self.claims.on_event(event_type, obj)  # e.g. a dispute test card's dispute
 
     # ------------------------------------------------------------ /v1 pipeline
     def _api(self, request):
@@ -418,8 +435,10 @@ class StripeApp:
         return Route(request.method, request.path, found[0], found[1], found[2], handler)
 
     def _params(self, request, route):
-        if request.method == "POST":
-            content_type = request.header("Content-Type", "")
+        content_type = request.header("Content-Type", "")
+        form_data = request.method == "POST" and is_form_data(content_type) and \
+            self.spec.takes_form_data(route.operation)  # claims: POST /v1/files
+        if request.method == "POST" and not form_data:
             if request.body and content_type and \
                     not content_type.startswith("application/x-www-form-urlencoded"):
                 raise invalid_request(NOT_FORM_ENCODED, executed=False)
@@ -427,8 +446,12 @@ class StripeApp:
         else:
             text = request.query_string
         try:
-            raw = parse_form(text)
+            raw = parse_pairs(parse_form_data(request.body, content_type)) if form_data \
+                else parse_form(text)
             return self.spec.check_params(self.spec.params_schema(route.operation), raw)
+        except MultipartError as exc:
+            raise invalid_request(f"Invalid multipart/form-data body: {exc}.",
+                                  executed=False) from None
         except FormError as exc:
             raise invalid_request(str(exc), exc.param, executed=False) from None
         except ParamError as exc:
@@ -522,6 +545,7 @@ class StripeApp:
                 lambda ids, p, ctx: model.increment_authorization(ids["intent"], p, ctx),
             ("GET", "/v1/events"): self._list_events,
             ("GET", "/v1/events/{id}"): self._retrieve_event,
+            **self.claims.api_handlers(),  # files, refunds, charges, disputes
             # issue 12: customers, payment methods, setup intents
             **self.customers.handlers(),
             **self.setups.handlers(),
@@ -581,7 +605,8 @@ class StripeApp:
                 ("POST", "/_test/webhooks/flush", self._c_flush),
                 ("POST", "/_test/webhooks/drain", self._c_drain),
                 ("GET", "/_test/events", lambda body: [r.view() for r in self.hub.events]),
-                ("POST", event + "/resend", self._c_resend)):
+                ("POST", event + "/resend", self._c_resend),
+                *self.claims.control_routes()):  # files, refunds, disputes
             router.add(method, pattern, handler)
         # issue 12: the clock, customers, payment methods, setup intents
         setup = "/_test/setup_intents/(?P<id>[^/]+)"
@@ -612,7 +637,8 @@ class StripeApp:
                 return Response.json(200, handler(body, **groups))
             with self.lock:
                 self._lapse_due()
-                return Response.json(200, handler(body, **groups))
+                answer = handler(body, **groups)
+                return answer if isinstance(answer, Response) else Response.json(200, answer)
         except ValueError as exc:
             return Response.json(400, {"error": f"bad request: {exc}"})
         except ControlError as exc:
@@ -629,6 +655,7 @@ class StripeApp:
 
     def _c_reset(self, body):
         self.model.reset()
+        self.claims.reset()
         self.customers.reset()
         self.setups.reset()
         CLOCK.reset()

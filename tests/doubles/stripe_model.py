@@ -797,6 +797,10 @@ def _check_capture(amount, final, pi, charge):
     if amount > pi["amount_capturable"]:
         raise invalid_request("The requested capture amount is greater than the amount you can "
                               "capture for this charge.", "amount_to_capture", "amount_too_large")
+    minimum = MINIMUM_AMOUNTS.get(pi["currency"], 50)  # STRIPE-NEXT §8: captures too
+    if amount < minimum:
+        raise invalid_request(f"Amount must be at least {money(minimum, pi['currency'])} "
+                              f"{pi['currency']}", "amount_to_capture", "amount_too_small")
     multicapture = charge["payment_method_details"]["card"]["multicapture"]["status"]
     if not final and multicapture != "available":
         raise invalid_request("final_capture=false is only allowed when multicapture is available "

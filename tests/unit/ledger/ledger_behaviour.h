@@ -418,6 +418,140 @@ inline void records_a_create_in_one_call_and_a_repeat_changes_nothing(Ledger& le
   BOOST_TEST(ledger.FindHold("pi_c4")->has_value());
 }
 
+// A batch answers each item as the single calls would, one after the other: a key twice
+// is its first answer again, a key recorded with another digest is refused alone.
+inline void begins_a_batch_of_intents_as_one_by_one(Ledger& ledger) {
+  StripeIntent old = MakeIntent("kb0", kNow);
+  REQUIRE_OK(ledger.BeginIntent(old));
+  StripeIntent first = MakeIntent("kb1", kNow);
+  first.request_json = R"({"chitty_id":"CT-\"1\"\\ ü"})";  // quotes, backslash, UTF-8
+  StripeIntent second = MakeIntent("kb2", kNow);
+  second.operation = "create";
+  second.hold_id.clear();
+  StripeIntent reused = MakeIntent("kb0", kNow);
+  reused.params_digest = std::string(64, 'b');
+  StripeIntent invalid = MakeIntent("kb3", kNow);
+  invalid.params_digest = "nope";
+  const std::vector<const StripeIntent*> batch{&first, &second, &first, &reused, &invalid};
+  auto answers = ledger.BeginIntents(batch);
+  BOOST_REQUIRE_EQUAL(answers.size(), batch.size());
+  REQUIRE_OK(answers[0]);
+  BOOST_TEST(answers[0]->idempotency_key == "kb1");
+  BOOST_TEST(answers[0]->request_json == first.request_json);
+  BOOST_TEST((answers[0]->state == IntentState::kPending));
+  REQUIRE_OK(answers[1]);
+  BOOST_TEST(answers[1]->operation == "create");
+  BOOST_TEST(answers[1]->hold_id.empty());
+  REQUIRE_OK(answers[2]);
+  BOOST_TEST(answers[2]->idempotency_key == "kb1");
+  REQUIRE_ERROR(answers[3]);
+  BOOST_TEST(answers[3].error().code == "idempotency_key_reused");
+  REQUIRE_ERROR(answers[4]);
+  BOOST_TEST((answers[4].error().kind == ErrorKind::kInvalidArgument));
+  BOOST_TEST(!ledger.FindIntent("kb3")->has_value());
+  auto stored = ledger.FindIntent("kb1");
+  REQUIRE_OK(stored);
+  BOOST_REQUIRE(stored->has_value());
+  BOOST_TEST((*stored)->request_json == first.request_json);
+  BOOST_TEST(ledger.ListPendingIntents(kNow + 1, 10)->size() == 3U);  // kb0, kb1, kb2
+}
+
+inline void records_a_batch_of_creates_as_one_by_one(Ledger& ledger) {
+  struct Create {
+    Hold hold;
+    Event created;
+    std::string key;
+  };
+  std::vector<Create> creates;
+  for (const std::string n : {"1", "2", "3", "4"}) {
+    Create c{MakeHold("pi_b" + n, "alpha", kNow), MakeEvent("evt_b" + n, "pi_b" + n, "created"),
+             "kb" + n};
+    c.created.status_after = c.hold.status;
+    c.created.detail_json = R"({"note":"a \"quoted\", back\\slash"})";
+    c.hold.property_id = n == "2" ? "" : "prop_" + n;
+    creates.push_back(c);
+  }
+  creates[2].hold.chitty_id = creates[1].hold.chitty_id;  // another hold's ChittyID
+  for (const Create& c : creates) {
+    StripeIntent intent = MakeIntent(c.key, kNow);
+    intent.operation = "create";
+    intent.hold_id.clear();
+    if (c.key != "kb4") REQUIRE_OK(ledger.BeginIntent(intent));  // kb4: no intent
+  }
+  Create invalid = creates[0];
+  invalid.hold.amount = 0;
+  const std::vector<CreateRecord> batch{
+      {&creates[0].hold, &creates[0].created, "kb1", R"({"id":"pi_b1"})", kNow + 1},
+      {&creates[1].hold, &creates[1].created, "kb2", R"({"id":"pi_b2"})", kNow + 1},
+      {&creates[0].hold, &creates[0].created, "kb1", R"({"id":"pi_b1"})", kNow + 2},  // repeat
+      {&creates[2].hold, &creates[2].created, "kb3", "{}", kNow + 1},
+      {&creates[3].hold, &creates[3].created, "kb4", "{}", kNow + 1},
+      {&invalid.hold, &invalid.created, "kb1", "{}", kNow + 1}};
+  auto answers = ledger.RecordCreates(batch);
+  BOOST_REQUIRE_EQUAL(answers.size(), batch.size());
+  REQUIRE_OK(answers[0]);
+  REQUIRE_OK(answers[1]);
+  REQUIRE_OK(answers[2]);
+  REQUIRE_ERROR(answers[3]);
+  BOOST_TEST((answers[3].error().kind == ErrorKind::kConflict), answers[3].error().message);
+  REQUIRE_ERROR(answers[4]);
+  BOOST_TEST((answers[4].error().kind == ErrorKind::kNotFound), answers[4].error().message);
+  REQUIRE_ERROR(answers[5]);
+  BOOST_TEST((answers[5].error().kind == ErrorKind::kInvalidArgument));
+  for (const std::string id : {"pi_b1", "pi_b2"}) {
+    BOOST_TEST_INFO(id);
+    auto events = ledger.ListEvents(id, "", 10);
+    REQUIRE_OK(events);
+    BOOST_REQUIRE_EQUAL(events->data.size(), 1U);
+    BOOST_TEST(events->data[0].detail_json == creates[0].created.detail_json);
+  }
+  auto second = ledger.FindHold("pi_b2");
+  BOOST_REQUIRE(second->has_value());
+  BOOST_TEST((*second)->property_id.empty());
+  BOOST_TEST(((*second)->payment_intents == std::vector<std::string>{"pi_b2"}));
+  BOOST_TEST(((*ledger.FindIntent("kb1"))->state == IntentState::kSucceeded));
+  BOOST_TEST((*ledger.FindIntent("kb1"))->result_json == R"({"id":"pi_b1"})");
+  BOOST_TEST(((*ledger.FindIntent("kb3"))->state == IntentState::kPending));
+  BOOST_TEST(!ledger.FindHold("pi_b3")->has_value());
+  BOOST_TEST(ledger.FindHold("pi_b4")->has_value());  // as RecordCreate: the hold, then the 404
+
+  // A batch with nothing in its way: every create recorded with its chain, event and result.
+  std::vector<Create> clean;
+  for (const std::string n : {"5", "6", "7"}) {
+    clean.push_back({MakeHold("pi_b" + n, "alpha", kNow),
+                     MakeEvent("evt_b" + n, "pi_b" + n, "created"), "kb" + n});
+    clean.back().created.status_after = clean.back().hold.status;
+    clean.back().created.amount = 100;
+    StripeIntent intent = MakeIntent("kb" + n, kNow);
+    REQUIRE_OK(ledger.BeginIntent(intent));
+  }
+  clean[1].hold.payment_intents = {"pi_b6", "pi_b6x"};
+  clean[2].hold.expires_at.reset();
+  std::vector<CreateRecord> records;
+  for (const Create& c : clean)
+    records.push_back({&c.hold, &c.created, c.key, R"({"ok":true})", kNow + 3});
+  for (const Status& answer : ledger.RecordCreates(records)) REQUIRE_OK(answer);
+  for (const Create& c : clean) {
+    BOOST_TEST_INFO(c.hold.id);
+    auto found = ledger.FindHold(c.hold.id);
+    REQUIRE_OK(found);
+    BOOST_REQUIRE(found->has_value());
+    BOOST_TEST((*found)->payment_intents == c.hold.payment_intents,
+               boost::test_tools::per_element());
+    BOOST_TEST(((*found)->expires_at == c.hold.expires_at));
+    BOOST_TEST((*found)->chitty_id == c.hold.chitty_id);
+    auto events = ledger.ListEvents(c.hold.id, "", 10);
+    BOOST_REQUIRE_EQUAL(events->data.size(), 1U);
+    BOOST_TEST((events->data[0].amount == std::optional<int64_t>(100)));
+    BOOST_TEST(events->data[0].request_id == c.created.request_id);
+    auto intent = ledger.FindIntent(c.key);
+    BOOST_TEST(((*intent)->state == IntentState::kSucceeded));
+    BOOST_TEST((*intent)->result_json == R"({"ok":true})");
+    BOOST_TEST(((*intent)->finished_at == std::optional<int64_t>(kNow + 3)));
+  }
+  BOOST_TEST(ledger.FindHold("pi_b6x")->has_value());  // the chain finds the hold
+}
+
 inline void leases_due_releases_once_until_the_lease_ends(Ledger& ledger) {
   for (int i = 0; i < 4; ++i) {
     Hold h = MakeHold("pi_r" + std::to_string(i), "alpha", kNow);
@@ -531,6 +665,8 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, pages_through_a_holds_events_oldest_first)                     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_stripe_intents_before_and_results_after)               \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_create_in_one_call_and_a_repeat_changes_nothing)     \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, begins_a_batch_of_intents_as_one_by_one)                       \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_batch_of_creates_as_one_by_one)                      \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \

@@ -3,6 +3,7 @@
 #include "ledger/serial_ledger.h"
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,15 @@ class ParkingLedger final : public Ledger {
   }
   Status Ping() override {
     return During("ping", [&] { return target_.Ping(); });
+  }
+  std::vector<Result<StripeIntent>> BeginIntents(
+      std::span<const StripeIntent* const> intents) override {
+    return During("begins:" + std::to_string(intents.size()),
+                  [&] { return target_.BeginIntents(intents); });
+  }
+  std::vector<Status> RecordCreates(std::span<const CreateRecord> records) override {
+    return During("creates:" + std::to_string(records.size()),
+                  [&] { return target_.RecordCreates(records); });
   }
 
   std::vector<std::string> started;
@@ -149,6 +159,72 @@ BOOST_AUTO_TEST_CASE(a_pool_serves_one_call_per_connection_at_once) {
     BOOST_TEST(connection->started.size() == 4U);
   }
   BOOST_TEST(ledger.waiting() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(intents_queued_while_the_connection_is_busy_go_as_one_batch) {
+  InMemoryLedger memory;
+  ParkingLedger parking(memory);
+  SerialLedger ledger(parking);
+  fibers::Scheduler scheduler;
+  std::vector<std::string> answered(10);
+  for (size_t i = 0; i < 10; ++i) {
+    scheduler.Spawn([&, i] {
+      auto intent = behaviour::MakeIntent("kq" + std::to_string(i), behaviour::kNow);
+      auto begun = ledger.BeginIntent(intent);
+      if (begun) answered[i] = begun->idempotency_key;
+    });
+  }
+  scheduler.Spawn([&] { REQUIRE_OK(ledger.Ping()); });  // queued behind the first batch
+  RunAll(scheduler);
+  // The first found the connection free and went alone; the rest queued behind it and
+  // went as one batch, led by the second, which waited for the connection before the ping.
+  const std::vector<std::string> expected{"begins:1", "begins:9", "ping"};
+  BOOST_TEST(parking.started == expected, boost::test_tools::per_element());
+  for (size_t i = 0; i < 10; ++i) BOOST_TEST(answered[i] == "kq" + std::to_string(i));
+  BOOST_TEST(ledger.batches() == 2U);
+  BOOST_TEST(ledger.batched_calls() == 10U);
+  BOOST_TEST(memory.ListPendingIntents(behaviour::kNow + 1, 100)->size() == 10U);
+}
+
+BOOST_AUTO_TEST_CASE(creates_share_batches_across_a_pool_and_each_gets_its_own_answer) {
+  InMemoryLedger memory;
+  ParkingLedger first(memory);
+  ParkingLedger second(memory);
+  SerialLedger ledger({&first, &second});
+  fibers::Scheduler scheduler;
+  constexpr size_t kCreates = 150;
+  std::vector<Hold> holds;
+  std::vector<Event> events;
+  holds.reserve(kCreates);
+  events.reserve(kCreates);
+  for (size_t i = 0; i < kCreates; ++i) {
+    const std::string pi = "pi_q" + std::to_string(i);
+    holds.push_back(behaviour::MakeHold(pi, "alpha", behaviour::kNow));
+    events.push_back(behaviour::MakeEvent("evt_q" + std::to_string(i), pi, "created"));
+    events.back().status_after = holds.back().status;
+    auto intent = behaviour::MakeIntent("kq" + std::to_string(i), behaviour::kNow);
+    if (i != 7) REQUIRE_OK(memory.BeginIntent(intent));  // the 8th has no intent: kNotFound
+  }
+  std::vector<int> outcome(kCreates, -1);
+  for (size_t i = 0; i < kCreates; ++i) {
+    scheduler.Spawn([&, i] {
+      auto recorded = ledger.RecordCreate(holds[i], events[i], "kq" + std::to_string(i), "{}",
+                                          behaviour::kNow + 1);
+      outcome[i] = recorded ? 0 : static_cast<int>(recorded.error().kind);
+    });
+  }
+  RunAll(scheduler);
+  for (size_t i = 0; i < kCreates; ++i) {
+    BOOST_TEST_INFO(i);
+    BOOST_TEST(outcome[i] == (i == 7 ? static_cast<int>(ErrorKind::kNotFound) : 0));
+  }
+  BOOST_TEST(first.most_in_flight == 1);
+  BOOST_TEST(second.most_in_flight == 1);
+  // Two lone creates took the two connections; then batches of at most kMaxBatch.
+  BOOST_TEST(ledger.batched_calls() == kCreates);
+  BOOST_TEST(ledger.batches() <= 5U);
+  BOOST_TEST(ledger.batches() >= 4U);
+  BOOST_TEST(memory.ListPendingIntents(behaviour::kNow + 1, 100)->empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_call_hands_the_lock_on) {
