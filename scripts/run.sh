@@ -28,6 +28,8 @@
 #   CHITTYCHARGE_PG_BIN               PostgreSQL's programs (/usr/lib/postgresql/15/bin)
 #   CHITTYCHARGE_MIGRATE              chittycharge-migrate (default: beside the worker,
 #                                     else <repo>/build/chittycharge-migrate)
+#   CHITTYCHARGE_JOBS                 chittycharge-jobs (found as the migrate tool is); run
+#                                     every CHITTYCHARGE_JOBS_INTERVAL_S (60), log: jobs.log
 #   STRIPE_DOUBLE_PORT / CHITTYID_DOUBLE_PORT      12111 / 12112 (sandbox mode)
 #   CHITTYCHARGE_STRIPE_DOUBLE_ARGS   extra stripe_double.py flags, e.g. "--self-check"
 #   CHITTYCHARGE_PROCESSES            worker processes (default 2)
@@ -68,10 +70,13 @@ load_settings() {
   PG_USER="${CHITTYCHARGE_PG_USER:-postgres}"
   MIGRATE="${CHITTYCHARGE_MIGRATE:-$(dirname "$WORKER")/chittycharge-migrate}"
   [[ -x $MIGRATE || -n ${CHITTYCHARGE_MIGRATE:-} ]] || MIGRATE="$REPO/build/chittycharge-migrate"
+  JOBS="${CHITTYCHARGE_JOBS:-$(dirname "$WORKER")/chittycharge-jobs}"
+  [[ -x $JOBS || -n ${CHITTYCHARGE_JOBS:-} ]] || JOBS="$REPO/build/chittycharge-jobs"
+  JOBS_INTERVAL="${CHITTYCHARGE_JOBS_INTERVAL_S:-60}"
   local name
   for name in CHITTYCHARGE_HTTP_PORT CHITTYCHARGE_HTTPS_PORT CHITTYCHARGE_MEMCACHED_PORT \
     STRIPE_DOUBLE_PORT CHITTYID_DOUBLE_PORT CHITTYCHARGE_PROCESSES CHITTYCHARGE_READY_TIMEOUT \
-    CHITTYCHARGE_PG_PORT; do
+    CHITTYCHARGE_PG_PORT CHITTYCHARGE_JOBS_INTERVAL_S; do
     [[ ${!name:-0} =~ ^[0-9]+$ ]] || die "$name must be a number, got '${!name}'"
   done
   # sockaddr_un holds 108 bytes including the terminating NUL.
@@ -389,6 +394,23 @@ start_pool() {
   log "worker pool: $PROCESSES processes x ${CHITTYCHARGE_LOOPS:-2} event loops x ${CHITTYCHARGE_IN_FLIGHT:-${CHITTYCHARGE_THREADS:-256}} requests in flight on $SOCKET (log: $RUN_DIR/worker.log)"
 }
 
+# The scheduler, as the systemd timer runs it in production: one chittycharge-jobs pass
+# every JOBS_INTERVAL seconds (a pass killed by the stop is safe: docs/lifecycle.md).
+start_jobs() {
+  [[ -x $JOBS ]] || die "$JOBS not found; build it with scripts/setup.sh (or set CHITTYCHARGE_JOBS)"
+  # $RUN_DIR/chittycharge-jobs: a pass now, with the workers' environment (tests, operators).
+  { printf '#!/usr/bin/env bash\n'; export -p; printf 'exec %q "$@"\n' "$JOBS"; } >"$RUN_DIR/chittycharge-jobs"
+  chmod 0700 "$RUN_DIR/chittycharge-jobs"
+  # shellcheck disable=SC2016 # expanded by the loop's own shell
+  start_child jobs "$RUN_DIR/jobs.log" bash -c '
+    trap "kill \$pid 2>/dev/null; exit 0" TERM
+    while true; do
+      sleep "$1" & pid=$!; wait "$pid"
+      "$2" & pid=$!; wait "$pid" || echo "chittycharge-jobs exited with status $?"
+    done' jobs-loop "$JOBS_INTERVAL" "$JOBS"
+  log "scheduler: $JOBS every ${JOBS_INTERVAL}s (log: $RUN_DIR/jobs.log)"
+}
+
 # The local template shares its CORS map, TLS and locations with the production site;
 # scripts/render-nginx.sh is the one renderer of both.
 render_nginx_conf() {
@@ -488,6 +510,7 @@ main() {
   start_postgres
   start_sandbox
   start_pool
+  start_jobs
   start_nginx
   wait_ready
   log "HTTPS https://127.0.0.1:$HTTPS_PORT (self-signed, CA: $TLS_DIR/cert.pem); logs in $RUN_DIR/*.log; Ctrl-C stops"

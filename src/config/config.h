@@ -49,6 +49,7 @@ struct Config {
   // A Stripe intent still pending this long after it began is the reconciler's to finish
   // (its worker died or lost the ledger between Stripe's answer and the record).
   int64_t intent_grace_s = 60;
+  int64_t jobs_interval_s = 60;  // CHITTYCHARGE_JOBS_INTERVAL_S: chittycharge-jobs runs this often
   int64_t open_holds_interval_s = 300;  // RECONCILE_INTERVAL_S: open holds vs Stripe
   int64_t reconcile_rate_per_s = 10;    // RECONCILE_RATE_PER_S: its Stripe reads per second
   std::vector<std::string> notices;     // start-up warnings (a deprecated name in use), for the log

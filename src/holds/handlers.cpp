@@ -18,7 +18,9 @@ namespace {
 
 constexpr size_t kMaxListFilter = 500;  // characters, as property_id/tenant_id at create
 
-http::Response Ok200(const HoldRecord& record) { return http::Json(200, RenderHold(record)); }
+http::Response Ok200(const HoldRecord& record, const std::optional<ledger::Hold>& known) {
+  return http::Json(200, RenderHold(record, {}, known ? ScheduleOf(*known) : HoldSchedule{}));
+}
 
 http::Response NoSuchHold() {
   return http::ErrorResponse(MakeError(ErrorKind::kNotFound, "not_found", "No such hold"));
@@ -307,6 +309,12 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
                                              " limit of " + std::to_string(TierLimit(req->tier)),
                                          "amount"));
   }
+  if (req->release_after &&
+      (*req->release_after <= caller.now || *req->release_after > caller.now + kMaxReleaseAfter)) {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                  "release_after must be in the future, at most 90 days ahead", "release_after"));
+  }
   const std::string& client = caller.client.name;
   const bool keyed = !caller.idempotency_key.empty();
   const std::string stripe_key =
@@ -340,8 +348,9 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
   }
   const std::string client_secret = std::move(pi->client_secret);
   const HoldRecord record = HoldRecord::FromStripe(std::move(*pi), std::nullopt, caller.now);
-  if (auto recorded = RecordCreatedAndFinish(
-          deps.ledger, record, ClientActor(client, caller.request_id), caller.now, stripe_key);
+  if (auto recorded =
+          RecordCreatedAndFinish(deps.ledger, record, ClientActor(client, caller.request_id),
+                                 caller.now, stripe_key, req->release_after);
       !recorded) {
     // The card is authorized: answering an error would invite a second hold. The intent
     // stays pending and the reconciler records the hold from Stripe.
@@ -349,7 +358,7 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
               {log::Str("pi", record.pi.id), log::Str("error", recorded.error().message)});
   }
   HoldRepository(deps.stripe, deps.store).Save(record);
-  return http::Json(201, RenderHold(record, client_secret));
+  return http::Json(201, RenderHold(record, client_secret, {req->release_after, {}}));
 }
 
 http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::string_view id) {
@@ -360,7 +369,10 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
   }
   auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
   if (!record) return http::ErrorResponse(record.error());
-  std::string body = RenderHold(*record);
+  // The ledger's part (chain, schedule); a down ledger leaves it out, GET still answers.
+  auto known = deps.ledger.FindHold(id);
+  const HoldSchedule schedule = known && *known ? ScheduleOf(**known) : HoldSchedule{};
+  std::string body = RenderHold(*record, {}, schedule);
   if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
   return http::Json(200, std::move(body));
 }
@@ -390,7 +402,7 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
       if (record.error().kind == ErrorKind::kNotFound) continue;  // gone from Stripe
       return http::ErrorResponse(record.error());
     }
-    WriteHold(w, *record);
+    WriteHold(w, *record, {}, ScheduleOf(hold));
   }
   w.EndArray();
   json::Key(w, "has_more");
@@ -490,7 +502,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
   Journal(deps, captured, ClientActor(caller.client.name, caller.request_id), caller.now,
           ReasonDetail(req->reason, req->amount_to_capture), key);
   repo.Save(captured);
-  return Ok200(captured);
+  return Ok200(captured, *known);
 }
 
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
@@ -546,7 +558,7 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
   const HoldRecord canceled =
       HoldRecord::FromStripe(std::move(*pi), record->captured_at, caller.now);
   repo.Save(canceled);
-  return Ok200(canceled);
+  return Ok200(canceled, *known);
 }
 
 }  // namespace cc::holds

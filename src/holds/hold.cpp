@@ -126,7 +126,8 @@ std::optional<int64_t> EstimatedProcessingFee(const stripe::PaymentIntent& pi) {
   return (pi.amount_received * 29 + 500) / 1000 + 30;
 }
 
-void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view client_secret) {
+void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view client_secret,
+               const HoldSchedule& schedule) {
   const auto& pi = record.pi;
   const Tier tier = HoldTier(pi);
   w.StartObject();
@@ -175,6 +176,15 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   json::Key(w, "estimated_processing_fee");
   const auto fee = EstimatedProcessingFee(pi);
   fee ? w.Int64(*fee) : w.Null();
+  json::Key(w, "payment_intent");
+  json::String(w, schedule.payment_intents.empty() ? pi.id : schedule.payment_intents.back());
+  json::Key(w, "payment_intents");
+  w.StartArray();
+  if (schedule.payment_intents.empty()) json::String(w, pi.id);
+  for (const std::string& id : schedule.payment_intents) json::String(w, id);
+  w.EndArray();
+  json::Key(w, "release_after");
+  IsoOrNull(w, schedule.release_after);
   if (!client_secret.empty()) {
     json::Key(w, "client_secret");
     json::String(w, client_secret);
@@ -182,10 +192,11 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   w.EndObject();
 }
 
-std::string RenderHold(const HoldRecord& record, std::string_view client_secret) {
+std::string RenderHold(const HoldRecord& record, std::string_view client_secret,
+                       const HoldSchedule& schedule) {
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
-  WriteHold(w, record, client_secret);
+  WriteHold(w, record, client_secret, schedule);
   return {buf.GetString(), buf.GetSize()};
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json.h"
 #include "core/result.h"
@@ -60,9 +61,18 @@ Tier HoldTier(const stripe::PaymentIntent& pi);
 std::optional<int64_t> ExpiresAt(const stripe::PaymentIntent& pi);
 std::optional<int64_t> EstimatedProcessingFee(const stripe::PaymentIntent& pi);
 
+// What the ledger adds to the hold object (CONTRACT.md Part 2): the chain of
+// PaymentIntents (empty: just the record's) and the schedule. Default: unknown.
+struct HoldSchedule {
+  std::optional<int64_t> release_after;
+  std::vector<std::string> payment_intents;
+};
+
 // The contract's hold object; client_secret is written only when non-empty (create).
-std::string RenderHold(const HoldRecord& record, std::string_view client_secret = {});
-void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view client_secret = {});
+std::string RenderHold(const HoldRecord& record, std::string_view client_secret = {},
+                       const HoldSchedule& schedule = {});
+void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view client_secret = {},
+               const HoldSchedule& schedule = {});
 
 std::string SerializeRecord(const HoldRecord& record);
 Result<HoldRecord> DeserializeRecord(std::string_view text);

@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "core/time_util.h"
 #include "holds/hold.h"
 
 namespace cc::holds {
@@ -222,14 +223,24 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   auto doc = ParseObject(body, false);
   if (!doc) return Fail(doc.error());
   const rapidjson::Value& obj = *doc;
-  if (auto known =
-          OnlyKnownFields(obj, {"amount", "currency", "description", "customer_email",
-                                "property_id", "tenant_id", "metadata", "tier", "payment_method"});
+  if (auto known = OnlyKnownFields(
+          obj, {"amount", "currency", "description", "customer_email", "property_id", "tenant_id",
+                "metadata", "tier", "payment_method", "release_after"});
       !known) {
     return Fail(known.error());
   }
   CreateHoldRequest req;
   if (auto s = ReadAmountAndCurrency(obj, defaults, &req); !s) return Fail(s.error());
+  auto release_after = OptionalString(obj, "release_after", 40);
+  if (!release_after) return Fail(release_after.error());
+  if (!release_after->empty()) {
+    req.release_after = ParseRfc3339(*release_after);
+    if (!req.release_after) {
+      return Invalid("invalid_request",
+                     "release_after must be an RFC 3339 time, e.g. 2026-01-31T11:00:00Z",
+                     "release_after");
+    }
+  }
   if (auto s = ReadStrings(obj, &req); !s) return Fail(s.error());
   auto metadata = ParseMetadata(obj);
   if (!metadata) return Fail(metadata.error());

@@ -28,7 +28,12 @@ struct CreateHoldRequest {
   stripe::Metadata metadata;   // the client's keys only
   Tier tier = Tier::kNewGuest;
   std::string payment_method;  // "" = the guest confirms in the browser
+  // The scheduler releases the hold then if it is still uncaptured; the caller checks it
+  // lies ahead (kMaxReleaseAfter).
+  std::optional<int64_t> release_after;
 };
+
+inline constexpr int64_t kMaxReleaseAfter = 90LL * 24 * 3600;  // the most ahead of now
 
 // Checks shape and per-field rules, including amount ≥ 50; the tier limit and the
 // token's MAX_TIER are checked by the caller (403 comes before the limit).

@@ -3,6 +3,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/time_util.h"
+#include "holds/stripe_key.h"
 
 namespace cc::holds {
 namespace {
@@ -51,6 +52,14 @@ std::string EventIdFor(std::string_view hold_id, std::string_view what) {
   input += '\n';
   input += what;
   return "evt_" + crypto::Sha256Hex(input).substr(0, 24);
+}
+
+std::string ReleaseKey(std::string_view client, std::string_view pi_id) {
+  return DeriveStripeKey(client, "release:" + std::string(pi_id), "scheduler");
+}
+
+HoldSchedule ScheduleOf(const ledger::Hold& hold) {
+  return HoldSchedule{hold.release_after, hold.payment_intents};
 }
 
 ledger::Hold LedgerHoldOf(const HoldRecord& record) {
@@ -125,8 +134,11 @@ Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Act
 }
 
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
-                              int64_t now, const std::string& intent_key) {
-  return ledger.RecordCreate(LedgerHoldOf(record), CreatedEvent(record, actor, now), intent_key,
+                              int64_t now, const std::string& intent_key,
+                              std::optional<int64_t> release_after) {
+  ledger::Hold hold = LedgerHoldOf(record);
+  hold.release_after = release_after;
+  return ledger.RecordCreate(hold, CreatedEvent(record, actor, now), intent_key,
                              IntentResult(record.pi), now);
 }
 
@@ -149,8 +161,15 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   }
   const std::string before = (*known)->status;
   if (before == pi.status) return Ok();
-  const std::string_view type = TransitionType(before, pi.status, pi.cancellation_reason);
-  ledger::Event e = BaseEvent(record, actor, now);
+  std::string_view type = TransitionType(before, pi.status, pi.cancellation_reason);
+  // The scheduler's release of this PaymentIntent (its intent pending or done) is
+  // `released`, whoever records the cancel first: the run, its webhook, the reconciler.
+  if (type == "canceled" && (*known)->release_after && *(*known)->release_after <= now) {
+    auto release = ledger.FindIntent(ReleaseKey((*known)->client, pi.id));
+    if (!release) return Fail(release.error());
+    if (*release && (*release)->state != ledger::IntentState::kFailed) type = "released";
+  }
+  ledger::Event e = BaseEvent(record, type == "released" ? Actor{"scheduler", ""} : actor, now);
   e.hold_id = (*known)->id;
   e.id = EventIdFor(e.hold_id, pi.id + ":" + pi.status);
   e.type = std::string(type);

@@ -40,6 +40,12 @@ std::string EventIdFor(std::string_view hold_id, std::string_view what);
 // The ledger's row for a hold read from Stripe (owner, ids and amounts from its metadata).
 ledger::Hold LedgerHoldOf(const HoldRecord& record);
 
+// The Stripe idempotency key (and intent key) of the scheduler's release of a PaymentIntent.
+std::string ReleaseKey(std::string_view client, std::string_view pi_id);
+
+// What the ledger's row adds to the hold object.
+HoldSchedule ScheduleOf(const ledger::Hold& hold);
+
 // The event type of a change of status (captured, canceled, authorized, …); a cancel
 // by Stripe because the authorization lapsed (cancellation_reason expired or automatic)
 // is `expired`.
@@ -51,15 +57,18 @@ Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Act
                      int64_t now);
 
 // The same, and the create's Stripe intent finished with the PaymentIntent — in one commit
-// (Ledger::RecordCreate).
+// (Ledger::RecordCreate) — with the hold's schedule (what Stripe does not keep).
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
-                              int64_t now, const std::string& intent_key);
+                              int64_t now, const std::string& intent_key,
+                              std::optional<int64_t> release_after = std::nullopt);
 
 // Brings the ledger in line with Stripe's state of a hold, recording what changed: a hold
 // unknown to the ledger is imported (its trail starts with `created` when Stripe made it
 // within the last 10 minutes — the create's own record is on its way — else with
 // `reconciled`), and a status other than the ledger's is a transition event carrying
-// `detail_json` (a JSON object). Nothing changed ⇒ nothing written.
+// `detail_json` (a JSON object). Nothing changed ⇒ nothing written. A cancel that is
+// the scheduler's release (its intent under ReleaseKey is pending or succeeded) is
+// `released`, actor `scheduler`.
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
                 std::string_view detail_json = "{}");
 

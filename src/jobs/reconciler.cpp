@@ -42,7 +42,10 @@ Result<std::optional<stripe::PaymentIntent>> FindCreated(const http::Deps& deps,
 // Whether Stripe's state shows the effect of the intent's POST.
 bool Applied(const ledger::StripeIntent& intent, const stripe::PaymentIntent& pi) {
   if (intent.operation == "capture") return pi.status == "succeeded";
-  if (intent.operation == "cancel" || intent.operation == "abandon") return pi.status == "canceled";
+  if (intent.operation == "cancel" || intent.operation == "abandon" ||
+      intent.operation == "release") {
+    return pi.status == "canceled";
+  }
   if (intent.operation == "cancel-reason") {
     auto it = pi.metadata.find(std::string(holds::kMetaCancelReason));
     return it != pi.metadata.end() &&

@@ -57,7 +57,7 @@ Result<bool> InMemoryLedger::RecordHold(const Hold& hold) {
       return Conflict("ledger_conflict", "a PaymentIntent of the chain belongs to another hold");
     }
   }
-  holds_.emplace(hold.id, hold);
+  holds_.emplace(hold.id, hold).first->second.lease_until.reset();
   aliases_.emplace(hold.chitty_id, hold.id);
   for (const std::string& pi : hold.payment_intents) aliases_.emplace(pi, hold.id);
   return true;
@@ -67,7 +67,10 @@ Result<std::optional<Hold>> InMemoryLedger::FindHold(std::string_view id) {
   std::lock_guard lock(mu_);
   const std::string hold_id = ResolveHold(id);
   if (hold_id.empty()) return std::optional<Hold>();
-  return std::optional<Hold>(holds_.find(hold_id)->second);
+  Hold hold = holds_.find(hold_id)->second;
+  const auto lease = leases_.find(hold_id);
+  hold.lease_until = lease == leases_.end() ? std::nullopt : std::optional<int64_t>(lease->second);
+  return std::optional<Hold>(std::move(hold));
 }
 
 Result<Page<Hold>> InMemoryLedger::ListHolds(const HoldFilter& filter) {
@@ -154,7 +157,10 @@ Result<std::vector<Hold>> InMemoryLedger::LeaseDueReleases(int64_t now, int64_t 
     return std::tie(*a.release_after, a.id) < std::tie(*b.release_after, b.id);
   });
   due.resize(std::min(due.size(), static_cast<size_t>(limit)));
-  for (const auto& hold : due) leases_[hold.id] = now + lease_s;
+  for (auto& hold : due) {
+    leases_[hold.id] = now + lease_s;
+    hold.lease_until = now + lease_s;
+  }
   return due;
 }
 

@@ -49,6 +49,9 @@ struct Hold {
   std::optional<int64_t> expires_at;         // end of the authorization window
   std::vector<std::string> payment_intents;  // the chain, oldest first
   std::optional<int64_t> release_after;      // the scheduler releases it then, if uncaptured
+  // Read only (RecordHold ignores it): while in the future, a scheduler run has taken the
+  // hold's release (LeaseDueReleases) and a cancel of it is that release.
+  std::optional<int64_t> lease_until;
 };
 
 struct Event {

@@ -52,7 +52,7 @@ struct Statement {
   "extract(epoch FROM h.expires_at)::bigint, "                                            \
   "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "          \
   "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                 \
-  "extract(epoch FROM h.release_after)::bigint"
+  "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -314,6 +314,7 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.expires_at = OptionalInt(r.at(9));
   h.payment_intents = SplitChain(Str(r.at(10)));
   h.release_after = OptionalInt(r.at(11));
+  h.lease_until = OptionalInt(r.at(12));
   return h;
 }
 

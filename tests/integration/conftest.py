@@ -62,7 +62,7 @@ PREFERRED_PORTS = {
     "CHITTYCHARGE_MEMCACHED_PORT": 18211,
     "CHITTYCHARGE_PG_PORT": 18432,
 }
-PID_FILES = ("memcached", "postgres", "stripe-double", "chittyid-double", "pool", "nginx")
+PID_FILES = ("memcached", "postgres", "stripe-double", "chittyid-double", "pool", "jobs", "nginx")
 PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 15
@@ -245,6 +245,13 @@ class Stack:
         return (f"postgresql://chittycharge@/chittycharge?"
                 f"host={urllib.parse.quote(str(host), safe='')}&port={port}")
 
+    def run_jobs(self, *args, timeout=60):
+        """One chittycharge-jobs pass with the workers' environment; its JSON report."""
+        done = subprocess.run([str(self.run_dir / "chittycharge-jobs"), *args],
+                              capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, done
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
     def sql(self, query, database="chittycharge"):
         """Runs `query` with psql as the superuser on the stack's ledger database; returns
         the rows as tuples of strings (NULL as None)."""
@@ -368,6 +375,8 @@ def _stack_env(run_dir, ports):
         "STRIPE_TIMEOUT_MS": "3000",
         # the ChittyID reconciler replaces PENDING ids every 2 s (default 15)
         "CHITTYCHARGE_RECONCILE_SECONDS": "2",
+        # the stack's scheduler loop stays idle; tests run a pass themselves (run_jobs)
+        "CHITTYCHARGE_JOBS_INTERVAL_S": "3600",
         "CHITTYCHARGE_PROCESSES": "2",
         "CHITTYCHARGE_IN_FLIGHT": "16",
         # the double validates its own answers against Stripe's OpenAPI subset
