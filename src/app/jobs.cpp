@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"released\":%d,\"settled_elsewhere\":%d,\"release_failed\":%d,"
       "\"intents_finished\":%d,\"holds_checked\":%d,\"chitty_ids_resolved\":%d}\n",
-      released.released, released.settled_elsewhere, released.failed,
-      reconciled.intents_finished, reconciled.holds_checked, reconciled.resolved);
+      released.released, released.settled_elsewhere, released.failed, reconciled.intents_finished,
+      reconciled.holds_checked, reconciled.resolved);
   return released.ledger_down ? 1 : 0;
 }
