@@ -26,6 +26,8 @@
 #   CHITTYCHARGE_PG_USER              the cluster's OS user when run as root (postgres)
 #   CHITTYCHARGE_PG_OPTIONS           extra postgres flags, e.g. "-c fsync=off" (tests only)
 #   CHITTYCHARGE_PG_BIN               PostgreSQL's programs (/usr/lib/postgresql/15/bin)
+#   CHITTYCHARGE_KEEP_LEDGER=1        keep the private ledger in sandbox mode too (it starts
+#                                     empty there, like the doubles; with a key it is kept)
 #   CHITTYCHARGE_MIGRATE              chittycharge-migrate (default: beside the worker,
 #                                     else <repo>/build/chittycharge-migrate)
 #   CHITTYCHARGE_JOBS                 chittycharge-jobs (found as the migrate tool is); run
@@ -311,6 +313,12 @@ start_postgres() {
     return
   fi
   prepare_pg_dir
+  # Sandbox mode: the doubles start empty, so the ledger does too (a ledger naming holds
+  # the Stripe double never made would only confuse). With a key it is kept.
+  if [[ -z ${STRIPE_SECRET_KEY:-} && ${CHITTYCHARGE_KEEP_LEDGER:-0} != 1 && -d $PG_DIR/data ]]; then
+    log "sandbox mode: starting with an empty ledger (CHITTYCHARGE_KEEP_LEDGER=1 keeps it)"
+    rm -rf "$PG_DIR/data"
+  fi
   init_cluster
   local extra=()
   read -r -a extra <<<"${CHITTYCHARGE_PG_OPTIONS:-}"

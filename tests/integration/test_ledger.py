@@ -24,6 +24,9 @@ from test_webhooks import make_event, post_webhook, signature_header
 
 WAIT_S = 10
 
+# Sandbox mode starts with an empty ledger unless told to keep it (scripts/run.sh).
+KEEP = {"CHITTYCHARGE_KEEP_LEDGER": "1"}
+
 
 def events_of(stack, hold_id, query="", token=ALPHA_TOKEN):
     answer = stack.api("GET", f"/api/holds/{hold_id}/events{query}", token=token)
@@ -402,7 +405,7 @@ def test_one_event_twenty_times_then_after_flush_and_restart_has_one_effect():
     survives both."""
     run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-restart-"))
     try:
-        first = launched_stack(prefix="", run_dir=run_dir)
+        first = launched_stack(KEEP, prefix="", run_dir=run_dir)
         stack = next(first)
         hold, event, answers = captured_at_stripe_then_delivered_20_times(stack)
         assert sum(1 for a in answers if a.json == {"received": True}) == 1, \
@@ -413,7 +416,7 @@ def test_one_event_twenty_times_then_after_flush_and_restart_has_one_effect():
         with pytest.raises(StopIteration):
             next(first)
 
-        second = launched_stack(prefix="", run_dir=run_dir)
+        second = launched_stack(KEEP, prefix="", run_dir=run_dir)
         stack = next(second)
         again = signed_post(stack, event)
         assert again.status == 200 and again.json.get("duplicate") is True, again

@@ -31,6 +31,9 @@ from conftest import PG_BIN, REPO, launched_stack, psql, unique, wait_until
 WAIT_S = 30
 MIGRATIONS = sorted(int(path.name[:4]) for path in (REPO / "db" / "migrations").glob("*.sql"))
 
+# Sandbox mode starts with an empty ledger unless told to keep it (scripts/run.sh).
+KEEP = {"CHITTYCHARGE_KEEP_LEDGER": "1"}
+
 
 def health_of(stack):
     return stack.api("GET", "/health", token=None)
@@ -77,9 +80,9 @@ def test_a_dying_postgres_stops_the_stack_it_belongs_to():
         next(stack_run)
 
 
-def test_a_second_run_over_the_same_run_folder_keeps_the_ledger():
-    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-rerun-"))
-    event_id = unique("evt_rerun")
+def test_a_sandbox_rerun_starts_with_an_empty_ledger():
+    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-sandbox-"))
+    event_id = unique("evt_sandbox")
     try:
         first = launched_stack(prefix="", run_dir=run_dir)
         running = next(first)
@@ -89,6 +92,28 @@ def test_a_second_run_over_the_same_run_folder_keeps_the_ledger():
             next(first)
 
         second = launched_stack(prefix="", run_dir=run_dir)
+        running = next(second)
+        assert running.sql(f"SELECT count(*) FROM webhook_events WHERE event_id = '{event_id}'"
+                           ) == [("0",)]
+        assert "sandbox mode: starting with an empty ledger" in (run_dir / "run.out").read_text()
+        with pytest.raises(StopIteration):
+            next(second)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_a_second_run_over_the_same_run_folder_keeps_the_ledger():
+    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-rerun-"))
+    event_id = unique("evt_rerun")
+    try:
+        first = launched_stack(KEEP, prefix="", run_dir=run_dir)
+        running = next(first)
+        running.sql(f"INSERT INTO webhook_events (event_id, received_at) "
+                    f"VALUES ('{event_id}', now())")
+        with pytest.raises(StopIteration):
+            next(first)
+
+        second = launched_stack(KEEP, prefix="", run_dir=run_dir)
         running = next(second)
         assert running.sql(f"SELECT count(*) FROM webhook_events WHERE event_id = '{event_id}'"
                            ) == [("1",)]
