@@ -20,7 +20,7 @@ PORTS = {"stripe/stripe_api.h", "chittyid/chittyid_api.h", "store/kv_store.h",
 ALLOWED = {
     "core": set(),
     "runtime": {"core"},
-    "config": {"core", "store/server_list.h"},
+    "config": {"core", "store/server_list.h", "claims/currency.h"},
     "http": {"core", "config"} | PORTS,
     "store": {"core"},
     "httpclient": {"core", "runtime"},
