@@ -1,5 +1,6 @@
 #include "claims/claim.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/time_util.h"
@@ -89,7 +90,9 @@ Result<std::vector<std::string>> ReadEvidence(const rapidjson::Value& item,
     }
     for (const auto& seen : ids) {
       if (seen == View(id)) {
-        return InvalidItems(name + ".evidence lists " + seen + " twice");
+        std::string message = name;
+        message.append(".evidence lists ").append(seen).append(" twice");
+        return InvalidItems(std::move(message));
       }
     }
     ids.emplace_back(View(id));
@@ -166,12 +169,9 @@ bool ValidFileId(std::string_view id) {
   if (!id.starts_with(kPrefix) || id.size() <= kPrefix.size() || id.size() > kMaxFileIdLength) {
     return false;
   }
-  for (char c : id) {
-    const bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  return std::ranges::all_of(id, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 Result<Claim> ParseClaimItems(const rapidjson::Value& items) {
