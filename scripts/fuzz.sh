@@ -6,7 +6,7 @@
 # its report in build-fuzz/logs/<target>.log.
 #
 # Environment:
-#   FUZZ_SECONDS          seconds per target (default 15; four targets)
+#   FUZZ_SECONDS          seconds per target (default 15; five targets)
 #   FUZZ_TARGETS          space-separated subset, e.g. "fuzz_router fuzz_signature"
 #   FUZZ_JOBS             build parallelism (default: nproc)
 #
@@ -17,7 +17,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly LOG_TAG=fuzz DIE_STATUS=2
 readonly BUILD_DIR="$REPO/build-fuzz"
-readonly ALL_TARGETS=(fuzz_signature fuzz_webhook_event fuzz_create_request fuzz_router)
+readonly ALL_TARGETS=(fuzz_signature fuzz_webhook_event fuzz_create_request fuzz_router
+  fuzz_claim_items)
 readonly SECONDS_PER_TARGET="${FUZZ_SECONDS:-15}"
 
 # setup.sh installs these; this only covers a machine set up before they were added.

@@ -109,8 +109,9 @@ main() {
   run_suite "format (clang-format)" 120 "$REPO/scripts/check-format.sh"
   run_pytest
   if [[ ${CHITTYCHARGE_SKIP_SLOW:-0} != 1 ]]; then
-    # libFuzzer targets for the signature parser, webhook events, request bodies and
-    # the router, bounded (FUZZ_SECONDS each), then everything again under ASan+UBSan.
+    # libFuzzer targets for the signature parser, webhook events, request bodies, the
+    # router and claim items, bounded (FUZZ_SECONDS each), then everything again under
+    # ASan+UBSan.
     run_suite "fuzz (libFuzzer, bounded)" "${CHITTYCHARGE_FUZZ_TIMEOUT:-420}" "$REPO/scripts/fuzz.sh"
     run_suite "ASan+UBSan: unit, adapter and integration tests" "${CHITTYCHARGE_ASAN_TIMEOUT:-600}" \
       env CHITTYCHARGE_ASAN_INTEGRATION=1 "$REPO/scripts/asan.sh"

@@ -213,6 +213,12 @@ Result<Config> Load(const Getenv& getenv) {
   }
   if (auto numbers = ReadNumbers(getenv, &c); !numbers) return Fail(numbers.error());
   if (auto in_flight = ReadInFlight(getenv, &c); !in_flight) return Fail(in_flight.error());
+  auto limits = claims::LoadTierLimits([&getenv](std::string_view name) {
+    const char* v = getenv(std::string(name).c_str());
+    return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+  });
+  if (!limits) return Fail(limits.error());
+  c.tier_limits = *limits;
   const char* tokens = getenv("CHITTYCHARGE_API_TOKENS");
   if (tokens != nullptr && *tokens != '\0') {
     auto clients = ParseClientTokens(tokens, c.rate_limit_per_minute);

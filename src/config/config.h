@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "claims/currency.h"
 #include "core/result.h"
 #include "core/tier.h"
 
@@ -52,7 +53,10 @@ struct Config {
   int64_t jobs_interval_s = 60;  // CHITTYCHARGE_JOBS_INTERVAL_S: chittycharge-jobs runs this often
   int64_t open_holds_interval_s = 300;  // RECONCILE_INTERVAL_S: open holds vs Stripe
   int64_t reconcile_rate_per_s = 10;    // RECONCILE_RATE_PER_S: its Stripe reads per second
-  std::vector<std::string> notices;     // start-up warnings (a deprecated name in use), for the log
+  // TIER_LIMITS_<CUR>=new,verified,premium per currency (claims/currency.h): the Part 1
+  // figures for the two-decimal ones, none for jpy until TIER_LIMITS_JPY is set.
+  claims::CurrencyLimits tier_limits = claims::CurrencyLimits::Defaults();
+  std::vector<std::string> notices;  // start-up warnings (a deprecated name in use), for the log
 };
 
 using Getenv = std::function<const char*(const char*)>;

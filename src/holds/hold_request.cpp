@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/time_util.h"
+#include "core/utf8.h"
 #include "holds/hold.h"
 
 namespace cc::holds {
@@ -197,11 +198,7 @@ Status ReadStrings(const rapidjson::Value& obj, CreateHoldRequest* req) {
 
 }  // namespace
 
-size_t Utf8Length(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
-  return n;
-}
+size_t Utf8Length(std::string_view s) { return cc::Utf8Length(s); }
 
 bool ValidEmail(std::string_view email) {
   if (email.size() > kMaxEmail) return false;

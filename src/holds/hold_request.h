@@ -53,6 +53,6 @@ Result<CancelHoldRequest> ParseCancelHold(std::string_view body);
 
 // Shared field rules.
 bool ValidEmail(std::string_view email);
-size_t Utf8Length(std::string_view s);
+size_t Utf8Length(std::string_view s);  // core/utf8.h's count, for holds' callers
 
 }  // namespace cc::holds

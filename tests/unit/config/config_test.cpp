@@ -164,6 +164,38 @@ BOOST_AUTO_TEST_CASE(webhook_secrets_split_for_rotation) {
   BOOST_TEST(c->webhook_secrets == (std::vector<std::string>{"whsec_old", "whsec_new"}));
 }
 
+BOOST_AUTO_TEST_CASE(tier_limits_per_currency) {
+  using claims::Currency;
+  using claims::TierLimits;
+  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"},
+                                                {"CHITTY_ID_TOKEN", "t"}};
+  auto defaults = LoadFrom(base);
+  REQUIRE_OK(defaults);
+  BOOST_TEST((defaults->tier_limits.For(Currency::kUsd) == TierLimits{250000, 500000, 1000000}));
+  BOOST_TEST((defaults->tier_limits.For(Currency::kAud) == TierLimits{250000, 500000, 1000000}));
+  BOOST_TEST(!defaults->tier_limits.For(Currency::kJpy).has_value());
+
+  auto env = base;
+  env.insert({{"TIER_LIMITS_JPY", "30000,60000,120000"},
+              {"TIER_LIMITS_USD", "100000,200000,400000"},
+              {"TIER_LIMITS_EUR", ""}});  // empty = unset
+  auto set = LoadFrom(env);
+  REQUIRE_OK(set);
+  BOOST_TEST((set->tier_limits.For(Currency::kJpy) == TierLimits{30000, 60000, 120000}));
+  BOOST_TEST((set->tier_limits.For(Currency::kUsd) == TierLimits{100000, 200000, 400000}));
+  BOOST_TEST((set->tier_limits.For(Currency::kEur) == TierLimits{250000, 500000, 1000000}));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_tier_limits_value_refuses_to_start) {
+  for (const char* bad : {"30000,60000", "60000,30000,120000", "1,2,3", "a,b,c"}) {
+    auto c = LoadFrom(
+        {{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}, {"TIER_LIMITS_JPY", bad}});
+    REQUIRE_ERROR(c);
+    BOOST_TEST(c.error().param == "TIER_LIMITS_JPY", bad);
+    BOOST_TEST(c.error().message.starts_with("TIER_LIMITS_JPY: "), c.error().message);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::config
