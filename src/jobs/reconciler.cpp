@@ -12,6 +12,7 @@
 #include "holds/journal.h"
 #include "holds/stripe_key.h"
 #include "stripe/search_query.h"
+#include "webhooks/events.h"
 
 namespace cc::jobs {
 namespace {
@@ -281,6 +282,44 @@ ReconcileReport ReconcileOnce(const http::Deps& deps, int64_t now, bool open_hol
   if (locked) [[maybe_unused]]
     auto released = deps.store.Delete("reconcile:lock");
   return report;
+}
+
+Result<int> CatchUpEvents(const http::Deps& deps, int64_t now, int max_events,
+                          const std::stop_token& stop) {
+  auto cursor = deps.ledger.JobState(kEventsCursor);
+  if (!cursor) return Fail(cursor.error());
+  const auto id_of = [](const rapidjson::Value& event) {
+    return std::string(json::StringMember(event, "id").value_or(""));
+  };
+  if (cursor->empty()) {  // the first pass: from now on
+    auto newest = deps.stripe.ListEvents("", 1);
+    if (!newest) return Fail(newest.error());
+    if (newest->events.empty()) return 0;
+    auto doc = json::ParseStrict(newest->events.front());
+    if (!doc) return Fail(doc.error());
+    if (auto set = deps.ledger.SetJobState(kEventsCursor, id_of(*doc), now); !set) {
+      return Fail(set.error());
+    }
+    return 0;
+  }
+  int applied = 0;
+  while (applied < max_events && !stop.stop_requested()) {
+    auto page = deps.stripe.ListEvents(*cursor, 100);
+    if (!page) return Fail(page.error());
+    for (auto it = page->events.rbegin(); it != page->events.rend(); ++it) {  // oldest first
+      auto doc = json::ParseStrict(*it);
+      if (!doc) return Fail(doc.error());
+      auto result = webhooks::ApplyStripeEvent(deps, *doc, now, "");
+      if (!result && result.error().code != "invalid_json") return Fail(result.error());
+      *cursor = id_of(*doc);
+      if (auto set = deps.ledger.SetJobState(kEventsCursor, *cursor, now); !set) {
+        return Fail(set.error());
+      }
+      if (result && !result->duplicate) ++applied;
+    }
+    if (!page->has_more || page->events.empty()) break;
+  }
+  return applied;
 }
 
 }  // namespace cc::jobs

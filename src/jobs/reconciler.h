@@ -49,6 +49,18 @@ struct ReconcileReport {
 // reconciler runs it on its first open-holds pass when the ledger holds nothing.
 Result<int> Backfill(const http::Deps& deps, int64_t now);
 
+// The ledger's cursor in Stripe's event list (job state "stripe_events_cursor").
+inline constexpr std::string_view kEventsCursor = "stripe_events_cursor";
+
+// Catches up on webhooks the endpoint missed: GET /v1/events newer than the cursor, oldest
+// first, each through webhooks::ApplyStripeEvent (the same exactly-once path as a
+// delivery, so an event both delivered and read here has one effect); the cursor moves
+// past each event once it is applied. The first pass (no cursor) only notes the newest
+// event: older history is the backfill's. Stops at a failure (the next pass resumes at
+// the cursor), after `max_events`, or on `stop`. Answers the events applied.
+Result<int> CatchUpEvents(const http::Deps& deps, int64_t now, int max_events = 1000,
+                          const std::stop_token& stop = {});
+
 // One pass; `open_holds` adds step 2 (the caller runs it every RECONCILE_INTERVAL_S).
 // `stop` ends the pass early (between Stripe calls): the worker's shutdown does not wait
 // for a rate-limited comparison of many holds.

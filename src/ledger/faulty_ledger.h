@@ -72,6 +72,14 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.RecordWebhookEvent(event_id, received_at);
   }
+  Result<std::string> JobState(std::string_view name) override {
+    if (Fails()) return Down();
+    return target_.JobState(name);
+  }
+  Status SetJobState(std::string_view name, std::string_view value, int64_t now) override {
+    if (Fails()) return Down();
+    return target_.SetJobState(name, value, now);
+  }
   Status Ping() override {
     if (Fails()) return Down();
     return target_.Ping();

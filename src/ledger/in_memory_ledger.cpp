@@ -243,4 +243,19 @@ Result<bool> InMemoryLedger::RecordWebhookEvent(std::string_view event_id, int64
   return webhook_events_.emplace(std::string(event_id), received_at).second;
 }
 
+Result<std::string> InMemoryLedger::JobState(std::string_view name) {
+  std::lock_guard lock(mu_);
+  const auto found = job_state_.find(name);
+  return found == job_state_.end() ? std::string() : found->second;
+}
+
+Status InMemoryLedger::SetJobState(std::string_view name, std::string_view value, int64_t /*now*/) {
+  if (name.empty()) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request", "a job state has a name", "name");
+  }
+  std::lock_guard lock(mu_);
+  job_state_[std::string(name)] = std::string(value);
+  return Ok();
+}
+
 }  // namespace cc::ledger

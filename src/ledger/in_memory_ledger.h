@@ -33,6 +33,8 @@ class InMemoryLedger final : public Ledger {
                       int64_t now) override;
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
+  Result<std::string> JobState(std::string_view name) override;
+  Status SetJobState(std::string_view name, std::string_view value, int64_t now) override;
   Status Ping() override { return Ok(); }
 
  private:
@@ -47,7 +49,8 @@ class InMemoryLedger final : public Ledger {
   std::map<std::string, std::string, std::less<>> event_holds_;    // event id → hold id
   std::map<std::string, StripeIntent, std::less<>> intents_;
   std::map<std::string, int64_t, std::less<>> webhook_events_;
-  std::map<std::string, int64_t, std::less<>> leases_;  // hold id → leased until
+  std::map<std::string, int64_t, std::less<>> leases_;
+  std::map<std::string, std::string, std::less<>> job_state_;  // hold id → leased until
 };
 
 }  // namespace cc::ledger

@@ -133,6 +133,14 @@ std::vector<Status> Ledger::RecordCreates(std::span<const CreateRecord> records)
   return answers;
 }
 
+Result<std::string> Ledger::JobState(std::string_view /*name*/) {
+  return Fail(ErrorKind::kInternal, "ledger_error", "this ledger keeps no job state");
+}
+
+Status Ledger::SetJobState(std::string_view /*name*/, std::string_view /*value*/, int64_t /*now*/) {
+  return Fail(ErrorKind::kInternal, "ledger_error", "this ledger keeps no job state");
+}
+
 Status ValidateIntent(const StripeIntent& i) {
   if (i.idempotency_key.empty()) return Invalid("an intent needs its key", "idempotency_key");
   if (i.operation.empty()) return Invalid("an intent needs its operation", "operation");

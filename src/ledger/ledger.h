@@ -176,6 +176,11 @@ class Ledger {
       std::span<const StripeIntent* const> intents);
   virtual std::vector<Status> RecordCreates(std::span<const CreateRecord> records);
 
+  // A named value the scheduler keeps between passes ("" when never set), e.g. the
+  // reconciler's cursor in Stripe's event list. The defaults keep nothing (kInternal).
+  virtual Result<std::string> JobState(std::string_view name);
+  virtual Status SetJobState(std::string_view name, std::string_view value, int64_t now);
+
   // true the first time this Stripe event id is recorded, false on every repeat.
   virtual Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) = 0;
 

@@ -32,6 +32,8 @@ enum class pg::Stmt {
   kIntentFinish,
   kIntentPending,
   kWebhookRecord,
+  kJobStateGet,
+  kJobStateSet,
   kPing,
   kCount
 };
@@ -203,6 +205,11 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     {"webhook_record",
      "INSERT INTO webhook_events (event_id, received_at) VALUES ($1, to_timestamp($2::bigint)) "
      "ON CONFLICT (event_id) DO NOTHING RETURNING 1"},
+    // job_state
+    {"job_state_get", "SELECT value FROM job_state WHERE name = $1"},
+    {"job_state_set",
+     "INSERT INTO job_state (name, value, updated_at) VALUES ($1, $2, to_timestamp($3::bigint)) "
+     "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"},
     {"ping", "SELECT 1"},
 }};
 
@@ -827,6 +834,27 @@ Result<bool> PgLedger::RecordWebhookEvent(std::string_view event_id, int64_t rec
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
   return !rows->rows.empty();
+}
+
+Result<std::string> PgLedger::JobState(std::string_view name) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kJobStateGet, {Text(name)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  return rows->rows.empty() ? std::string() : Str(rows->rows[0].at(0));
+}
+
+Status PgLedger::SetJobState(std::string_view name, std::string_view value, int64_t now) {
+  if (name.empty()) {
+    return Fail(ErrorKind::kInvalidArgument, "invalid_request", "a job state has a name", "name");
+  }
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kJobStateSet, {Text(name), Text(value), Number(now)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  return Ok();
 }
 
 Status PgLedger::Ping() {

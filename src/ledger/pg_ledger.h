@@ -71,6 +71,8 @@ class PgLedger final : public Ledger {
   Status RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
                       std::string_view result_json, int64_t now) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
+  Result<std::string> JobState(std::string_view name) override;
+  Status SetJobState(std::string_view name, std::string_view value, int64_t now) override;
   Status Ping() override;
   std::vector<Result<StripeIntent>> BeginIntents(
       std::span<const StripeIntent* const> intents) override;

@@ -150,6 +150,12 @@ Result<std::vector<StripeIntent>> SerialLedger::ListPendingIntents(int64_t creat
 Result<bool> SerialLedger::RecordWebhookEvent(std::string_view event_id, int64_t received_at) {
   return Serially([&](Ledger& l) { return l.RecordWebhookEvent(event_id, received_at); });
 }
+Result<std::string> SerialLedger::JobState(std::string_view name) {
+  return Serially([&](Ledger& l) { return l.JobState(name); });
+}
+Status SerialLedger::SetJobState(std::string_view name, std::string_view value, int64_t now) {
+  return Serially([&](Ledger& l) { return l.SetJobState(name, value, now); });
+}
 Status SerialLedger::Ping() {
   return Serially([&](Ledger& l) { return l.Ping(); });
 }

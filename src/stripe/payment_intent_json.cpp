@@ -183,4 +183,23 @@ Result<SearchPage> ParseSearchPage(std::string_view json) {
   return page;
 }
 
+Result<EventPage> ParseEventPage(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return Malformed("an event list");
+  const auto data = doc.FindMember("data");
+  if (data == doc.MemberEnd() || !data->value.IsArray()) return Malformed("an event list");
+  EventPage page;
+  for (const Value& item : data->value.GetArray()) {
+    if (!item.IsObject()) return Malformed("an event list");
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    item.Accept(w);
+    page.events.emplace_back(buf.GetString(), buf.GetSize());
+  }
+  const Value* has_more = Path(doc, {"has_more"});
+  page.has_more = has_more != nullptr && has_more->IsBool() && has_more->GetBool();
+  return page;
+}
+
 }  // namespace cc::stripe

@@ -25,5 +25,7 @@ Result<PaymentIntent> ParsePaymentIntent(std::string_view json);
 
 // A search answer: {"object":"search_result","data":[…],"has_more":…,"next_page":…}.
 Result<SearchPage> ParseSearchPage(std::string_view json);
+// GET /v1/events: each event re-serialized as it came.
+Result<EventPage> ParseEventPage(std::string_view json);
 
 }  // namespace cc::stripe

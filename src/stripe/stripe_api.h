@@ -68,6 +68,12 @@ struct SearchPage {
   std::string next_page;  // "" when none
 };
 
+// A page of GET /v1/events: each event as Stripe's JSON, newest first.
+struct EventPage {
+  std::vector<std::string> events;
+  bool has_more = false;
+};
+
 class StripeApi {
  public:
   virtual ~StripeApi() = default;
@@ -84,6 +90,13 @@ class StripeApi {
   // query in Stripe's search syntax; limit 1..100; page = previous next_page or "".
   virtual Result<SearchPage> Search(const std::string& query, int limit,
                                     const std::string& page) = 0;
+  // Events newer than the event `ending_before` ("": the newest), newest first; limit
+  // 1..100 (the reconciler's catch-up on missed webhooks). Not every double has it.
+  virtual Result<EventPage> ListEvents(const std::string& ending_before, int limit) {
+    (void)ending_before;
+    (void)limit;
+    return Fail(ErrorKind::kInternal, "internal_error", "events are not listed here");
+  }
   // A cheap authenticated call for health (GET /v1/payment_intents?limit=1).
   virtual Status Ping() = 0;
 };

@@ -115,6 +115,16 @@ Result<SearchPage> StripeClient::Search(const std::string& query, int limit,
   return ParseSearchPage(response->body);
 }
 
+Result<EventPage> StripeClient::ListEvents(const std::string& ending_before, int limit) {
+  FormBuilder form;
+  form.Add("limit", std::to_string(std::clamp(limit, 1, 100)));
+  if (!ending_before.empty()) form.Add("ending_before", ending_before);
+  Result<HttpResponse> response =
+      Execute(Call{"GET", "/v1/events?" + form.str(), {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseEventPage(response->body);
+}
+
 Status StripeClient::Ping() {
   Result<HttpResponse> response =
       Execute(Call{"GET", std::string(kIntents) + "?limit=1", {}, {}}, 0);

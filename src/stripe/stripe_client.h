@@ -57,6 +57,7 @@ class StripeClient final : public StripeApi {
   Result<PaymentIntent> Cancel(const std::string& id, const CancelParams& params,
                                const std::string& idempotency_key) override;
   Result<SearchPage> Search(const std::string& query, int limit, const std::string& page) override;
+  Result<EventPage> ListEvents(const std::string& ending_before, int limit) override;
   Status Ping() override;
 
  private:

@@ -33,7 +33,7 @@ http::Response Received(bool duplicate, bool ignored) {
   return http::Json(200, body + "}");
 }
 
-Result<Event> ReadEvent(const rapidjson::Document& doc) {
+Result<Event> ReadEvent(const rapidjson::Value& doc) {
   Event e;
   auto id = json::StringMember(doc, "id");
   auto type = json::StringMember(doc, "type");
@@ -118,38 +118,46 @@ http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& reque
   }
   auto doc = json::ParseStrict(request.body);
   if (!doc) return http::ErrorResponse(doc.error());
-  auto event = ReadEvent(*doc);
-  if (!event) return http::ErrorResponse(event.error());
-  note->type = event->type;
+  auto applied = ApplyStripeEvent(deps, *doc, now, request_id);
+  if (!applied) {
+    note->result = applied.error().code == "invalid_json" ? metrics::WebhookResult::kInvalid
+                                                          : metrics::WebhookResult::kFailed;
+    return http::ErrorResponse(applied.error());
+  }
+  note->type = applied->type;
+  note->result = applied->duplicate ? metrics::WebhookResult::kDuplicate
+                 : applied->ignored ? metrics::WebhookResult::kIgnored
+                                    : metrics::WebhookResult::kApplied;
+  return Received(applied->duplicate, !applied->duplicate && applied->ignored);
+}
+
+Result<AppliedEvent> ApplyStripeEvent(const http::Deps& deps, const rapidjson::Value& doc,
+                                      int64_t now, std::string_view request_id) {
+  auto event = ReadEvent(doc);
+  if (!event) return Fail(event.error());
+  AppliedEvent result{event->type, false, false};
   const std::string memo = "evt:" + crypto::Sha256Hex(event->id).substr(0, 40);
   if (auto seen = deps.store.Get(memo); seen && *seen) {
-    note->result = metrics::WebhookResult::kDuplicate;
-    return Received(true, false);
+    result.duplicate = true;
+    return result;
   }
   auto outcome = Apply(deps, *event, now, request_id);
   if (!outcome) {
-    log::Warn("webhook event not applied; Stripe will retry",
+    log::Warn("Stripe event not applied; it is retried",
               {log::Str("event", event->id), log::Str("type", event->type),
                log::Str("error", outcome.error().message)});
-    note->result = metrics::WebhookResult::kFailed;
-    return http::ErrorResponse(outcome.error());
+    return Fail(outcome.error());
   }
   auto first = deps.ledger.RecordWebhookEvent(event->id, now);
-  if (!first) {
-    note->result = metrics::WebhookResult::kFailed;
-    return http::ErrorResponse(first.error());
-  }
+  if (!first) return Fail(first.error());
   [[maybe_unused]] auto remembered = deps.store.Set(memo, event->type, kEventMemoryTtl);
-  if (!*first) {
-    note->result = metrics::WebhookResult::kDuplicate;
-    return Received(true, false);
+  result.ignored = *outcome == Outcome::kIgnored;
+  result.duplicate = !*first;
+  if (!result.duplicate) {
+    log::Info("Stripe event", {log::Str("event", event->id), log::Str("type", event->type),
+                               log::Str("result", result.ignored ? "ignored" : "applied")});
   }
-  log::Info("webhook event",
-            {log::Str("event", event->id), log::Str("type", event->type),
-             log::Str("result", *outcome == Outcome::kApplied ? "applied" : "ignored")});
-  note->result = *outcome == Outcome::kApplied ? metrics::WebhookResult::kApplied
-                                               : metrics::WebhookResult::kIgnored;
-  return Received(false, *outcome == Outcome::kIgnored);
+  return result;
 }
 
 }  // namespace cc::webhooks

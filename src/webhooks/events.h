@@ -16,6 +16,7 @@
 // Events for PaymentIntents this service did not create: 200, ignored.
 #pragma once
 
+#include "core/json.h"
 #include "core/metrics.h"
 #include "http/handler.h"
 #include "http/http.h"
@@ -32,6 +33,16 @@ struct WebhookNote {
 
 http::Response ReceiveWebhook(const http::Deps& deps, const http::Request& request, int64_t now,
                               std::string_view request_id, WebhookNote* note = nullptr);
+
+// One Stripe event (a verified delivery, or one the reconciler read from GET /v1/events),
+// through the one exactly-once path above: re-read, record, then the event id.
+struct AppliedEvent {
+  std::string type;
+  bool duplicate = false;  // its id was recorded before: nothing was done
+  bool ignored = false;    // not about one of our holds
+};
+Result<AppliedEvent> ApplyStripeEvent(const http::Deps& deps, const rapidjson::Value& event,
+                                      int64_t now, std::string_view request_id);
 
 // Lifecycle order of PaymentIntent statuses (terminal ones last).
 int StatusRank(std::string_view status);

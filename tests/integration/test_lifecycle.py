@@ -116,3 +116,24 @@ def test_two_passes_at_once_release_each_due_hold_once(stack):
         wait_until(lambda h=hold: stack.get_hold(h["id"]).json["status"] == "canceled", WAIT_S,
                    "the release to show")
         assert [e["type"] for e in trail(stack, hold["id"])].count("released") == 1
+
+
+def test_the_reconciler_applies_an_event_whose_webhook_never_arrived(stack):
+    stack.run_jobs()  # a cursor in Stripe's event list exists from here on
+    settings = stack.stripe("GET", "/_test/webhooks").json
+    hold = stack.create_hold()
+    stack.stripe("POST", "/_test/webhooks", {"url": "http://127.0.0.1:9/webhook", "retries": 0})
+    try:
+        assert stack.confirm(hold["id"]).status == 200
+        stack.stripe("POST", "/_test/webhooks/drain", {"timeout_ms": 5000})
+    finally:
+        stack.stripe("POST", "/_test/webhooks", {"url": settings["url"],
+                                                  "retries": settings["retries"]})
+    assert [e["type"] for e in trail(stack, hold["id"])] == ["created"]  # the webhook is lost
+    report = stack.run_jobs()
+    assert report["events_applied"] >= 1, report
+    events = trail(stack, hold["id"])
+    assert [e["type"] for e in events] == ["created", "authorized"], events
+    assert events[-1]["actor"] == "stripe"
+    assert stack.run_jobs()["events_applied"] == 0  # the cursor moved past it: nothing twice
+    assert [e["type"] for e in trail(stack, hold["id"])] == ["created", "authorized"]

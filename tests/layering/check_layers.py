@@ -29,7 +29,8 @@ ALLOWED = {
     "claims": {"core"},  # pure building blocks of the claims domain (issue 13)
     "holds": {"core", "http", "config", "stripe", "chittyid/pending_id.h"} | PORTS,
     "webhooks": {"core", "http", "config", "holds", "stripe"} | PORTS,
-    "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h"} | PORTS,
+    "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h",
+             "webhooks/events.h"} | PORTS,
     "gateway": {"core", "runtime", "http", "config", "holds", "webhooks", "jobs"} | PORTS,
     "fcgi": {"core", "runtime", "http", "httpclient"},
     "ledger": {"core", "runtime"},

@@ -17,7 +17,10 @@ constexpr int64_t kDue = 2000;
 struct Fixture : testing::PortsFixture {
   // An authorized hold of alpha's whose release is due at kDue.
   std::string DueHold() {
-    http::Request r{"POST", "/api/holds", "", {},
+    http::Request r{"POST",
+                    "/api/holds",
+                    "",
+                    {},
                     R"({"description":"stay","payment_method":"pm_card_visa",)"
                     R"("release_after":"1970-01-01T00:33:20Z"})",
                     ""};

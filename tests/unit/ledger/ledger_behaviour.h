@@ -552,6 +552,18 @@ inline void records_a_batch_of_creates_as_one_by_one(Ledger& ledger) {
   BOOST_TEST(ledger.FindHold("pi_b6x")->has_value());  // the chain finds the hold
 }
 
+inline void keeps_named_job_state(Ledger& ledger) {
+  auto unset = ledger.JobState("events_cursor");
+  REQUIRE_OK(unset);
+  BOOST_TEST(unset->empty());
+  REQUIRE_OK(ledger.SetJobState("events_cursor", "evt_1", kNow));
+  REQUIRE_OK(ledger.SetJobState("events_cursor", "evt_2", kNow + 1));
+  REQUIRE_OK(ledger.SetJobState("other", "x", kNow));
+  BOOST_TEST(*ledger.JobState("events_cursor") == "evt_2");
+  BOOST_TEST(*ledger.JobState("other") == "x");
+  REQUIRE_ERROR(ledger.SetJobState("", "x", kNow));
+}
+
 inline void leases_due_releases_once_until_the_lease_ends(Ledger& ledger) {
   for (int i = 0; i < 4; ++i) {
     Hold h = MakeHold("pi_r" + std::to_string(i), "alpha", kNow);
@@ -667,6 +679,7 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_create_in_one_call_and_a_repeat_changes_nothing)     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, begins_a_batch_of_intents_as_one_by_one)                       \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_batch_of_creates_as_one_by_one)                      \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, keeps_named_job_state)                                         \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
