@@ -143,7 +143,12 @@ Status Validate(const Config& c) {
                 "MEMCACHED_SERVERS");
   }
   if (!SupportedCurrency(c.currency)) {
-    return Bad("CURRENCY", "must be one of usd, eur, gbp, cad");
+    return Bad("CURRENCY", "must be one of usd, eur, gbp, cad, aud, jpy");
+  }
+  if (!c.tier_limits.For(*claims::ParseCurrency(c.currency))) {
+    return Bad("CURRENCY", c.currency + " needs its tier limits (" +
+                               claims::TierLimitsVariable(*claims::ParseCurrency(c.currency)) +
+                               ")");
   }
   if (c.clients.empty()) {
     return Bad("CHITTYCHARGE_API_TOKENS", "no client token configured (set it or CHITTY_ID_TOKEN)");
@@ -153,9 +158,7 @@ Status Validate(const Config& c) {
 
 }  // namespace
 
-bool SupportedCurrency(std::string_view code) {
-  return code == "usd" || code == "eur" || code == "gbp" || code == "cad";
-}
+bool SupportedCurrency(std::string_view code) { return claims::ParseCurrency(code).has_value(); }
 
 Result<std::vector<ClientToken>> ParseClientTokens(std::string_view spec, int64_t default_rate) {
   constexpr std::string_view kVar = "CHITTYCHARGE_API_TOKENS";

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "chittyid/pending_id.h"
+#include "claims/currency.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/time_util.h"
@@ -18,8 +19,22 @@ namespace {
 
 constexpr size_t kMaxListFilter = 500;  // characters, as property_id/tenant_id at create
 
-http::Response Ok200(const HoldRecord& record, const std::optional<ledger::Hold>& known) {
-  return http::Json(200, RenderHold(record, {}, known ? ScheduleOf(*known) : HoldSchedule{}));
+// What the hold object shows beyond the PaymentIntent: the ledger's part (when known)
+// and the tier limit in the hold's currency.
+HoldSchedule ViewOf(const http::Deps& deps, const HoldRecord& record,
+                    const std::optional<ledger::Hold>& known) {
+  HoldSchedule view = known ? ScheduleOf(*known) : HoldSchedule{};
+  if (const auto currency = claims::ParseCurrency(record.pi.currency)) {
+    if (const auto limits = deps.config.tier_limits.For(*currency)) {
+      view.tier_limit = limits->For(HoldTier(record.pi));
+    }
+  }
+  return view;
+}
+
+http::Response Ok200(const http::Deps& deps, const HoldRecord& record,
+                     const std::optional<ledger::Hold>& known) {
+  return http::Json(200, RenderHold(record, {}, ViewOf(deps, record, known)));
 }
 
 http::Response NoSuchHold() {
@@ -303,10 +318,19 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
         MakeError(ErrorKind::kPermissionDenied, "tier_not_allowed",
                   "This token may not request tier " + std::string(TierName(req->tier)), "tier"));
   }
-  if (req->amount > TierLimit(req->tier)) {
+  const auto limits = deps.config.tier_limits.For(*claims::ParseCurrency(req->currency));
+  if (!limits) {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kInvalidArgument, "unsupported_currency",
+                  req->currency + " holds need their tier limits configured (" +
+                      claims::TierLimitsVariable(*claims::ParseCurrency(req->currency)) + ")",
+                  "currency"));
+  }
+  const int64_t limit = limits->For(req->tier);
+  if (req->amount > limit) {
     return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "amount_exceeds_tier_limit",
                                          "amount exceeds the " + std::string(TierName(req->tier)) +
-                                             " limit of " + std::to_string(TierLimit(req->tier)),
+                                             " limit of " + std::to_string(limit),
                                          "amount"));
   }
   if (req->release_after &&
@@ -358,7 +382,9 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
               {log::Str("pi", record.pi.id), log::Str("error", recorded.error().message)});
   }
   HoldRepository(deps.stripe, deps.store).Save(record);
-  return http::Json(201, RenderHold(record, client_secret, {req->release_after, {}}));
+  HoldSchedule view = ViewOf(deps, record, std::nullopt);
+  view.release_after = req->release_after;
+  return http::Json(201, RenderHold(record, client_secret, view));
 }
 
 http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::string_view id) {
@@ -371,8 +397,7 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
   if (!record) return http::ErrorResponse(record.error());
   // The ledger's part (chain, schedule); a down ledger leaves it out, GET still answers.
   auto known = deps.ledger.FindHold(id);
-  const HoldSchedule schedule = known && *known ? ScheduleOf(**known) : HoldSchedule{};
-  std::string body = RenderHold(*record, {}, schedule);
+  std::string body = RenderHold(*record, {}, ViewOf(deps, *record, known ? *known : std::nullopt));
   if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
   return http::Json(200, std::move(body));
 }
@@ -402,7 +427,7 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
       if (record.error().kind == ErrorKind::kNotFound) continue;  // gone from Stripe
       return http::ErrorResponse(record.error());
     }
-    WriteHold(w, *record, {}, ScheduleOf(hold));
+    WriteHold(w, *record, {}, ViewOf(deps, *record, hold));
   }
   w.EndArray();
   json::Key(w, "has_more");
@@ -502,7 +527,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
   Journal(deps, captured, ClientActor(caller.client.name, caller.request_id), caller.now,
           ReasonDetail(req->reason, req->amount_to_capture), key);
   repo.Save(captured);
-  return Ok200(captured, *known);
+  return Ok200(deps, captured, *known);
 }
 
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
@@ -558,7 +583,7 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
   const HoldRecord canceled =
       HoldRecord::FromStripe(std::move(*pi), record->captured_at, caller.now);
   repo.Save(canceled);
-  return Ok200(canceled, *known);
+  return Ok200(deps, canceled, *known);
 }
 
 }  // namespace cc::holds

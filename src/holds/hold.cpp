@@ -164,7 +164,7 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   json::Key(w, "tier");
   json::String(w, TierName(tier));
   json::Key(w, "tier_limit");
-  w.Int64(TierLimit(tier));
+  w.Int64(schedule.tier_limit.value_or(TierLimit(tier)));
   json::Key(w, "created_at");
   json::String(w, FormatIso8601(pi.created));
   json::Key(w, "expires_at");

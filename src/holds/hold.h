@@ -66,6 +66,8 @@ std::optional<int64_t> EstimatedProcessingFee(const stripe::PaymentIntent& pi);
 struct HoldSchedule {
   std::optional<int64_t> release_after;
   std::vector<std::string> payment_intents;
+  // The tier's limit in the hold's currency (TIER_LIMITS_<CUR>); unset: the Part 1 figure.
+  std::optional<int64_t> tier_limit;
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

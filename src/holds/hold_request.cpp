@@ -3,6 +3,7 @@
 #include <array>
 #include <functional>
 
+#include "claims/currency.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "core/time_util.h"
@@ -151,19 +152,20 @@ Status ReadAmountAndCurrency(const rapidjson::Value& obj, const CreateDefaults& 
   auto amount = OptionalInteger(obj, "amount");
   if (!amount) return Fail(amount.error());
   req->amount = amount->value_or(defaults.amount);
-  if (req->amount < kMinHoldAmount) {
-    return Invalid("amount_too_small", "amount must be at least 50 (minor units)", "amount");
-  }
+  constexpr std::string_view kCurrencies = "currency must be one of usd, eur, gbp, cad, aud, jpy";
   auto currency = OptionalString(obj, "currency", 3);
-  if (!currency) {
-    return Invalid("unsupported_currency", "currency must be one of usd, eur, gbp, cad",
-                   "currency");
-  }
+  if (!currency) return Invalid("unsupported_currency", std::string(kCurrencies), "currency");
   req->currency = currency->empty() ? defaults.currency : *currency;
   for (char& c : req->currency) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!config::SupportedCurrency(req->currency)) {
-    return Invalid("unsupported_currency", "currency must be one of usd, eur, gbp, cad",
-                   "currency");
+  const auto code = claims::ParseCurrency(req->currency);
+  if (!code) return Invalid("unsupported_currency", std::string(kCurrencies), "currency");
+  // Stripe's minimum charge of the currency (minor units; whole yen for jpy).
+  const int64_t minimum = claims::MinimumChargeAmount(*code);
+  if (req->amount < minimum) {
+    return Invalid("amount_too_small",
+                   "amount must be at least " + std::to_string(minimum) + " (" +
+                       claims::FormatAmount(minimum, *code) + ")",
+                   "amount");
   }
   return Ok();
 }

@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "claims/currency.h"
 #include "core/json.h"
 #include "fakes/ports_fixture.h"
 #include "holds/hold_repository.h"
@@ -88,6 +89,34 @@ BOOST_AUTO_TEST_CASE(tier_limits_at_and_over) {
     BOOST_TEST(Body(r)["code"].GetString() == std::string("amount_exceeds_tier_limit"));
   }
   BOOST_TEST(stripe.Count("create") == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(jpy_is_refused_until_its_tier_limits_are_configured) {
+  const std::string body = R"({"description":"x","currency":"jpy","amount":20000})";
+  auto refused = CreateHold(deps(), as(alpha), Post(body));
+  BOOST_TEST(refused.status == 400);
+  BOOST_TEST(Body(refused)["code"].GetString() == std::string("unsupported_currency"));
+  BOOST_TEST(Body(refused)["param"].GetString() == std::string("currency"));
+  BOOST_TEST(std::string(Body(refused)["error"].GetString()).find("TIER_LIMITS_JPY") !=
+             std::string::npos);
+  BOOST_TEST(stripe.calls.empty());
+
+  auto limits = claims::ParseTierLimits(claims::Currency::kJpy, "30000,60000,120000");
+  REQUIRE_OK(limits);
+  config.tier_limits.by_currency.at(static_cast<size_t>(claims::Currency::kJpy)) = *limits;
+  auto created = CreateHold(deps(), as(alpha), Post(body));
+  BOOST_TEST(created.status == 201);
+  BOOST_TEST(Body(created)["amount"].GetInt64() == 20000);  // whole yen
+  BOOST_TEST(Body(created)["currency"].GetString() == std::string("jpy"));
+  BOOST_TEST(Body(created)["tier_limit"].GetInt64() == 30000);
+  auto over =
+      CreateHold(deps(), as(alpha), Post(R"({"description":"x","currency":"jpy","amount":30001})"));
+  BOOST_TEST(over.status == 400);
+  BOOST_TEST(Body(over)["code"].GetString() == std::string("amount_exceeds_tier_limit"));
+  auto under =
+      CreateHold(deps(), as(alpha), Post(R"({"description":"x","currency":"jpy","amount":49})"));
+  BOOST_TEST(Body(under)["code"].GetString() == std::string("amount_too_small"));
+  BOOST_TEST(stripe.Count("create") == 1U);
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_calls_nothing) {
