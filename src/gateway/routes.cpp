@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "claims/disclosure.h"
 #include "holds/handlers.h"
 
 namespace cc::gateway {
@@ -31,6 +32,12 @@ http::Response CaptureHold(Exchange& x) {
 http::Response CancelHold(Exchange& x) {
   return holds::CancelHold(x.deps, *x.caller, x.request, x.id);
 }
+// The wording a client shows the guest, exactly what a dispute will cite (CONTRACT.md,
+// "Disclosure"): the current version and its template ({amount}, {property}).
+http::Response GetDisclosure(Exchange& /*x*/) {
+  const auto& current = claims::CurrentDisclosure();
+  return http::Json(200, claims::RenderDisclosureJson(current.version, current.text));
+}
 
 void CountWebhook(metrics::Metrics& m, int /*status*/, const webhooks::WebhookNote& note) {
   m.Webhook(note.type, note.result);
@@ -56,6 +63,7 @@ constexpr std::array kRoutes{
     Route{{"GET", "/api/holds/:id/events"}, Access::kClient, &ListHoldEvents},
     Route{{"POST", "/api/holds/:id/capture"}, Access::kClient, &CaptureHold, &CountCapture},
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
+    Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
 };
 static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);
 

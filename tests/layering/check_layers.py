@@ -31,7 +31,7 @@ ALLOWED = {
     "webhooks": {"core", "http", "config", "holds", "stripe"} | PORTS,
     "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h",
              "webhooks/events.h"} | PORTS,
-    "gateway": {"core", "runtime", "http", "config", "holds", "webhooks", "jobs"} | PORTS,
+    "gateway": {"core", "runtime", "http", "config", "claims", "holds", "webhooks", "jobs"} | PORTS,
     "fcgi": {"core", "runtime", "http", "httpclient"},
     "ledger": {"core", "runtime"},
     "app": None,  # the composition root sees everything
