@@ -197,6 +197,34 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   return Ok();
 }
 
+Status RecordMissingAtStripe(ledger::Ledger& ledger, const ledger::Hold& hold, int64_t now) {
+  ledger::Event e;
+  e.id = EventIdFor(hold.id, kMissingAtStripe);
+  e.hold_id = hold.id;
+  e.chitty_id = hold.chitty_id;
+  e.type = "reconciled";
+  e.actor = "reconciler";
+  e.status_before = hold.status;
+  e.status_after = std::string(kMissingAtStripe);
+  e.currency = hold.currency;
+  e.payment_intent = hold.payment_intents.empty() ? hold.id : hold.payment_intents.back();
+  e.created_at = now;
+  e.detail_json = ToJson([&](json::Writer& w) {
+    w.StartObject();
+    json::Key(w, "missing_at_stripe");
+    w.Bool(true);
+    json::Key(w, "status");
+    w.StartObject();
+    json::Key(w, "ledger");
+    json::String(w, hold.status);
+    w.EndObject();
+    w.EndObject();
+  });
+  auto appended = ledger.AppendEvent(e);
+  if (!appended) return Fail(appended.error());
+  return Ok();
+}
+
 void WriteEvent(json::Writer& w, const ledger::Event& e) {
   w.StartObject();
   json::Key(w, "id");

@@ -72,6 +72,14 @@ Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, 
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
                 std::string_view detail_json = "{}");
 
+// The ledger-only status of a hold Stripe no longer knows (another account, a reset
+// sandbox): not open, so the reconciler does not compare it again.
+inline constexpr std::string_view kMissingAtStripe = "missing_at_stripe";
+
+// Records once that Stripe answered 404 for a hold: a `reconciled` event (actor
+// reconciler) with detail.missing_at_stripe, and the hold's status kMissingAtStripe.
+Status RecordMissingAtStripe(ledger::Ledger& ledger, const ledger::Hold& hold, int64_t now);
+
 // Writes the contract's event object.
 void WriteEvent(json::Writer& w, const ledger::Event& event);
 std::string RenderEventPage(const ledger::Page<ledger::Event>& page);

@@ -142,7 +142,13 @@ int SyncOpenHolds(const http::Deps& deps, int64_t now, const std::stop_token& st
                                       deps.config.reconcile_rate_per_s);
         }
         auto pi = deps.stripe.Retrieve(hold.id);
-        if (!pi) continue;
+        if (!pi) {
+          if (pi.error().kind == ErrorKind::kNotFound) {
+            ++checked;
+            [[maybe_unused]] auto marked = holds::RecordMissingAtStripe(deps.ledger, hold, now);
+          }
+          continue;
+        }
         ++checked;
         if (pi->status == hold.status) continue;
         [[maybe_unused]] auto synced = holds::SyncHold(

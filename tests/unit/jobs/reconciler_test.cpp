@@ -186,6 +186,24 @@ BOOST_AUTO_TEST_CASE(an_empty_ledger_imports_the_holds_stripe_has_once) {
   BOOST_TEST(again.value_or(-1) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_hold_stripe_no_longer_knows_is_marked_once_and_left_alone) {
+  config.clients = {alpha};
+  http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, create);
+  const std::string id = (*json::ParseStrict(created.body))["id"].GetString();
+  stripe.intents.erase(id);  // a reset sandbox, another account
+  BOOST_TEST(ReconcileOnce(deps(), 200, true).holds_checked == 1);
+  const auto retrieves = stripe.Count("retrieve");
+  BOOST_TEST(ReconcileOnce(deps(), 300, true).holds_checked == 0);  // not checked again
+  BOOST_TEST(stripe.Count("retrieve") == retrieves);
+  auto events = book.ListEvents(id, "", 10);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 2U);
+  BOOST_TEST(events->data[1].type == "reconciled");
+  BOOST_TEST(events->data[1].actor == "reconciler");
+  BOOST_TEST(events->data[1].detail_json.find(R"("missing_at_stripe":true)") != std::string::npos);
+  BOOST_TEST((*book.FindHold(id))->status == std::string(holds::kMissingAtStripe));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::jobs
