@@ -143,7 +143,7 @@ Result<AppliedEvent> ApplyStripeEvent(const http::Deps& deps, const rapidjson::V
   }
   auto outcome = Apply(deps, *event, now, request_id);
   if (!outcome) {
-    log::Warn("Stripe event not applied; it is retried",
+    log::Warn("webhook event not applied; Stripe will retry",
               {log::Str("event", event->id), log::Str("type", event->type),
                log::Str("error", outcome.error().message)});
     return Fail(outcome.error());
@@ -154,8 +154,8 @@ Result<AppliedEvent> ApplyStripeEvent(const http::Deps& deps, const rapidjson::V
   result.ignored = *outcome == Outcome::kIgnored;
   result.duplicate = !*first;
   if (!result.duplicate) {
-    log::Info("Stripe event", {log::Str("event", event->id), log::Str("type", event->type),
-                               log::Str("result", result.ignored ? "ignored" : "applied")});
+    log::Info("webhook event", {log::Str("event", event->id), log::Str("type", event->type),
+                                log::Str("result", result.ignored ? "ignored" : "applied")});
   }
   return result;
 }
