@@ -7,6 +7,8 @@ each test runs a pass itself with the workers' environment (Stack.run_jobs).
 
 import concurrent.futures
 import datetime
+import signal
+import subprocess
 import time
 
 from conftest import assert_error, wait_until
@@ -137,3 +139,37 @@ def test_the_reconciler_applies_an_event_whose_webhook_never_arrived(stack):
     assert events[-1]["actor"] == "stripe"
     assert stack.run_jobs()["events_applied"] == 0  # the cursor moved past it: nothing twice
     assert [e["type"] for e in trail(stack, hold["id"])] == ["created", "authorized"]
+
+
+def test_a_pass_killed_mid_release_leaves_one_cancel_and_one_released_event(stack):
+    hold, release_after = due_hold(stack)
+    wait_until(lambda: "authorized" in [e["type"] for e in trail(stack, hold["id"])], WAIT_S,
+               "authorized")
+    wait_due(release_after)
+    # Stripe cancels, then its answer is held back 5 s: the pass is killed meanwhile, and
+    # no webhook tells the service (paused): the next passes must finish the release.
+    stack.stripe("POST", "/_test/webhooks", {"paused": True})
+    stack.stripe("POST", "/_test/faults", {"method": "POST", "path": f"/{hold['id']}/cancel$",
+                                           "delay_ms": 5000, "when": "after"})
+    try:
+        killed = subprocess.Popen([str(stack.run_dir / "chittycharge-jobs")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: len(cancels_of(stack, hold["id"])) == 1, WAIT_S, "the release POST")
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+        stack.stripe("DELETE", "/_test/faults")
+        assert "released" not in [e["type"] for e in trail(stack, hold["id"])]
+        stack.run_jobs()  # the reconciler finds Stripe's cancel, or the lease still holds
+        # The lease runs out (moved back here rather than waiting its 5 minutes).
+        stack.sql(f"UPDATE holds SET lease_until = now() - interval '1 second' "
+                  f"WHERE id = '{hold['id']}'")
+        stack.run_jobs()
+    finally:
+        stack.stripe("POST", "/_test/webhooks", {"paused": False})
+    posts = cancels_of(stack, hold["id"])
+    assert len({p["idempotency_key"] for p in posts}) == 1, posts  # one Stripe key
+    assert [p["replayed"] for p in posts].count(False) == 1, posts  # Stripe cancelled once
+    events = trail(stack, hold["id"])
+    assert [e["type"] for e in events].count("released") == 1, events
+    assert events[-1]["actor"] == "scheduler"
+    assert stack.get_hold(hold["id"]).json["status"] == "canceled"
