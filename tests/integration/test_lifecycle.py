@@ -11,7 +11,9 @@ import signal
 import subprocess
 import time
 
-from conftest import assert_error, wait_until
+import pytest
+
+from conftest import assert_error, launched_stack, wait_until
 
 WAIT_S = 10
 
@@ -173,3 +175,29 @@ def test_a_pass_killed_mid_release_leaves_one_cancel_and_one_released_event(stac
     assert [e["type"] for e in events].count("released") == 1, events
     assert events[-1]["actor"] == "scheduler"
     assert stack.get_hold(hold["id"]).json["status"] == "canceled"
+
+
+@pytest.fixture(scope="module")
+def clock_stack():
+    """A stack of its own: moving the Stripe double's clock lapses every hold in it."""
+    yield from launched_stack(prefix="chittycharge-it-clock-")
+
+
+def test_a_lapsed_authorization_shows_expired(clock_stack):
+    stack = clock_stack
+    hold = stack.create_hold()
+    assert stack.confirm(hold["id"]).status == 200
+    wait_until(lambda: "authorized" in [e["type"] for e in trail(stack, hold["id"])], WAIT_S,
+               "authorized")
+    expires_at = stack.get_hold(hold["id"]).json["expires_at"]
+    assert expires_at is not None
+    lapsed = stack.stripe("POST", "/_test/clock", {"advance_seconds": 8 * 86400})
+    assert lapsed.status == 200, lapsed
+    wait_until(lambda: "expired" in [e["type"] for e in trail(stack, hold["id"])], WAIT_S,
+               "the lapse to reach the audit trail (webhook)")
+    events = trail(stack, hold["id"])
+    assert [e["type"] for e in events].count("expired") == 1, events
+    assert events[-1]["actor"] == "stripe"
+    assert stack.get_hold(hold["id"]).json["status"] == "canceled"
+    stack.run_jobs()  # nothing to release, nothing recorded twice
+    assert [e["type"] for e in trail(stack, hold["id"])].count("expired") == 1
