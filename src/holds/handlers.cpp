@@ -667,10 +667,11 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
     if (Definitive(refund.error())) FailIntent(deps.ledger, key, refund.error(), caller.now);
     return http::ErrorResponse(refund.error());
   }
+  // The event first (its charge.refunded webhook is on its way), then Stripe's new state.
+  JournalRefund(deps, *record, *refund, ClientActor(client, caller.request_id), caller.now, key);
   auto after = repo.Refresh(pi_id, client, caller.now);  // amount_refunded, as Stripe has it
   HoldRecord refunded = after ? std::move(*after) : *record;
   if (!after) refunded.pi.amount_refunded += refund->amount;
-  JournalRefund(deps, refunded, *refund, ClientActor(client, caller.request_id), caller.now, key);
   repo.Save(refunded);
   std::string body = RenderHold(refunded, {}, ViewOf(deps, refunded, *known));
   if (deps.settled != nullptr) {  // a GET of this process must not serve the body before it

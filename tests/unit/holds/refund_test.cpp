@@ -42,7 +42,8 @@ struct Fixture : testing::PortsFixture {
   }
   // A hold of 25000, authorized and captured for `captured`.
   std::string Captured(int64_t captured = 20000) {
-    auto created = CreateHold(deps(), as(alpha), Post(R"({"amount":25000,"description":"Deposit"})"));
+    auto created =
+        CreateHold(deps(), as(alpha), Post(R"({"amount":25000,"description":"Deposit"})"));
     BOOST_REQUIRE_EQUAL(created.status, 201);
     const std::string id = Body(created)["id"].GetString();
     REQUIRE_OK(stripe.Confirm(id, "pm_card_visa"));
@@ -116,8 +117,8 @@ BOOST_AUTO_TEST_CASE(partial_partial_again_over_the_rest_then_the_whole_remainde
   BOOST_TEST(events[0].request_id == "req-refund");
   BOOST_TEST(events[0].detail_json ==
              R"({"refund":")" + stripe.refunds[0].id + R"(","reason":"towels were fine"})");
-  BOOST_TEST(events[2].detail_json == R"({"refund":")" + stripe.refunds[2].id +
-                                          R"(","reason":null})");
+  BOOST_TEST(events[2].detail_json ==
+             R"({"refund":")" + stripe.refunds[2].id + R"(","reason":null})");
   auto got = GetHold(deps(), as(alpha), id);
   BOOST_TEST(Body(got)["amount_refunded"].GetInt64() == 20000);
 }
@@ -152,7 +153,7 @@ BOOST_AUTO_TEST_CASE(only_a_captured_hold_is_refundable) {
 BOOST_AUTO_TEST_CASE(the_check_uses_stripes_fresh_state_not_the_cache) {
   const std::string id = Captured(20000);
   BOOST_REQUIRE_EQUAL(Refund(id, R"({"amount":1000})").status, 200);  // cached: 1000 refunded
-  stripe.RefundAtStripe(stripe.intents.at(id), 18000, "dashboard");  // 1000 left at Stripe
+  stripe.RefundAtStripe(stripe.intents.at(id), 18000, "dashboard");   // 1000 left at Stripe
   auto r = Refund(id, R"({"amount":5000})");  // the cache (fresh, < 2 s) would allow it
   BOOST_TEST(r.status == 409);
   BOOST_TEST(Code(r) == "refund_exceeds_captured");
@@ -255,8 +256,8 @@ BOOST_AUTO_TEST_CASE(the_hold_object_carries_amount_refunded_zero_before_any_ref
 BOOST_AUTO_TEST_CASE(charge_refunded_from_the_dashboard_is_one_event_however_often_delivered) {
   const std::string id = Captured(20000);
   BOOST_REQUIRE_EQUAL(Refund(id, R"({"amount":3000})").status, 200);  // the client's own
-  stripe.RefundAtStripe(stripe.intents.at(id), 2000, "dashboard");   // and one elsewhere
-  for (const std::string evt : {"evt_r1", "evt_r2", "evt_r1"}) {  // r2: the own refund's event
+  stripe.RefundAtStripe(stripe.intents.at(id), 2000, "dashboard");    // and one elsewhere
+  for (const std::string evt : {"evt_r1", "evt_r2", "evt_r1"}) {      // r2: the own refund's event
     const std::string doc_text =
         R"({"id":")" + evt +
         R"(","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1",)"
@@ -305,9 +306,9 @@ BOOST_AUTO_TEST_CASE(stripe_reads_amount_refunded_and_refunds) {
       R"("latest_charge":{"id":"ch_1","object":"charge","amount_refunded":300}})"));
   REQUIRE_OK(pi);
   BOOST_TEST(pi->amount_refunded == 300);
-  auto bad = stripe::ParsePaymentIntent(std::string_view(
-      R"({"id":"pi_1","status":"succeeded","amount":900,)"
-      R"("latest_charge":{"id":"ch_1","amount_refunded":"300"}})"));
+  auto bad = stripe::ParsePaymentIntent(
+      std::string_view(R"({"id":"pi_1","status":"succeeded","amount":900,)"
+                       R"("latest_charge":{"id":"ch_1","amount_refunded":"300"}})"));
   BOOST_TEST(!bad.has_value());
   auto page = stripe::ParseRefundPage(
       R"({"object":"list","has_more":false,"data":[{"id":"re_2","object":"refund","amount":50,)"
@@ -328,14 +329,16 @@ BOOST_AUTO_TEST_CASE(stripes_refund_errors_map_to_the_contract) {
       R"j({"error":{"type":"invalid_request_error","param":"amount","message":"Refund amount ($200.00) is greater than unrefunded amount on charge ($150.00)"}})j");
   BOOST_TEST(over.code == "refund_exceeds_captured");
   BOOST_TEST(static_cast<int>(over.kind) == static_cast<int>(ErrorKind::kConflict));
-  BOOST_TEST(stripe::MapRefundError(
-                 400,
-                 R"j({"error":{"type":"invalid_request_error","code":"charge_already_refunded","message":"Charge ch_1 has already been refunded."}})j")
-                 .code == "refund_exceeds_captured");
-  BOOST_TEST(stripe::MapRefundError(
-                 400,
-                 R"j({"error":{"type":"invalid_request_error","message":"This PaymentIntent (pi_1) does not have a successful charge to refund."}})j")
-                 .code == "hold_not_refundable");
+  BOOST_TEST(
+      stripe::MapRefundError(
+          400,
+          R"j({"error":{"type":"invalid_request_error","code":"charge_already_refunded","message":"Charge ch_1 has already been refunded."}})j")
+          .code == "refund_exceeds_captured");
+  BOOST_TEST(
+      stripe::MapRefundError(
+          400,
+          R"j({"error":{"type":"invalid_request_error","message":"This PaymentIntent (pi_1) does not have a successful charge to refund."}})j")
+          .code == "hold_not_refundable");
   BOOST_TEST(stripe::MapRefundError(500, "{}").code == "upstream_error");
   BOOST_TEST(stripe::MapRefundError(
                  400, R"j({"error":{"type":"idempotency_error","message":"Keys for …"}})j")
