@@ -21,8 +21,8 @@ constexpr size_t kOtherStatus = kStatuses.size();  // one extra column: "other"
 constexpr std::array<double, 11> kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1.0,  2.5,   5.0,  10.0};
 constexpr std::array<std::string_view, 3> kDependencies{"stripe", "chittyid", "memcached"};
-constexpr std::array<std::string_view, 4> kHoldEvents{"created", "captured", "canceled",
-                                                      "declined"};
+constexpr std::array<std::string_view, 5> kHoldEvents{"created", "captured", "canceled", "declined",
+                                                      "refunded"};
 constexpr std::array<std::string_view, 9> kEventTypes{"payment_intent.amount_capturable_updated",
                                                       "payment_intent.requires_action",
                                                       "payment_intent.payment_failed",

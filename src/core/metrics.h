@@ -25,7 +25,13 @@
 namespace cc::metrics {
 
 enum class Dependency : uint32_t { kStripe = 0, kChittyId = 1, kMemcached = 2 };
-enum class HoldEvent : uint32_t { kCreated = 0, kCaptured = 1, kCanceled = 2, kDeclined = 3 };
+enum class HoldEvent : uint32_t {
+  kCreated = 0,
+  kCaptured = 1,
+  kCanceled = 2,
+  kDeclined = 3,
+  kRefunded = 4
+};
 enum class WebhookResult : uint32_t { kApplied = 0, kIgnored, kDuplicate, kInvalid, kFailed };
 
 class Metrics {

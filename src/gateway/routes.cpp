@@ -32,6 +32,9 @@ http::Response CaptureHold(Exchange& x) {
 http::Response CancelHold(Exchange& x) {
   return holds::CancelHold(x.deps, *x.caller, x.request, x.id);
 }
+http::Response RefundHold(Exchange& x) {
+  return holds::RefundHold(x.deps, *x.caller, x.request, x.id);
+}
 // The wording a client shows the guest, exactly what a dispute will cite (CONTRACT.md,
 // "Disclosure"): the current version and its template ({amount}, {property}).
 http::Response GetDisclosure(Exchange& /*x*/) {
@@ -52,6 +55,9 @@ void CountCapture(metrics::Metrics& m, int status, const webhooks::WebhookNote& 
 void CountCancel(metrics::Metrics& m, int status, const webhooks::WebhookNote& /*note*/) {
   if (status == 200) m.Hold(metrics::HoldEvent::kCanceled);
 }
+void CountRefund(metrics::Metrics& m, int status, const webhooks::WebhookNote& /*note*/) {
+  if (status == 200) m.Hold(metrics::HoldEvent::kRefunded);
+}
 
 constexpr std::array kRoutes{
     Route{{"GET", "/health"}, Access::kPublic, &ServeHealth},
@@ -63,6 +69,7 @@ constexpr std::array kRoutes{
     Route{{"GET", "/api/holds/:id/events"}, Access::kClient, &ListHoldEvents},
     Route{{"POST", "/api/holds/:id/capture"}, Access::kClient, &CaptureHold, &CountCapture},
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
+    Route{{"POST", "/api/holds/:id/refund"}, Access::kClient, &RefundHold, &CountRefund},
     Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
 };
 static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);

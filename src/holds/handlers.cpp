@@ -307,6 +307,35 @@ std::string ReasonDetail(std::string_view reason, std::optional<int64_t> amount)
   return {buf.GetString(), buf.GetSize()};
 }
 
+// The 409 before a refund of a hold in `status` with `remaining` captured and not yet
+// refunded; nullopt when `amount` may be refunded.
+std::optional<Error> RefundConflict(std::string_view status, int64_t remaining, int64_t amount) {
+  if (status != "succeeded") {
+    return MakeError(ErrorKind::kConflict, "hold_not_refundable",
+                     "Only a captured hold can be refunded; this one is " + std::string(status));
+  }
+  if (remaining <= 0 || amount > remaining) {
+    return MakeError(
+        ErrorKind::kConflict, "refund_exceeds_captured",
+        "The refund exceeds what is left to refund (" + std::to_string(remaining) + ")", "amount");
+  }
+  return std::nullopt;
+}
+
+// The refund's audit event, after the hold's row is in line with Stripe; then its intent.
+void JournalRefund(const http::Deps& deps, const HoldRecord& record, const stripe::Refund& refund,
+                   const Actor& actor, int64_t now, const std::string& intent_key) {
+  Status recorded = SyncHold(deps.ledger, record, actor, now);
+  if (recorded) recorded = RecordRefund(deps.ledger, record, refund, actor, now);
+  if (!recorded) {
+    log::Warn("refund event not recorded; its webhook or the reconciler will record it",
+              {log::Str("pi", record.pi.id), log::Str("refund", refund.id),
+               log::Str("error", recorded.error().message)});
+    return;
+  }
+  FinishRefundIntent(deps.ledger, intent_key, refund, now);
+}
+
 }  // namespace
 
 http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
@@ -584,6 +613,72 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
       HoldRecord::FromStripe(std::move(*pi), record->captured_at, caller.now);
   repo.Save(canceled);
   return Ok200(deps, canceled, *known);
+}
+
+http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
+                          const http::Request& request, std::string_view id) {
+  auto req = ParseRefundHold(request.body);
+  if (!req) return http::ErrorResponse(req.error());
+  auto known = OwnLedgerHold(deps, caller, id);
+  if (!known) return http::ErrorResponse(known.error());
+  const std::string& client = caller.client.name;
+  HoldRepository repo(deps.stripe, deps.store);
+  bool from_stripe = false;
+  auto record = repo.Load(id, client, caller.now, &from_stripe);
+  if (!record) return http::ErrorResponse(record.error());
+  const std::string pi_id = record->pi.id;
+  if (!from_stripe) {  // what is left to refund is Stripe's to say, never the cache's
+    record = repo.Refresh(pi_id, client, caller.now);
+    if (!record) return http::ErrorResponse(record.error());
+  }
+  const int64_t remaining = record->pi.amount_received - record->pi.amount_refunded;
+  int64_t amount = req->amount.value_or(remaining);
+  // Unkeyed: identical concurrent requests (which saw the same amount refunded) are one
+  // Stripe refund; the same request after it saw more refunded and is a new one.
+  const std::string discriminator =
+      caller.idempotency_key.empty()
+          ? (req->amount ? std::to_string(*req->amount) : std::string("rest")) + "\n" +
+                req->reason + "\n" + std::to_string(record->pi.amount_refunded)
+          : caller.idempotency_key;
+  const std::string key = DeriveStripeKey(client, "refund:" + pi_id, discriminator);
+  const std::string digest = RequestDigest(client, "refund:" + pi_id, request.body);
+  auto prior = PriorIntent(deps, caller, key, digest);
+  if (!prior) return LedgerError(prior.error());
+  if (*prior) {  // a keyed repeat: Stripe replays the first answer for the first amount
+    const std::string first = IntentField((*prior)->request_json, "amount");
+    if (!first.empty()) amount = std::stoll(first);
+  } else {
+    if (auto conflict = RefundConflict(record->pi.status, remaining, amount)) {
+      return http::ErrorResponse(*conflict);
+    }
+    const std::string amount_text = std::to_string(amount);
+    auto begun = BeginIntent(deps, caller, key, "refund", *known ? (*known)->id : pi_id, digest,
+                             IntentRequest({{"payment_intent", pi_id},
+                                            {"actor", "client:" + client},
+                                            {"request_id", caller.request_id},
+                                            {"reason", req->reason},
+                                            {"amount", amount_text}}));
+    if (!begun) return LedgerError(begun.error());
+    const std::string begun_amount = IntentField(begun->request_json, "amount");
+    if (!begun_amount.empty()) amount = std::stoll(begun_amount);  // a concurrent twin's
+  }
+  auto refund = deps.stripe.CreateRefund(stripe::RefundParams{pi_id, amount, req->reason}, key);
+  if (!refund) {
+    if (Definitive(refund.error())) FailIntent(deps.ledger, key, refund.error(), caller.now);
+    return http::ErrorResponse(refund.error());
+  }
+  // The event first (its charge.refunded webhook is on its way), then Stripe's new state.
+  JournalRefund(deps, *record, *refund, ClientActor(client, caller.request_id), caller.now, key);
+  auto after = repo.Refresh(pi_id, client, caller.now);  // amount_refunded, as Stripe has it
+  HoldRecord refunded = after ? std::move(*after) : *record;
+  if (!after) refunded.pi.amount_refunded += refund->amount;
+  repo.Save(refunded);
+  std::string body = RenderHold(refunded, {}, ViewOf(deps, refunded, *known));
+  if (deps.settled != nullptr) {  // a GET of this process must not serve the body before it
+    deps.settled->Remember(id, refunded, body, caller.now);
+    if (id != pi_id) deps.settled->Remember(pi_id, refunded, body, caller.now);
+  }
+  return http::Json(200, std::move(body));
 }
 
 }  // namespace cc::holds

@@ -1,4 +1,4 @@
-// The hold endpoints: create, read, list, capture, cancel. Each validates first (a
+// The hold endpoints: create, read, list, capture, cancel, refund. Each validates first (a
 // rejected request calls nothing), then talks to Stripe with an idempotency key derived
 // from the logical operation, so a retry never moves money twice.
 #pragma once
@@ -21,6 +21,9 @@ http::Response ListHoldEvents(const http::Deps& deps, const http::Caller& caller
 http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
                            const http::Request& request, std::string_view id);
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
+                          const http::Request& request, std::string_view id);
+// POST /api/holds/:id/refund: a partial or the whole remaining refund of a captured hold.
+http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
                           const http::Request& request, std::string_view id);
 
 }  // namespace cc::holds

@@ -55,6 +55,8 @@ void WriteStripeShape(json::Writer& w, const stripe::PaymentIntent& pi) {
     w.StartObject();
     json::Key(w, "id");
     json::String(w, pi.latest_charge);
+    json::Key(w, "amount_refunded");
+    w.Int64(pi.amount_refunded);
     json::Key(w, "payment_method_details");
     w.StartObject();
     json::Key(w, "card");
@@ -143,6 +145,8 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   w.Int64(pi.amount_capturable);
   json::Key(w, "amount_captured");
   w.Int64(pi.amount_received);
+  json::Key(w, "amount_refunded");
+  w.Int64(pi.amount_refunded);
   json::Key(w, "currency");
   json::String(w, pi.currency);
   json::Key(w, "description");

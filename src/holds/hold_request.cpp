@@ -269,6 +269,23 @@ Result<CaptureHoldRequest> ParseCaptureHold(std::string_view body) {
   return req;
 }
 
+Result<RefundHoldRequest> ParseRefundHold(std::string_view body) {
+  auto doc = ParseObject(body, true);
+  if (!doc) return Fail(doc.error());
+  if (auto known = OnlyKnownFields(*doc, {"amount", "reason"}); !known) return Fail(known.error());
+  RefundHoldRequest req;
+  auto amount = OptionalInteger(*doc, "amount");
+  if (!amount) return Fail(amount.error());
+  req.amount = *amount;
+  if (req.amount && *req.amount < 1) {
+    return Invalid("invalid_request", "amount must be at least 1", "amount");
+  }
+  auto reason = OptionalString(*doc, "reason", kMaxMetadataValue);
+  if (!reason) return Fail(reason.error());
+  req.reason = std::move(*reason);
+  return req;
+}
+
 Result<CancelHoldRequest> ParseCancelHold(std::string_view body) {
   auto doc = ParseObject(body, true);
   if (!doc) return Fail(doc.error());

@@ -45,6 +45,12 @@ struct CaptureHoldRequest {
 };
 Result<CaptureHoldRequest> ParseCaptureHold(std::string_view body);
 
+struct RefundHoldRequest {
+  std::optional<int64_t> amount;  // unset: the whole remainder
+  std::string reason;             // free text (≤ 500) → the refund's metadata[reason]
+};
+Result<RefundHoldRequest> ParseRefundHold(std::string_view body);
+
 struct CancelHoldRequest {
   std::string cancellation_reason;  // Stripe's enum, "" = none
   std::string reason;               // free text → metadata cancel_reason

@@ -225,6 +225,32 @@ Status RecordMissingAtStripe(ledger::Ledger& ledger, const ledger::Hold& hold, i
   return Ok();
 }
 
+Status RecordRefund(ledger::Ledger& ledger, const HoldRecord& record, const stripe::Refund& refund,
+                    const Actor& actor, int64_t now) {
+  if (refund.status == "failed" || refund.status == "canceled") return Ok();
+  auto known = ledger.FindHold(record.pi.id);
+  if (!known) return Fail(known.error());
+  ledger::Event e = BaseEvent(record, actor, now);
+  if (*known) e.hold_id = (*known)->id;
+  e.id = EventIdFor(e.hold_id, "refund:" + refund.id);
+  e.type = "refunded";
+  e.status_before = record.pi.status;
+  e.status_after = record.pi.status;
+  e.amount = refund.amount;
+  if (!refund.currency.empty()) e.currency = refund.currency;
+  e.detail_json = ToJson([&](json::Writer& w) {
+    w.StartObject();
+    json::Key(w, "refund");
+    json::String(w, refund.id);
+    json::Key(w, "reason");
+    json::StringOrNull(w, refund.reason);
+    w.EndObject();
+  });
+  auto appended = ledger.AppendEvent(e);
+  if (!appended) return Fail(appended.error());
+  return Ok();
+}
+
 void WriteEvent(json::Writer& w, const ledger::Event& e) {
   w.StartObject();
   json::Key(w, "id");
@@ -319,6 +345,16 @@ void FailIntent(ledger::Ledger& ledger, const std::string& key, const Error& err
   if (!done) {
     log::Warn("stripe intent left pending; the reconciler will finish it",
               {log::Str("error", done.error().message)});
+  }
+}
+
+void FinishRefundIntent(ledger::Ledger& ledger, const std::string& key,
+                        const stripe::Refund& refund, int64_t now) {
+  const std::string result = IntentRequest({{"id", refund.id}, {"status", refund.status}});
+  auto done = ledger.FinishIntent(key, ledger::IntentState::kSucceeded, result, "", now);
+  if (!done) {
+    log::Warn("stripe intent left pending; the reconciler will finish it",
+              {log::Str("refund", refund.id), log::Str("error", done.error().message)});
   }
 }
 

@@ -80,6 +80,14 @@ inline constexpr std::string_view kMissingAtStripe = "missing_at_stripe";
 // reconciler) with detail.missing_at_stripe, and the hold's status kMissingAtStripe.
 Status RecordMissingAtStripe(ledger::Ledger& ledger, const ledger::Hold& hold, int64_t now);
 
+// A refund of the hold's PaymentIntent: the event `refunded` with the id
+// EventIdFor(hold, "refund:" + re_id), amount and currency the refund's, detail
+// {"refund": re_id, "reason": metadata[reason] or null} — one event whoever records it
+// first (the client's call, charge.refunded's re-read, the reconciler's catch-up). A
+// refund that failed or was canceled is not recorded.
+Status RecordRefund(ledger::Ledger& ledger, const HoldRecord& record, const stripe::Refund& refund,
+                    const Actor& actor, int64_t now);
+
 // Writes the contract's event object.
 void WriteEvent(json::Writer& w, const ledger::Event& event);
 std::string RenderEventPage(const ledger::Page<ledger::Event>& page);
@@ -100,5 +108,8 @@ std::string IntentField(std::string_view request_json, std::string_view key);
 void FinishIntent(ledger::Ledger& ledger, const std::string& key, const stripe::PaymentIntent& pi,
                   int64_t now);
 void FailIntent(ledger::Ledger& ledger, const std::string& key, const Error& error, int64_t now);
+// The same for a refund's intent: succeeded with the Refund's id and status.
+void FinishRefundIntent(ledger::Ledger& ledger, const std::string& key,
+                        const stripe::Refund& refund, int64_t now);
 
 }  // namespace cc::holds

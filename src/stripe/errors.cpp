@@ -12,6 +12,7 @@ struct StripeError {
   std::string type;
   std::string code;
   std::string message;
+  std::string param;
   std::string payment_intent_id;
 };
 
@@ -34,6 +35,7 @@ StripeError ParseBody(std::string_view body) {
   out.type = StringAt(e, "type");
   out.code = StringAt(e, "code");
   out.message = StringAt(e, "message");
+  out.param = StringAt(e, "param");
   const auto pi = e.FindMember("payment_intent");
   if (pi != e.MemberEnd() && pi->value.IsObject())
     out.payment_intent_id = StringAt(pi->value, "id");
@@ -127,6 +129,28 @@ Error MapStripeError(long http_status, std::string_view body) {  // NOLINT(googl
     return MapClientError(http_status, e);
   }
   return Upstream("Stripe answered with unexpected " + StatusText(http_status) + ".");
+}
+
+Error MapRefundError(long http_status, std::string_view body) {  // NOLINT(google-runtime-int)
+  if (http_status == 400) {
+    const StripeError e = ParseBody(body);
+    if (e.readable && e.type != "idempotency_error") {
+      // Stripe names no code for "Refund amount (…) is greater than …" (param amount), and
+      // charge_already_refunded (or amount_too_large) when nothing or too little is left.
+      if (e.code == "charge_already_refunded" || e.code == "amount_too_large" ||
+          (e.code.empty() && e.param == "amount" &&
+           e.message.find("greater than") != std::string::npos)) {
+        return MakeError(ErrorKind::kConflict, "refund_exceeds_captured",
+                         "The refund exceeds what is left of the captured amount.", "amount");
+      }
+      if (e.code.empty() && e.param.empty() &&
+          e.message.find("does not have a successful charge") != std::string::npos) {
+        return MakeError(ErrorKind::kConflict, "hold_not_refundable",
+                         "The hold has no captured charge to refund.");
+      }
+    }
+  }
+  return MapStripeError(http_status, body);
 }
 
 }  // namespace cc::stripe

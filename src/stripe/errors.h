@@ -25,4 +25,10 @@ namespace cc::stripe {
 // http_status: the status of a non-2xx answer; body: its raw bytes.
 Error MapStripeError(long http_status, std::string_view body);  // NOLINT(google-runtime-int)
 
+// POST /v1/refunds' errors: over-refunding (code charge_already_refunded or
+// amount_too_large, or Stripe's code-less 400 on param `amount` "… is greater than …")
+// → kConflict "refund_exceeds_captured"; "does not have a successful charge to refund"
+// → kConflict "hold_not_refundable"; anything else as MapStripeError.
+Error MapRefundError(long http_status, std::string_view body);  // NOLINT(google-runtime-int)
+
 }  // namespace cc::stripe

@@ -100,6 +100,8 @@ void ReadLatestCharge(Reader& r, PaymentIntent& pi) {
   }
   Reader c(*charge);
   pi.latest_charge = c.String("id");
+  pi.amount_refunded = c.Int("amount_refunded").value_or(0);
+  if (!c.bad_field().empty()) r.Bad("latest_charge");
   const Value* before = Path(*charge, {"payment_method_details", "card", "capture_before"});
   if (before != nullptr && before->IsInt64()) pi.capture_before = before->GetInt64();
 }
@@ -196,6 +198,61 @@ Result<EventPage> ParseEventPage(std::string_view json) {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     item.Accept(w);
     page.events.emplace_back(buf.GetString(), buf.GetSize());
+  }
+  const Value* has_more = Path(doc, {"has_more"});
+  page.has_more = has_more != nullptr && has_more->IsBool() && has_more->GetBool();
+  return page;
+}
+
+Result<Refund> ParseRefund(const Value& object) {
+  if (!object.IsObject()) return Malformed("a Refund that is not a JSON object");
+  Reader r(object);
+  const std::string kind = r.String("object");
+  if (!kind.empty() && kind != "refund") return Malformed("an object of another type");
+  Refund refund;
+  refund.id = r.String("id");
+  const std::optional<int64_t> amount = r.Int("amount");
+  if (refund.id.empty() || !amount) return Malformed("a Refund without id or amount");
+  refund.amount = *amount;
+  refund.currency = r.String("currency");
+  refund.status = r.String("status");
+  refund.created = r.Int("created").value_or(0);
+  // payment_intent may be an id or, expanded, a PaymentIntent.
+  if (const Value* pi = r.Find("payment_intent"); pi != nullptr && pi->IsObject()) {
+    Reader p(*pi);
+    refund.payment_intent = p.String("id");
+  } else {
+    refund.payment_intent = r.String("payment_intent");
+  }
+  if (const Value* metadata = r.Object("metadata")) {
+    Reader m(*metadata);
+    refund.reason = m.String("reason");
+    if (!m.bad_field().empty()) r.Bad("metadata");
+  }
+  if (!r.bad_field().empty()) {
+    return Malformed("a Refund whose field `" + r.bad_field() + "` has the wrong type");
+  }
+  return refund;
+}
+
+Result<Refund> ParseRefund(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError()) return Malformed("a Refund answer that is not valid JSON");
+  return ParseRefund(static_cast<const Value&>(doc));
+}
+
+Result<RefundPage> ParseRefundPage(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return Malformed("a refund list");
+  const auto data = doc.FindMember("data");
+  if (data == doc.MemberEnd() || !data->value.IsArray()) return Malformed("a refund list");
+  RefundPage page;
+  for (const Value& item : data->value.GetArray()) {
+    Result<Refund> refund = ParseRefund(item);
+    if (!refund) return Fail(std::move(refund.error()));
+    page.data.push_back(std::move(*refund));
   }
   const Value* has_more = Path(doc, {"has_more"});
   page.has_more = has_more != nullptr && has_more->IsBool() && has_more->GetBool();

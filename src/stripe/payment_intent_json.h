@@ -5,8 +5,8 @@
 // `status` are required strings and `amount` a required integer; every other field may be
 // missing or null and then keeps its default. A field present with the wrong type is an
 // error, never a silent zero. `latest_charge` may be an id or an expanded Charge (then its
-// id and payment_method_details.card.capture_before are read); metadata keeps string
-// values only. Errors are kUpstream "upstream_error" (Stripe answered something we cannot
+// id, amount_refunded and payment_method_details.card.capture_before are read); metadata keeps
+// string values only. Errors are kUpstream "upstream_error" (Stripe answered something we cannot
 // read); callers reading webhooks remap them. Messages name the field, never echo values.
 // Pure functions; thread-safe.
 #pragma once
@@ -27,5 +27,15 @@ Result<PaymentIntent> ParsePaymentIntent(std::string_view json);
 Result<SearchPage> ParseSearchPage(std::string_view json);
 // GET /v1/events: each event re-serialized as it came.
 Result<EventPage> ParseEventPage(std::string_view json);
+
+// A Refund (POST /v1/refunds' answer, a list's item): id and amount required;
+// reason is metadata[reason]. A page of GET /v1/refunds.
+struct RefundPage {
+  std::vector<Refund> data;
+  bool has_more = false;
+};
+Result<Refund> ParseRefund(const rapidjson::Value& object);
+Result<Refund> ParseRefund(std::string_view json);
+Result<RefundPage> ParseRefundPage(std::string_view json);
 
 }  // namespace cc::stripe

@@ -40,6 +40,7 @@ struct PaymentIntent {
   std::optional<int64_t> canceled_at;
   std::optional<int64_t> capture_before;  // latest_charge.payment_method_details.card
   std::string latest_charge;              // ch_… id, "" when none
+  int64_t amount_refunded = 0;            // latest_charge.amount_refunded (expanded), else 0
   std::string last_payment_error_code;    // e.g. "card_declined", "" when none
   Metadata metadata;
 };
@@ -66,6 +67,23 @@ struct SearchPage {
   std::vector<PaymentIntent> data;
   bool has_more = false;
   std::string next_page;  // "" when none
+};
+
+// A Refund (POST/GET /v1/refunds); reason = our free text, metadata[reason].
+struct Refund {
+  std::string id;  // re_…
+  int64_t amount = 0;
+  std::string currency;
+  std::string status;  // pending | requires_action | succeeded | failed | canceled
+  std::string payment_intent;
+  std::string reason;  // metadata[reason], "" when none
+  int64_t created = 0;
+};
+
+struct RefundParams {
+  std::string payment_intent;
+  std::optional<int64_t> amount;  // unset: Stripe refunds what is left
+  std::string reason;             // free text → metadata[reason]; "" = not sent
 };
 
 // A page of GET /v1/events: each event as Stripe's JSON, newest first.
@@ -96,6 +114,19 @@ class StripeApi {
     (void)ending_before;
     (void)limit;
     return Fail(ErrorKind::kInternal, "internal_error", "events are not listed here");
+  }
+  // POST /v1/refunds. Over-refunding (or a fully refunded charge) → kConflict
+  // "refund_exceeds_captured"; nothing captured to refund → kConflict "hold_not_refundable".
+  virtual Result<Refund> CreateRefund(const RefundParams& params,
+                                      const std::string& idempotency_key) {
+    (void)params;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "refunds are not made here");
+  }
+  // GET /v1/refunds?payment_intent=…: every refund of the PaymentIntent, newest first.
+  virtual Result<std::vector<Refund>> ListRefunds(const std::string& payment_intent) {
+    (void)payment_intent;
+    return Fail(ErrorKind::kInternal, "internal_error", "refunds are not listed here");
   }
   // A cheap authenticated call for health (GET /v1/payment_intents?limit=1).
   virtual Status Ping() = 0;

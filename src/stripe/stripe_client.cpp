@@ -125,6 +125,45 @@ Result<EventPage> StripeClient::ListEvents(const std::string& ending_before, int
   return ParseEventPage(response->body);
 }
 
+Result<Refund> StripeClient::CreateRefund(const RefundParams& params,
+                                          const std::string& idempotency_key) {
+  if (!IsPaymentIntentId(params.payment_intent)) return NoSuchHold();
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  FormBuilder form;
+  form.Add("payment_intent", params.payment_intent);
+  if (params.amount) form.Add("amount", std::to_string(*params.amount));
+  if (!params.reason.empty()) form.AddMetadata({{"reason", params.reason}});
+  Call call{"POST", "/v1/refunds", form.str(), idempotency_key};
+  call.map_error = &MapRefundError;
+  Result<HttpResponse> response = Execute(call, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseRefund(std::string_view(response->body));
+}
+
+Result<std::vector<Refund>> StripeClient::ListRefunds(const std::string& payment_intent) {
+  if (!IsPaymentIntentId(payment_intent)) return NoSuchHold();
+  constexpr int kMaxPages = 10;
+  std::vector<Refund> all;
+  std::string after;
+  for (int page_no = 0; page_no < kMaxPages; ++page_no) {
+    FormBuilder form;
+    form.Add("payment_intent", payment_intent).Add("limit", "100");
+    if (!after.empty()) form.Add("starting_after", after);
+    Result<HttpResponse> response =
+        Execute(Call{"GET", "/v1/refunds?" + form.str(), {}, {}}, config_.max_retries);
+    if (!response) return Fail(std::move(response.error()));
+    Result<RefundPage> page = ParseRefundPage(response->body);
+    if (!page) return Fail(std::move(page.error()));
+    for (Refund& refund : page->data) all.push_back(std::move(refund));
+    if (!page->has_more || all.empty()) break;
+    after = all.back().id;
+  }
+  return all;
+}
+
 Status StripeClient::Ping() {
   Result<HttpResponse> response =
       Execute(Call{"GET", std::string(kIntents) + "?limit=1", {}, {}}, 0);
@@ -156,9 +195,13 @@ Result<HttpResponse> StripeClient::Execute(const Call& call, int max_retries) {
       return Fail(ErrorKind::kDeadlineExceeded, "upstream_timeout",
                   "Stripe did not answer within " + std::to_string(config_.timeout_ms) + " ms.");
     }
-    if (attempt > max_retries || !ShouldRetry(outcome)) return Fail(FinalError(outcome, attempt));
+    if (attempt > max_retries || !ShouldRetry(outcome)) {
+      return Fail(FinalError(call, outcome, attempt));
+    }
     const std::chrono::milliseconds delay = BackoffDelay(attempt, Jitter());
-    if (Now() - start + delay > config_.retry_budget) return Fail(FinalError(outcome, attempt));
+    if (Now() - start + delay > config_.retry_budget) {
+      return Fail(FinalError(call, outcome, attempt));
+    }
     Sleep(delay);
   }
 }
@@ -183,8 +226,12 @@ HttpRequest StripeClient::BuildRequest(const Call& call) const {
   return request;
 }
 
-Error StripeClient::FinalError(const Result<HttpResponse>& outcome, int attempts) const {
-  if (outcome) return MapStripeError(outcome->status, outcome->body);
+Error StripeClient::FinalError(const Call& call, const Result<HttpResponse>& outcome,
+                               int attempts) const {
+  if (outcome) {
+    return call.map_error != nullptr ? call.map_error(outcome->status, outcome->body)
+                                     : MapStripeError(outcome->status, outcome->body);
+  }
   std::string message = "Could not reach Stripe";
   if (attempts > 1) message += " (" + std::to_string(attempts) + " attempts)";
   message += ": " + outcome.error().message;

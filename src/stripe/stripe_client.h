@@ -9,7 +9,8 @@
 // failures). A timeout is 504 "upstream_timeout" at once, without retry. Ids that are not
 // `pi_[A-Za-z0-9_]+` are 404 "not_found" without calling Stripe. PaymentIntents returned
 // by Create/Retrieve/UpdateMetadata/Capture/Cancel have latest_charge expanded (for
-// capture_before); Search expands data.latest_charge. Ping makes one attempt, no retry.
+// capture_before); Search expands data.latest_charge. ListRefunds pages through
+// GET /v1/refunds (100 a page, at most 10 pages). Ping makes one attempt, no retry.
 // Neither the key nor a client_secret is ever put into an Error.
 // Not thread-safe (one Transport, one PRNG): one StripeClient per event loop or thread.
 // The fibers of a loop share it: they interleave only while a Send() is parked, and no
@@ -58,6 +59,9 @@ class StripeClient final : public StripeApi {
                                const std::string& idempotency_key) override;
   Result<SearchPage> Search(const std::string& query, int limit, const std::string& page) override;
   Result<EventPage> ListEvents(const std::string& ending_before, int limit) override;
+  Result<Refund> CreateRefund(const RefundParams& params,
+                              const std::string& idempotency_key) override;
+  Result<std::vector<Refund>> ListRefunds(const std::string& payment_intent) override;
   Status Ping() override;
 
  private:
@@ -66,12 +70,14 @@ class StripeClient final : public StripeApi {
     std::string path_and_query;   // "/v1/payment_intents?…"
     std::string body;             // form-encoded, POST only
     std::string idempotency_key;  // POST only
+    // Maps a final non-2xx answer (stripe/errors.h); MapStripeError when null.
+    Error (*map_error)(long, std::string_view) = nullptr;  // NOLINT(google-runtime-int)
   };
 
   Result<PaymentIntent> Post(std::string path, std::string body, const std::string& key);
   Result<httpclient::HttpResponse> Execute(const Call& call, int max_retries);
   [[nodiscard]] httpclient::HttpRequest BuildRequest(const Call& call) const;
-  [[nodiscard]] Error FinalError(const Result<httpclient::HttpResponse>& outcome,
+  [[nodiscard]] Error FinalError(const Call& call, const Result<httpclient::HttpResponse>& outcome,
                                  int attempts) const;
   void Sleep(std::chrono::milliseconds delay);
   double Jitter();

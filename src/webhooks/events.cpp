@@ -49,6 +49,21 @@ Result<Event> ReadEvent(const rapidjson::Value& doc) {
   return e;
 }
 
+// Each refund of a refunded PaymentIntent (a Dashboard refund, or the client's own whose
+// call recorded it first): one `refunded` event each, by its derived id.
+Status RecordRefunds(const http::Deps& deps, const holds::HoldRecord& record,
+                     const holds::Actor& actor, int64_t now) {
+  if (record.pi.amount_refunded <= 0) return Ok();
+  auto refunds = deps.stripe.ListRefunds(record.pi.id);
+  if (!refunds) return Fail(refunds.error());
+  for (auto it = refunds->rbegin(); it != refunds->rend(); ++it) {  // oldest first
+    if (auto recorded = holds::RecordRefund(deps.ledger, record, *it, actor, now); !recorded) {
+      return Fail(recorded.error());
+    }
+  }
+  return Ok();
+}
+
 // Records Stripe's current state of the PaymentIntent (if it is one of ours).
 Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t now,
                        std::string_view request_id) {
@@ -63,10 +78,12 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   std::optional<int64_t> captured_at = cached ? cached->captured_at : std::nullopt;
   if (pi->status == "succeeded" && !captured_at) captured_at = now;
   const auto record = holds::HoldRecord::FromStripe(std::move(*pi), captured_at, now);
-  if (auto synced = holds::SyncHold(deps.ledger, record,
-                                    holds::Actor{"stripe", std::string(request_id)}, now);
-      !synced) {
+  const holds::Actor actor{"stripe", std::string(request_id)};
+  if (auto synced = holds::SyncHold(deps.ledger, record, actor, now); !synced) {
     return Fail(synced.error());
+  }
+  if (auto refunds = RecordRefunds(deps, record, actor, now); !refunds) {
+    return Fail(refunds.error());
   }
   repo.Save(record);
   return Outcome::kApplied;

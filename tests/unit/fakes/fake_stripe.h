@@ -7,6 +7,7 @@
 #include <cctype>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chittyid/chittyid_api.h"
@@ -178,6 +179,57 @@ class FakeStripe final : public stripe::StripeApi {
     return page;
   }
 
+  // Refunds as Stripe makes them: only of a succeeded PaymentIntent, at most what is left
+  // (the charge's amount_refunded grows), replayed by key.
+  std::vector<stripe::Refund> refunds;    // creation order
+  std::optional<Error> fail_next_refund;  // returned (once) by the next CreateRefund
+
+  Result<stripe::Refund> CreateRefund(const stripe::RefundParams& p,
+                                      const std::string& key) override {
+    calls.push_back({"refund", p.payment_intent, key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto e = std::exchange(fail_next_refund, std::nullopt)) return tl::unexpected(*e);
+    if (auto it = refund_replies_.find(key); it != refund_replies_.end()) return it->second;
+    auto found = intents.find(p.payment_intent);
+    if (found == intents.end()) return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
+    auto& pi = found->second;
+    if (pi.status != "succeeded") {
+      return Fail(ErrorKind::kConflict, "hold_not_refundable", "no successful charge");
+    }
+    const int64_t left = pi.amount_received - pi.amount_refunded;
+    const int64_t amount = p.amount.value_or(left);
+    if (left <= 0 || amount > left) {
+      return Fail(ErrorKind::kConflict, "refund_exceeds_captured", "too much", "amount");
+    }
+    return RefundAtStripe(pi, amount, p.reason, key);
+  }
+
+  // A refund made elsewhere (the Dashboard), or the one CreateRefund makes.
+  stripe::Refund RefundAtStripe(stripe::PaymentIntent& pi, int64_t amount,
+                                const std::string& reason, const std::string& key = "") {
+    stripe::Refund r{"re_fake" + std::to_string(refunds.size() + 1),
+                     amount,
+                     pi.currency,
+                     "succeeded",
+                     pi.id,
+                     reason,
+                     now};
+    pi.amount_refunded += amount;
+    refunds.push_back(r);
+    if (!key.empty()) refund_replies_[key] = r;
+    return r;
+  }
+
+  Result<std::vector<stripe::Refund>> ListRefunds(const std::string& payment_intent) override {
+    calls.push_back({"list_refunds", payment_intent, ""});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    std::vector<stripe::Refund> out;
+    for (auto it = refunds.rbegin(); it != refunds.rend(); ++it) {  // newest first
+      if (it->payment_intent == payment_intent) out.push_back(*it);
+    }
+    return out;
+  }
+
   Status Ping() override { return Ok(); }
 
   size_t Count(const std::string& op) const {
@@ -198,6 +250,7 @@ class FakeStripe final : public stripe::StripeApi {
   std::map<std::string, std::string> replies_;             // idempotency key → PaymentIntent id
   std::map<std::string, std::string> create_params_;       // key → amount|chitty_id
   std::map<std::string, stripe::PaymentIntent> replayed_;  // capture/cancel key → answer
+  std::map<std::string, stripe::Refund> refund_replies_;   // refund key → answer
 };
 
 class FakeChittyId final : public chittyid::ChittyIdApi {
