@@ -27,8 +27,8 @@ Outcome Release(const http::Deps& deps, const ledger::Hold& hold, int64_t now) {
   intent.created_at = now;
   intent.request_json = holds::IntentRequest({{"actor", "scheduler"}, {"payment_intent", pi_id}});
   if (auto begun = deps.ledger.BeginIntent(intent); !begun) {
-    log::Warn("release not started: ledger", {log::Str("hold", hold.id),
-                                              log::Str("error", begun.error().message)});
+    log::Warn("release not started: ledger",
+              {log::Str("hold", hold.id), log::Str("error", begun.error().message)});
     return Outcome::kFailed;
   }
   auto pi = deps.stripe.Cancel(pi_id, stripe::CancelParams{}, key);
