@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ struct ClientToken {
   std::string token;  // secret: never logged
   Tier max_tier = Tier::kPremiumProperty;
   int64_t rate_per_minute = 10;
+};
+
+// Where a client's notifications go (CHITTYCHARGE_CLIENT_WEBHOOKS: name=URL pairs).
+struct ClientWebhook {
+  std::string client;  // a client name of CHITTYCHARGE_API_TOKENS
+  std::string url;     // https://…, or http:// to a loopback address
 };
 
 struct Config {
@@ -52,7 +59,11 @@ struct Config {
   int64_t jobs_interval_s = 60;  // CHITTYCHARGE_JOBS_INTERVAL_S: chittycharge-jobs runs this often
   int64_t open_holds_interval_s = 300;  // RECONCILE_INTERVAL_S: open holds vs Stripe
   int64_t reconcile_rate_per_s = 10;    // RECONCILE_RATE_PER_S: its Stripe reads per second
-  std::vector<std::string> notices;     // start-up warnings (a deprecated name in use), for the log
+  // Notifications to client apps (docs/notifications.md): each client's URL, and the keys
+  // that sign them (secrets; the first one first, every one signs while rotating).
+  std::vector<ClientWebhook> client_webhooks;  // CHITTYCHARGE_CLIENT_WEBHOOKS
+  std::vector<std::string> notify_secrets;     // CHITTYCHARGE_NOTIFY_SECRET
+  std::vector<std::string> notices;  // start-up warnings (a deprecated name in use), for the log
 };
 
 using Getenv = std::function<const char*(const char*)>;
@@ -61,6 +72,14 @@ Result<Config> Load(const Getenv& getenv);
 
 // "name:token[:MAX_TIER[:RATE]]" entries, comma-separated.
 Result<std::vector<ClientToken>> ParseClientTokens(std::string_view spec, int64_t default_rate);
+
+// "name=URL" entries, comma-separated; each name one of `clients`, once. A URL is https,
+// or http to a loopback address (127.0.0.0/8, [::1], localhost); no credentials, spaces
+// or fragment.
+Result<std::vector<ClientWebhook>> ParseClientWebhooks(std::string_view spec,
+                                                       const std::vector<ClientToken>& clients);
+// Whether a webhook URL is acceptable (the rule above); the reason when not.
+std::optional<std::string> BadWebhookUrl(std::string_view url);
 
 bool SupportedCurrency(std::string_view lower_case_code);
 
