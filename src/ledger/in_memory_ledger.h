@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ class InMemoryLedger final : public Ledger {
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
   Status Ping() override { return Ok(); }
+  Status SetNotificationClients(std::span<const std::string> clients) override;
+  Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                          int limit) override;
+  Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) override;
+  Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                     std::string_view starting_after,
+                                                     int limit) override;
 
  private:
   // The hold's id for a hold id, chitty_id or chain PaymentIntent id; "" if none.
@@ -48,6 +56,8 @@ class InMemoryLedger final : public Ledger {
   std::map<std::string, StripeIntent, std::less<>> intents_;
   std::map<std::string, int64_t, std::less<>> webhook_events_;
   std::map<std::string, int64_t, std::less<>> leases_;  // hold id → leased until
+  std::set<std::string, std::less<>> notification_clients_;
+  std::map<std::string, Notification, std::less<>> notifications_;  // by id, with its event
 };
 
 }  // namespace cc::ledger
