@@ -3,6 +3,7 @@
 #include <array>
 
 #include "holds/handlers.h"
+#include "notify/handlers.h"
 
 namespace cc::gateway {
 namespace {
@@ -32,6 +33,10 @@ http::Response CancelHold(Exchange& x) {
   return holds::CancelHold(x.deps, *x.caller, x.request, x.id);
 }
 
+http::Response ListNotifications(Exchange& x) {
+  return notify::ListNotifications(x.deps, *x.caller, x.request);
+}
+
 void CountWebhook(metrics::Metrics& m, int /*status*/, const webhooks::WebhookNote& note) {
   m.Webhook(note.type, note.result);
 }
@@ -56,6 +61,7 @@ constexpr std::array kRoutes{
     Route{{"GET", "/api/holds/:id/events"}, Access::kClient, &ListHoldEvents},
     Route{{"POST", "/api/holds/:id/capture"}, Access::kClient, &CaptureHold, &CountCapture},
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
+    Route{{"GET", "/api/notifications"}, Access::kClient, &ListNotifications},
 };
 static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);
 
