@@ -47,10 +47,13 @@ CREATE INDEX notifications_failed ON notifications (client, created_at DESC, id 
   WHERE attempts > 0 AND status <> 'delivered';
 
 -- The enqueue: once per statement that inserts audit events (a transition table, not a
--- row trigger, so a batch of creates costs one call). It runs as the role that inserted
--- the events: the service role needs INSERT on notifications (granted below).
+-- row trigger, so a batch of creates costs one call). SECURITY DEFINER: it runs as the
+-- tables' owner, so the audit trail never depends on the outbox's grants (a service role
+-- not yet granted these tables after an upgrade would otherwise fail every event insert,
+-- and with it every capture's record); the service role itself may not insert
+-- notifications. Its search_path is the migration's, fixed here.
 CREATE FUNCTION notifications_enqueue() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM notification_clients) THEN
     RETURN NULL;
@@ -86,8 +89,8 @@ BEGIN
   EXECUTE format('GRANT SELECT, INSERT ON hold_payment_intents TO %I', role_name);
   EXECUTE format('GRANT SELECT, INSERT ON audit_events TO %I', role_name);
   EXECUTE format('GRANT SELECT, INSERT, DELETE ON webhook_events TO %I', role_name);
-  -- The outbox: the trigger inserts, the sender leases and records tries.
-  EXECUTE format('GRANT SELECT, INSERT, UPDATE ON notifications TO %I', role_name);
+  -- The outbox: the trigger (as the owner) inserts; the sender leases and records tries.
+  EXECUTE format('GRANT SELECT, UPDATE ON notifications TO %I', role_name);
   -- Synced from the configuration by chittycharge-jobs and the workers.
   EXECUTE format('GRANT SELECT, INSERT, DELETE ON notification_clients TO %I', role_name);
 END

@@ -339,6 +339,9 @@ BOOST_FIXTURE_TEST_CASE(the_service_roles_grants_cover_the_outbox_and_no_more, F
   REQUIRE_OK(ledger.AppendEvent(behaviour::MakeEvent("evt_g", "pi_g", "created")));
   for (const char* sql :
        {"DELETE FROM notifications", "TRUNCATE notifications",
+        "INSERT INTO notifications (id, event_id, hold_id, hold_seq, client, "
+        "type, created_at, next_attempt_at) VALUES ('ntf_x', 'evt_g', 'pi_g', "
+        "1, 'alpha', 'hold.created', now(), now())",
         "UPDATE audit_events SET type = 'canceled'", "DELETE FROM audit_events"}) {
     auto refused = (*conn)->ExecScript(sql, 5000);
     REQUIRE_OK(refused);
@@ -348,6 +351,25 @@ BOOST_FIXTURE_TEST_CASE(the_service_roles_grants_cover_the_outbox_and_no_more, F
   BOOST_TEST(Count(**conn, "SELECT count(*) FROM notifications") == "1");
   REQUIRE_OK(ledger.SetNotificationClients({}));
   BOOST_TEST(Count(**conn, "SELECT count(*) FROM notification_clients") == "0");
+}
+
+// The audit trail never depends on the outbox's grants: with none at all on its tables
+// (an upgrade whose grant step was forgotten), events are still recorded and queued (the
+// trigger runs as the owner); only the sender's own calls fail.
+BOOST_FIXTURE_TEST_CASE(events_are_recorded_and_queued_without_any_grant_on_the_outbox,
+                        FreshPgLedger) {
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  const PgRows revoked = SharedCluster().Sql(
+      db, std::string("REVOKE ALL ON notifications, notification_clients FROM ") + kServiceRole);
+  BOOST_REQUIRE_MESSAGE(revoked.ok(), revoked.message);
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_r", "alpha", behaviour::kNow)));
+  REQUIRE_OK(ledger.AppendEvent(behaviour::MakeEvent("evt_r", "pi_r", "created")));
+  const PgRows queued = SharedCluster().Sql(db, "SELECT id FROM notifications");
+  BOOST_REQUIRE(queued.ok());
+  BOOST_REQUIRE_EQUAL(queued.rows.size(), 1U);
+  BOOST_TEST(queued.rows[0].at(0).value_or("") == "ntf_r");
+  REQUIRE_ERROR(ledger.LeaseDueNotifications(behaviour::kNow, 60, 10));
 }
 
 BOOST_AUTO_TEST_CASE(an_unmigrated_database_is_internal_and_names_the_migrate_tool) {
