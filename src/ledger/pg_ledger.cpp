@@ -218,10 +218,12 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "ON CONFLICT (event_id) DO NOTHING RETURNING 1"},
     // notification_clients + notifications (the outbox; 0005_notifications.sql). The rows
     // are queued by the audit_events trigger, in the event's own statement.
+    // Every worker runs it at start, at once: new names go in sorted order, so two
+    // callers adding the same names wait for each other instead of deadlocking.
     {"notify_clients",
      "WITH d AS (DELETE FROM notification_clients WHERE client <> ALL($1::text[]) RETURNING 1), "
      "i AS (INSERT INTO notification_clients (client) SELECT DISTINCT c FROM unnest($1::text[]) "
-     "AS u(c) ON CONFLICT (client) DO NOTHING RETURNING 1) "
+     "AS u(c) ORDER BY c ON CONFLICT (client) DO NOTHING RETURNING 1) "
      "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i)"},
     // Due, not leased, a notification client's, and the oldest pending one of its hold (a
     // hold's notifications go in event order; delivered and given-up ones do not block).

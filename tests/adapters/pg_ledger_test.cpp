@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -325,6 +326,34 @@ BOOST_FIXTURE_TEST_CASE(a_batch_of_creates_queues_its_notifications_in_its_state
   REQUIRE_OK(due);
   BOOST_TEST(behaviour::Ids(*due) == (std::vector<std::string>{"ntf_b0", "ntf_b2"}),
              boost::test_tools::per_element());  // alpha's only
+}
+
+// Every worker process syncs the clients at start, all at once: none of them fails (no
+// deadlock between callers adding the same names, whatever order their lists are in).
+BOOST_FIXTURE_TEST_CASE(concurrent_syncs_of_the_notification_clients_all_succeed, FreshPgLedger) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      PollSocketWaiter own_waiter;
+      PgLedger own(Options(SharedCluster().Conninfo(db, kServiceRole)), own_waiter);
+      std::vector<std::string> names{"delta", "charlie", "bravo", "alpha"};
+      if (t % 2 == 1) std::reverse(names.begin(), names.end());
+      for (int round = 0; round < 25; ++round) {
+        const std::vector<std::string> none;
+        if (!own.SetNotificationClients(round % 3 == 0 ? none : names)) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  const std::vector<std::string> final_set{"alpha", "bravo"};
+  REQUIRE_OK(ledger.SetNotificationClients(final_set));
+  const PgRows rows = SharedCluster().Sql(db,
+                                          "SELECT string_agg(client, ',' ORDER BY client) FROM "
+                                          "notification_clients");
+  BOOST_REQUIRE(rows.ok());
+  BOOST_TEST(rows.rows.at(0).at(0).value_or("") == "alpha,bravo");
 }
 
 // What the outbox needs and no more: the service role queues (through the trigger),
