@@ -1,7 +1,8 @@
 // chittycharge-jobs: one pass of the scheduler (CONTRACT.md, "The hold's life"), run by a
 // systemd timer every CHITTYCHARGE_JOBS_INTERVAL_S (and by the local stack's run command).
 //
-//   chittycharge-jobs            auto-releases that are due, then the reconciler
+//   chittycharge-jobs            auto-releases that are due, notifications to client apps,
+//                                then the reconciler
 //   chittycharge-jobs backfill   imports the configured clients' holds from Stripe
 //
 // Safe on several hosts at once and to kill at any point: due work is leased from the
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "core/time_util.h"
 #include "httpclient/curl_transport.h"
+#include "jobs/notifier.h"
 #include "jobs/reconciler.h"
 #include "jobs/releases.h"
 #include "ledger/pg_ledger.h"
@@ -76,6 +78,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto released = cc::jobs::ReleaseDue(deps, now);
+  // Its own connection: a client's slow endpoint does not share a handle with Stripe's.
+  cc::httpclient::CurlTransport notify_transport(config->ca_file);
+  const auto notified = cc::jobs::SendNotifications(deps, notify_transport);
   const auto reconciled = cc::jobs::ReconcileOnce(deps, now, /*open_holds=*/true);
   const auto caught_up = cc::jobs::CatchUpEvents(deps, now);
   if (!caught_up) {
@@ -85,9 +90,12 @@ int main(int argc, char** argv) {
   // NOLINTNEXTLINE(*-vararg)
   std::printf(
       "{\"released\":%d,\"settled_elsewhere\":%d,\"release_failed\":%d,"
+      "\"notifications_delivered\":%d,\"notifications_failed\":%d,"
+      "\"notifications_gave_up\":%d,\"notifications_deferred\":%d,"
       "\"intents_finished\":%d,\"holds_checked\":%d,\"chitty_ids_resolved\":%d,"
       "\"events_applied\":%d}\n",
-      released.released, released.settled_elsewhere, released.failed, reconciled.intents_finished,
+      released.released, released.settled_elsewhere, released.failed, notified.delivered,
+      notified.failed, notified.gave_up, notified.deferred, reconciled.intents_finished,
       reconciled.holds_checked, reconciled.resolved, caught_up.value_or(-1));
-  return released.ledger_down ? 1 : 0;
+  return released.ledger_down || notified.ledger_down ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "holds/settled_holds.h"
 #include "httpclient/curl_transport.h"
 #include "httpclient/timed_transport.h"
+#include "jobs/notifier.h"
 #include "jobs/reconciler.h"
 #include "ledger/event_loop_socket_waiter.h"
 #include "ledger/pg_ledger.h"
@@ -97,6 +98,15 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
                   std::make_unique<cc::ledger::PollSocketWaiter>());
   const cc::http::Deps deps{config, ports.stripe, ports.chittyid, ports.store,
                             *ports.pg_ledgers.front()};
+  // Which clients' events the ledger queues as notifications: written at start (and again
+  // each round until the ledger took it), so a new webhook counts from this restart on.
+  bool notification_clients_synced = false;
+  const auto sync_notification_clients = [&] {
+    if (notification_clients_synced) return;
+    notification_clients_synced =
+        cc::jobs::SyncNotificationClients(config, deps.ledger).has_value();
+  };
+  sync_notification_clients();
   std::mutex mu;
   std::condition_variable_any wake;
   int64_t open_holds_due = 0;
@@ -106,6 +116,7 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
                   [] { return false; });
     if (stop.stop_requested()) break;
     lock.unlock();
+    sync_notification_clients();
     const int64_t now = cc::NowSeconds();
     const bool open_holds = now >= open_holds_due;
     if (open_holds) open_holds_due = now + config.open_holds_interval_s;

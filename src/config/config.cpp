@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <string_view>
+#include <utility>
 
 #include "store/server_list.h"
 
@@ -156,9 +157,129 @@ Status Validate(const Config& c) {
   return Ok();
 }
 
+// An IPv4 dotted quad (four decimal octets 0–255) whose first octet is 127.
+bool IsLoopbackIpv4(std::string_view host) {
+  const auto octets = Split(host, '.');
+  if (octets.size() != 4) return false;
+  for (std::string_view o : octets) {
+    int v = -1;
+    const auto [ptr, ec] = std::from_chars(o.data(), o.data() + o.size(), v);
+    if (o.empty() || o.size() > 3 || ec != std::errc() || ptr != o.data() + o.size() || v > 255) {
+      return false;
+    }
+  }
+  return octets[0] == "127";
+}
+
+// host[:port] of a URL's authority; nullopt when malformed.
+std::optional<std::pair<std::string_view, std::string_view>> HostAndPort(std::string_view auth) {
+  std::string_view host = auth;
+  std::string_view port;
+  if (auth.starts_with('[')) {
+    const size_t close = auth.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = auth.substr(0, close + 1);
+    std::string_view rest = auth.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return std::nullopt;
+    if (!rest.empty()) port = rest.substr(1);
+    if (!rest.empty() && port.empty()) return std::nullopt;
+  } else if (const size_t colon = auth.rfind(':'); colon != std::string_view::npos) {
+    host = auth.substr(0, colon);
+    port = auth.substr(colon + 1);
+    if (port.empty()) return std::nullopt;
+  }
+  if (host.empty() || host == "[]") return std::nullopt;
+  if (!port.empty()) {
+    int v = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || ptr != port.data() + port.size() || v < 1 || v > 65535) {
+      return std::nullopt;
+    }
+  }
+  return std::make_pair(host, port);
+}
+
+Status ReadNotifications(const Getenv& getenv, Config* c) {
+  if (const char* v = getenv("CHITTYCHARGE_NOTIFY_SECRET"); v != nullptr) {
+    for (auto s : Split(v, ',')) {
+      if (!Trim(s).empty()) c->notify_secrets.emplace_back(Trim(s));
+    }
+  }
+  const char* hooks = getenv("CHITTYCHARGE_CLIENT_WEBHOOKS");
+  if (hooks == nullptr || *hooks == '\0') return Ok();
+  auto parsed = ParseClientWebhooks(hooks, c->clients);
+  if (!parsed) return Fail(parsed.error());
+  c->client_webhooks = std::move(*parsed);
+  if (!c->client_webhooks.empty() && c->notify_secrets.empty()) {
+    return Bad("CHITTYCHARGE_NOTIFY_SECRET",
+               "is required when CHITTYCHARGE_CLIENT_WEBHOOKS is set (it signs the notifications)");
+  }
+  constexpr size_t kShortSecret = 16;
+  for (const std::string& secret : c->notify_secrets) {
+    if (secret.size() < kShortSecret) {
+      c->notices.emplace_back(
+          "CHITTYCHARGE_NOTIFY_SECRET: a secret shorter than 16 characters is easy to guess; "
+          "use a long random one (openssl rand -hex 32)");
+      break;
+    }
+  }
+  return Ok();
+}
+
 }  // namespace
 
 bool SupportedCurrency(std::string_view code) { return claims::ParseCurrency(code).has_value(); }
+
+std::optional<std::string> BadWebhookUrl(std::string_view url) {
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) return "must be an https:// URL";
+  for (const char ch : url) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u == 0x7f) return "may not contain spaces or control characters";
+  }
+  if (url.find('#') != std::string_view::npos) return "may not have a #fragment";
+  const std::string_view rest = url.substr(https ? 8 : 7);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  if (authority.find('@') != std::string_view::npos) {
+    return "may not carry credentials (user@host)";
+  }
+  auto host_port = HostAndPort(authority);
+  if (!host_port) return "has no valid host[:port]";
+  if (https) return std::nullopt;
+  const std::string_view host = host_port->first;
+  if (host == "localhost" || host == "[::1]" || IsLoopbackIpv4(host)) return std::nullopt;
+  return "http:// is allowed to a loopback address only (127.0.0.0/8, [::1], localhost); use "
+         "https://";
+}
+
+Result<std::vector<ClientWebhook>> ParseClientWebhooks(std::string_view spec,
+                                                       const std::vector<ClientToken>& clients) {
+  constexpr std::string_view kVar = "CHITTYCHARGE_CLIENT_WEBHOOKS";
+  std::vector<ClientWebhook> hooks;
+  for (std::string_view entry : Split(spec, ',')) {
+    entry = Trim(entry);
+    if (entry.empty()) continue;
+    const size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == entry.size()) {
+      return Bad(kVar, "each entry is name=URL (comma-separated)");
+    }
+    ClientWebhook hook{std::string(Trim(entry.substr(0, eq))),
+                       std::string(Trim(entry.substr(eq + 1)))};
+    const bool known = std::any_of(clients.begin(), clients.end(),
+                                   [&](const ClientToken& t) { return t.name == hook.client; });
+    if (!known) {
+      return Bad(kVar, "no client named " + hook.client + " in CHITTYCHARGE_API_TOKENS");
+    }
+    for (const auto& other : hooks) {
+      if (other.client == hook.client) return Bad(kVar, "client " + hook.client + " named twice");
+    }
+    if (auto bad = BadWebhookUrl(hook.url)) {
+      return Bad(kVar, "the URL of client " + hook.client + " " + *bad);
+    }
+    hooks.push_back(std::move(hook));
+  }
+  return hooks;
+}
 
 Result<std::vector<ClientToken>> ParseClientTokens(std::string_view spec, int64_t default_rate) {
   constexpr std::string_view kVar = "CHITTYCHARGE_API_TOKENS";
@@ -232,6 +353,7 @@ Result<Config> Load(const Getenv& getenv) {
         {"default", c.chitty_id_token, Tier::kPremiumProperty, c.rate_limit_per_minute});
   }
   if (auto valid = Validate(c); !valid) return Fail(valid.error());
+  if (auto notify = ReadNotifications(getenv, &c); !notify) return Fail(notify.error());
   return c;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct ClientToken {
   std::string token;  // secret: never logged
   Tier max_tier = Tier::kPremiumProperty;
   int64_t rate_per_minute = 10;
+};
+
+// Where a client's notifications go (CHITTYCHARGE_CLIENT_WEBHOOKS: name=URL pairs).
+struct ClientWebhook {
+  std::string client;  // a client name of CHITTYCHARGE_API_TOKENS
+  std::string url;     // https://…, or http:// to a loopback address
 };
 
 struct Config {
@@ -56,6 +63,10 @@ struct Config {
   // TIER_LIMITS_<CUR>=new,verified,premium per currency (claims/currency.h): the Part 1
   // figures for the two-decimal ones, none for jpy until TIER_LIMITS_JPY is set.
   claims::CurrencyLimits tier_limits = claims::CurrencyLimits::Defaults();
+  // Notifications to client apps (docs/notifications.md): each client's URL, and the keys
+  // that sign them (secrets; the first one first, every one signs while rotating).
+  std::vector<ClientWebhook> client_webhooks;  // CHITTYCHARGE_CLIENT_WEBHOOKS
+  std::vector<std::string> notify_secrets;     // CHITTYCHARGE_NOTIFY_SECRET
   std::vector<std::string> notices;  // start-up warnings (a deprecated name in use), for the log
 };
 
@@ -65,6 +76,14 @@ Result<Config> Load(const Getenv& getenv);
 
 // "name:token[:MAX_TIER[:RATE]]" entries, comma-separated.
 Result<std::vector<ClientToken>> ParseClientTokens(std::string_view spec, int64_t default_rate);
+
+// "name=URL" entries, comma-separated; each name one of `clients`, once. A URL is https,
+// or http to a loopback address (127.0.0.0/8, [::1], localhost); no credentials, spaces
+// or fragment.
+Result<std::vector<ClientWebhook>> ParseClientWebhooks(std::string_view spec,
+                                                       const std::vector<ClientToken>& clients);
+// Whether a webhook URL is acceptable (the rule above); the reason when not.
+std::optional<std::string> BadWebhookUrl(std::string_view url);
 
 bool SupportedCurrency(std::string_view lower_case_code);
 

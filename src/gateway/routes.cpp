@@ -4,6 +4,7 @@
 
 #include "claims/disclosure.h"
 #include "holds/handlers.h"
+#include "notify/handlers.h"
 
 namespace cc::gateway {
 namespace {
@@ -42,6 +43,10 @@ http::Response GetDisclosure(Exchange& /*x*/) {
   return http::Json(200, claims::RenderDisclosureJson(current.version, current.text));
 }
 
+http::Response ListNotifications(Exchange& x) {
+  return notify::ListNotifications(x.deps, *x.caller, x.request);
+}
+
 void CountWebhook(metrics::Metrics& m, int /*status*/, const webhooks::WebhookNote& note) {
   m.Webhook(note.type, note.result);
 }
@@ -71,6 +76,7 @@ constexpr std::array kRoutes{
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
     Route{{"POST", "/api/holds/:id/refund"}, Access::kClient, &RefundHold, &CountRefund},
     Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
+    Route{{"GET", "/api/notifications"}, Access::kClient, &ListNotifications},
 };
 static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);
 

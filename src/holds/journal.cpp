@@ -161,6 +161,10 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   }
   const std::string before = (*known)->status;
   if (before == pi.status) return Ok();
+  // A terminal hold never leaves its state: a non-terminal status is a read of Stripe made
+  // before the change the ledger already has (a webhook that re-read Stripe just before a
+  // capture, recorded just after it). Recording it would move the hold back.
+  if (IsTerminal(before) && !IsTerminal(pi.status)) return Ok();
   std::string_view type = TransitionType(before, pi.status, pi.cancellation_reason);
   // The scheduler's release of this PaymentIntent (its intent pending or done) is
   // `released`, whoever records the cancel first: the run, its webhook, the reconciler.

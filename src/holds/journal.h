@@ -66,7 +66,9 @@ Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, 
 // unknown to the ledger is imported (its trail starts with `created` when Stripe made it
 // within the last 10 minutes — the create's own record is on its way — else with
 // `reconciled`), and a status other than the ledger's is a transition event carrying
-// `detail_json` (a JSON object). Nothing changed ⇒ nothing written. A cancel that is
+// `detail_json` (a JSON object). Nothing changed ⇒ nothing written; a non-terminal status
+// for a hold the ledger has as terminal (succeeded, canceled) is a stale read of Stripe ⇒
+// nothing written. A cancel that is
 // the scheduler's release (its intent under ReleaseKey is pending or succeeded) is
 // `released`, actor `scheduler`.
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,

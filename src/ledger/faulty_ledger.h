@@ -84,6 +84,25 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.Ping();
   }
+  Status SetNotificationClients(std::span<const std::string> clients) override {
+    if (Fails()) return Down();
+    return target_.SetNotificationClients(clients);
+  }
+  Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                          int limit) override {
+    if (Fails()) return Down();
+    return target_.LeaseDueNotifications(now, lease_s, limit);
+  }
+  Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) override {
+    if (Fails()) return Down();
+    return target_.RecordNotificationAttempt(attempt);
+  }
+  Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                     std::string_view starting_after,
+                                                     int limit) override {
+    if (Fails()) return Down();
+    return target_.ListFailedNotifications(client, starting_after, limit);
+  }
 
  private:
   bool Fails() {

@@ -113,6 +113,18 @@ Result<Event> InMemoryLedger::AppendEvent(const Event& event) {
   stored.seq = static_cast<int64_t>(trail.size()) + 1;
   trail.push_back(stored);
   event_holds_.emplace(event.id, event.hold_id);
+  if (notification_clients_.contains(hold->second.client)) {  // queued in the same "commit"
+    Notification n;
+    n.id = NotificationIdFor(stored.id);
+    n.client = hold->second.client;
+    n.hold_id = stored.hold_id;
+    n.type = "hold." + stored.type;
+    n.created_at = stored.created_at;
+    n.next_attempt_at = stored.created_at;
+    n.event = stored;
+    n.event.hold_expires_at.reset();
+    notifications_.emplace(n.id, std::move(n));
+  }
   if (!event.status_after.empty()) hold->second.status = event.status_after;
   if (event.hold_expires_at) hold->second.expires_at = event.hold_expires_at;
   return stored;
@@ -256,6 +268,112 @@ Status InMemoryLedger::SetJobState(std::string_view name, std::string_view value
   std::lock_guard lock(mu_);
   job_state_[std::string(name)] = std::string(value);
   return Ok();
+}
+
+Status InMemoryLedger::SetNotificationClients(std::span<const std::string> clients) {
+  std::lock_guard lock(mu_);
+  notification_clients_ = {clients.begin(), clients.end()};
+  return Ok();
+}
+
+Result<std::vector<Notification>> InMemoryLedger::LeaseDueNotifications(int64_t now,
+                                                                        int64_t lease_s,
+                                                                        int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  std::map<std::string_view, int64_t> head;  // hold → the seq of its oldest pending one
+  for (const auto& [id, n] : notifications_) {
+    if (n.status != NotificationStatus::kPending) continue;
+    auto [it, fresh] = head.emplace(n.hold_id, n.event.seq);
+    if (!fresh) it->second = std::min(it->second, n.event.seq);
+  }
+  std::vector<Notification*> due;
+  for (auto& [id, n] : notifications_) {
+    if (n.status != NotificationStatus::kPending || !notification_clients_.contains(n.client) ||
+        *n.next_attempt_at > now || (n.lease_until && *n.lease_until > now) ||
+        head.at(n.hold_id) != n.event.seq) {
+      continue;
+    }
+    due.push_back(&n);
+  }
+  std::sort(due.begin(), due.end(), [](const Notification* a, const Notification* b) {
+    return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
+  });
+  due.resize(std::min(due.size(), static_cast<size_t>(limit)));
+  std::vector<Notification> out;
+  for (Notification* n : due) {
+    n->lease_until = now + lease_s;
+    out.push_back(*n);
+  }
+  return out;
+}
+
+Result<bool> InMemoryLedger::RecordNotificationAttempt(const NotificationAttempt& a) {
+  using Outcome = NotificationAttempt::Outcome;
+  if (auto ok = ValidateNotificationAttempt(a); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const auto found = notifications_.find(a.id);
+  if (found == notifications_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no notification " + a.id);
+  }
+  Notification& n = found->second;
+  if (n.status != NotificationStatus::kPending) return false;
+  n.lease_until.reset();
+  switch (a.outcome) {
+    case Outcome::kDelivered:
+      n.status = NotificationStatus::kDelivered;
+      n.next_attempt_at.reset();
+      n.delivered_at = a.at;
+      break;
+    case Outcome::kFailed:
+      n.last_error = a.error;
+      n.next_attempt_at = a.next_attempt_at;
+      break;
+    case Outcome::kGaveUp:
+      n.status = NotificationStatus::kGaveUp;
+      n.last_error = a.error;
+      n.next_attempt_at.reset();
+      break;
+    case Outcome::kNotTried: n.next_attempt_at = a.next_attempt_at; return true;
+  }
+  ++n.attempts;
+  return true;
+}
+
+Result<Page<Notification>> InMemoryLedger::ListFailedNotifications(std::string_view client,
+                                                                   std::string_view starting_after,
+                                                                   int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const Notification* cursor = nullptr;
+  if (!starting_after.empty()) {
+    const auto found = notifications_.find(starting_after);
+    if (found == notifications_.end() || found->second.client != client) return UnknownCursor();
+    cursor = &found->second;
+  }
+  const auto newer = [](const Notification* a, const Notification* b) {
+    return std::tie(a->created_at, a->id) > std::tie(b->created_at, b->id);
+  };
+  std::vector<const Notification*> failed;
+  for (const auto& [id, n] : notifications_) {
+    if (n.client != client || n.attempts == 0 || n.status == NotificationStatus::kDelivered) {
+      continue;
+    }
+    if (cursor != nullptr && !newer(cursor, &n)) continue;
+    failed.push_back(&n);
+  }
+  std::sort(failed.begin(), failed.end(), newer);
+  Page<Notification> page;
+  page.has_more = failed.size() > static_cast<size_t>(limit);
+  failed.resize(std::min(failed.size(), static_cast<size_t>(limit)));
+  for (const Notification* n : failed) {
+    Notification shown = *n;
+    shown.event = Event{};
+    shown.event.id = n->event.id;
+    shown.event.seq = n->event.seq;
+    page.data.push_back(std::move(shown));
+  }
+  return page;
 }
 
 }  // namespace cc::ledger

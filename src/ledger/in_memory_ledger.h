@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ class InMemoryLedger final : public Ledger {
   Result<std::string> JobState(std::string_view name) override;
   Status SetJobState(std::string_view name, std::string_view value, int64_t now) override;
   Status Ping() override { return Ok(); }
+  Status SetNotificationClients(std::span<const std::string> clients) override;
+  Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                          int limit) override;
+  Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) override;
+  Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                     std::string_view starting_after,
+                                                     int limit) override;
 
  private:
   // The hold's id for a hold id, chitty_id or chain PaymentIntent id; "" if none.
@@ -49,8 +57,10 @@ class InMemoryLedger final : public Ledger {
   std::map<std::string, std::string, std::less<>> event_holds_;    // event id → hold id
   std::map<std::string, StripeIntent, std::less<>> intents_;
   std::map<std::string, int64_t, std::less<>> webhook_events_;
-  std::map<std::string, int64_t, std::less<>> leases_;
-  std::map<std::string, std::string, std::less<>> job_state_;  // hold id → leased until
+  std::map<std::string, int64_t, std::less<>> leases_;  // hold id → leased until
+  std::map<std::string, std::string, std::less<>> job_state_;
+  std::set<std::string, std::less<>> notification_clients_;
+  std::map<std::string, Notification, std::less<>> notifications_;  // by id, with its event
 };
 
 }  // namespace cc::ledger

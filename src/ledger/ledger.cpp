@@ -174,4 +174,34 @@ std::optional<IntentState> ParseIntentState(std::string_view name) {
   return std::nullopt;
 }
 
+std::string NotificationIdFor(std::string_view event_id) {
+  return "ntf_" + std::string(event_id.starts_with("evt_") ? event_id.substr(4) : event_id);
+}
+
+std::string_view NotificationStatusName(NotificationStatus status) {
+  switch (status) {
+    case NotificationStatus::kPending: return "pending";
+    case NotificationStatus::kDelivered: return "delivered";
+    case NotificationStatus::kGaveUp: return "gave_up";
+  }
+  return "pending";
+}
+
+std::optional<NotificationStatus> ParseNotificationStatus(std::string_view name) {
+  if (name == "pending") return NotificationStatus::kPending;
+  if (name == "delivered") return NotificationStatus::kDelivered;
+  if (name == "gave_up") return NotificationStatus::kGaveUp;
+  return std::nullopt;
+}
+
+Status ValidateNotificationAttempt(const NotificationAttempt& a) {
+  using Outcome = NotificationAttempt::Outcome;
+  if (!IsStripeId(a.id, "ntf_")) return Invalid("a notification id is ntf_ and [A-Za-z0-9_]", "id");
+  if ((a.outcome == Outcome::kFailed || a.outcome == Outcome::kNotTried) && !a.next_attempt_at) {
+    return Invalid("a notification not delivered needs its next attempt", "next_attempt_at");
+  }
+  if (a.at <= 0) return Invalid("an attempt needs its time", "at");
+  return Ok();
+}
+
 }  // namespace cc::ledger

@@ -110,6 +110,43 @@ struct Page {
   bool has_more = false;
 };
 
+// A notification to a client app (CONTRACT.md, "Notifications to client apps"): one per
+// audit event of a hold whose client is a notification client (SetNotificationClients),
+// queued by the ledger itself when the event is appended, in the same commit.
+enum class NotificationStatus { kPending, kDelivered, kGaveUp };
+
+struct Notification {
+  std::string id;  // NotificationIdFor(event id): the same on every try
+  std::string client;
+  std::string hold_id;
+  std::string type;  // "hold.<event type>"
+  NotificationStatus status = NotificationStatus::kPending;
+  int attempts = 0;                        // tries made (delivered or not)
+  std::string last_error;                  // why the last failed try failed
+  std::optional<int64_t> next_attempt_at;  // while pending: due then
+  int64_t created_at = 0;                  // its event's created_at
+  std::optional<int64_t> delivered_at;
+  std::optional<int64_t> lease_until;  // a sender has it until then
+  // The event it tells of, as stored (with its seq). Filled by LeaseDueNotifications only;
+  // elsewhere only event.id and event.seq are set.
+  Event event;
+};
+
+// What one try of a notification came to (RecordNotificationAttempt).
+struct NotificationAttempt {
+  enum class Outcome {
+    kDelivered,  // the client answered 2xx
+    kFailed,     // not delivered; due again at next_attempt_at
+    kGaveUp,     // not delivered, and no more tries
+    kNotTried,   // the sender let it go untried (attempts unchanged); due at next_attempt_at
+  };
+  std::string id;
+  Outcome outcome = Outcome::kDelivered;
+  std::string error;                       // kFailed / kGaveUp: kept as last_error
+  std::optional<int64_t> next_attempt_at;  // required for kFailed and kNotTried
+  int64_t at = 0;                          // when the try ended
+};
+
 // One create's records after its Stripe POST (RecordCreate's arguments, by reference).
 struct CreateRecord {
   const Hold* hold = nullptr;
@@ -186,7 +223,39 @@ class Ledger {
 
   // Ok when the ledger answers (GET /health's database_connected).
   virtual Status Ping() = 0;
+
+  // --- the notifications outbox (docs/notifications.md) ---
+  // The clients whose holds' events are queued as notifications from now on (those with a
+  // webhook URL); replaces the set. Events appended while a client is not in it are never
+  // queued, so a deployment without webhooks queues nothing.
+  virtual Status SetNotificationClients(std::span<const std::string> clients) = 0;
+  // The sender's due work: pending notifications of the set's clients whose
+  // next_attempt_at is at or before `now` and that no sender holds, each the OLDEST pending
+  // one of its hold (a hold's notifications go one at a time, in event order; delivered
+  // and given-up ones do not block), oldest first by (created_at, id), at most `limit`,
+  // each leased to the caller until now + lease_s (concurrent callers never get the same
+  // one), with its event.
+  virtual Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                                  int limit) = 0;
+  // Records a try and ends the lease. true: recorded; false: the notification is no longer
+  // pending (another sender finished it), nothing changed; kNotFound for an unknown id;
+  // kInvalidArgument for kFailed / kNotTried without next_attempt_at.
+  virtual Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) = 0;
+  // GET /api/notifications?status=failed: the client's notifications that failed at least
+  // once and are not delivered (pending with attempts > 0, or given up), newest first by
+  // (created_at, id), after the notification `starting_after` (empty: from the start; one
+  // of this client's, else kInvalidArgument param "starting_after"); limit 1..100.
+  virtual Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                             std::string_view starting_after,
+                                                             int limit) = 0;
 };
+
+// "ntf_" + the event id after its "evt_": a notification's id, the same on every try.
+std::string NotificationIdFor(std::string_view event_id);
+// "pending" / "delivered" / "gave_up".
+std::string_view NotificationStatusName(NotificationStatus status);
+std::optional<NotificationStatus> ParseNotificationStatus(std::string_view name);
+Status ValidateNotificationAttempt(const NotificationAttempt& attempt);
 
 // The checks every implementation applies before recording (kInvalidArgument).
 Status ValidateHold(const Hold& hold);

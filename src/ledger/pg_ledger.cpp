@@ -34,6 +34,12 @@ enum class pg::Stmt {
   kWebhookRecord,
   kJobStateGet,
   kJobStateSet,
+  kNotifyClients,
+  kNotifyLease,
+  kNotifyAttempt,
+  kNotifyStatus,
+  kNotifyCursor,
+  kNotifyFailed,
   kPing,
   kCount
 };
@@ -69,6 +75,13 @@ struct Statement {
   "coalesce(result::text, ''), coalesce(stripe_request_id, ''), "                     \
   "extract(epoch FROM created_at)::bigint, extract(epoch FROM finished_at)::bigint, " \
   "request::text"
+
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
+#define CC_NOTIFICATION_COLUMNS                                                           \
+  "id, client, hold_id, type, status, attempts, coalesce(last_error, ''), "               \
+  "extract(epoch FROM next_attempt_at)::bigint, extract(epoch FROM created_at)::bigint, " \
+  "extract(epoch FROM delivered_at)::bigint, extract(epoch FROM lease_until)::bigint, "   \
+  "event_id, hold_seq"
 
 constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements = {{
     // holds + hold_payment_intents
@@ -210,12 +223,57 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     {"job_state_set",
      "INSERT INTO job_state (name, value, updated_at) VALUES ($1, $2, to_timestamp($3::bigint)) "
      "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"},
+    // notification_clients + notifications (the outbox; 0006_notifications.sql). The rows
+    // are queued by the audit_events trigger, in the event's own statement.
+    // Every worker runs it at start, at once: new names go in sorted order, so two
+    // callers adding the same names wait for each other instead of deadlocking.
+    {"notify_clients",
+     "WITH d AS (DELETE FROM notification_clients WHERE client <> ALL($1::text[]) RETURNING 1), "
+     "i AS (INSERT INTO notification_clients (client) SELECT DISTINCT c FROM unnest($1::text[]) "
+     "AS u(c) ORDER BY c ON CONFLICT (client) DO NOTHING RETURNING 1) "
+     "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i)"},
+    // Due, not leased, a notification client's, and the oldest pending one of its hold (a
+    // hold's notifications go in event order; delivered and given-up ones do not block).
+    // Rows another run is leasing right now are skipped; one whose lease another run has
+    // just committed fails the re-check of lease_until under FOR UPDATE.
+    {"notify_lease",
+     "WITH l AS (UPDATE notifications n SET lease_until = to_timestamp($1::bigint + $2::bigint) "
+     "WHERE n.id IN (SELECT x.id FROM notifications x WHERE x.status = 'pending' "
+     "AND x.next_attempt_at <= to_timestamp($1::bigint) "
+     "AND (x.lease_until IS NULL OR x.lease_until <= to_timestamp($1::bigint)) "
+     "AND x.client IN (SELECT client FROM notification_clients) "
+     "AND NOT EXISTS (SELECT 1 FROM notifications p WHERE p.hold_id = x.hold_id "
+     "AND p.status = 'pending' AND p.hold_seq < x.hold_seq) "
+     "ORDER BY x.created_at, x.id LIMIT $3::integer FOR UPDATE OF x SKIP LOCKED) "
+     "RETURNING " CC_NOTIFICATION_COLUMNS ") "
+     "SELECT l.*, ev.* FROM l CROSS JOIN LATERAL (SELECT " CC_EVENT_COLUMNS
+     " FROM audit_events WHERE id = l.event_id) ev"},
+    // $2: delivered | failed | gave_up | not_tried. Only a pending one changes.
+    {"notify_attempt",
+     "UPDATE notifications SET "
+     "status = CASE $2::text WHEN 'delivered' THEN 'delivered' WHEN 'gave_up' THEN 'gave_up' "
+     "ELSE 'pending' END, "
+     "attempts = attempts + CASE WHEN $2::text = 'not_tried' THEN 0 ELSE 1 END, "
+     "last_error = CASE WHEN $2::text IN ('failed', 'gave_up') THEN $3 ELSE last_error END, "
+     "next_attempt_at = CASE WHEN $2::text IN ('failed', 'not_tried') "
+     "THEN to_timestamp($4::bigint) END, "
+     "delivered_at = CASE WHEN $2::text = 'delivered' THEN to_timestamp($5::bigint) END, "
+     "lease_until = NULL WHERE id = $1 AND status = 'pending' RETURNING 1"},
+    {"notify_status", "SELECT status FROM notifications WHERE id = $1"},
+    {"notify_cursor", "SELECT 1 FROM notifications WHERE id = $1 AND client = $2"},
+    {"notify_failed",
+     "SELECT " CC_NOTIFICATION_COLUMNS " FROM notifications n WHERE n.client = $1 "
+     "AND n.attempts > 0 AND n.status <> 'delivered' "
+     "AND ($2::text IS NULL OR (n.created_at, n.id) < "
+     "(SELECT c.created_at, c.id FROM notifications c WHERE c.id = $2 AND c.client = $1)) "
+     "ORDER BY n.created_at DESC, n.id DESC LIMIT $3::integer"},
     {"ping", "SELECT 1"},
 }};
 
 #undef CC_HOLD_COLUMNS
 #undef CC_EVENT_COLUMNS
 #undef CC_INTENT_COLUMNS
+#undef CC_NOTIFICATION_COLUMNS
 
 const Statement& Sql(Stmt stmt) { return kStatements.at(static_cast<size_t>(stmt)); }
 
@@ -343,6 +401,32 @@ Event EventFrom(const std::vector<PgValue>& r) {
   e.detail_json = Str(r.at(13));
   e.created_at = Int(r.at(14));
   return e;
+}
+
+constexpr size_t kNotificationColumns = 13;
+
+// A notification row; with `with_event`, the event's columns follow (notify_lease).
+Notification NotificationFrom(const std::vector<PgValue>& r, bool with_event) {
+  Notification n;
+  n.id = Str(r.at(0));
+  n.client = Str(r.at(1));
+  n.hold_id = Str(r.at(2));
+  n.type = Str(r.at(3));
+  n.status = ParseNotificationStatus(Str(r.at(4))).value_or(NotificationStatus::kPending);
+  n.attempts = static_cast<int>(Int(r.at(5)));
+  n.last_error = Str(r.at(6));
+  n.next_attempt_at = OptionalInt(r.at(7));
+  n.created_at = Int(r.at(8));
+  n.delivered_at = OptionalInt(r.at(9));
+  n.lease_until = OptionalInt(r.at(10));
+  if (with_event) {
+    n.event = EventFrom(std::vector<PgValue>(
+        r.begin() + static_cast<std::ptrdiff_t>(kNotificationColumns), r.end()));
+  } else {
+    n.event.id = Str(r.at(11));
+    n.event.seq = Int(r.at(12));
+  }
+  return n;
 }
 
 StripeIntent IntentFrom(const std::vector<PgValue>& r) {
@@ -864,6 +948,89 @@ Status PgLedger::Ping() {
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
   return Ok();
+}
+
+namespace {
+
+std::string_view OutcomeName(NotificationAttempt::Outcome outcome) {
+  using Outcome = NotificationAttempt::Outcome;
+  switch (outcome) {
+    case Outcome::kDelivered: return "delivered";
+    case Outcome::kFailed: return "failed";
+    case Outcome::kGaveUp: return "gave_up";
+    case Outcome::kNotTried: return "not_tried";
+  }
+  return "not_tried";
+}
+
+}  // namespace
+
+Status PgLedger::SetNotificationClients(std::span<const std::string> clients) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  TextArray names;
+  for (const std::string& c : clients) names.Add(c);
+  auto rows = Run(Stmt::kNotifyClients, {names.Literal()});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  return Ok();
+}
+
+Result<std::vector<Notification>> PgLedger::LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                                  int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kNotifyLease, {Number(now), Number(lease_s), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<Notification> due;
+  for (const auto& r : rows->rows) due.push_back(NotificationFrom(r, true));
+  std::sort(due.begin(), due.end(), [](const Notification& a, const Notification& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return due;
+}
+
+Result<bool> PgLedger::RecordNotificationAttempt(const NotificationAttempt& a) {
+  if (auto ok = ValidateNotificationAttempt(a); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kNotifyAttempt, {Text(a.id), Text(OutcomeName(a.outcome)), Text(a.error),
+                                         OptionalNumber(a.next_attempt_at), Number(a.at)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (!rows->rows.empty()) return true;
+  auto stored = Run(Stmt::kNotifyStatus, {Text(a.id)});
+  if (!stored) return Fail(stored.error());
+  if (!stored->ok()) return Refused(*stored);
+  if (stored->rows.empty()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no notification " + a.id);
+  }
+  return false;
+}
+
+Result<Page<Notification>> PgLedger::ListFailedNotifications(std::string_view client,
+                                                             std::string_view starting_after,
+                                                             int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  if (!starting_after.empty()) {
+    auto cursor = Run(Stmt::kNotifyCursor, {Text(starting_after), Text(client)});
+    if (!cursor) return Fail(cursor.error());
+    if (!cursor->ok()) return Refused(*cursor);
+    if (cursor->rows.empty()) return UnknownCursor();
+  }
+  auto rows =
+      Run(Stmt::kNotifyFailed, {Text(client), TextOrNull(starting_after), Number(limit + 1)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  Page<Notification> page;
+  for (const auto& r : rows->rows) page.data.push_back(NotificationFrom(r, false));
+  page.has_more = page.data.size() > static_cast<size_t>(limit);
+  if (page.has_more) page.data.pop_back();
+  return page;
 }
 
 }  // namespace cc::ledger

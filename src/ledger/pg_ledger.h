@@ -74,6 +74,13 @@ class PgLedger final : public Ledger {
   Result<std::string> JobState(std::string_view name) override;
   Status SetJobState(std::string_view name, std::string_view value, int64_t now) override;
   Status Ping() override;
+  Status SetNotificationClients(std::span<const std::string> clients) override;
+  Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                          int limit) override;
+  Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) override;
+  Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                     std::string_view starting_after,
+                                                     int limit) override;
   std::vector<Result<StripeIntent>> BeginIntents(
       std::span<const StripeIntent* const> intents) override;
   std::vector<Status> RecordCreates(std::span<const CreateRecord> records) override;

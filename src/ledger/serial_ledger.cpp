@@ -159,5 +159,21 @@ Status SerialLedger::SetJobState(std::string_view name, std::string_view value, 
 Status SerialLedger::Ping() {
   return Serially([&](Ledger& l) { return l.Ping(); });
 }
+Status SerialLedger::SetNotificationClients(std::span<const std::string> clients) {
+  return Serially([&](Ledger& l) { return l.SetNotificationClients(clients); });
+}
+Result<std::vector<Notification>> SerialLedger::LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                                      int limit) {
+  return Serially([&](Ledger& l) { return l.LeaseDueNotifications(now, lease_s, limit); });
+}
+Result<bool> SerialLedger::RecordNotificationAttempt(const NotificationAttempt& attempt) {
+  return Serially([&](Ledger& l) { return l.RecordNotificationAttempt(attempt); });
+}
+Result<Page<Notification>> SerialLedger::ListFailedNotifications(std::string_view client,
+                                                                 std::string_view starting_after,
+                                                                 int limit) {
+  return Serially(
+      [&](Ledger& l) { return l.ListFailedNotifications(client, starting_after, limit); });
+}
 
 }  // namespace cc::ledger

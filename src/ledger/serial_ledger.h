@@ -67,6 +67,13 @@ class SerialLedger final : public Ledger {
   Result<std::string> JobState(std::string_view name) override;
   Status SetJobState(std::string_view name, std::string_view value, int64_t now) override;
   Status Ping() override;
+  Status SetNotificationClients(std::span<const std::string> clients) override;
+  Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                          int limit) override;
+  Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) override;
+  Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                     std::string_view starting_after,
+                                                     int limit) override;
   // (BeginIntents / RecordCreates: the defaults, each item through the calls above.)
 
   static constexpr size_t kMaxBatch = 64;

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -175,6 +176,229 @@ BOOST_FIXTURE_TEST_CASE(the_service_role_cannot_update_or_delete_audit_rows, Fre
   REQUIRE_OK(page);
   BOOST_REQUIRE(page->data.size() == 1U);
   BOOST_TEST(page->data[0].type == "created");
+}
+
+// --- the notifications outbox (0006_notifications.sql) ---
+
+std::string Count(PgConnection& conn, const std::string& sql) {
+  auto rows = conn.ExecScript(sql, 5000);
+  BOOST_REQUIRE(rows.has_value());
+  BOOST_REQUIRE_MESSAGE(rows->ok(), rows->message);
+  return rows->rows.at(0).at(0).value_or("NULL");
+}
+
+// The trigger queues a notification in the event's own transaction: inside it the row is
+// there, after a rollback neither the event nor its notification is.
+BOOST_FIXTURE_TEST_CASE(a_notification_commits_or_rolls_back_with_its_event, FreshPgLedger) {
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_t", "alpha", behaviour::kNow)));
+  auto conn = PgConnection::Connect(SharedCluster().Conninfo(db, kServiceRole), waiter, 5000);
+  REQUIRE_OK(conn);
+  const std::string insert =
+      "INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, created_at) "
+      "VALUES ('evt_rolled', 'pi_t', 1, 'CHITTY-AUTH-pi_t', 'captured', 'stripe', now())";
+  for (const char* sql : {"BEGIN", insert.c_str()}) {
+    auto done = (*conn)->ExecScript(sql, 5000);
+    REQUIRE_OK(done);
+    BOOST_REQUIRE_MESSAGE(done->ok(), done->message);
+  }
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM notifications WHERE event_id = 'evt_rolled'") ==
+             "1");
+  REQUIRE_OK((*conn)->ExecScript("ROLLBACK", 5000));
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM notifications") == "0");
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM audit_events") == "0");
+  // A statement that fails after its event insert (a second row breaks a constraint)
+  // leaves nothing either.
+  auto refused = (*conn)->ExecScript(
+      "INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, created_at) VALUES "
+      "('evt_ok', 'pi_t', 1, 'c', 'captured', 'stripe', now()), "
+      "('evt_bad', 'pi_t', 1, 'c', 'captured', 'stripe', now())",
+      5000);
+  REQUIRE_OK(refused);
+  BOOST_TEST(refused->sqlstate == "23505");
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM notifications") == "0");
+  // Committed: exactly one, named after its event.
+  REQUIRE_OK(ledger.AppendEvent(behaviour::MakeEvent("evt_kept", "pi_t", "captured")));
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM notifications") == "1");
+  BOOST_TEST(Count(**conn, "SELECT id FROM notifications") == "ntf_kept");
+}
+
+// Many senders lease at once (each its own connection, as several chittycharge-jobs runs on
+// several hosts): no notification is handed to two of them while leased, and a hold's
+// notifications are never in flight together and go in event order.
+BOOST_FIXTURE_TEST_CASE(concurrent_senders_never_share_a_notification_and_keep_hold_order,
+                        FreshPgLedger) {
+  constexpr int kHolds = 12;
+  constexpr int kEventsPerHold = 4;
+  constexpr int kSenders = 4;
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  for (int h = 0; h < kHolds; ++h) {
+    const std::string pi = "pi_c" + std::to_string(h);
+    REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold(pi, "alpha", behaviour::kNow)));
+    for (int e = 1; e <= kEventsPerHold; ++e) {
+      REQUIRE_OK(ledger.AppendEvent(behaviour::EventAt(
+          "evt_c" + std::to_string(h) + "_" + std::to_string(e), pi, behaviour::kNow + e)));
+    }
+  }
+  std::mutex mu;
+  std::map<std::string, int64_t> in_flight;  // hold → the seq being sent
+  std::map<std::string, int64_t> last_sent;  // hold → the seq of its last delivered one
+  std::map<std::string, int> times_leased;
+  std::atomic<int> violations{0};
+  std::atomic<int> failures{0};
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kSenders; ++t) {
+    threads.emplace_back([&] {
+      PollSocketWaiter own_waiter;
+      PgLedger own(Options(SharedCluster().Conninfo(db, kServiceRole)), own_waiter);
+      for (int round = 0; round < 2000; ++round) {
+        auto due = own.LeaseDueNotifications(behaviour::kNow + 100, 600, 3);
+        if (!due) {
+          failures.fetch_add(1);
+          return;
+        }
+        if (due->empty()) {
+          if (delivered.load() == kHolds * kEventsPerHold) return;
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          continue;
+        }
+        for (const Notification& n : *due) {
+          {
+            const std::lock_guard lock(mu);
+            ++times_leased[n.id];
+            if (in_flight.contains(n.hold_id)) violations.fetch_add(1);
+            if (n.event.seq != last_sent[n.hold_id] + 1) violations.fetch_add(1);
+            in_flight[n.hold_id] = n.event.seq;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));  // "sending"
+          {  // sent: off the books before the record commits, so the next can be leased
+            const std::lock_guard lock(mu);
+            in_flight.erase(n.hold_id);
+            last_sent[n.hold_id] = n.event.seq;
+          }
+          auto recorded =
+              own.RecordNotificationAttempt({n.id, NotificationAttempt::Outcome::kDelivered, "",
+                                             std::nullopt, behaviour::kNow + 100});
+          if (!recorded || !*recorded) failures.fetch_add(1);
+          delivered.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(violations.load() == 0);
+  BOOST_TEST(times_leased.size() == static_cast<size_t>(kHolds * kEventsPerHold));
+  for (const auto& [id, count] : times_leased) {
+    BOOST_TEST_INFO(id);
+    BOOST_TEST(count == 1);
+  }
+  for (const auto& [hold, seq] : last_sent) BOOST_TEST(seq == kEventsPerHold);
+}
+
+// The create path's batch statement (record_creates) queues its events' notifications in
+// the same statement: still one statement, one commit.
+BOOST_FIXTURE_TEST_CASE(a_batch_of_creates_queues_its_notifications_in_its_statement,
+                        FreshPgLedger) {
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  std::vector<StripeIntent> intents;
+  std::vector<Hold> holds;
+  std::vector<Event> events;
+  for (int n = 0; n < 4; ++n) {
+    const std::string pi = "pi_b" + std::to_string(n);
+    intents.push_back(behaviour::MakeIntent("kb" + std::to_string(n), behaviour::kNow));
+    holds.push_back(behaviour::MakeHold(pi, n % 2 == 0 ? "alpha" : "beta", behaviour::kNow));
+    events.push_back(behaviour::MakeEvent("evt_b" + std::to_string(n), pi, "created"));
+    events.back().status_after = holds.back().status;
+  }
+  std::vector<CreateRecord> records;
+  for (size_t i = 0; i < holds.size(); ++i) {
+    REQUIRE_OK(ledger.BeginIntent(intents[i]));
+    records.push_back({&holds[i], &events[i], intents[i].idempotency_key, "{}", behaviour::kNow});
+  }
+  for (const Status& recorded : ledger.RecordCreates(records)) REQUIRE_OK(recorded);
+  BOOST_TEST(ledger.batch_settled() == 4U);  // one statement settled all four
+  auto due = ledger.LeaseDueNotifications(behaviour::kNow, 60, 10);
+  REQUIRE_OK(due);
+  BOOST_TEST(behaviour::Ids(*due) == (std::vector<std::string>{"ntf_b0", "ntf_b2"}),
+             boost::test_tools::per_element());  // alpha's only
+}
+
+// Every worker process syncs the clients at start, all at once: none of them fails (no
+// deadlock between callers adding the same names, whatever order their lists are in).
+BOOST_FIXTURE_TEST_CASE(concurrent_syncs_of_the_notification_clients_all_succeed, FreshPgLedger) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      PollSocketWaiter own_waiter;
+      PgLedger own(Options(SharedCluster().Conninfo(db, kServiceRole)), own_waiter);
+      std::vector<std::string> names{"delta", "charlie", "bravo", "alpha"};
+      if (t % 2 == 1) std::reverse(names.begin(), names.end());
+      for (int round = 0; round < 25; ++round) {
+        const std::vector<std::string> none;
+        if (!own.SetNotificationClients(round % 3 == 0 ? none : names)) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  const std::vector<std::string> final_set{"alpha", "bravo"};
+  REQUIRE_OK(ledger.SetNotificationClients(final_set));
+  const PgRows rows = SharedCluster().Sql(db,
+                                          "SELECT string_agg(client, ',' ORDER BY client) FROM "
+                                          "notification_clients");
+  BOOST_REQUIRE(rows.ok());
+  BOOST_TEST(rows.rows.at(0).at(0).value_or("") == "alpha,bravo");
+}
+
+// What the outbox needs and no more: the service role queues (through the trigger),
+// leases, records and syncs; it still may not change the audit trail, nor delete a
+// notification.
+BOOST_FIXTURE_TEST_CASE(the_service_roles_grants_cover_the_outbox_and_no_more, FreshPgLedger) {
+  auto conn = PgConnection::Connect(SharedCluster().Conninfo(db, kServiceRole), waiter, 5000);
+  REQUIRE_OK(conn);
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_g", "alpha", behaviour::kNow)));
+  REQUIRE_OK(ledger.AppendEvent(behaviour::MakeEvent("evt_g", "pi_g", "created")));
+  for (const char* sql :
+       {"DELETE FROM notifications", "TRUNCATE notifications",
+        "INSERT INTO notifications (id, event_id, hold_id, hold_seq, client, "
+        "type, created_at, next_attempt_at) VALUES ('ntf_x', 'evt_g', 'pi_g', "
+        "1, 'alpha', 'hold.created', now(), now())",
+        "UPDATE audit_events SET type = 'canceled'", "DELETE FROM audit_events"}) {
+    auto refused = (*conn)->ExecScript(sql, 5000);
+    REQUIRE_OK(refused);
+    BOOST_TEST_INFO(sql);
+    BOOST_TEST(refused->sqlstate == "42501");
+  }
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM notifications") == "1");
+  REQUIRE_OK(ledger.SetNotificationClients({}));
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM notification_clients") == "0");
+}
+
+// The audit trail never depends on the outbox's grants: with none at all on its tables
+// (an upgrade whose grant step was forgotten), events are still recorded and queued (the
+// trigger runs as the owner); only the sender's own calls fail.
+BOOST_FIXTURE_TEST_CASE(events_are_recorded_and_queued_without_any_grant_on_the_outbox,
+                        FreshPgLedger) {
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  const PgRows revoked = SharedCluster().Sql(
+      db, std::string("REVOKE ALL ON notifications, notification_clients FROM ") + kServiceRole);
+  BOOST_REQUIRE_MESSAGE(revoked.ok(), revoked.message);
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_r", "alpha", behaviour::kNow)));
+  REQUIRE_OK(ledger.AppendEvent(behaviour::MakeEvent("evt_r", "pi_r", "created")));
+  const PgRows queued = SharedCluster().Sql(db, "SELECT id FROM notifications");
+  BOOST_REQUIRE(queued.ok());
+  BOOST_REQUIRE_EQUAL(queued.rows.size(), 1U);
+  BOOST_TEST(queued.rows[0].at(0).value_or("") == "ntf_r");
+  REQUIRE_ERROR(ledger.LeaseDueNotifications(behaviour::kNow, 60, 10));
 }
 
 BOOST_AUTO_TEST_CASE(an_unmigrated_database_is_internal_and_names_the_migrate_tool) {

@@ -2,8 +2,8 @@
 """The dependency rule of ARCHITECTURE.md, checked on every #include under src/.
 
 Each room (a folder of src/) may include only the rooms listed for it below; a domain
-(holds, webhooks, jobs, gateway) uses another domain through its pure headers, never its
-handlers; each C library's header appears only in its one adapter. Run by ctest
+(holds, webhooks, notify, jobs, gateway) uses another domain through its pure headers,
+never its handlers; each C library's header appears only in its one adapter. Run by ctest
 (`layering`); prints every breach as FILE:LINE and exits 1 if there is any.
 """
 import pathlib
@@ -29,16 +29,18 @@ ALLOWED = {
     "claims": {"core"},  # pure building blocks of the claims domain (issue 13)
     "holds": {"core", "http", "config", "stripe", "claims", "chittyid/pending_id.h"} | PORTS,
     "webhooks": {"core", "http", "config", "holds", "stripe"} | PORTS,
-    "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h",
+    "notify": {"core", "http", "config", "holds"} | PORTS,
+    "jobs": {"core", "http", "config", "holds", "notify", "stripe", "chittyid/pending_id.h",
              "webhooks/events.h"} | PORTS,
-    "gateway": {"core", "runtime", "http", "config", "claims", "holds", "webhooks", "jobs"} | PORTS,
+    "gateway": {"core", "runtime", "http", "config", "claims", "holds", "webhooks", "notify",
+                "jobs"} | PORTS,
     "fcgi": {"core", "runtime", "http", "httpclient"},
     "ledger": {"core", "runtime"},
     "app": None,  # the composition root sees everything
 }
 
 # A domain's handlers are for the routes table only (gateway/routes.cpp).
-HANDLERS = re.compile(r"^(holds|webhooks|jobs)/handlers\.h$")
+HANDLERS = re.compile(r"^(holds|webhooks|notify|jobs)/handlers\.h$")
 
 # C library header prefix -> the only files that may include it.
 C_LIBRARIES = {

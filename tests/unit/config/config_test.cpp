@@ -196,6 +196,86 @@ BOOST_AUTO_TEST_CASE(a_bad_tier_limits_value_refuses_to_start) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(client_webhooks_and_the_secrets_that_sign_them) {
+  auto c =
+      LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
+                {"CHITTYCHARGE_API_TOKENS", "alpha:ta,beta:tb,gamma:tc"},
+                {"CHITTYCHARGE_CLIENT_WEBHOOKS",
+                 " alpha=https://hooks.example.com/cc?x=1 , beta=http://127.0.0.1:9000/hook,"
+                 "gamma=http://[::1]:8080/"},
+                {"CHITTYCHARGE_NOTIFY_SECRET", "secret_new_0123456789, secret_old_0123456789"}});
+  REQUIRE_OK(c);
+  BOOST_REQUIRE_EQUAL(c->client_webhooks.size(), 3U);
+  BOOST_TEST(c->client_webhooks[0].client == "alpha");
+  BOOST_TEST(c->client_webhooks[0].url == "https://hooks.example.com/cc?x=1");
+  BOOST_TEST(c->client_webhooks[1].url == "http://127.0.0.1:9000/hook");
+  BOOST_TEST(c->client_webhooks[2].url == "http://[::1]:8080/");
+  BOOST_TEST(c->notify_secrets ==
+                 (std::vector<std::string>{"secret_new_0123456789", "secret_old_0123456789"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(c->notices.empty());
+  auto none = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}});
+  REQUIRE_OK(none);
+  BOOST_TEST(none->client_webhooks.empty());
+  BOOST_TEST(none->notify_secrets.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_client_webhook_is_refused_naming_the_variable) {
+  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"},
+                                                {"CHITTYCHARGE_API_TOKENS", "alpha:ta,beta:tb"},
+                                                {"CHITTYCHARGE_NOTIFY_SECRET", "s3cret"}};
+  for (const char* spec : {
+           "alpha=http://hooks.example.com/cc",                  // plain http off loopback
+           "alpha=http://10.0.0.1/cc",                           // not loopback
+           "alpha=http://127.0.0.1.evil.com/",                   // a name, not an address
+           "alpha=http://128.0.0.1/",                            // 127/8 only
+           "alpha=http://[::2]/",                                // not ::1
+           "alpha=https://user:pw@hooks.example/",               // credentials
+           "alpha=http://127.0.0.1@evil.com/",                   // the host is evil.com
+           "alpha=ftp://hooks.example.com/",                     // not http(s)
+           "alpha=https:///nohost",                              // no host
+           "alpha=https://h.example:99999/",                     // port out of range
+           "alpha=https://h.example/a b",                        // a space
+           "alpha=https://h.example/#frag",                      // a fragment
+           "alpha",                                              // no =
+           "=https://h.example/",                                // no name
+           "delta=https://h.example/",                           // not a configured client
+           "alpha=https://a.example/,alpha=https://b.example/",  // twice
+       }) {
+    auto env = base;
+    env["CHITTYCHARGE_CLIENT_WEBHOOKS"] = spec;
+    auto c = LoadFrom(env);
+    BOOST_TEST_INFO(spec);
+    REQUIRE_ERROR(c);
+    BOOST_TEST(c.error().code == "invalid_config");
+    BOOST_TEST(c.error().param == "CHITTYCHARGE_CLIENT_WEBHOOKS");
+    BOOST_TEST(c.error().message.starts_with("CHITTYCHARGE_CLIENT_WEBHOOKS: "));
+    BOOST_TEST(c.error().message.find("evil") == std::string::npos);  // URLs are not echoed
+  }
+  for (const char* loopback : {"http://localhost:8080/x", "http://127.1.2.3/", "http://[::1]/"}) {
+    BOOST_TEST_INFO(loopback);
+    BOOST_TEST(!BadWebhookUrl(loopback).has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(webhooks_need_a_notify_secret_and_a_short_one_is_a_notice) {
+  std::map<std::string, std::string> env{
+      {"STRIPE_SECRET_KEY", "sk_test_x"},
+      {"CHITTYCHARGE_API_TOKENS", "alpha:ta"},
+      {"CHITTYCHARGE_CLIENT_WEBHOOKS", "alpha=https://h.example/"}};
+  auto missing = LoadFrom(env);
+  REQUIRE_ERROR(missing);
+  BOOST_TEST(missing.error().param == "CHITTYCHARGE_NOTIFY_SECRET");
+  env["CHITTYCHARGE_NOTIFY_SECRET"] = " , ";
+  REQUIRE_ERROR(LoadFrom(env));
+  env["CHITTYCHARGE_NOTIFY_SECRET"] = "k9q";
+  auto weak = LoadFrom(env);
+  REQUIRE_OK(weak);
+  BOOST_REQUIRE_EQUAL(weak->notices.size(), 1U);
+  BOOST_TEST(weak->notices[0].find("CHITTYCHARGE_NOTIFY_SECRET") != std::string::npos);
+  BOOST_TEST(weak->notices[0].find("k9q") == std::string::npos);  // never the secret itself
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::config

@@ -164,6 +164,21 @@ BOOST_AUTO_TEST_CASE(capture_records_captured_once_with_its_reason) {
   BOOST_TEST(book.ListPendingIntents(now + 1000, 10)->empty());
 }
 
+// Regression (tests/integration/test_lifecycle.py, flaky): the webhook of the guest's
+// confirmation re-read Stripe (requires_capture) just before the client's capture and
+// recorded it just after: an `authorized` event moved the captured hold back to
+// requires_capture in the ledger, and the scheduler then tried to release it.
+BOOST_AUTO_TEST_CASE(a_stale_read_of_stripe_never_moves_a_terminal_hold_back) {
+  const std::string id = Authorized();
+  stripe::PaymentIntent stale = stripe.intents.at(id);  // requires_capture, read "before"
+  auto r = CaptureHold(deps(), as(alpha), Post("{}"), id);
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  REQUIRE_OK(SyncHold(book, HoldRecord::FromStripe(stale, std::nullopt, now),
+                      Actor{"stripe", "req-webhook"}, now));
+  BOOST_TEST((Types(id) == std::vector<std::string>{"created", "captured"}));
+  BOOST_TEST((*book.FindHold(id))->status == "succeeded");
+}
+
 // Regression (probe): a keyed capture repeated while memcached was down answered 409
 // hold_already_captured instead of replaying its 200 (and 409, not 422, for another amount).
 BOOST_AUTO_TEST_CASE(a_keyed_capture_repeated_with_memcached_down_replays_its_200) {

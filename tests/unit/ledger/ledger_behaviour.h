@@ -661,6 +661,236 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   REQUIRE_OK(ledger.Ping());
 }
 
+// --- the notifications outbox ---
+
+inline std::vector<std::string> Ids(const std::vector<Notification>& notifications) {
+  std::vector<std::string> ids;
+  for (const Notification& n : notifications) ids.push_back(n.id);
+  return ids;
+}
+
+inline Event EventAt(const std::string& id, const std::string& hold_id, int64_t created_at) {
+  Event e = MakeEvent(id, hold_id, "reconciled");
+  e.created_at = created_at;
+  return e;
+}
+
+inline NotificationAttempt Try(const std::string& id, NotificationAttempt::Outcome outcome,
+                               int64_t at, std::optional<int64_t> next = std::nullopt,
+                               std::string error = {}) {
+  return NotificationAttempt{id, outcome, std::move(error), next, at};
+}
+
+inline void queues_a_notification_for_each_event_of_a_notification_clients_holds(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_q1", "alpha", kNow)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_q2", "beta", kNow)));
+  REQUIRE_OK(ledger.AppendEvent(EventAt("evt_before", "pi_q1", kNow)));  // no client set yet
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));  // again: the same set
+  Event created = MakeEvent("evt_q1", "pi_q1", "captured");
+  created.status_before = "requires_capture";
+  created.status_after = "succeeded";
+  created.amount = 1200;
+  created.currency = "usd";
+  created.detail_json = R"({"reason":"damage"})";
+  created.created_at = kNow + 1;
+  REQUIRE_OK(ledger.AppendEvent(created));
+  REQUIRE_OK(ledger.AppendEvent(created));  // a repeat: no second notification
+  REQUIRE_OK(ledger.AppendEvent(EventAt("evt_q2", "pi_q2", kNow + 1)));  // beta: not queued
+  // A create in one call, and a batch of two (PgLedger: one statement each).
+  REQUIRE_OK(ledger.BeginIntent(MakeIntent("kq3", kNow)));
+  Hold h3 = MakeHold("pi_q3", "alpha", kNow);
+  Event e3 = MakeEvent("evt_q3", "pi_q3", "created");
+  e3.status_after = h3.status;
+  e3.created_at = kNow + 2;
+  REQUIRE_OK(ledger.RecordCreate(h3, e3, "kq3", "{}", kNow + 2));
+  std::vector<Hold> holds{MakeHold("pi_q4", "alpha", kNow), MakeHold("pi_q5", "alpha", kNow)};
+  std::vector<Event> events{MakeEvent("evt_q4", "pi_q4", "created"),
+                            MakeEvent("evt_q5", "pi_q5", "created")};
+  const std::vector<std::string> keys{"kq4", "kq5"};
+  std::vector<CreateRecord> records;
+  for (size_t i = 0; i < holds.size(); ++i) {
+    events[i].status_after = holds[i].status;
+    events[i].created_at = kNow + 3;
+    REQUIRE_OK(ledger.BeginIntent(MakeIntent(keys[i], kNow)));
+    records.push_back({&holds[i], &events[i], keys[i], "{}", kNow + 3});
+  }
+  for (const Status& recorded : ledger.RecordCreates(records)) REQUIRE_OK(recorded);
+
+  auto due = ledger.LeaseDueNotifications(kNow + 10, 60, 100);
+  REQUIRE_OK(due);
+  BOOST_TEST(Ids(*due) == (std::vector<std::string>{"ntf_q1", "ntf_q3", "ntf_q4", "ntf_q5"}),
+             boost::test_tools::per_element());
+  const Notification& n = due->front();
+  BOOST_TEST(n.client == "alpha");
+  BOOST_TEST(n.hold_id == "pi_q1");
+  BOOST_TEST(n.type == "hold.captured");
+  BOOST_TEST((n.status == NotificationStatus::kPending));
+  BOOST_TEST(n.attempts == 0);
+  BOOST_TEST(n.last_error.empty());
+  BOOST_TEST(n.created_at == kNow + 1);
+  BOOST_TEST((n.next_attempt_at == std::optional<int64_t>(kNow + 1)));
+  BOOST_TEST((n.lease_until == std::optional<int64_t>(kNow + 70)));
+  BOOST_TEST(n.event.id == "evt_q1");
+  BOOST_TEST(n.event.seq == 2);
+  BOOST_TEST(n.event.type == "captured");
+  BOOST_TEST(n.event.actor == "client:main");
+  BOOST_TEST(n.event.status_after == "succeeded");
+  BOOST_TEST((n.event.amount == std::optional<int64_t>(1200)));
+  BOOST_TEST(n.event.detail_json == R"({"reason":"damage"})");
+  BOOST_TEST(n.event.created_at == kNow + 1);
+  BOOST_TEST(due->at(1).type == "hold.created");
+  BOOST_TEST(due->at(1).event.seq == 1);
+  BOOST_TEST(NotificationIdFor("evt_q1") == "ntf_q1");
+
+  // Without the client in the set, nothing more is queued and nothing is handed out.
+  REQUIRE_OK(ledger.SetNotificationClients({}));
+  REQUIRE_OK(ledger.AppendEvent(EventAt("evt_q6", "pi_q1", kNow + 4)));
+  auto none = ledger.LeaseDueNotifications(kNow + 1000, 60, 100);
+  REQUIRE_OK(none);
+  BOOST_TEST(none->empty());
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));  // back: the queued ones are due again
+  auto again = ledger.LeaseDueNotifications(kNow + 1000, 60, 100);
+  REQUIRE_OK(again);
+  BOOST_TEST(Ids(*again) == (std::vector<std::string>{"ntf_q1", "ntf_q3", "ntf_q4", "ntf_q5"}),
+             boost::test_tools::per_element());
+  REQUIRE_ERROR(ledger.LeaseDueNotifications(kNow, 60, 0));
+}
+
+inline void leases_only_the_oldest_pending_notification_of_each_hold(Ledger& ledger) {
+  using Outcome = NotificationAttempt::Outcome;
+  const std::vector<std::string> alpha{"alpha"};
+  REQUIRE_OK(ledger.SetNotificationClients(alpha));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_oa", "alpha", kNow)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_ob", "alpha", kNow)));
+  for (int i = 1; i <= 3; ++i) {
+    REQUIRE_OK(ledger.AppendEvent(EventAt("evt_a" + std::to_string(i), "pi_oa", kNow + i)));
+  }
+  REQUIRE_OK(ledger.AppendEvent(EventAt("evt_b1", "pi_ob", kNow + 2)));
+  REQUIRE_OK(ledger.AppendEvent(EventAt("evt_later", "pi_ob", kNow + 500)));
+
+  auto first = ledger.LeaseDueNotifications(kNow + 10, 60, 1);  // limit 1: the oldest
+  REQUIRE_OK(first);
+  BOOST_TEST(Ids(*first) == std::vector<std::string>{"ntf_a1"});
+  auto second = ledger.LeaseDueNotifications(kNow + 10, 60, 10);  // a1 leased, a2 waits
+  REQUIRE_OK(second);
+  BOOST_TEST(Ids(*second) == std::vector<std::string>{"ntf_b1"});
+  BOOST_TEST(ledger.LeaseDueNotifications(kNow + 10, 60, 10)->empty());
+
+  auto delivered = ledger.RecordNotificationAttempt(Try("ntf_a1", Outcome::kDelivered, kNow + 11));
+  REQUIRE_OK(delivered);
+  BOOST_TEST(*delivered);
+  auto next = ledger.LeaseDueNotifications(kNow + 11, 60, 10);  // a2 is the hold's oldest now
+  REQUIRE_OK(next);
+  BOOST_TEST(Ids(*next) == std::vector<std::string>{"ntf_a2"});
+  REQUIRE_OK(ledger.RecordNotificationAttempt(
+      Try("ntf_a2", Outcome::kFailed, kNow + 12, kNow + 22, "HTTP 500")));
+  BOOST_TEST(ledger.LeaseDueNotifications(kNow + 21, 60, 10)->empty());  // a3 waits for a2
+  auto retry = ledger.LeaseDueNotifications(kNow + 22, 60, 10);
+  REQUIRE_OK(retry);
+  BOOST_REQUIRE_EQUAL(retry->size(), 1U);
+  BOOST_TEST(retry->front().id == "ntf_a2");
+  BOOST_TEST(retry->front().attempts == 1);
+  BOOST_TEST(retry->front().last_error == "HTTP 500");
+  BOOST_TEST(retry->front().event.id == "evt_a2");
+  // Given up, a2 no longer blocks a3.
+  REQUIRE_OK(ledger.RecordNotificationAttempt(
+      Try("ntf_a2", Outcome::kGaveUp, kNow + 23, std::nullopt, "timeout")));
+  auto after = ledger.LeaseDueNotifications(kNow + 23, 60, 10);
+  REQUIRE_OK(after);
+  BOOST_TEST(Ids(*after) == std::vector<std::string>{"ntf_a3"});
+  // b1's lease ran out unrecorded: due again; its hold's later event is not yet due.
+  auto expired = ledger.LeaseDueNotifications(kNow + 71, 60, 10);
+  REQUIRE_OK(expired);
+  BOOST_TEST(Ids(*expired) == std::vector<std::string>{"ntf_b1"});
+  // Let go untried: attempts unchanged, due again at its new time.
+  REQUIRE_OK(
+      ledger.RecordNotificationAttempt(Try("ntf_b1", Outcome::kNotTried, kNow + 72, kNow + 600)));
+  auto a3 = ledger.LeaseDueNotifications(kNow + 599, 60, 10);  // a3's lease ran out too
+  REQUIRE_OK(a3);
+  BOOST_TEST(Ids(*a3) == std::vector<std::string>{"ntf_a3"});
+  auto back = ledger.LeaseDueNotifications(kNow + 600, 60, 10);
+  REQUIRE_OK(back);
+  BOOST_REQUIRE_EQUAL(back->size(), 1U);
+  BOOST_TEST(back->front().id == "ntf_b1");
+  BOOST_TEST(back->front().attempts == 0);
+}
+
+inline void records_tries_and_lists_a_clients_failed_notifications(Ledger& ledger) {
+  using Outcome = NotificationAttempt::Outcome;
+  const std::vector<std::string> both{"alpha", "beta"};
+  REQUIRE_OK(ledger.SetNotificationClients(both));
+  for (int i = 1; i <= 4; ++i) {
+    const std::string pi = "pi_f" + std::to_string(i);
+    REQUIRE_OK(ledger.RecordHold(MakeHold(pi, "alpha", kNow)));
+    REQUIRE_OK(ledger.AppendEvent(EventAt("evt_f" + std::to_string(i), pi, kNow + i)));
+  }
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_g1", "beta", kNow)));
+  REQUIRE_OK(ledger.AppendEvent(EventAt("evt_g1", "pi_g1", kNow)));
+  auto due = ledger.LeaseDueNotifications(kNow + 10, 60, 10);
+  REQUIRE_OK(due);
+  BOOST_REQUIRE_EQUAL(due->size(), 5U);
+  // f1 delivered at once; f2 failed twice; f3 given up; f4 never tried; g1 (beta) failed.
+  REQUIRE_OK(ledger.RecordNotificationAttempt(Try("ntf_f1", Outcome::kDelivered, kNow + 11)));
+  REQUIRE_OK(ledger.RecordNotificationAttempt(
+      Try("ntf_f2", Outcome::kFailed, kNow + 11, kNow + 21, "HTTP 502")));
+  REQUIRE_OK(ledger.RecordNotificationAttempt(
+      Try("ntf_f2", Outcome::kFailed, kNow + 21, kNow + 41, "timeout")));
+  REQUIRE_OK(ledger.RecordNotificationAttempt(
+      Try("ntf_f3", Outcome::kGaveUp, kNow + 11, std::nullopt, "HTTP 410")));
+  REQUIRE_OK(ledger.RecordNotificationAttempt(
+      Try("ntf_g1", Outcome::kFailed, kNow + 11, kNow + 21, "HTTP 500")));
+  auto repeat = ledger.RecordNotificationAttempt(Try("ntf_f1", Outcome::kFailed, kNow, kNow));
+  REQUIRE_OK(repeat);
+  BOOST_TEST(!*repeat);  // delivered: no longer pending, unchanged
+  auto unknown = ledger.RecordNotificationAttempt(Try("ntf_nope", Outcome::kDelivered, kNow));
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  auto bad = ledger.RecordNotificationAttempt(Try("ntf_f4", Outcome::kFailed, kNow));
+  REQUIRE_ERROR(bad);
+  BOOST_TEST((bad.error().kind == ErrorKind::kInvalidArgument));
+
+  auto failed = ledger.ListFailedNotifications("alpha", "", 10);  // newest first
+  REQUIRE_OK(failed);
+  BOOST_TEST(Ids(failed->data) == (std::vector<std::string>{"ntf_f3", "ntf_f2"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(!failed->has_more);
+  const Notification& f3 = failed->data[0];
+  BOOST_TEST((f3.status == NotificationStatus::kGaveUp));
+  BOOST_TEST(f3.attempts == 1);
+  BOOST_TEST(f3.last_error == "HTTP 410");
+  BOOST_TEST(!f3.next_attempt_at.has_value());
+  BOOST_TEST(f3.hold_id == "pi_f3");
+  BOOST_TEST(f3.type == "hold.reconciled");
+  BOOST_TEST(f3.event.id == "evt_f3");
+  const Notification& f2 = failed->data[1];
+  BOOST_TEST((f2.status == NotificationStatus::kPending));
+  BOOST_TEST(f2.attempts == 2);
+  BOOST_TEST(f2.last_error == "timeout");
+  BOOST_TEST((f2.next_attempt_at == std::optional<int64_t>(kNow + 41)));
+  auto page = ledger.ListFailedNotifications("alpha", "", 1);
+  REQUIRE_OK(page);
+  BOOST_TEST(Ids(page->data) == std::vector<std::string>{"ntf_f3"});
+  BOOST_TEST(page->has_more);
+  page = ledger.ListFailedNotifications("alpha", "ntf_f3", 1);
+  REQUIRE_OK(page);
+  BOOST_TEST(Ids(page->data) == std::vector<std::string>{"ntf_f2"});
+  BOOST_TEST(!page->has_more);
+  auto beta = ledger.ListFailedNotifications("beta", "", 10);
+  REQUIRE_OK(beta);
+  BOOST_TEST(Ids(beta->data) == std::vector<std::string>{"ntf_g1"});
+  auto foreign = ledger.ListFailedNotifications("beta", "ntf_f3", 10);  // not beta's
+  REQUIRE_ERROR(foreign);
+  BOOST_TEST(foreign.error().param == "starting_after");
+  REQUIRE_ERROR(ledger.ListFailedNotifications("alpha", "", 101));
+  // Delivered after failing: off the list.
+  REQUIRE_OK(ledger.RecordNotificationAttempt(Try("ntf_f2", Outcome::kDelivered, kNow + 41)));
+  failed = ledger.ListFailedNotifications("alpha", "", 10);
+  REQUIRE_OK(failed);
+  BOOST_TEST(Ids(failed->data) == std::vector<std::string>{"ntf_f3"});
+}
+
 }  // namespace cc::ledger::behaviour
 
 #define CC_LEDGER_BEHAVIOUR_CASE(Fixture, name) \
@@ -683,4 +913,8 @@ inline void records_a_webhook_event_id_once(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
-  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)                               \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture,                                                                \
+                           queues_a_notification_for_each_event_of_a_notification_clients_holds)   \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_only_the_oldest_pending_notification_of_each_hold)      \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_tries_and_lists_a_clients_failed_notifications)

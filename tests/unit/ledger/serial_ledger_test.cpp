@@ -69,6 +69,23 @@ class ParkingLedger final : public Ledger {
   Status Ping() override {
     return During("ping", [&] { return target_.Ping(); });
   }
+  Status SetNotificationClients(std::span<const std::string> clients) override {
+    return During("notify-clients", [&] { return target_.SetNotificationClients(clients); });
+  }
+  Result<std::vector<Notification>> LeaseDueNotifications(int64_t now, int64_t lease_s,
+                                                          int limit) override {
+    return During("notify-lease",
+                  [&] { return target_.LeaseDueNotifications(now, lease_s, limit); });
+  }
+  Result<bool> RecordNotificationAttempt(const NotificationAttempt& attempt) override {
+    return During("notify-attempt", [&] { return target_.RecordNotificationAttempt(attempt); });
+  }
+  Result<Page<Notification>> ListFailedNotifications(std::string_view client,
+                                                     std::string_view starting_after,
+                                                     int limit) override {
+    return During("notify-failed",
+                  [&] { return target_.ListFailedNotifications(client, starting_after, limit); });
+  }
   std::vector<Result<StripeIntent>> BeginIntents(
       std::span<const StripeIntent* const> intents) override {
     return During("begins:" + std::to_string(intents.size()),
