@@ -114,7 +114,8 @@ Result<stripe::Metadata> ParseMetadata(const rapidjson::Value& obj) {
     return Invalid("invalid_request",
                    "metadata has too many keys: at most " +
                        std::to_string(kMaxMetadataKeys - kServiceMetadataSlots) +
-                       " (Stripe allows 50, ChittyCharge keeps 8)",
+                       " (Stripe allows 50, ChittyCharge keeps " +
+                       std::to_string(kServiceMetadataSlots) + ")",
                    "metadata");
   }
   return out;

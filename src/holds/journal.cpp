@@ -59,7 +59,7 @@ std::string ReleaseKey(std::string_view client, std::string_view pi_id) {
 }
 
 HoldSchedule ScheduleOf(const ledger::Hold& hold) {
-  return HoldSchedule{hold.release_after, hold.payment_intents};
+  return HoldSchedule{hold.release_after, hold.payment_intents, hold.claim_json};
 }
 
 ledger::Hold LedgerHoldOf(const HoldRecord& record) {

@@ -27,7 +27,7 @@ ALLOWED = {
     "stripe": {"core", "runtime", "httpclient/transport.h"},
     "chittyid": {"core", "httpclient/transport.h"},
     "claims": {"core"},  # pure building blocks of the claims domain (issue 13)
-    "holds": {"core", "http", "config", "stripe", "chittyid/pending_id.h"} | PORTS,
+    "holds": {"core", "http", "config", "stripe", "chittyid/pending_id.h", "claims"} | PORTS,
     "webhooks": {"core", "http", "config", "holds", "stripe"} | PORTS,
     "jobs": {"core", "http", "config", "holds", "stripe", "chittyid/pending_id.h",
              "webhooks/events.h"} | PORTS,

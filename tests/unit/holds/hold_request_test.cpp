@@ -70,7 +70,7 @@ const BadCase kBad[] = {
      "invalid_request", "metadata[k]"},
     {"metadata 51 keys", R"({"description":"x","metadata":)" + Metadata(51) + "}",
      "invalid_request", "metadata"},
-    {"metadata 43 keys", R"({"description":"x","metadata":)" + Metadata(43) + "}",
+    {"metadata 41 keys", R"({"description":"x","metadata":)" + Metadata(41) + "}",
      "invalid_request", "metadata"},
     {"reserved client", R"({"description":"x","metadata":{"client":"me"}})", "invalid_request",
      "metadata[client]"},
@@ -176,8 +176,14 @@ BOOST_AUTO_TEST_CASE(escaped_surrogate_pairs_are_fine) {
   BOOST_TEST(r->description == "Deposit \xF0\x9F\x8F\xA0");
 }
 
-BOOST_AUTO_TEST_CASE(forty_two_client_metadata_keys_fit) {
-  REQUIRE_OK(ParseCreateHold(R"({"description":"x","metadata":)" + Metadata(42) + "}", {}));
+// Stripe allows 50 keys; the service keeps kServiceMetadataSlots (10) for its own.
+BOOST_AUTO_TEST_CASE(forty_client_metadata_keys_fit) {
+  REQUIRE_OK(ParseCreateHold(R"({"description":"x","metadata":)" + Metadata(40) + "}", {}));
+  auto over = ParseCreateHold(R"({"description":"x","metadata":)" + Metadata(41) + "}", {});
+  REQUIRE_ERROR(over);
+  BOOST_TEST(over.error().param == "metadata");
+  BOOST_TEST(over.error().message ==
+             "metadata has too many keys: at most 40 (Stripe allows 50, ChittyCharge keeps 10)");
 }
 
 BOOST_AUTO_TEST_CASE(capture_bodies) {
