@@ -189,6 +189,10 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
       w.EndObject();
       w.EndObject();
     });
+  } else if (type == "captured" && !(*known)->claim_json.empty()) {
+    // The hold's claim, whoever records the capture first: the client's call, a webhook
+    // racing it, the reconciler.
+    e.detail_json = WithClaim(detail_json, (*known)->claim_json);
   } else {
     e.detail_json = std::string(detail_json);
   }

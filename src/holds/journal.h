@@ -69,7 +69,8 @@ Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, 
 // `reconciled`), and a status other than the ledger's is a transition event carrying
 // `detail_json` (a JSON object). Nothing changed ⇒ nothing written. A cancel that is
 // the scheduler's release (its intent under ReleaseKey is pending or succeeded) is
-// `released`, actor `scheduler`.
+// `released`, actor `scheduler`. A `captured` event of a hold whose claim is recorded
+// carries it as detail.claim, whoever records it.
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
                 std::string_view detail_json = "{}");
 

@@ -339,6 +339,23 @@ BOOST_AUTO_TEST_CASE(record_capture_claims_a_hold_the_ledger_learns_of_then) {
   BOOST_TEST(Types(id).back() == "captured");
 }
 
+// A webhook that records the capture before the client's call does (it only re-reads
+// Stripe) still names the claim, once the claim is on the hold.
+BOOST_AUTO_TEST_CASE(a_captured_event_recorded_by_a_webhook_carries_the_holds_claim) {
+  const std::string id = Authorized();
+  const std::string claim = R"({"items":[],"total":300,"captured_at":null})";
+  REQUIRE_OK(book.SetHoldClaim(id, claim));
+  auto pi = stripe.Capture(id, {std::optional<int64_t>(300), {}}, "k");
+  REQUIRE_OK(pi);
+  REQUIRE_OK(SyncHold(book, HoldRecord::FromStripe(*pi, std::nullopt, now), Actor{"stripe", "w"},
+                      now, "{}"));
+  const auto trail = book.ListEvents(id, "", 10)->data;
+  BOOST_REQUIRE(!trail.empty());
+  BOOST_TEST(trail.back().type == "captured");
+  BOOST_TEST(trail.back().actor == "stripe");
+  BOOST_TEST(trail.back().detail_json == R"({"claim":)" + claim + "}");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::holds
