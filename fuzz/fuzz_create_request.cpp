@@ -1,11 +1,13 @@
 // fuzz_create_request: the untrusted-JSON door (json::ParseStrict) and the hold request
-// validators (holds::ParseCreateHold / ParseCaptureHold / ParseCancelHold).
+// validators (holds::ParseCreateHold, claims::ParseCaptureRequest, holds::ParseCancelHold;
+// fuzz_claim_items checks the capture's items in depth).
 //
 // Input: the raw request body, used as is by all four.
 // Besides what the sanitizers see, it checks the validators' promises:
 //   - an accepted create has amount >= 50, a supported currency, a 1..1000-character
-//     description, a valid or empty email, no reserved metadata key, at most 42 keys;
-//   - an accepted capture has no amount or one >= 1; an accepted cancel a known reason;
+//     description, a valid or empty email, no reserved metadata key, at most 40 keys;
+//   - an accepted capture captures everything or an amount >= 1; an accepted cancel a
+//     known reason;
 //   - every refusal is a 400 with a machine code;
 //   - what ParseStrict accepts, re-serialised, is accepted again (no depth/dup drift).
 #include <rapidjson/stringbuffer.h>
@@ -16,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "claims/claim.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "fuzz_util.h"
@@ -56,13 +59,12 @@ void CheckCreate(std::string_view body) {
 }
 
 void CheckCapture(std::string_view body) {
-  auto req = cc::holds::ParseCaptureHold(body);
+  auto req = cc::claims::ParseCaptureRequest(body);
   if (!req) {
     CheckRefusal(req.error());
     return;
   }
-  Require(!req->amount_to_capture || *req->amount_to_capture >= 1,
-          "accepted an amount_to_capture below 1");
+  Require(!req->Amount() || *req->Amount() >= 1, "accepted a capture amount below 1");
 }
 
 void CheckCancel(std::string_view body) {

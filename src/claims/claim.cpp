@@ -125,7 +125,7 @@ Result<ClaimItem> ReadItem(const rapidjson::Value& item, size_t index) {
   return out;
 }
 
-// Part 1's capture fields, with ParseCaptureHold's rules and messages.
+// Part 1's capture fields, with the rules and messages they always had.
 Status ReadPart1Fields(const rapidjson::Value& obj, CaptureRequest* req) {
   if (const auto* v = json::Member(obj, "amount_to_capture"); v != nullptr) {
     if (!v->IsInt64()) {

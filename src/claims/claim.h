@@ -75,7 +75,7 @@ bool ValidFileId(std::string_view id);
 Result<Claim> ParseClaimItems(const rapidjson::Value& items);
 
 // A capture request body: Part 1's `{"amount_to_capture"?: int, "reason"?: str}` (same
-// rules and messages as holds::ParseCaptureHold) plus `items`. With both items and
+// rules and messages as Part 1's capture body had) plus `items`. With both items and
 // amount_to_capture, they must be equal, else 400 invalid_request param items. An empty
 // body is {} (a full capture).
 struct CaptureRequest {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "chittyid/pending_id.h"
+#include "claims/claim.h"
 #include "claims/currency.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -291,6 +292,61 @@ std::string CallRequest(const http::Caller& caller, const std::string& pi_id,
                         {"reason", reason}});
 }
 
+// The evidence files uploaded for the hold being captured (CONTRACT.md "Evidence": an id
+// may be used in that hold's claim items only). Evidence upload is not built yet, so no
+// hold has any and CheckClaim refuses every evidence id as not this hold's (400
+// invalid_request, param items). The upload will record its files in the ledger and this
+// set will be read from there.
+const claims::EvidenceIds& UploadedEvidence() {
+  static const claims::EvidenceIds kNone;
+  return kNone;
+}
+
+// Stripe's minimum charge in the hold's currency. A currency the service does not know
+// (a hold created elsewhere) has no minimum here: Stripe's answer decides.
+int64_t MinimumCapture(std::string_view currency) {
+  const auto known = claims::ParseCurrency(currency);
+  return known ? claims::MinimumChargeAmount(*known) : 1;
+}
+
+// A first capture attempt against the hold, before anything is recorded or sent: an
+// itemized claim by CheckClaim, a plain amount_to_capture by CheckCaptureAmount (a full
+// capture, neither given, takes amount_capturable as it is).
+Status CheckCapture(const claims::CaptureRequest& req, const stripe::PaymentIntent& pi) {
+  const int64_t minimum = MinimumCapture(pi.currency);
+  if (req.claim) {
+    return claims::CheckClaim(*req.claim, pi.amount_capturable, minimum, UploadedEvidence());
+  }
+  if (req.amount_to_capture) {
+    return claims::CheckCaptureAmount(*req.amount_to_capture, pi.amount_capturable, minimum,
+                                      "amount_to_capture");
+  }
+  return Ok();
+}
+
+// What tells unkeyed captures of one PaymentIntent apart for their Stripe key: the amount,
+// the reason and, for an itemized one, the claim (so two claims never share a key). A
+// keyed capture: the client's key.
+std::string CaptureDiscriminator(const http::Caller& caller, const claims::CaptureRequest& req) {
+  if (!caller.idempotency_key.empty()) return caller.idempotency_key;
+  std::string out = std::to_string(req.amount_to_capture.value_or(-1)) + "\n" + req.reason;
+  if (req.claim) out += "\n" + claims::RenderClaim(*req.claim, std::nullopt);
+  return out;
+}
+
+// The Stripe capture: the claim's total (or amount_to_capture; none = everything), the
+// reason and the claim's short summary in metadata.
+stripe::CaptureParams CaptureParamsOf(const claims::CaptureRequest& req) {
+  stripe::CaptureParams params{req.Amount(), {}};
+  if (!req.reason.empty()) params.metadata.emplace(kMetaCaptureReason, req.reason);
+  if (req.claim) {
+    claims::ClaimSummary summary = claims::SummarizeClaim(*req.claim);
+    params.metadata.emplace(claims::kMetaClaimItems, std::move(summary.items));
+    params.metadata.emplace(claims::kMetaClaimTotal, std::move(summary.total));
+  }
+  return params;
+}
+
 std::string ReasonDetail(std::string_view reason, std::optional<int64_t> amount) {
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
@@ -334,6 +390,36 @@ void JournalRefund(const http::Deps& deps, const HoldRecord& record, const strip
     return;
   }
   FinishRefundIntent(deps.ledger, intent_key, refund, now);
+}
+
+// After Stripe captured: the records in the journal's order (the claim on the hold, the
+// `captured` event with the claim in its detail, the intent's result) and the 200 with the
+// hold's claim as the ledger keeps it.
+http::Response AnswerCaptured(const http::Deps& deps, const http::Caller& caller,
+                              HoldRepository& repo, stripe::PaymentIntent pi,
+                              const claims::CaptureRequest& req,
+                              const std::optional<ledger::Hold>& known, const std::string& key) {
+  const std::string hold_id = known ? known->id : pi.id;
+  // Concurrent identical captures all get Stripe's one answer; keep the first one's time.
+  auto earlier = repo.Cached(pi.id);
+  const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
+  const HoldRecord captured = HoldRecord::FromStripe(std::move(pi), captured_at, caller.now);
+  HoldSchedule schedule = ViewOf(deps, captured, known);
+  const std::string claim_json =
+      req.claim ? claims::RenderClaim(*req.claim, captured_at) : std::string();
+  auto recorded = RecordCapture(
+      deps.ledger, captured, ClientActor(caller.client.name, caller.request_id), caller.now,
+      WithClaim(ReasonDetail(req.reason, req.amount_to_capture), claim_json), hold_id, claim_json);
+  if (recorded) {
+    FinishIntent(deps.ledger, key, captured.pi, caller.now);
+    if (!recorded->empty()) schedule.claim_json = std::move(*recorded);
+  } else {  // the intent stays pending: the reconciler repeats the records, claim included
+    log::Warn("capture not recorded; the reconciler will record it",
+              {log::Str("pi", captured.pi.id), log::Str("error", recorded.error().message)});
+    if (!claim_json.empty()) schedule.claim_json = claim_json;
+  }
+  repo.Save(captured);
+  return http::Json(200, RenderHold(captured, {}, schedule));
 }
 
 }  // namespace
@@ -505,7 +591,7 @@ http::Response ListHoldEvents(const http::Deps& deps, const http::Caller& caller
 
 http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
                            const http::Request& request, std::string_view id) {
-  auto req = ParseCaptureHold(request.body);
+  auto req = claims::ParseCaptureRequest(request.body);
   if (!req) return http::ErrorResponse(req.error());
   auto known = OwnLedgerHold(deps, caller, id);
   if (!known) return http::ErrorResponse(known.error());
@@ -514,11 +600,8 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
   auto record = repo.Load(id, caller.client.name, caller.now, &from_stripe);
   if (!record) return http::ErrorResponse(record.error());
   const std::string pi_id = record->pi.id;
-  const std::string discriminator =
-      caller.idempotency_key.empty()
-          ? std::to_string(req->amount_to_capture.value_or(-1)) + "\n" + req->reason
-          : caller.idempotency_key;
-  const std::string key = DeriveStripeKey(caller.client.name, "capture:" + pi_id, discriminator);
+  const std::string key =
+      DeriveStripeKey(caller.client.name, "capture:" + pi_id, CaptureDiscriminator(caller, *req));
   const std::string digest = RequestDigest(caller.client.name, "capture:" + pi_id, request.body);
   auto prior = PriorIntent(deps, caller, key, digest);
   if (!prior) return LedgerError(prior.error());
@@ -528,20 +611,17 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
       if (!record) return http::ErrorResponse(record.error());
     }
     if (auto conflict = CaptureConflict(record->pi.status)) return http::ErrorResponse(*conflict);
-    if (req->amount_to_capture && *req->amount_to_capture > record->pi.amount_capturable) {
-      return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument,
-                                           "capture_exceeds_capturable",
-                                           "amount_to_capture exceeds the capturable amount of " +
-                                               std::to_string(record->pi.amount_capturable),
-                                           "amount_to_capture"));
+    if (auto refused = CheckCapture(*req, record->pi); !refused) {
+      return http::ErrorResponse(refused.error());
     }
-    auto begun = BeginIntent(deps, caller, key, "capture", *known ? (*known)->id : pi_id, digest,
-                             CallRequest(caller, pi_id, req->reason));
+    // The claim is on disk before Stripe is called: in the intent's request.
+    auto begun =
+        BeginIntent(deps, caller, key, "capture", *known ? (*known)->id : pi_id, digest,
+                    CaptureIntentRequest(pi_id, ClientActor(caller.client.name, caller.request_id),
+                                         req->reason, req->claim ? &*req->claim : nullptr));
     if (!begun) return LedgerError(begun.error());
   }
-  stripe::CaptureParams params{req->amount_to_capture, {}};
-  if (!req->reason.empty()) params.metadata.emplace(kMetaCaptureReason, req->reason);
-  auto pi = deps.stripe.Capture(pi_id, params, key);
+  auto pi = deps.stripe.Capture(pi_id, CaptureParamsOf(*req), key);
   if (!pi) {
     if (Definitive(pi.error())) FailIntent(deps.ledger, key, pi.error(), caller.now);
     if (pi.error().kind == ErrorKind::kConflict && pi.error().code == "hold_not_capturable") {
@@ -549,14 +629,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
     }
     return http::ErrorResponse(pi.error());
   }
-  // Concurrent identical captures all get Stripe's one answer; keep the first one's time.
-  auto earlier = repo.Cached(pi_id);
-  const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
-  const HoldRecord captured = HoldRecord::FromStripe(std::move(*pi), captured_at, caller.now);
-  Journal(deps, captured, ClientActor(caller.client.name, caller.request_id), caller.now,
-          ReasonDetail(req->reason, req->amount_to_capture), key);
-  repo.Save(captured);
-  return Ok200(deps, captured, *known);
+  return AnswerCaptured(deps, caller, repo, std::move(*pi), *req, *known, key);
 }
 
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,

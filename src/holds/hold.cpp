@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "claims/claim.h"
 #include "core/time_util.h"
 #include "stripe/payment_intent_json.h"
 
@@ -89,9 +90,17 @@ void WriteStripeShape(json::Writer& w, const stripe::PaymentIntent& pi) {
 }  // namespace
 
 bool IsReservedMetadataKey(std::string_view key) {
-  static constexpr std::array<std::string_view, 9> kReserved{
-      kMetaChittyId,      kMetaTier,         kMetaPropertyId,      kMetaTenantId,     kMetaClient,
-      kMetaCaptureReason, kMetaCancelReason, kMetaPendingChittyId, kMetaChittyIdState};
+  static constexpr std::array<std::string_view, 11> kReserved{kMetaChittyId,
+                                                              kMetaTier,
+                                                              kMetaPropertyId,
+                                                              kMetaTenantId,
+                                                              kMetaClient,
+                                                              kMetaCaptureReason,
+                                                              kMetaCancelReason,
+                                                              kMetaPendingChittyId,
+                                                              kMetaChittyIdState,
+                                                              claims::kMetaClaimItems,
+                                                              claims::kMetaClaimTotal};
   for (auto r : kReserved) {
     if (r == key) return true;
   }
@@ -189,6 +198,12 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   w.EndArray();
   json::Key(w, "release_after");
   IsoOrNull(w, schedule.release_after);
+  json::Key(w, "claim");
+  if (schedule.claim_json.empty()) {
+    w.Null();
+  } else {  // the ledger checked it is a JSON object when it was set
+    w.RawValue(schedule.claim_json.data(), schedule.claim_json.size(), rapidjson::kObjectType);
+  }
   if (!client_secret.empty()) {
     json::Key(w, "client_secret");
     json::String(w, client_secret);

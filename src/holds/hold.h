@@ -34,12 +34,16 @@ inline constexpr std::string_view kMetaPendingChittyId = "chitty_id_pending";  /
 // chitty_id_pending appears instead (so the two never take two slots at once).
 inline constexpr std::string_view kMetaChittyIdState = "chitty_id_state";
 
+// A claimed capture also writes claims::kMetaClaimItems and kMetaClaimTotal ("claim_items",
+// "claim_total": claims::SummarizeClaim).
+
 // Keys a client may not send in `metadata` (booking_id is allowed: it is the client's).
 bool IsReservedMetadataKey(std::string_view key);
 // Keys shown in the hold's `metadata`: everything but the service's own.
 bool IsClientMetadataKey(std::string_view key);
-// Slots the service may use over a hold's life; the client gets 50 minus these.
-inline constexpr size_t kServiceMetadataSlots = 8;
+// Slots the service may use over a hold's life; the client gets 50 minus these: the 11
+// reserved keys less one, as chitty_id_state and chitty_id_pending never coexist.
+inline constexpr size_t kServiceMetadataSlots = 10;
 
 inline constexpr int64_t kAuthorizationWindowEstimate = 7 * 24 * 3600;
 
@@ -62,12 +66,15 @@ std::optional<int64_t> ExpiresAt(const stripe::PaymentIntent& pi);
 std::optional<int64_t> EstimatedProcessingFee(const stripe::PaymentIntent& pi);
 
 // What the ledger adds to the hold object (CONTRACT.md Part 2): the chain of
-// PaymentIntents (empty: just the record's) and the schedule. Default: unknown.
+// PaymentIntents (empty: just the record's), the schedule and the claim. Default: unknown.
 struct HoldSchedule {
   std::optional<int64_t> release_after;
   std::vector<std::string> payment_intents;
   // The tier's limit in the hold's currency (TIER_LIMITS_<CUR>); unset: the Part 1 figure.
-  std::optional<int64_t> tier_limit;
+  std::optional<int64_t> tier_limit = {};
+  // The hold's `claim` as the ledger keeps it (a JSON object, claims::RenderClaim's form,
+  // written as is); "" ⇒ null. Defaulted, so {release_after, chain} still initializes.
+  std::string claim_json = {};
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

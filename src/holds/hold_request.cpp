@@ -115,7 +115,8 @@ Result<stripe::Metadata> ParseMetadata(const rapidjson::Value& obj) {
     return Invalid("invalid_request",
                    "metadata has too many keys: at most " +
                        std::to_string(kMaxMetadataKeys - kServiceMetadataSlots) +
-                       " (Stripe allows 50, ChittyCharge keeps 8)",
+                       " (Stripe allows 50, ChittyCharge keeps " +
+                       std::to_string(kServiceMetadataSlots) + ")",
                    "metadata");
   }
   return out;
@@ -247,25 +248,6 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   auto tier = ResolveTier(obj, req.metadata);
   if (!tier) return Fail(tier.error());
   req.tier = *tier;
-  return req;
-}
-
-Result<CaptureHoldRequest> ParseCaptureHold(std::string_view body) {
-  auto doc = ParseObject(body, true);
-  if (!doc) return Fail(doc.error());
-  if (auto known = OnlyKnownFields(*doc, {"amount_to_capture", "reason"}); !known) {
-    return Fail(known.error());
-  }
-  CaptureHoldRequest req;
-  auto amount = OptionalInteger(*doc, "amount_to_capture");
-  if (!amount) return Fail(amount.error());
-  req.amount_to_capture = *amount;
-  if (req.amount_to_capture && *req.amount_to_capture < 1) {
-    return Invalid("invalid_request", "amount_to_capture must be at least 1", "amount_to_capture");
-  }
-  auto reason = OptionalString(*doc, "reason", kMaxMetadataValue);
-  if (!reason) return Fail(reason.error());
-  req.reason = std::move(*reason);
   return req;
 }
 

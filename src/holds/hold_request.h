@@ -39,11 +39,7 @@ inline constexpr int64_t kMaxReleaseAfter = 90LL * 24 * 3600;  // the most ahead
 // token's MAX_TIER are checked by the caller (403 comes before the limit).
 Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDefaults& defaults);
 
-struct CaptureHoldRequest {
-  std::optional<int64_t> amount_to_capture;
-  std::string reason;
-};
-Result<CaptureHoldRequest> ParseCaptureHold(std::string_view body);
+// A capture's body: claims::ParseCaptureRequest (Part 1's fields and the itemized claim).
 
 struct RefundHoldRequest {
   std::optional<int64_t> amount;  // unset: the whole remainder

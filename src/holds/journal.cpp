@@ -59,7 +59,7 @@ std::string ReleaseKey(std::string_view client, std::string_view pi_id) {
 }
 
 HoldSchedule ScheduleOf(const ledger::Hold& hold) {
-  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt};
+  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json};
 }
 
 ledger::Hold LedgerHoldOf(const HoldRecord& record) {
@@ -193,6 +193,10 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
       w.EndObject();
       w.EndObject();
     });
+  } else if (type == "captured" && !(*known)->claim_json.empty()) {
+    // The hold's claim, whoever records the capture first: the client's call, a webhook
+    // racing it, the reconciler.
+    e.detail_json = WithClaim(detail_json, (*known)->claim_json);
   } else {
     e.detail_json = std::string(detail_json);
   }
@@ -253,6 +257,94 @@ Status RecordRefund(ledger::Ledger& ledger, const HoldRecord& record, const stri
   auto appended = ledger.AppendEvent(e);
   if (!appended) return Fail(appended.error());
   return Ok();
+}
+
+Result<std::string> RecordCapture(ledger::Ledger& ledger, const HoldRecord& record,
+                                  const Actor& actor, int64_t now, std::string_view detail_json,
+                                  const std::string& hold_id, const std::string& claim_json) {
+  if (claim_json.empty()) {
+    if (auto synced = SyncHold(ledger, record, actor, now, detail_json); !synced) {
+      return Fail(synced.error());
+    }
+    return std::string();
+  }
+  auto set = ledger.SetHoldClaim(hold_id, claim_json);
+  const bool unknown = !set && set.error().kind == ErrorKind::kNotFound;
+  if (!set && !unknown) return Fail(set.error());
+  if (auto synced = SyncHold(ledger, record, actor, now, detail_json); !synced) {
+    return Fail(synced.error());
+  }
+  if (unknown) set = ledger.SetHoldClaim(hold_id, claim_json);  // imported by SyncHold
+  if (!set) return Fail(set.error());
+  if (*set) return claim_json;
+  auto stored = ledger.FindHold(hold_id);  // claimed before: the first claim stays
+  if (!stored) return Fail(stored.error());
+  if (!*stored) return Fail(ErrorKind::kInternal, "ledger_error", "a claimed hold vanished");
+  return (*stored)->claim_json;
+}
+
+std::string CaptureIntentRequest(std::string_view pi_id, const Actor& actor,
+                                 std::string_view reason, const claims::Claim* claim) {
+  return ToJson([&](json::Writer& w) {
+    w.StartObject();
+    for (const auto& [k, v] :
+         {std::pair<std::string_view, std::string_view>{"payment_intent", pi_id},
+          {"actor", actor.name},
+          {"request_id", actor.request_id},
+          {"reason", reason}}) {
+      json::Key(w, k);
+      json::String(w, v);
+    }
+    if (claim != nullptr) {
+      json::Key(w, "claim");
+      claims::WriteClaim(w, *claim, std::nullopt);
+    }
+    w.EndObject();
+  });
+}
+
+std::string IntentClaimJson(std::string_view request_json, int64_t captured_at) {
+  auto doc = json::ParseStrict(request_json);
+  if (!doc || !doc->IsObject()) return "";
+  const auto* claim = json::Member(*doc, "claim");
+  const auto* items =
+      claim != nullptr && claim->IsObject() ? json::Member(*claim, "items") : nullptr;
+  if (items == nullptr) return "";
+  auto parsed = claims::ParseClaimItems(*items);
+  if (!parsed) return "";
+  return claims::RenderClaim(*parsed, captured_at);
+}
+
+bool CaptureApplied(std::string_view request_json, const stripe::PaymentIntent& pi) {
+  if (pi.status != "succeeded") return false;
+  auto doc = json::ParseStrict(request_json);
+  const auto* claim = doc && doc->IsObject() ? json::Member(*doc, "claim") : nullptr;
+  if (claim == nullptr) return true;
+  const auto* items = claim->IsObject() ? json::Member(*claim, "items") : nullptr;
+  if (items == nullptr) return false;
+  auto parsed = claims::ParseClaimItems(*items);
+  if (!parsed) return false;
+  const claims::ClaimSummary summary = claims::SummarizeClaim(*parsed);
+  return Meta(pi, claims::kMetaClaimItems) == summary.items &&
+         Meta(pi, claims::kMetaClaimTotal) == summary.total && pi.amount_received == parsed->total;
+}
+
+std::string WithClaim(std::string_view detail_json, std::string_view claim_json) {
+  if (claim_json.empty()) return std::string(detail_json);
+  auto detail = json::ParseStrict(detail_json);
+  return ToJson([&](json::Writer& w) {
+    w.StartObject();
+    if (detail && detail->IsObject()) {
+      for (const auto& m : detail->GetObject()) {
+        if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == "claim") continue;
+        m.name.Accept(w);
+        m.value.Accept(w);
+      }
+    }
+    json::Key(w, "claim");
+    w.RawValue(claim_json.data(), claim_json.size(), rapidjson::kObjectType);
+    w.EndObject();
+  });
 }
 
 void WriteEvent(json::Writer& w, const ledger::Event& e) {

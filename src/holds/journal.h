@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "claims/claim.h"
 #include "core/result.h"
 #include "holds/hold.h"
 #include "http/http.h"
@@ -43,7 +44,7 @@ ledger::Hold LedgerHoldOf(const HoldRecord& record);
 // The Stripe idempotency key (and intent key) of the scheduler's release of a PaymentIntent.
 std::string ReleaseKey(std::string_view client, std::string_view pi_id);
 
-// What the ledger's row adds to the hold object.
+// What the ledger's row adds to the hold object (its chain, schedule and claim).
 HoldSchedule ScheduleOf(const ledger::Hold& hold);
 
 // The event type of a change of status (captured, canceled, authorized, …); a cancel
@@ -70,7 +71,8 @@ Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, 
 // for a hold the ledger has as terminal (succeeded, canceled) is a stale read of Stripe ⇒
 // nothing written. A cancel that is
 // the scheduler's release (its intent under ReleaseKey is pending or succeeded) is
-// `released`, actor `scheduler`.
+// `released`, actor `scheduler`. A `captured` event of a hold whose claim is recorded
+// carries it as detail.claim, whoever records it.
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
                 std::string_view detail_json = "{}");
 
@@ -89,6 +91,33 @@ Status RecordMissingAtStripe(ledger::Ledger& ledger, const ledger::Hold& hold, i
 // refund that failed or was canceled is not recorded.
 Status RecordRefund(ledger::Ledger& ledger, const HoldRecord& record, const stripe::Refund& refund,
                     const Actor& actor, int64_t now);
+
+// After an itemized capture succeeded at Stripe, in the journal's order: the claim on the
+// hold (Ledger::SetHoldClaim; a hold the ledger does not know yet gets it after SyncHold
+// imports it), then the `captured` event (SyncHold with detail_json). `hold_id` is the
+// ledger's id of the hold (its first PaymentIntent). Answers the hold's claim as the ledger
+// keeps it: `claim_json`, or the claim set before it (the first claim stays). The caller
+// finishes the intent after an Ok, so a failure leaves it to the reconciler.
+Result<std::string> RecordCapture(ledger::Ledger& ledger, const HoldRecord& record,
+                                  const Actor& actor, int64_t now, std::string_view detail_json,
+                                  const std::string& hold_id, const std::string& claim_json);
+
+// The request a client's capture intent keeps, written before the Stripe POST: the
+// PaymentIntent, who asked (actor, request_id), the reason and, for an itemized capture,
+// `claim` (claims::WriteClaim's form, captured_at null: not captured yet). A repair
+// (the reconciler) reads the claim back with IntentClaimJson.
+std::string CaptureIntentRequest(std::string_view pi_id, const Actor& actor,
+                                 std::string_view reason, const claims::Claim* claim);
+// The claim a capture intent's request carries, as the hold keeps it (RenderClaim with
+// `captured_at`); "" when it carries none or it is unreadable.
+std::string IntentClaimJson(std::string_view request_json, int64_t captured_at);
+// Whether Stripe's PaymentIntent shows this capture intent's effect: captured and, for an
+// itemized capture, with its claim's summary in the metadata (so a hold captured by
+// another request, with other items, is not taken for this one's).
+bool CaptureApplied(std::string_view request_json, const stripe::PaymentIntent& pi);
+// `detail_json` (a JSON object) with a `claim` member `claim_json` added; unchanged when
+// claim_json is "".
+std::string WithClaim(std::string_view detail_json, std::string_view claim_json);
 
 // Writes the contract's event object.
 void WriteEvent(json::Writer& w, const ledger::Event& event);

@@ -42,7 +42,7 @@ Result<std::optional<stripe::PaymentIntent>> FindCreated(const http::Deps& deps,
 
 // Whether Stripe's state shows the effect of the intent's POST.
 bool Applied(const ledger::StripeIntent& intent, const stripe::PaymentIntent& pi) {
-  if (intent.operation == "capture") return pi.status == "succeeded";
+  if (intent.operation == "capture") return holds::CaptureApplied(intent.request_json, pi);
   if (intent.operation == "cancel" || intent.operation == "abandon" ||
       intent.operation == "release") {
     return pi.status == "canceled";
@@ -58,6 +58,26 @@ bool Applied(const ledger::StripeIntent& intent, const stripe::PaymentIntent& pi
            it->second == holds::IntentField(intent.request_json, holds::kMetaChittyId);
   }
   return false;
+}
+
+// The records an unfinished intent's operation makes, from Stripe's state. An itemized
+// capture that took effect also gets its claim from the intent (written before the POST),
+// its captured_at the time the capture was asked for.
+Status RecordRepair(const http::Deps& deps, const ledger::StripeIntent& intent,
+                    const holds::HoldRecord& record, int64_t now) {
+  if (intent.operation == "create") {
+    return holds::RecordCreated(deps.ledger, record, kReconciler, now);
+  }
+  constexpr std::string_view kRepair = R"({"repair":"unfinished intent"})";
+  const std::string claim = intent.operation == "capture" && Applied(intent, record.pi)
+                                ? holds::IntentClaimJson(intent.request_json, intent.created_at)
+                                : std::string();
+  if (claim.empty()) return holds::SyncHold(deps.ledger, record, kReconciler, now, kRepair);
+  const std::string hold_id = intent.hold_id.empty() ? record.pi.id : intent.hold_id;
+  auto recorded = holds::RecordCapture(deps.ledger, record, kReconciler, now,
+                                       holds::WithClaim(kRepair, claim), hold_id, claim);
+  if (!recorded) return Fail(recorded.error());
+  return Ok();
 }
 
 // Settles one unfinished intent from Stripe's state; true when finished.
@@ -95,11 +115,7 @@ bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64
     }
     return true;
   }
-  const Status recorded = intent.operation == "create"
-                              ? holds::RecordCreated(deps.ledger, record, kReconciler, now)
-                              : holds::SyncHold(deps.ledger, record, kReconciler, now,
-                                                R"({"repair":"unfinished intent"})");
-  if (!recorded) return false;
+  if (!RecordRepair(deps, intent, record, now)) return false;
   if (intent.operation == "create" || Applied(intent, record.pi)) {
     holds::FinishIntent(deps.ledger, intent.idempotency_key, record.pi, now);
   } else {

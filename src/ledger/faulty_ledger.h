@@ -37,6 +37,10 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.ListHolds(filter);
   }
+  Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override {
+    if (Fails()) return Down();
+    return target_.SetHoldClaim(hold_id, claim_json);
+  }
   Result<Event> AppendEvent(const Event& event) override {
     if (Fails()) return Down();
     return target_.AppendEvent(event);

@@ -57,7 +57,9 @@ Result<bool> InMemoryLedger::RecordHold(const Hold& hold) {
       return Conflict("ledger_conflict", "a PaymentIntent of the chain belongs to another hold");
     }
   }
-  holds_.emplace(hold.id, hold).first->second.lease_until.reset();
+  Hold& stored = holds_.emplace(hold.id, hold).first->second;
+  stored.lease_until.reset();
+  stored.claim_json.clear();
   aliases_.emplace(hold.chitty_id, hold.id);
   for (const std::string& pi : hold.payment_intents) aliases_.emplace(pi, hold.id);
   return true;
@@ -94,6 +96,18 @@ Result<Page<Hold>> InMemoryLedger::ListHolds(const HoldFilter& filter) {
   matching.resize(std::min(matching.size(), static_cast<size_t>(filter.limit)));
   for (const Hold* h : matching) page.data.push_back(*h);
   return page;
+}
+
+Result<bool> InMemoryLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
+  if (auto ok = ValidateClaim(claim_json); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const auto hold = holds_.find(hold_id);
+  if (hold == holds_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  if (!hold->second.claim_json.empty()) return false;
+  hold->second.claim_json = std::string(claim_json);
+  return true;
 }
 
 Result<Event> InMemoryLedger::AppendEvent(const Event& event) {

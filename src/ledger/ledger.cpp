@@ -153,6 +153,12 @@ Status ValidateIntent(const StripeIntent& i) {
   return Ok();
 }
 
+Status ValidateClaim(std::string_view claim_json) {
+  auto claim = json::ParseStrict(claim_json);
+  if (!claim || !claim->IsObject()) return Invalid("a claim is a JSON object", "claim");
+  return Ok();
+}
+
 Status ValidateHoldFilter(const HoldFilter& f) {
   if (f.client.empty()) return Invalid("a list is per client", "client");
   return ValidateLimit(f.limit);

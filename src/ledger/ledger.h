@@ -13,7 +13,8 @@
 //   stored event when its id exists; BeginIntent → the stored intent when its key exists
 //   with the same params digest (kConflict "idempotency_key_reused" with another one);
 //   RecordWebhookEvent → false when the event id was seen (atomic: of any number of
-//   concurrent recorders of one id, exactly one gets true).
+//   concurrent recorders of one id, exactly one gets true); SetHoldClaim → false when the
+//   hold has a claim (the first one stays).
 // - Lists use stable cursors: holds newest first by (created_at, id), events oldest first
 //   by their per-hold seq; `starting_after` names the last item of the previous page and
 //   never skips an item that existed when that page was read. An unknown
@@ -52,6 +53,9 @@ struct Hold {
   // Read only (RecordHold ignores it): while in the future, a scheduler run has taken the
   // hold's release (LeaseDueReleases) and a cancel of it is that release.
   std::optional<int64_t> lease_until;
+  // Read only (RecordHold ignores it; SetHoldClaim sets it): the itemized claim its capture
+  // took (CONTRACT.md "Itemized capture"), a JSON object kept as given; "" when none.
+  std::string claim_json;
 };
 
 struct Event {
@@ -174,6 +178,11 @@ class Ledger {
   // runs take each hold once and a run killed mid-pass leaves its holds to the next run
   // once the lease ends.
   virtual Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) = 0;
+  // After a claimed capture succeeded at Stripe: the hold's claim (a JSON object, kept as
+  // given; kInvalidArgument otherwise). true: set; false: the hold already has a claim,
+  // which stays unchanged (a hold is captured once, so the first claim is its claim).
+  // `hold_id` is the hold's own id; kNotFound for an unknown one.
+  virtual Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) = 0;
 
   // Appends an event to its hold's trail (kNotFound for an unknown hold) and returns it
   // as stored, with its seq. An id already recorded returns that event unchanged.
@@ -262,6 +271,7 @@ Status ValidateHold(const Hold& hold);
 Status ValidateEvent(const Event& event);
 Status ValidateIntent(const StripeIntent& intent);
 Status ValidateHoldFilter(const HoldFilter& filter);
+Status ValidateClaim(std::string_view claim_json);  // a JSON object
 Status ValidateLimit(int limit);
 // "pending" / "succeeded" / "failed", and back (nullopt for anything else).
 std::string_view IntentStateName(IntentState state);

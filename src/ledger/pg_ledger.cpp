@@ -20,6 +20,8 @@ enum class pg::Stmt {
   kHoldCursor,
   kHoldList,
   kHoldLeaseReleases,
+  kHoldSetClaim,
+  kHoldExists,
   kEventAppend,
   kEventGet,
   kEventCursor,
@@ -54,13 +56,14 @@ struct Statement {
 };
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
-#define CC_HOLD_COLUMNS                                                                   \
-  "h.id, h.chitty_id, h.client, coalesce(h.property_id, ''), coalesce(h.tenant_id, ''), " \
-  "h.amount, h.currency, h.status, extract(epoch FROM h.created_at)::bigint, "            \
-  "extract(epoch FROM h.expires_at)::bigint, "                                            \
-  "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "          \
-  "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                 \
-  "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint"
+#define CC_HOLD_COLUMNS                                                                      \
+  "h.id, h.chitty_id, h.client, coalesce(h.property_id, ''), coalesce(h.tenant_id, ''), "    \
+  "h.amount, h.currency, h.status, extract(epoch FROM h.created_at)::bigint, "               \
+  "extract(epoch FROM h.expires_at)::bigint, "                                               \
+  "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "             \
+  "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                    \
+  "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint, " \
+  "coalesce(h.claim::text, '')"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -117,6 +120,10 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "AND (lease_until IS NULL OR lease_until <= to_timestamp($1::bigint)) "
      "ORDER BY release_after, id LIMIT $3::integer FOR UPDATE SKIP LOCKED) "
      "RETURNING " CC_HOLD_COLUMNS},
+    // A hold's claim is set once: the first capture's stays.
+    {"hold_set_claim",
+     "UPDATE holds SET claim = $2::json WHERE id = $1 AND claim IS NULL RETURNING 1"},
+    {"hold_exists", "SELECT 1 FROM holds WHERE id = $1"},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     {"event_append",
      "WITH s AS (UPDATE holds SET last_event_seq = last_event_seq + 1, "
@@ -380,6 +387,7 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.payment_intents = SplitChain(Str(r.at(10)));
   h.release_after = OptionalInt(r.at(11));
   h.lease_until = OptionalInt(r.at(12));
+  h.claim_json = Str(r.at(13));
   return h;
 }
 
@@ -593,6 +601,23 @@ Result<std::vector<Hold>> PgLedger::LeaseDueReleases(int64_t now, int64_t lease_
     return std::tie(*a.release_after, a.id) < std::tie(*b.release_after, b.id);
   });
   return due;
+}
+
+Result<bool> PgLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
+  if (auto ok = ValidateClaim(claim_json); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldSetClaim, {Text(hold_id), Text(claim_json)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (!rows->rows.empty()) return true;
+  auto exists = Run(Stmt::kHoldExists, {Text(hold_id)});  // claimed before, or no such hold
+  if (!exists) return Fail(exists.error());
+  if (!exists->ok()) return Refused(*exists);
+  if (exists->rows.empty()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  return false;
 }
 
 Result<Event> PgLedger::AppendEvent(const Event& e) {

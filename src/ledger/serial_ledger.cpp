@@ -101,6 +101,9 @@ Result<Page<Hold>> SerialLedger::ListHolds(const HoldFilter& filter) {
 Result<std::vector<Hold>> SerialLedger::LeaseDueReleases(int64_t now, int64_t lease_s, int limit) {
   return Serially([&](Ledger& l) { return l.LeaseDueReleases(now, lease_s, limit); });
 }
+Result<bool> SerialLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
+  return Serially([&](Ledger& l) { return l.SetHoldClaim(hold_id, claim_json); });
+}
 Status SerialLedger::RecordCreate(const Hold& hold, const Event& created,
                                   std::string_view intent_key, std::string_view result_json,
                                   int64_t now) {

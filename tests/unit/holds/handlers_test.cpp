@@ -1,11 +1,15 @@
 #include "holds/handlers.h"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 
+#include "claims/claim.h"
 #include "claims/currency.h"
 #include "core/json.h"
+#include "core/time_util.h"
 #include "fakes/ports_fixture.h"
 #include "holds/hold_repository.h"
+#include "holds/journal.h"
 #include "test_util.h"
 
 namespace cc::holds {
@@ -34,7 +38,46 @@ struct Fixture : testing::PortsFixture {
     BOOST_REQUIRE_EQUAL(r.status, 201);
     return Body(r)["id"].GetString();
   }
+  // A hold ready to capture, its cache older than the freshness window.
+  std::string Authorized(const std::string& body =
+                             R"({"amount":25000,"description":"Deposit","property_id":"prop_1"})") {
+    const std::string id = Create(body);
+    REQUIRE_OK(stripe.Confirm(id, "pm_card_visa"));
+    now += 5;
+    return id;
+  }
+  // The Stripe keys of the capture calls made so far.
+  std::vector<std::string> CaptureKeys() const {
+    std::vector<std::string> keys;
+    for (const auto& c : stripe.calls) {
+      if (c.op == "capture") keys.push_back(c.key);
+    }
+    return keys;
+  }
+  std::vector<ledger::Event> Trail(const std::string& id) {
+    auto page = book.ListEvents(id, "", 100);
+    BOOST_REQUIRE(page.has_value());
+    return page->data;
+  }
 };
+
+// Three items: 12000 + 5000 + 2500 = 19500.
+constexpr const char* kThreeItems =
+    R"({"reason":"checkout inspection","items":[)"
+    R"({"description":"Broken lamp","amount":12000,"category":"damage"},)"
+    R"({"description":"Deep clean","amount":5000,"category":"cleaning"},)"
+    R"({"description":"Key not returned","amount":2500,"category":"fee","evidence":[]}]})";
+
+// `n` items of `amount` each, with an optional extra member before `items`.
+std::string ItemsBody(size_t n, int64_t amount, const std::string& extra = {}) {
+  std::string body = "{" + extra + R"("items":[)";
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) body += ',';
+    body += R"({"description":"item )" + std::to_string(i) + R"(","amount":)" +
+            std::to_string(amount) + R"(,"category":"other"})";
+  }
+  return body + "]}";
+}
 
 }  // namespace
 
@@ -361,6 +404,201 @@ BOOST_AUTO_TEST_CASE(list_pages_name_the_last_id) {
   auto r = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "limit=1", {}, "", ""});
   BOOST_REQUIRE_EQUAL(r.status, 200);
   BOOST_TEST(Body(r)["next_starting_after"].GetString() == newest);
+}
+
+// CONTRACT.md "Itemized capture": the sum is captured; the claim is on the hold (200, GET,
+// list), in the captured event's detail and, summarized, in Stripe's metadata.
+BOOST_AUTO_TEST_CASE(an_itemized_capture_captures_the_sum_and_records_the_claim) {
+  const std::string id = Authorized();
+  auto r = CaptureHold(deps(), as(alpha), Post(kThreeItems), id);
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  const auto body = Body(r);
+  BOOST_TEST(body["amount_captured"].GetInt64() == 19500);
+  BOOST_TEST(stripe.intents.at(id).amount_received == 19500);
+  const auto& claim = body["claim"];
+  BOOST_REQUIRE(claim.IsObject());
+  BOOST_TEST(claim["total"].GetInt64() == 19500);
+  BOOST_REQUIRE_EQUAL(claim["items"].Size(), 3U);
+  BOOST_TEST(claim["items"][0]["description"].GetString() == std::string("Broken lamp"));
+  BOOST_TEST(claim["items"][1]["category"].GetString() == std::string("cleaning"));
+  BOOST_TEST(claim["items"][2]["amount"].GetInt64() == 2500);
+  BOOST_TEST(claim["items"][2]["evidence"].Size() == 0U);
+  BOOST_TEST(claim["captured_at"].GetString() == FormatIso8601(now));
+  BOOST_TEST(body["captured_at"].GetString() == FormatIso8601(now));
+
+  const auto& meta = stripe.intents.at(id).metadata;
+  BOOST_TEST(meta.at("claim_items") == "3 items: damage 12000, cleaning 5000, fee 2500");
+  BOOST_TEST(meta.at("claim_total") == "19500");
+  BOOST_TEST(meta.at("capture_reason") == "checkout inspection");
+  BOOST_TEST(body["metadata"].MemberCount() == 0U);  // the service's keys are not shown
+
+  auto hold = book.FindHold(id);
+  BOOST_REQUIRE(hold->has_value());
+  BOOST_TEST((*hold)->claim_json ==
+             claims::RenderClaim(*claims::ParseCaptureRequest(kThreeItems)->claim, now));
+  const auto trail = Trail(id);
+  BOOST_REQUIRE_EQUAL(trail.size(), 2U);  // created, captured (authorized: by the webhook)
+  BOOST_TEST(trail[1].type == "captured");
+  BOOST_TEST(trail[1].amount.value_or(0) == 19500);
+  auto detail = json::ParseStrict(trail[1].detail_json);
+  REQUIRE_OK(detail);
+  BOOST_TEST((*detail)["reason"].GetString() == std::string("checkout inspection"));
+  BOOST_TEST(!detail->HasMember("amount_to_capture"));
+  BOOST_TEST((*detail)["claim"]["total"].GetInt64() == 19500);
+  BOOST_TEST((*detail)["claim"]["items"].Size() == 3U);
+  BOOST_TEST(book.ListPendingIntents(now + 1000, 10)->empty());  // the intent is finished
+
+  memory.Delete(HoldKey(id));  // GET from Stripe: the claim is the ledger's
+  auto got = GetHold(deps(), as(alpha), id);
+  BOOST_REQUIRE_EQUAL(got.status, 200);
+  BOOST_TEST(Body(got)["claim"]["total"].GetInt64() == 19500);
+  auto listed = ListHolds(deps(), as(alpha), http::Request{"GET", "/api/holds", "", {}, "", ""});
+  BOOST_REQUIRE_EQUAL(listed.status, 200);
+  BOOST_TEST(Body(listed)["data"][0]["claim"]["items"].Size() == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_capture_has_no_claim) {
+  const std::string id = Authorized();
+  auto r = CaptureHold(deps(), as(alpha), Post(R"({"amount_to_capture":7500})"), id);
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_TEST(Body(r)["claim"].IsNull());
+  BOOST_TEST(!stripe.intents.at(id).metadata.contains("claim_items"));
+  BOOST_TEST((*book.FindHold(id))->claim_json.empty());
+  BOOST_TEST(Trail(id).back().detail_json == R"({"amount_to_capture":7500})");
+}
+
+// Every refusal of the contract's list: the 400, no Stripe call, nothing recorded.
+struct Refusal {
+  const char* name;
+  std::string body;
+  int status;
+  const char* code;
+  const char* param;
+};
+
+BOOST_AUTO_TEST_CASE(refused_captures_call_no_stripe_and_record_nothing) {
+  const std::vector<Refusal> refusals = {
+      {"amount_to_capture differs from the sum", ItemsBody(3, 100, R"("amount_to_capture":301,)"),
+       400, "invalid_request", "items"},
+      {"sum over capturable", ItemsBody(2, 12501), 400, "capture_exceeds_capturable", "items"},
+      {"sum under usd's minimum", ItemsBody(3, 10), 400, "amount_too_small", "items"},
+      {"evidence not this hold's",
+       R"({"items":[{"description":"Lamp","amount":5000,"category":"damage",)"
+       R"("evidence":["file_1Unknown"]}]})",
+       400, "invalid_request", "items"},
+      {"51 items", ItemsBody(51, 100), 400, "invalid_request", "items"},
+      {"no items", R"({"items":[]})", 400, "invalid_request", "items"},
+      {"a malformed item", R"({"items":[{"description":"x","amount":1.5,"category":"fee"}]})", 400,
+       "invalid_request", "items"},
+      {"plain amount under the minimum", R"({"amount_to_capture":49})", 400, "amount_too_small",
+       "amount_to_capture"},
+      {"plain amount over capturable", R"({"amount_to_capture":25001})", 400,
+       "capture_exceeds_capturable", "amount_to_capture"},
+  };
+  const std::string id = Authorized();
+  for (const auto& c : refusals) {
+    BOOST_TEST_CONTEXT(c.name) {
+      for (const std::string& key : {std::string(), "key-" + std::string(c.name)}) {
+        auto r = CaptureHold(deps(), as(alpha, key), Post(c.body), id);
+        BOOST_TEST(r.status == c.status);
+        const auto body = Body(r);
+        BOOST_TEST(json::StringMember(body, "code").value_or("") == c.code);
+        BOOST_TEST(json::StringMember(body, "param").value_or("") == c.param);
+      }
+    }
+  }
+  BOOST_TEST(stripe.Count("capture") == 0U);
+  BOOST_TEST(stripe.intents.at(id).status == "requires_capture");
+  BOOST_TEST(book.ListPendingIntents(now + 1000, 100)->empty());  // no capture intent begun
+  BOOST_TEST((*book.FindHold(id))->claim_json.empty());
+  BOOST_TEST(Trail(id).size() == 1U);  // created
+  // The same hold still captures a valid claim afterwards.
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(ItemsBody(3, 100)), id).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(the_minimum_is_the_currencys) {
+  const std::string gbp = Authorized(R"({"amount":5000,"currency":"gbp","description":"x"})");
+  auto small = CaptureHold(deps(), as(alpha), Post(ItemsBody(2, 14)), gbp);  // 28 < 30
+  BOOST_TEST(small.status == 400);
+  BOOST_TEST(Body(small)["code"].GetString() == std::string("amount_too_small"));
+  auto ok = CaptureHold(deps(), as(alpha), Post(ItemsBody(3, 10)), gbp);  // 30: gbp's minimum
+  BOOST_REQUIRE_EQUAL(ok.status, 200);
+  BOOST_TEST(Body(ok)["amount_captured"].GetInt64() == 30);
+}
+
+// The claim is on disk before Stripe is called: a capture whose Stripe call failed has
+// its claim in the pending intent, and nothing on the hold.
+BOOST_AUTO_TEST_CASE(the_claim_is_in_the_intent_before_stripe_is_called) {
+  const std::string id = Authorized();
+  BOOST_REQUIRE_EQUAL(GetHold(deps(), as(alpha), id).status, 200);  // fresh in the cache
+  stripe.fail_next = MakeError(ErrorKind::kDeadlineExceeded, "upstream_timeout", "slow");
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(kThreeItems), id).status == 504);
+  BOOST_TEST(stripe.Count("capture") == 1U);  // the POST went out (and its answer was lost)
+  auto pending = book.ListPendingIntents(now + 1000, 10);
+  REQUIRE_OK(pending);
+  const auto intent = std::find_if(pending->begin(), pending->end(),
+                                   [](const auto& i) { return i.operation == "capture"; });
+  BOOST_REQUIRE(intent != pending->end());
+  BOOST_TEST(intent->hold_id == id);
+  const std::string claim = IntentClaimJson(intent->request_json, 42);
+  BOOST_TEST(claim == claims::RenderClaim(*claims::ParseCaptureRequest(kThreeItems)->claim, 42));
+  BOOST_TEST(IntentField(intent->request_json, "reason") == "checkout inspection");
+  BOOST_TEST(IntentField(intent->request_json, "actor") == "client:alpha");
+  BOOST_TEST((*book.FindHold(id))->claim_json.empty());
+  BOOST_TEST(Trail(id).size() == 1U);
+  // The retry goes out under the same Stripe key and records the claim.
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(kThreeItems), id).status == 200);
+  const auto keys = CaptureKeys();
+  BOOST_REQUIRE_EQUAL(keys.size(), 2U);
+  BOOST_TEST(keys[0] == keys[1]);
+  BOOST_TEST(!(*book.FindHold(id))->claim_json.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_keyed_itemized_capture_replays_and_other_items_under_its_key_are_422) {
+  const std::string id = Authorized();
+  auto first = CaptureHold(deps(), as(alpha, "cap-1"), Post(kThreeItems), id);
+  BOOST_REQUIRE_EQUAL(first.status, 200);
+  now += 3;
+  memory.Delete(HoldKey(id));  // even with the cache lost
+  auto again = CaptureHold(deps(), as(alpha, "cap-1"), Post(kThreeItems), id);
+  BOOST_REQUIRE_EQUAL(again.status, 200);
+  BOOST_TEST(Body(again)["amount_captured"].GetInt64() == 19500);
+  BOOST_TEST(Body(again)["claim"]["total"].GetInt64() == 19500);
+  // The first claim stays, its capture time with it.
+  BOOST_TEST(Body(again)["claim"]["captured_at"].GetString() ==
+             std::string(Body(first)["claim"]["captured_at"].GetString()));
+  const auto keys = CaptureKeys();
+  BOOST_REQUIRE_EQUAL(keys.size(), 2U);
+  BOOST_TEST(keys[0] == keys[1]);  // Stripe replayed its answer
+  BOOST_TEST(Trail(id).size() == 2U);
+
+  auto other = CaptureHold(deps(), as(alpha, "cap-1"), Post(ItemsBody(2, 100)), id);
+  BOOST_TEST(other.status == 422);
+  BOOST_TEST(Body(other)["code"].GetString() == std::string("idempotency_key_reused"));
+  BOOST_TEST(stripe.Count("capture") == 2U);
+}
+
+BOOST_AUTO_TEST_CASE(unkeyed_captures_with_other_items_use_other_stripe_keys) {
+  const std::string id = Authorized();
+  BOOST_REQUIRE_EQUAL(GetHold(deps(), as(alpha), id).status, 200);  // fresh in the cache
+  // Same total (300), same reason, other items: not the same Stripe operation.
+  stripe.fail_next = MakeError(ErrorKind::kUpstream, "upstream_error", "Stripe 500");
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(ItemsBody(3, 100)), id).status == 502);
+  BOOST_TEST(CaptureHold(deps(), as(alpha), Post(ItemsBody(2, 150)), id).status == 200);
+  const auto keys = CaptureKeys();
+  BOOST_REQUIRE_EQUAL(keys.size(), 2U);
+  BOOST_TEST(keys[0] != keys[1]);
+  BOOST_TEST(Body(GetHold(deps(), as(alpha), id))["claim"]["items"].Size() == 2U);
+}
+
+BOOST_AUTO_TEST_CASE(an_itemized_capture_with_the_ledger_down_is_503_before_stripe) {
+  const std::string id = Authorized();
+  ledger.SetFailing(true);
+  auto r = CaptureHold(deps(), as(alpha), Post(kThreeItems), id);
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(stripe.Count("capture") == 0U);
+  ledger.SetFailing(false);
+  BOOST_TEST((*book.FindHold(id))->claim_json.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,9 +19,14 @@ HoldRecord Captured() {
   pi.receipt_email = "guest@example.com";
   pi.created = 1760184000;  // 2025-10-11T12:00:00Z
   pi.latest_charge = "ch_1";
-  pi.metadata = {
-      {"chitty_id", "CHITTY-AUTH-1"}, {"tier", "VERIFIED_GUEST"}, {"client", "alpha"},
-      {"property_id", "prop_1"},      {"booking_id", "b1"},       {"capture_reason", "damage"}};
+  pi.metadata = {{"chitty_id", "CHITTY-AUTH-1"},
+                 {"tier", "VERIFIED_GUEST"},
+                 {"client", "alpha"},
+                 {"property_id", "prop_1"},
+                 {"booking_id", "b1"},
+                 {"capture_reason", "damage"},
+                 {"claim_items", "1 item: damage 7500"},
+                 {"claim_total", "7500"}};
   return HoldRecord{pi, 1760190000, 1760190000};
 }
 
@@ -53,6 +58,22 @@ BOOST_AUTO_TEST_CASE(renders_the_contract_hold_object) {
   // Only the client's own metadata keys are shown.
   BOOST_TEST(h["metadata"].MemberCount() == 1U);
   BOOST_TEST(h["metadata"]["booking_id"].GetString() == std::string("b1"));
+  BOOST_TEST(h["claim"].IsNull());  // none known (the ledger's part)
+}
+
+BOOST_AUTO_TEST_CASE(the_ledgers_claim_is_written_as_kept) {
+  HoldSchedule schedule{std::nullopt, {"pi_1"}};
+  schedule.claim_json =
+      R"({"items":[{"description":"Lamp","amount":7500,"category":"damage","evidence":[]}],)"
+      R"("total":7500,"captured_at":"2025-10-11T13:40:00Z"})";
+  auto doc = json::ParseStrict(RenderHold(Captured(), {}, schedule));
+  REQUIRE_OK(doc);
+  const auto& claim = (*doc)["claim"];
+  BOOST_REQUIRE(claim.IsObject());
+  BOOST_TEST(claim["total"].GetInt64() == 7500);
+  BOOST_TEST(claim["items"][0]["description"].GetString() == std::string("Lamp"));
+  BOOST_TEST(claim["captured_at"].GetString() == std::string("2025-10-11T13:40:00Z"));
+  BOOST_TEST(RenderHold(Captured(), {}, schedule).find(schedule.claim_json) != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(from_stripe_keeps_no_client_secret) {
@@ -113,6 +134,9 @@ BOOST_AUTO_TEST_CASE(cache_form_round_trips) {
 
 BOOST_AUTO_TEST_CASE(reserved_keys) {
   BOOST_TEST(IsReservedMetadataKey("client"));
+  BOOST_TEST(IsReservedMetadataKey("claim_items"));
+  BOOST_TEST(IsReservedMetadataKey("claim_total"));
+  BOOST_TEST(!IsClientMetadataKey("claim_total"));
   BOOST_TEST(!IsReservedMetadataKey("booking_id"));
   BOOST_TEST(!IsReservedMetadataKey("guest_tier"));
 }

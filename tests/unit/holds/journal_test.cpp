@@ -286,6 +286,91 @@ BOOST_AUTO_TEST_CASE(another_clients_hold_cannot_be_changed) {
   BOOST_TEST(stripe.Count("capture") + stripe.Count("cancel") == 0U);
 }
 
+// The claim's journal helpers: the intent carries the claim, a repair reads it back, the
+// event detail gains it, and a hold the ledger does not know yet still gets it.
+BOOST_AUTO_TEST_CASE(a_capture_intent_carries_its_claim_and_the_repair_reads_it_back) {
+  auto req = claims::ParseCaptureRequest(
+      R"({"items":[{"description":"Lamp \"B\"","amount":12000,"category":"damage",)"
+      R"("evidence":["file_1A"]},{"description":"Clean","amount":50,"category":"cleaning"}]})");
+  REQUIRE_OK(req);
+  const std::string request =
+      CaptureIntentRequest("pi_1", Actor{"client:alpha", "req-9"}, "inspection", &*req->claim);
+  BOOST_TEST(IntentField(request, "payment_intent") == "pi_1");
+  BOOST_TEST(IntentField(request, "actor") == "client:alpha");
+  BOOST_TEST(IntentField(request, "request_id") == "req-9");
+  BOOST_TEST(IntentField(request, "reason") == "inspection");
+  BOOST_TEST(IntentClaimJson(request, 1767225600) == claims::RenderClaim(*req->claim, 1767225600));
+  const std::string plain = CaptureIntentRequest("pi_1", Actor{"client:alpha", "r"}, "", nullptr);
+  BOOST_TEST(IntentClaimJson(plain, 1) == "");
+  BOOST_TEST(IntentClaimJson("not json", 1) == "");
+  BOOST_TEST(IntentClaimJson(R"({"claim":{"items":[]}})", 1) == "");
+
+  stripe::PaymentIntent pi;
+  pi.status = "succeeded";
+  pi.amount_received = 12050;
+  BOOST_TEST(CaptureApplied(plain, pi));
+  BOOST_TEST(!CaptureApplied(request, pi));  // captured, but not with this claim
+  pi.metadata = {{"claim_items", "2 items: damage 12000, cleaning 50"}, {"claim_total", "12050"}};
+  BOOST_TEST(CaptureApplied(request, pi));
+  pi.amount_received = 12000;
+  BOOST_TEST(!CaptureApplied(request, pi));
+  pi.amount_received = 12050;
+  pi.status = "requires_capture";
+  BOOST_TEST(!CaptureApplied(request, pi));
+  BOOST_TEST(!CaptureApplied(plain, pi));
+}
+
+BOOST_AUTO_TEST_CASE(with_claim_adds_the_claim_to_an_event_detail) {
+  const std::string claim = R"({"items":[],"total":5,"captured_at":null})";
+  BOOST_TEST(WithClaim(R"({"reason":"r","amount_to_capture":5})", claim) ==
+             R"({"reason":"r","amount_to_capture":5,"claim":)" + claim + "}");
+  BOOST_TEST(WithClaim("{}", claim) == R"({"claim":)" + claim + "}");
+  BOOST_TEST(WithClaim(R"({"reason":"r"})", "") == R"({"reason":"r"})");
+  BOOST_TEST(WithClaim(R"({"claim":1})", claim) == R"({"claim":)" + claim + "}");
+}
+
+BOOST_AUTO_TEST_CASE(record_capture_claims_a_hold_the_ledger_learns_of_then) {
+  const std::string id = Authorized();
+  auto record = stripe.Capture(id, {std::optional<int64_t>(300), {}}, "k");
+  REQUIRE_OK(record);
+  ledger::InMemoryLedger fresh;  // a ledger that never saw the hold
+  const HoldRecord captured = HoldRecord::FromStripe(*record, now, now);
+  const std::string claim = R"({"items":[],"total":300,"captured_at":null})";
+  auto recorded = RecordCapture(fresh, captured, ClientActor("alpha", "req-1"), now,
+                                WithClaim("{}", claim), id, claim);
+  REQUIRE_OK(recorded);
+  BOOST_TEST(*recorded == claim);
+  BOOST_TEST((*fresh.FindHold(id))->claim_json == claim);
+  // A second claim leaves the first, and the answer is the first.
+  auto again = RecordCapture(fresh, captured, ClientActor("alpha", "req-2"), now, "{}", id,
+                             R"({"items":[],"total":1,"captured_at":null})");
+  REQUIRE_OK(again);
+  BOOST_TEST(*again == claim);
+  // No claim: the event only.
+  auto plain = RecordCapture(book, captured, ClientActor("alpha", "req-3"), now, "{}", id, "");
+  REQUIRE_OK(plain);
+  BOOST_TEST(plain->empty());
+  BOOST_TEST((*book.FindHold(id))->claim_json.empty());
+  BOOST_TEST(Types(id).back() == "captured");
+}
+
+// A webhook that records the capture before the client's call does (it only re-reads
+// Stripe) still names the claim, once the claim is on the hold.
+BOOST_AUTO_TEST_CASE(a_captured_event_recorded_by_a_webhook_carries_the_holds_claim) {
+  const std::string id = Authorized();
+  const std::string claim = R"({"items":[],"total":300,"captured_at":null})";
+  REQUIRE_OK(book.SetHoldClaim(id, claim));
+  auto pi = stripe.Capture(id, {std::optional<int64_t>(300), {}}, "k");
+  REQUIRE_OK(pi);
+  REQUIRE_OK(SyncHold(book, HoldRecord::FromStripe(*pi, std::nullopt, now), Actor{"stripe", "w"},
+                      now, "{}"));
+  const auto trail = book.ListEvents(id, "", 10)->data;
+  BOOST_REQUIRE(!trail.empty());
+  BOOST_TEST(trail.back().type == "captured");
+  BOOST_TEST(trail.back().actor == "stripe");
+  BOOST_TEST(trail.back().detail_json == R"({"claim":)" + claim + "}");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::holds

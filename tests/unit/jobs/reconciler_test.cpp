@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/json.h"
+#include "core/time_util.h"
 #include "fakes/ports_fixture.h"
 #include "holds/handlers.h"
 #include "holds/hold_repository.h"
@@ -138,6 +139,67 @@ BOOST_AUTO_TEST_CASE(finishes_a_capture_from_stripes_state_and_records_it_once) 
   // The webhook that follows adds nothing (the same transition, the same event id).
   BOOST_TEST(ReconcileOnce(deps(), 300, true).holds_checked == 0);  // no open hold left
   BOOST_TEST(book.ListEvents(id, "", 10)->data.size() == 2U);
+}
+
+// An itemized capture whose worker gave up on Stripe's answer: its claim was in the intent
+// before the POST, so the repair records it on the hold and in the captured event.
+struct ClaimedCapture {
+  std::string id;
+  std::string body = R"({"items":[{"description":"Lamp","amount":12000,"category":"damage"},)"
+                     R"({"description":"Clean","amount":5000,"category":"cleaning"}]})";
+};
+
+ClaimedCapture TimedOutClaimedCapture(Fixture& f) {
+  ClaimedCapture c;
+  http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  auto created = holds::CreateHold(f.deps(), http::Caller{f.alpha, "", 100, "req-x"}, create);
+  c.id = (*json::ParseStrict(created.body))["id"].GetString();
+  REQUIRE_OK(f.stripe.Confirm(c.id, "pm_card_visa"));
+  BOOST_TEST(holds::GetHold(f.deps(), http::Caller{f.alpha, "", 110, "req-g"}, c.id).status == 200);
+  f.stripe.fail_next = MakeError(ErrorKind::kDeadlineExceeded, "upstream_timeout", "slow");
+  http::Request capture{"POST", "/", "", {}, c.body, ""};
+  BOOST_TEST(
+      holds::CaptureHold(f.deps(), http::Caller{f.alpha, "", 110, "req-c"}, capture, c.id).status ==
+      504);
+  return c;
+}
+
+BOOST_AUTO_TEST_CASE(finishes_an_itemized_capture_with_the_claim_from_its_intent) {
+  const ClaimedCapture c = TimedOutClaimedCapture(*this);
+  // It did reach Stripe after all: the capture the worker sent.
+  REQUIRE_OK(stripe.Capture(
+      c.id,
+      {17000, {{"claim_items", "2 items: damage 12000, cleaning 5000"}, {"claim_total", "17000"}}},
+      "elsewhere"));
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 1);
+  BOOST_TEST(book.ListPendingIntents(10000, 10)->empty());
+  auto hold = book.FindHold(c.id);
+  BOOST_REQUIRE(hold->has_value());
+  auto claim = json::ParseStrict((*hold)->claim_json);
+  REQUIRE_OK(claim);
+  BOOST_TEST((*claim)["total"].GetInt64() == 17000);
+  BOOST_TEST((*claim)["items"].Size() == 2U);
+  BOOST_TEST((*claim)["captured_at"].GetString() == FormatIso8601(110));  // asked for then
+  auto events = book.ListEvents(c.id, "", 10);
+  BOOST_REQUIRE_EQUAL(events->data.size(), 2U);
+  BOOST_TEST(events->data[1].type == "captured");
+  BOOST_TEST(events->data[1].actor == "reconciler");
+  auto detail = json::ParseStrict(events->data[1].detail_json);
+  REQUIRE_OK(detail);
+  BOOST_TEST((*detail)["repair"].GetString() == std::string("unfinished intent"));
+  BOOST_TEST((*detail)["claim"]["total"].GetInt64() == 17000);
+}
+
+BOOST_AUTO_TEST_CASE(an_itemized_capture_is_not_taken_for_another_capture_of_the_hold) {
+  const ClaimedCapture c = TimedOutClaimedCapture(*this);
+  REQUIRE_OK(stripe.Capture(c.id, {std::optional<int64_t>(17000), {}}, "another"));  // no claim
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 1);
+  auto intent = book.ListPendingIntents(10000, 10);
+  BOOST_TEST(intent->empty());
+  auto hold = book.FindHold(c.id);
+  BOOST_REQUIRE(hold->has_value());
+  BOOST_TEST((*hold)->claim_json.empty());
+  BOOST_TEST((*hold)->status == "succeeded");  // the capture itself is recorded
 }
 
 BOOST_AUTO_TEST_CASE(records_a_change_made_elsewhere_once) {

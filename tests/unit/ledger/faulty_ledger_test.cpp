@@ -43,8 +43,10 @@ BOOST_AUTO_TEST_CASE(every_call_fails_unavailable_when_switched_on_and_touches_n
   check(ledger.ListPendingIntents(behaviour::kNow, 10));
   check(ledger.RecordWebhookEvent("evt_s", behaviour::kNow));
   check(ledger.Ping());
-  BOOST_TEST(ledger.calls() == 11U);
+  check(ledger.SetHoldClaim("pi_1", R"({"items":[],"total":1})"));
+  BOOST_TEST(ledger.calls() == 12U);
   BOOST_TEST(!inner.FindHold("pi_2")->has_value());
+  BOOST_TEST((*inner.FindHold("pi_1"))->claim_json.empty());
   BOOST_TEST(*inner.RecordWebhookEvent("evt_s", behaviour::kNow));
 
   ledger.SetFailing(false);

@@ -647,6 +647,56 @@ inline void finds_an_intent_by_its_key_with_its_request(Ledger& ledger) {
   BOOST_TEST((*found)->request_json == R"({"chitty_id":"CHITTY-AUTH-9"})");
 }
 
+// A claimed capture's claim, set once on the hold after Stripe captured it: FindHold (by
+// any id) and ListHolds read it back as given; the first claim stays.
+inline void sets_a_holds_claim_once_and_reads_it_back_as_given(Ledger& ledger) {
+  Hold h = MakeHold("pi_c", "alpha", kNow);
+  h.payment_intents = {"pi_c", "pi_c2"};
+  h.claim_json = R"({"ignored":true})";  // RecordHold does not set a claim
+  REQUIRE_OK(ledger.RecordHold(h));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_plain", "alpha", kNow + 1)));
+  auto unclaimed = ledger.FindHold("pi_c");
+  REQUIRE_OK(unclaimed);
+  BOOST_TEST((*unclaimed)->claim_json.empty());
+
+  // Key order, spacing and non-ASCII text are kept as written.
+  const std::string claim =
+      R"({"items":[{"description":"Caf\u00e9 lamp ✓","amount":12000,"category":"damage",)"
+      R"("evidence":[]}], "total":12000,"captured_at":"2025-10-11T12:00:00Z"})";
+  auto set = ledger.SetHoldClaim("pi_c", claim);
+  REQUIRE_OK(set);
+  BOOST_TEST(*set);
+  auto again = ledger.SetHoldClaim("pi_c", R"({"items":[],"total":1,"captured_at":null})");
+  REQUIRE_OK(again);
+  BOOST_TEST(!*again);  // the first claim stays
+  for (const char* id : {"pi_c", "pi_c2", "CHITTY-AUTH-pi_c"}) {
+    auto found = ledger.FindHold(id);
+    REQUIRE_OK(found);
+    BOOST_REQUIRE_MESSAGE(found->has_value(), id);
+    BOOST_TEST((*found)->claim_json == claim);
+  }
+  HoldFilter f;
+  f.client = "alpha";
+  auto page = ledger.ListHolds(f);
+  REQUIRE_OK(page);
+  BOOST_REQUIRE_EQUAL(page->data.size(), 2U);
+  BOOST_TEST(page->data[0].id == "pi_plain");
+  BOOST_TEST(page->data[0].claim_json.empty());
+  BOOST_TEST(page->data[1].claim_json == claim);
+
+  auto unknown = ledger.SetHoldClaim("pi_nope", claim);
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  for (const char* bad : {"[1]", "not json", "", "null"}) {
+    auto refused = ledger.SetHoldClaim("pi_plain", bad);
+    REQUIRE_ERROR(refused);
+    BOOST_TEST((refused.error().kind == ErrorKind::kInvalidArgument), bad);
+  }
+  auto plain = ledger.FindHold("pi_plain");  // nothing of the refused claims was kept
+  REQUIRE_OK(plain);
+  BOOST_TEST((*plain)->claim_json.empty());
+}
+
 inline void records_a_webhook_event_id_once(Ledger& ledger) {
   auto first = ledger.RecordWebhookEvent("evt_1Stripe", kNow);
   REQUIRE_OK(first);
@@ -913,6 +963,7 @@ inline void records_tries_and_lists_a_clients_failed_notifications(Ledger& ledge
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, sets_a_holds_claim_once_and_reads_it_back_as_given)            \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)                               \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture,                                                                \
                            queues_a_notification_for_each_event_of_a_notification_clients_holds)   \

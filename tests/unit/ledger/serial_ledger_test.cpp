@@ -40,6 +40,9 @@ class ParkingLedger final : public Ledger {
   Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override {
     return During("lease", [&] { return target_.LeaseDueReleases(now, lease_s, limit); });
   }
+  Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override {
+    return During("claim", [&] { return target_.SetHoldClaim(hold_id, claim_json); });
+  }
   Result<Event> AppendEvent(const Event& event) override {
     return During("event", [&] { return target_.AppendEvent(event); });
   }
