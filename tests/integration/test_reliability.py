@@ -920,6 +920,8 @@ def test_memcached_killed_mid_run_then_back(own_stack):
 
         # holds keep being created and read, from Stripe
         during = stack.create_hold(payment_method="pm_card_visa", description=unique("mc-down"))
+        # the webhooks of that create re-read Stripe too: let them land before counting
+        stack.stripe("POST", "/_test/webhooks/drain", {"timeout_ms": 10000})
         for hold in (during, before):
             read_before = retrieves(stack, hold["id"])
             shown = stack.get_hold(hold["id"])
