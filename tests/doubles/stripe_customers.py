@@ -22,7 +22,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from stripe_model import _created_matches as created_matches
+from stripe_model import created_matches
 from stripe_model import (StripeError, check_expand_paths, error_object, invalid_request,
                           merge_metadata, new_id, now, paginate, resource_missing, setup_outcome)
 

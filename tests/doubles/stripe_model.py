@@ -675,7 +675,7 @@ class StripeModel:
     def list(self, params, ctx):
         check_expand(params.get("expand", ()), "data.")
         created = params.get("created")
-        intents = [i for i in self.ordered() if _created_matches(i.pi["created"], created)]
+        intents = [i for i in self.ordered() if created_matches(i.pi["created"], created)]
         if "customer" in params:
             intents = [i for i in intents if i.pi["customer"] == params["customer"]]
         page, has_more = paginate(intents, lambda i: i.pi["id"], params, "payment_intent")
@@ -901,7 +901,8 @@ def _check_limit(limit):
     return limit
 
 
-def _created_matches(created, condition):
+def created_matches(created, condition):
+    """``created`` (int, or {gt, gte, lt, lte}) as Stripe's list endpoints filter it."""
     if condition is None:
         return True
     if isinstance(condition, int):

@@ -2,18 +2,7 @@
 refunds, charges, disputes): list answers with Stripe's pagination and
 ``created`` filter, and the ``expand[]`` check. Pure functions."""
 
-from stripe_model import invalid_request, paginate
-
-
-def created_matches(created, condition):
-    """``created`` (int, or {gt, gte, lt, lte}) as Stripe's list endpoints filter it."""
-    if condition is None:
-        return True
-    if isinstance(condition, int):
-        return created == condition
-    tests = {"gt": created.__gt__, "gte": created.__ge__, "lt": created.__lt__,
-             "lte": created.__le__}
-    return all(tests[op](value) for op, value in condition.items())
+from stripe_model import created_matches, invalid_request, paginate
 
 
 def list_answer(url, newest_first, params, kind, render):

@@ -25,7 +25,7 @@ import itertools
 from stripe_model import (RETURN_URL_MESSAGE, StripeError, _automatic_payment_methods,
                           check_expand_paths, error_object, invalid_request, merge_metadata,
                           new_id, now, paginate, resource_missing, setup_outcome)
-from stripe_model import _created_matches as created_matches
+from stripe_model import created_matches
 
 CONFIRM_PATH = "/v1/setup_intents/{intent}/confirm"
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
