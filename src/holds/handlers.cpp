@@ -398,11 +398,12 @@ void JournalRefund(const http::Deps& deps, const HoldRecord& record, const strip
 http::Response AnswerCaptured(const http::Deps& deps, const http::Caller& caller,
                               HoldRepository& repo, stripe::PaymentIntent pi,
                               const claims::CaptureRequest& req,
-                              const std::optional<ledger::Hold>& known, const std::string& key) {
+                              const std::optional<ledger::Hold>& known, const std::string& key,
+                              int64_t asked_at) {
   const std::string hold_id = known ? known->id : pi.id;
-  // Concurrent identical captures all get Stripe's one answer; keep the first one's time.
-  auto earlier = repo.Cached(pi.id);
-  const int64_t captured_at = earlier && earlier->captured_at ? *earlier->captured_at : caller.now;
+  // Concurrent identical captures share one intent and get Stripe's one answer: all show
+  // the time the first of them asked (the intent's), as the reconciler's repair does.
+  const int64_t captured_at = asked_at;
   const HoldRecord captured = HoldRecord::FromStripe(std::move(pi), captured_at, caller.now);
   HoldSchedule schedule = ViewOf(deps, captured, known);
   const std::string claim_json =
@@ -605,6 +606,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
   const std::string digest = RequestDigest(caller.client.name, "capture:" + pi_id, request.body);
   auto prior = PriorIntent(deps, caller, key, digest);
   if (!prior) return LedgerError(prior.error());
+  int64_t asked_at = *prior ? (*prior)->created_at : caller.now;
   if (!*prior) {  // a first attempt (a keyed repeat goes to Stripe again and gets its replay)
     if (CaptureConflict(record->pi.status) && !from_stripe) {
       record = repo.Refresh(pi_id, caller.client.name, caller.now);  // cache may lag
@@ -620,6 +622,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
                     CaptureIntentRequest(pi_id, ClientActor(caller.client.name, caller.request_id),
                                          req->reason, req->claim ? &*req->claim : nullptr));
     if (!begun) return LedgerError(begun.error());
+    asked_at = begun->created_at;  // a concurrent twin's, maybe
   }
   auto pi = deps.stripe.Capture(pi_id, CaptureParamsOf(*req), key);
   if (!pi) {
@@ -629,7 +632,7 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
     }
     return http::ErrorResponse(pi.error());
   }
-  return AnswerCaptured(deps, caller, repo, std::move(*pi), *req, *known, key);
+  return AnswerCaptured(deps, caller, repo, std::move(*pi), *req, *known, key, asked_at);
 }
 
 http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
