@@ -9,7 +9,12 @@
 #   CHITTYCHARGE_CMAKE_ARGS   extra cmake arguments (added after -DCHITTYCHARGE_WERROR=ON)
 #   PYTEST_ARGS               extra pytest arguments, e.g. "-k holds -x"
 #   CHITTYCHARGE_SKIP_SLOW=1  skip the fuzz and ASan+UBSan suites (local quick runs)
-#   CHITTYCHARGE_BUILD_TIMEOUT / _CTEST_TIMEOUT / _PYTEST_TIMEOUT   seconds (480/90/240)
+#   CHITTYCHARGE_BUILD_TIMEOUT / _CTEST_TIMEOUT / _PYTEST_TIMEOUT   seconds (480/90/900)
+#
+# The ASan+UBSan suite (its own build, ctest and the integration tests against the
+# sanitized worker, on a stack of its own) runs in the background beside the plain
+# suites: the integration tests spend most of their time waiting on the stack, so two
+# stacks share the two cores well. Its output is printed as one section at the end.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -21,7 +26,7 @@ PASSED=0
 FAILED=0
 NOTES=()
 OUT_DIR="$(mktemp -d)"
-trap 'rm -rf "$OUT_DIR"' EXIT
+trap '[[ -n ${ASAN_PID:-} ]] && kill "$ASAN_PID" 2>/dev/null; rm -rf "$OUT_DIR"' EXIT
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
@@ -69,7 +74,7 @@ run_pytest() {
   section "doubles + integration tests (pytest)"
   local status=0 summary passed failed errors extra=()
   read -r -a extra <<<"${PYTEST_ARGS:-}"
-  timeout --kill-after=30 "${CHITTYCHARGE_PYTEST_TIMEOUT:-420}" \
+  timeout --kill-after=30 "${CHITTYCHARGE_PYTEST_TIMEOUT:-900}" \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/doubles tests/integration "${extra[@]}" \
     2>&1 | tee "$OUT_DIR/pytest.out" || status=$?
   # "2 failed, 40 passed, 1 error in 12.3s" (with or without the ==== decoration)
@@ -93,6 +98,12 @@ run_suite() {
   section "$name"
   local status=0
   timeout --kill-after=30 "$limit" "$@" || status=$?
+  count_suite "$name" "$status"
+}
+
+# count_suite NAME STATUS: counts a whole suite as passed (status 0) or failed.
+count_suite() {
+  local name=$1 status=$2
   if ((status == 0)); then
     PASSED=$((PASSED + 1))
     NOTES+=("$name: passed")
@@ -102,19 +113,37 @@ run_suite() {
   fi
 }
 
+readonly ASAN_SUITE="ASan+UBSan: unit, adapter and integration tests"
+
+# Starts the ASan+UBSan suite in the background (one build job: the other core is the
+# plain suites'); finish_asan waits for it and prints its output.
+start_asan() {
+  timeout --kill-after=30 "${CHITTYCHARGE_ASAN_TIMEOUT:-1200}" \
+    env CHITTYCHARGE_ASAN_INTEGRATION=1 ASAN_JOBS="${ASAN_JOBS:-1}" "$REPO/scripts/asan.sh" \
+    >"$OUT_DIR/asan.out" 2>&1 &
+  ASAN_PID=$!
+}
+
+finish_asan() {
+  local status=0
+  wait "$ASAN_PID" || status=$?
+  section "$ASAN_SUITE (ran beside the others)"
+  cat "$OUT_DIR/asan.out"
+  count_suite "$ASAN_SUITE" "$status"
+}
+
 main() {
-  local start=$SECONDS
-  run_setup || true
+  local start=$SECONDS slow=1
+  [[ ${CHITTYCHARGE_SKIP_SLOW:-0} == 1 ]] && slow=0
+  if run_setup && ((slow)); then start_asan; fi
   run_ctest
   run_suite "format (clang-format)" 120 "$REPO/scripts/check-format.sh"
   run_pytest
-  if [[ ${CHITTYCHARGE_SKIP_SLOW:-0} != 1 ]]; then
+  if ((slow)); then
     # libFuzzer targets for the signature parser, webhook events, request bodies, the
-    # router and claim items, bounded (FUZZ_SECONDS each), then everything again under
-    # ASan+UBSan.
+    # router and claim items, bounded (FUZZ_SECONDS each).
     run_suite "fuzz (libFuzzer, bounded)" "${CHITTYCHARGE_FUZZ_TIMEOUT:-420}" "$REPO/scripts/fuzz.sh"
-    run_suite "ASan+UBSan: unit, adapter and integration tests" "${CHITTYCHARGE_ASAN_TIMEOUT:-600}" \
-      env CHITTYCHARGE_ASAN_INTEGRATION=1 "$REPO/scripts/asan.sh"
+    if [[ -n ${ASAN_PID:-} ]]; then finish_asan; else count_suite "$ASAN_SUITE" 1; fi
   fi
   section "summary"
   printf '%s\n' "${NOTES[@]}"

@@ -54,14 +54,17 @@ WEBHOOK_SECRET = "whsec_integration_0001"
 WEBHOOK_SECRET_OLD = "whsec_integration_old_0001"
 SANDBOX_STRIPE_KEY = "sk_test_sandbox_dummy"  # what run.sh exports in sandbox mode
 
-PREFERRED_PORTS = {
+# A second suite running beside this one (scripts/asan.sh under scripts/test.sh) sets
+# CHITTYCHARGE_TEST_PORT_OFFSET so the two never race for the same preferred ports.
+_PORT_OFFSET = int(os.environ.get("CHITTYCHARGE_TEST_PORT_OFFSET", "0"))
+PREFERRED_PORTS = {name: port + _PORT_OFFSET for name, port in {
     "CHITTYCHARGE_HTTP_PORT": 18080,
     "CHITTYCHARGE_HTTPS_PORT": 18443,
     "STRIPE_DOUBLE_PORT": 18111,
     "CHITTYID_DOUBLE_PORT": 18112,
     "CHITTYCHARGE_MEMCACHED_PORT": 18211,
     "CHITTYCHARGE_PG_PORT": 18432,
-}
+}.items()}
 PID_FILES = ("memcached", "postgres", "stripe-double", "chittyid-double", "pool", "jobs", "nginx")
 PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 READY_TIMEOUT_S = 60
