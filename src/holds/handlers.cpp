@@ -602,6 +602,16 @@ Result<HoldRecord> LoadLedgerHold(const http::Deps& deps, HoldRepository& repo,
   return repo.Load(current, client, now);
 }
 
+// The hold a PaymentIntent's chitty_id names in the ledger (a refused re-authorization's,
+// which is in no chain), if any.
+std::optional<ledger::Hold> OwnerOf(const http::Deps& deps, const stripe::PaymentIntent& pi) {
+  auto chitty = pi.metadata.find(std::string(kMetaChittyId));
+  if (chitty == pi.metadata.end() || chitty->second.empty()) return std::nullopt;
+  auto owner = deps.ledger.FindHold(chitty->second);
+  if (!owner || !*owner || (*owner)->id == pi.id) return std::nullopt;
+  return std::move(*owner);
+}
+
 // Whether POST /reauthorize may act on the hold: authorized, or waiting for a card after a
 // refused (re)authorization.
 bool Reauthorizable(const ledger::Hold& hold) {
@@ -703,12 +713,19 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
   // The ledger's part (the chain and its current PaymentIntent, the schedule); a down ledger
   // leaves it out and GET still answers from the PaymentIntent named.
   auto known = deps.ledger.FindHold(id);
-  const std::optional<ledger::Hold> hold = known ? *known : std::nullopt;
+  std::optional<ledger::Hold> hold = known ? *known : std::nullopt;
   if (hold && hold->client != caller.client.name) return NoSuchHold();
   HoldRepository repo(deps.stripe, deps.store);
   auto record = hold ? LoadLedgerHold(deps, repo, *hold, caller.client.name, caller.now)
                      : repo.Load(id, caller.client.name, caller.now);
   if (!record) return http::ErrorResponse(record.error());
+  if (known && !hold) {  // a PaymentIntent outside any chain: a refused (re)authorization's?
+    if (auto owner = OwnerOf(deps, record->pi); owner && owner->client == caller.client.name) {
+      hold = std::move(owner);
+      record = LoadLedgerHold(deps, repo, *hold, caller.client.name, caller.now);
+      if (!record) return http::ErrorResponse(record.error());
+    }
+  }
   std::string body = RenderHold(*record, {}, ViewOf(deps, *record, hold));
   if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
   return http::Json(200, std::move(body));

@@ -210,6 +210,9 @@ def test_authentication_required_keeps_the_old_hold_and_the_guest_confirms_the_n
     failed = [e for e in trail(stack, hold_id) if e["type"] == "reauthorization_failed"]
     assert len(failed) == 1 and failed[0]["actor"] == "scheduler"
     assert failed[0]["detail"]["code"] == "authentication_required"
+    refused_view = stack.get_hold(pending)  # the refused PaymentIntent finds its hold too
+    assert refused_view.status == 200 and refused_view.json["id"] == hold_id, refused_view
+    assert refused_view.json["payment_intent"] == hold_id
     # Not retried by the scheduler while the guest is asked.
     assert jobs(stack)["reauthorization_failed"] == 0
     assert len(reauth_creates(stack, hold["chitty_id"])) == 1

@@ -203,6 +203,9 @@ BOOST_AUTO_TEST_CASE(authentication_required_keeps_the_old_hold_until_the_guest_
              std::string("authentication_required"));
   BOOST_TEST(shown["reauthorization"]["client_secret"].GetString() == pending + "_secret_x");
   BOOST_TEST(shown["payment_intent"].GetString() == id);
+  auto by_refused = Body(GetHold(deps(), as(alpha), pending));  // it finds the hold too
+  BOOST_TEST(by_refused["id"].GetString() == id);
+  BOOST_TEST(by_refused["payment_intent"].GetString() == id);
   // The scheduler does not try again on its own (the hold is not due while one waits).
   auto due = book.LeaseDueAuthorizations(now + kDay, 86400, 300, 10);
   BOOST_TEST(due->empty());
