@@ -51,6 +51,8 @@ void CheckCreate(std::string_view body) {
           "accepted a payment_method that is not pm_…");
   Require(req->metadata.size() <= 50 - cc::holds::kServiceMetadataSlots,
           "accepted more metadata keys than Stripe leaves us");
+  Require(!req->reauthorize || req->stay_ends_at.has_value(),
+          "accepted reauthorize without stay_ends_at");
   for (const auto& [key, value] : req->metadata) {
     Require(!cc::holds::IsReservedMetadataKey(key), "accepted a reserved metadata key");
     Require(!key.empty() && cc::holds::Utf8Length(key) <= 40, "accepted a bad metadata key");

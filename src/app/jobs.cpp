@@ -1,8 +1,11 @@
 // chittycharge-jobs: one pass of the scheduler (CONTRACT.md, "The hold's life"), run by a
 // systemd timer every CHITTYCHARGE_JOBS_INTERVAL_S (and by the local stack's run command).
 //
-//   chittycharge-jobs            auto-releases that are due, notifications to client apps,
-//                                then the reconciler
+//   chittycharge-jobs            auto-releases that are due, scheduled authorizations and
+//                                re-authorizations, notifications to client apps, then the
+//                                reconciler
+//   --now=<RFC 3339|unix>        the pass as of that time (test-mode keys only: a test that
+//                                moved the Stripe double's clock moves the scheduler's too)
 //   chittycharge-jobs backfill   imports the configured clients' holds from Stripe
 //
 // Safe on several hosts at once and to kill at any point: due work is leased from the
@@ -12,6 +15,9 @@
 // configuration.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "chittyid/chittyid_client.h"
@@ -19,6 +25,7 @@
 #include "core/log.h"
 #include "core/time_util.h"
 #include "httpclient/curl_transport.h"
+#include "jobs/authorizations.h"
 #include "jobs/notifier.h"
 #include "jobs/reconciler.h"
 #include "jobs/releases.h"
@@ -27,10 +34,67 @@
 #include "store/memcached_store.h"
 #include "stripe/stripe_client.h"
 
+namespace {
+
+// The arguments: the mode, and --now=<RFC 3339 | unix seconds> (a test-mode key only).
+struct Args {
+  std::string_view mode = "pass";
+  std::optional<int64_t> now;
+  bool ok = true;
+};
+
+Args ParseArgs(std::span<char*> argv) {
+  Args args;
+  bool mode_seen = false;
+  for (const char* raw : argv.subspan(1)) {
+    const std::string_view arg(raw);
+    if (arg.starts_with("--now=")) {
+      const std::string value(arg.substr(6));
+      args.now = cc::ParseRfc3339(value);
+      if (!args.now && !value.empty() && value.size() <= 12 &&
+          value.find_first_not_of("0123456789") == std::string::npos) {
+        args.now = std::stoll(value);
+      }
+      args.ok = args.ok && args.now.has_value();
+    } else if (!mode_seen && (arg == "pass" || arg == "backfill")) {
+      args.mode = arg;
+      mode_seen = true;
+    } else {
+      args.ok = false;
+    }
+  }
+  return args;
+}
+
+// The pass's one JSON line.
+void PrintReport(const cc::jobs::ReleaseReport& released,
+                 const cc::jobs::AuthorizeReport& authorized,
+                 const cc::jobs::NotifyReport& notified,
+                 const cc::jobs::ReconcileReport& reconciled, const cc::Result<int>& caught_up) {
+  // NOLINTNEXTLINE(*-vararg)
+  std::printf(
+      "{\"released\":%d,\"settled_elsewhere\":%d,\"release_failed\":%d,"
+      "\"authorized\":%d,\"reauthorized\":%d,\"authorization_failed\":%d,"
+      "\"reauthorization_failed\":%d,\"authorize_deferred\":%d,"
+      "\"notifications_delivered\":%d,\"notifications_failed\":%d,"
+      "\"notifications_gave_up\":%d,\"notifications_deferred\":%d,"
+      "\"intents_finished\":%d,\"holds_checked\":%d,\"chitty_ids_resolved\":%d,"
+      "\"events_applied\":%d}\n",
+      released.released, released.settled_elsewhere, released.failed, authorized.authorized,
+      authorized.reauthorized, authorized.authorization_failed, authorized.reauthorization_failed,
+      authorized.deferred, notified.delivered, notified.failed, notified.gave_up, notified.deferred,
+      reconciled.intents_finished, reconciled.holds_checked, reconciled.resolved,
+      caught_up.value_or(-1));
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  const std::string_view mode = argc > 1 ? argv[1] : "pass";  // NOLINT(*-pointer-arithmetic)
-  if (mode != "pass" && mode != "backfill") {
-    std::fprintf(stderr, "usage: chittycharge-jobs [pass|backfill]\n");  // NOLINT(*-vararg)
+  const Args args = ParseArgs(std::span<char*>(argv, static_cast<size_t>(argc)));
+  const std::string_view mode = args.mode;
+  if (!args.ok) {
+    // NOLINTNEXTLINE(*-vararg)
+    std::fprintf(stderr, "usage: chittycharge-jobs [pass|backfill] [--now=RFC3339|unix]\n");
     return 2;
   }
   // NOLINTBEGIN(concurrency-mt-unsafe): read once at start, before threads
@@ -62,7 +126,14 @@ int main(int argc, char** argv) {
   cc::ledger::PollSocketWaiter waiter;
   cc::ledger::PgLedger ledger({.conninfo = config->database_url, .durable_records = true}, waiter);
   const cc::http::Deps deps{*config, stripe, chittyid, **kv, ledger};
-  const int64_t now = cc::NowSeconds();
+  // --now runs the pass as of another time: Stripe's test mode lets a test move its clock
+  // (STRIPE-NEXT §10) and the scheduler must see the same time. Never with a live key.
+  if (args.now && !(config->stripe_secret_key.starts_with("sk_test_") ||
+                    config->stripe_secret_key.starts_with("rk_test_"))) {
+    cc::log::Error("--now is for test-mode keys only");
+    return 2;
+  }
+  const int64_t now = args.now.value_or(cc::NowSeconds());
 
   if (mode == "backfill") {
     auto imported = cc::jobs::Backfill(deps, now);
@@ -78,6 +149,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto released = cc::jobs::ReleaseDue(deps, now);
+  const auto authorized = cc::jobs::AuthorizeDue(deps, now);
   // Its own connection: a client's slow endpoint does not share a handle with Stripe's.
   cc::httpclient::CurlTransport notify_transport(config->ca_file);
   const auto notified = cc::jobs::SendNotifications(deps, notify_transport);
@@ -87,15 +159,6 @@ int main(int argc, char** argv) {
     cc::log::Warn("events catch-up stopped; the next pass resumes",
                   {cc::log::Str("error", caught_up.error().message)});
   }
-  // NOLINTNEXTLINE(*-vararg)
-  std::printf(
-      "{\"released\":%d,\"settled_elsewhere\":%d,\"release_failed\":%d,"
-      "\"notifications_delivered\":%d,\"notifications_failed\":%d,"
-      "\"notifications_gave_up\":%d,\"notifications_deferred\":%d,"
-      "\"intents_finished\":%d,\"holds_checked\":%d,\"chitty_ids_resolved\":%d,"
-      "\"events_applied\":%d}\n",
-      released.released, released.settled_elsewhere, released.failed, notified.delivered,
-      notified.failed, notified.gave_up, notified.deferred, reconciled.intents_finished,
-      reconciled.holds_checked, reconciled.resolved, caught_up.value_or(-1));
-  return released.ledger_down || notified.ledger_down ? 1 : 0;
+  PrintReport(released, authorized, notified, reconciled, caught_up);
+  return released.ledger_down || authorized.ledger_down || notified.ledger_down ? 1 : 0;
 }

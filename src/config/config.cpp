@@ -114,6 +114,7 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
         ReadInt(getenv, "RECONCILE_INTERVAL_S", 1, 86400, &c->open_holds_interval_s),
         ReadInt(getenv, "CHITTYCHARGE_JOBS_INTERVAL_S", 1, 86400, &c->jobs_interval_s),
         ReadInt(getenv, "RECONCILE_RATE_PER_S", 1, 1000, &c->reconcile_rate_per_s),
+        ReadInt(getenv, "REAUTH_MARGIN_H", 1, 96, &c->reauth_margin_h),
         ReadInt(getenv, "CHITTYCHARGE_DB_CONNECTIONS", 1, 64, &c->db_connections)}) {
     if (!status) return status;
   }

@@ -60,6 +60,10 @@ struct Config {
   int64_t jobs_interval_s = 60;  // CHITTYCHARGE_JOBS_INTERVAL_S: chittycharge-jobs runs this often
   int64_t open_holds_interval_s = 300;  // RECONCILE_INTERVAL_S: open holds vs Stripe
   int64_t reconcile_rate_per_s = 10;    // RECONCILE_RATE_PER_S: its Stripe reads per second
+  // REAUTH_MARGIN_H: a hold with `reauthorize` is re-authorized this many hours before its
+  // expires_at (1..96: less than Visa's 4 d 18 h merchant-initiated window, so a fresh
+  // re-authorization is never due at once again).
+  int64_t reauth_margin_h = 24;
   // TIER_LIMITS_<CUR>=new,verified,premium per currency (claims/currency.h): the Part 1
   // figures for the two-decimal ones, none for jpy until TIER_LIMITS_JPY is set.
   claims::CurrencyLimits tier_limits = claims::CurrencyLimits::Defaults();

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/time_util.h"
+#include "holds/authorize.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/hold_request.h"
@@ -423,6 +424,201 @@ http::Response AnswerCaptured(const http::Deps& deps, const http::Caller& caller
   return http::Json(200, RenderHold(captured, {}, schedule));
 }
 
+// The 400 for the hold's times against `now` (release_after, authorize_at, stay_ends_at);
+// nullopt when they are fine.
+std::optional<Error> BadTimes(const CreateHoldRequest& req, int64_t now) {
+  const auto bad = [](std::string message, std::string param) {
+    return MakeError(ErrorKind::kInvalidArgument, "invalid_request", std::move(message),
+                     std::move(param));
+  };
+  if (req.release_after &&
+      (*req.release_after <= now || *req.release_after > now + kMaxReleaseAfter)) {
+    return bad("release_after must be in the future, at most 90 days ahead", "release_after");
+  }
+  if (req.authorize_at) {
+    if (*req.authorize_at <= now || *req.authorize_at > now + kMaxAuthorizeAt) {
+      return bad("authorize_at must be in the future, at most 90 days ahead", "authorize_at");
+    }
+    if (!req.payment_method.empty()) {
+      return bad(
+          "A scheduled hold has no PaymentIntent to confirm yet: the guest saves the card "
+          "with the setup_client_secret",
+          "payment_method");
+    }
+    if (req.release_after && *req.release_after <= *req.authorize_at) {
+      return bad("release_after must be later than authorize_at", "release_after");
+    }
+  }
+  if (req.stay_ends_at &&
+      (*req.stay_ends_at <= req.authorize_at.value_or(now) || *req.stay_ends_at > now + kMaxStay)) {
+    return bad(
+        "stay_ends_at must be later than now (and than authorize_at), at most 366 days ahead",
+        "stay_ends_at");
+  }
+  return std::nullopt;
+}
+
+// The Customer the guest's card is saved to (reauthorize, authorize_at), created under a
+// key derived from the create's own: a keyed retry gets the same Customer.
+Result<std::string> SaveCardCustomer(const http::Deps& deps, const http::Caller& caller,
+                                     const CreateHoldRequest& req, const std::string& stripe_key,
+                                     const std::string& chitty_id) {
+  const std::string& client = caller.client.name;
+  const std::string key = DeriveStripeKey(client, "customer", stripe_key);
+  auto begun =
+      BeginIntent(deps, caller, key, "customer", "", RequestDigest(client, "customer", stripe_key),
+                  IntentRequest({{"actor", "client:" + client},
+                                 {"request_id", caller.request_id},
+                                 {kMetaChittyId, chitty_id}}));
+  if (!begun) return Fail(begun.error());
+  const stripe::Metadata metadata{{std::string(kMetaClient), client},
+                                  {std::string(kMetaChittyId), chitty_id}};
+  auto customer = deps.stripe.CreateCustomer({req.customer_email, metadata}, key);
+  if (!customer) {
+    if (Definitive(customer.error())) FailIntent(deps.ledger, key, customer.error(), caller.now);
+    return Fail(customer.error());
+  }
+  if (auto done = deps.ledger.FinishIntent(key, ledger::IntentState::kSucceeded,
+                                           IntentRequest({{"id", customer->id}}), "", caller.now);
+      !done) {
+    log::Warn("customer intent left pending", {log::Str("error", done.error().message)});
+  }
+  return customer->id;
+}
+
+// A scheduled hold's stand-in, cached under its SetupIntent id (not through
+// HoldRepository::Save: its chitty_id must keep naming the PaymentIntent to come).
+void CacheScheduled(const http::Deps& deps, const HoldRecord& record) {
+  auto stored =
+      deps.store.SetQuietly(HoldKey(record.pi.id), SerializeRecord(record), kHoldCacheTtl);
+  if (!stored) log::Warn("hold cache write failed", {log::Str("error", stored.error().message)});
+}
+
+// A scheduled hold without a PaymentIntent yet, as the hold object shows it: its
+// SetupIntent's part (cached), the ledger's status.
+Result<HoldRecord> LoadScheduled(const http::Deps& deps, const ledger::Hold& hold, int64_t now) {
+  HoldRecord record;
+  if (auto cached = HoldRepository(deps.stripe, deps.store).Cached(hold.id)) {
+    record = std::move(*cached);
+  } else {
+    auto setup = deps.stripe.RetrieveSetupIntent(hold.id);
+    if (!setup) return Fail(setup.error());
+    record = ScheduledRecord(hold, *setup, now);
+    CacheScheduled(deps, record);
+  }
+  record.pi.status = hold.status;  // the ledger's: the cached stand-in may be older
+  return record;
+}
+
+// POST /api/holds with authorize_at: a Customer (already made), a SetupIntent
+// (usage=off_session) under the create's key, the hold recorded with status "scheduled" and
+// its first event `scheduled`; 201 with setup_client_secret.
+http::Response CreateScheduled(const http::Deps& deps, const http::Caller& caller,
+                               const CreateHoldRequest& req, const std::string& stripe_key,
+                               const std::string& chitty_id, const HoldTerms& terms) {
+  const std::string& client = caller.client.name;
+  auto setup = deps.stripe.CreateSetupIntent(
+      {terms.customer, req.description, StripeMetadata(req, client, chitty_id)}, stripe_key);
+  if (!setup) {
+    if (Definitive(setup.error())) FailIntent(deps.ledger, stripe_key, setup.error(), caller.now);
+    return http::ErrorResponse(setup.error());
+  }
+  ledger::Hold hold;
+  hold.id = setup->id;
+  hold.chitty_id = chitty_id;
+  hold.client = client;
+  hold.property_id = req.property_id;
+  hold.tenant_id = req.tenant_id;
+  hold.amount = req.amount;
+  hold.currency = req.currency;
+  hold.status = "scheduled";
+  hold.created_at = caller.now;
+  hold.release_after = terms.release_after;
+  hold.authorize_at = terms.authorize_at;
+  hold.stay_ends_at = terms.stay_ends_at;
+  hold.reauthorize = terms.reauthorize;
+  hold.customer = terms.customer;
+  ledger::Event e;
+  e.id = EventIdFor(hold.id, "scheduled");
+  e.hold_id = hold.id;
+  e.chitty_id = chitty_id;
+  e.type = "scheduled";
+  e.actor = "client:" + client;
+  e.request_id = caller.request_id;
+  e.status_after = hold.status;
+  e.amount = hold.amount;
+  e.currency = hold.currency;
+  e.created_at = caller.now;
+  e.detail_json = IntentRequest({{"authorize_at", FormatIso8601(*terms.authorize_at)}});
+  // Unlike an authorization, a SetupIntent holds no money: an error answered here is safe,
+  // and a keyed retry gets the same SetupIntent and records it (its intent may have been
+  // closed by the reconciler meanwhile: the hold and its event are what count).
+  if (auto recorded = deps.ledger.RecordCreate(
+          hold, e, stripe_key, IntentRequest({{"id", setup->id}, {"status", setup->status}}),
+          caller.now);
+      !recorded && recorded.error().code != "intent_already_finished") {
+    return LedgerError(recorded.error());
+  }
+  const HoldRecord record = ScheduledRecord(hold, *setup, caller.now);
+  CacheScheduled(deps, record);
+  HoldSchedule view = ViewOf(deps, record, hold);
+  view.setup_client_secret = setup->client_secret;
+  return http::Json(201, RenderHold(record, {}, view));
+}
+
+// A scheduled hold cancelled before its authorization: no money is held, so the ledger
+// alone records it (event `canceled`); the scheduler then never authorizes it.
+http::Response CancelScheduled(const http::Deps& deps, const http::Caller& caller,
+                               const ledger::Hold& hold, const CancelHoldRequest& req) {
+  if (auto conflict = CancelConflict(hold.status)) return http::ErrorResponse(*conflict);
+  ledger::Event e;
+  e.id = EventIdFor(hold.id, "canceled");
+  e.hold_id = hold.id;
+  e.chitty_id = hold.chitty_id;
+  e.type = "canceled";
+  e.actor = "client:" + caller.client.name;
+  e.request_id = caller.request_id;
+  e.status_before = hold.status;
+  e.status_after = "canceled";
+  e.amount = hold.amount;
+  e.currency = hold.currency;
+  e.created_at = caller.now;
+  e.detail_json = ReasonDetail(req.reason, {});
+  e.hold_reauthorization = "";
+  if (auto appended = deps.ledger.AppendEvent(e); !appended) return LedgerError(appended.error());
+  auto now_known = deps.ledger.FindHold(hold.id);
+  const ledger::Hold canceled = now_known && *now_known ? **now_known : hold;
+  auto record = LoadScheduled(deps, canceled, caller.now);
+  if (!record) return http::ErrorResponse(record.error());
+  return Ok200(deps, *record, canceled);
+}
+
+// The hold object for a hold the ledger knows: its current PaymentIntent, or a scheduled
+// hold's stand-in.
+Result<HoldRecord> LoadLedgerHold(const http::Deps& deps, HoldRepository& repo,
+                                  const ledger::Hold& hold, std::string_view client, int64_t now) {
+  const std::string current = CurrentPaymentIntent(hold);
+  if (current.empty()) return LoadScheduled(deps, hold, now);
+  return repo.Load(current, client, now);
+}
+
+// The hold a PaymentIntent's chitty_id names in the ledger (a refused re-authorization's,
+// which is in no chain), if any.
+std::optional<ledger::Hold> OwnerOf(const http::Deps& deps, const stripe::PaymentIntent& pi) {
+  auto chitty = pi.metadata.find(std::string(kMetaChittyId));
+  if (chitty == pi.metadata.end() || chitty->second.empty()) return std::nullopt;
+  auto owner = deps.ledger.FindHold(chitty->second);
+  if (!owner || !*owner || (*owner)->id == pi.id) return std::nullopt;
+  return std::move(*owner);
+}
+
+// Whether POST /reauthorize may act on the hold: authorized, or waiting for a card after a
+// refused (re)authorization.
+bool Reauthorizable(const ledger::Hold& hold) {
+  return hold.status == "requires_capture" || !hold.reauthorization_json.empty() ||
+         (hold.payment_intents.empty() && hold.status == "requires_payment_method");
+}
+
 }  // namespace
 
 http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
@@ -449,12 +645,7 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
                                              " limit of " + std::to_string(limit),
                                          "amount"));
   }
-  if (req->release_after &&
-      (*req->release_after <= caller.now || *req->release_after > caller.now + kMaxReleaseAfter)) {
-    return http::ErrorResponse(
-        MakeError(ErrorKind::kInvalidArgument, "invalid_request",
-                  "release_after must be in the future, at most 90 days ahead", "release_after"));
-  }
+  if (auto bad = BadTimes(*req, caller.now)) return http::ErrorResponse(*bad);
   const std::string& client = caller.client.name;
   const bool keyed = !caller.idempotency_key.empty();
   const std::string stripe_key =
@@ -468,16 +659,27 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
       *prior ? IntentField((*prior)->request_json, kMetaChittyId) : std::string();
   if (chitty_id.empty()) {
     auto begun =
-        BeginIntent(deps, caller, stripe_key, "create", "", digest,
+        BeginIntent(deps, caller, stripe_key, req->authorize_at ? "schedule" : "create", "", digest,
                     IntentRequest({{kMetaChittyId, MintChittyId(deps, *req, client, stripe_key)},
                                    {"actor", "client:" + client},
                                    {"request_id", caller.request_id}}));
     if (!begun) return LedgerError(begun.error());
     chitty_id = IntentField(begun->request_json, kMetaChittyId);  // a concurrent twin's, maybe
   }
+  HoldTerms terms{req->release_after, req->authorize_at, req->stay_ends_at, req->reauthorize, ""};
+  if (req->reauthorize || req->authorize_at) {  // the guest's card is saved to a Customer
+    auto customer = SaveCardCustomer(deps, caller, *req, stripe_key, chitty_id);
+    if (!customer) return LedgerError(customer.error());
+    terms.customer = std::move(*customer);
+  }
+  if (req->authorize_at) return CreateScheduled(deps, caller, *req, stripe_key, chitty_id, terms);
   stripe::CreateParams params{req->amount,         req->currency,
                               req->description,    req->customer_email,
                               req->payment_method, StripeMetadata(*req, client, chitty_id)};
+  if (req->reauthorize) {  // saved for the off-session re-authorizations (STRIPE-NEXT §1.1)
+    params.customer = terms.customer;
+    params.setup_future_usage = "off_session";
+  }
   auto pi = deps.stripe.Create(params, stripe_key);
   if (!pi) {
     if (Definitive(pi.error())) FailIntent(deps.ledger, stripe_key, pi.error(), caller.now);
@@ -490,7 +692,7 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
   const HoldRecord record = HoldRecord::FromStripe(std::move(*pi), std::nullopt, caller.now);
   if (auto recorded =
           RecordCreatedAndFinish(deps.ledger, record, ClientActor(client, caller.request_id),
-                                 caller.now, stripe_key, req->release_after);
+                                 caller.now, stripe_key, terms);
       !recorded) {
     // The card is authorized: answering an error would invite a second hold. The intent
     // stays pending and the reconciler records the hold from Stripe.
@@ -498,8 +700,7 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
               {log::Str("pi", record.pi.id), log::Str("error", recorded.error().message)});
   }
   HoldRepository(deps.stripe, deps.store).Save(record);
-  HoldSchedule view = ViewOf(deps, record, std::nullopt);
-  view.release_after = req->release_after;
+  const HoldSchedule view = ViewOf(deps, record, LedgerHoldOf(record, terms));
   return http::Json(201, RenderHold(record, client_secret, view));
 }
 
@@ -509,11 +710,23 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
       return http::Json(200, *body);
     }
   }
-  auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
-  if (!record) return http::ErrorResponse(record.error());
-  // The ledger's part (chain, schedule); a down ledger leaves it out, GET still answers.
+  // The ledger's part (the chain and its current PaymentIntent, the schedule); a down ledger
+  // leaves it out and GET still answers from the PaymentIntent named.
   auto known = deps.ledger.FindHold(id);
-  std::string body = RenderHold(*record, {}, ViewOf(deps, *record, known ? *known : std::nullopt));
+  std::optional<ledger::Hold> hold = known ? *known : std::nullopt;
+  if (hold && hold->client != caller.client.name) return NoSuchHold();
+  HoldRepository repo(deps.stripe, deps.store);
+  auto record = hold ? LoadLedgerHold(deps, repo, *hold, caller.client.name, caller.now)
+                     : repo.Load(id, caller.client.name, caller.now);
+  if (!record) return http::ErrorResponse(record.error());
+  if (known && !hold) {  // a PaymentIntent outside any chain: a refused (re)authorization's?
+    if (auto owner = OwnerOf(deps, record->pi); owner && owner->client == caller.client.name) {
+      hold = std::move(owner);
+      record = LoadLedgerHold(deps, repo, *hold, caller.client.name, caller.now);
+      if (!record) return http::ErrorResponse(record.error());
+    }
+  }
+  std::string body = RenderHold(*record, {}, ViewOf(deps, *record, hold));
   if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
   return http::Json(200, std::move(body));
 }
@@ -538,7 +751,7 @@ http::Response ListHolds(const http::Deps& deps, const http::Caller& caller,
   json::Key(w, "data");
   w.StartArray();
   for (const auto& hold : page->data) {
-    auto record = repo.Load(hold.id, caller.client.name, caller.now);
+    auto record = LoadLedgerHold(deps, repo, hold, caller.client.name, caller.now);
     if (!record) {
       if (record.error().kind == ErrorKind::kNotFound) continue;  // gone from Stripe
       return http::ErrorResponse(record.error());
@@ -596,9 +809,11 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
   if (!req) return http::ErrorResponse(req.error());
   auto known = OwnLedgerHold(deps, caller, id);
   if (!known) return http::ErrorResponse(known.error());
+  const std::string target = *known ? CurrentPaymentIntent(**known) : std::string(id);
+  if (target.empty()) return http::ErrorResponse(*CaptureConflict((*known)->status));  // scheduled
   HoldRepository repo(deps.stripe, deps.store);
   bool from_stripe = false;
-  auto record = repo.Load(id, caller.client.name, caller.now, &from_stripe);
+  auto record = repo.Load(target, caller.client.name, caller.now, &from_stripe);
   if (!record) return http::ErrorResponse(record.error());
   const std::string pi_id = record->pi.id;
   const std::string key =
@@ -641,8 +856,10 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
   if (!req) return http::ErrorResponse(req.error());
   auto known = OwnLedgerHold(deps, caller, id);
   if (!known) return http::ErrorResponse(known.error());
+  const std::string target = *known ? CurrentPaymentIntent(**known) : std::string(id);
+  if (target.empty()) return CancelScheduled(deps, caller, **known, *req);
   HoldRepository repo(deps.stripe, deps.store);
-  auto record = repo.Load(id, caller.client.name, caller.now);
+  auto record = repo.Load(target, caller.client.name, caller.now);
   if (!record) return http::ErrorResponse(record.error());
   const std::string pi_id = record->pi.id;
   const std::string& client = caller.client.name;
@@ -698,9 +915,15 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
   auto known = OwnLedgerHold(deps, caller, id);
   if (!known) return http::ErrorResponse(known.error());
   const std::string& client = caller.client.name;
+  const std::string target = *known ? CurrentPaymentIntent(**known) : std::string(id);
+  if (target.empty()) {
+    return http::ErrorResponse(RefundConflict((*known)->status, 0, 0)
+                                   .value_or(MakeError(ErrorKind::kConflict, "hold_not_refundable",
+                                                       "Hold was never captured")));
+  }
   HoldRepository repo(deps.stripe, deps.store);
   bool from_stripe = false;
-  auto record = repo.Load(id, client, caller.now, &from_stripe);
+  auto record = repo.Load(target, client, caller.now, &from_stripe);
   if (!record) return http::ErrorResponse(record.error());
   const std::string pi_id = record->pi.id;
   if (!from_stripe) {  // what is left to refund is Stripe's to say, never the cache's
@@ -755,6 +978,50 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
     if (id != pi_id) deps.settled->Remember(pi_id, refunded, body, caller.now);
   }
   return http::Json(200, std::move(body));
+}
+
+http::Response ReauthorizeHold(const http::Deps& deps, const http::Caller& caller,
+                               const http::Request& request, std::string_view id) {
+  if (auto ok = ParseReauthorizeHold(request.body); !ok) return http::ErrorResponse(ok.error());
+  auto known = OwnLedgerHold(deps, caller, id);
+  if (!known) return http::ErrorResponse(known.error());
+  if (!*known) return NoSuchHold();
+  const std::string& client = caller.client.name;
+  HoldRepository repo(deps.stripe, deps.store);
+  // Stripe's state first: the ledger may lag it (a webhook still on its way).
+  if (const std::string current = CurrentPaymentIntent(**known); !current.empty()) {
+    if (auto fresh = repo.Refresh(current, client, caller.now)) {
+      if (SyncHold(deps.ledger, *fresh, Actor{"stripe", caller.request_id}, caller.now)) {
+        known = OwnLedgerHold(deps, caller, (*known)->id);
+        if (!known) return http::ErrorResponse(known.error());
+        if (!*known) return NoSuchHold();
+      }
+    }
+  }
+  if (!Reauthorizable(**known)) {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kConflict, "hold_not_authorized",
+                  "Only an authorized hold, or one waiting for the guest after a refused "
+                  "authorization, can be re-authorized; this one is " +
+                      (*known)->status));
+  }
+  const AuthorizeResult result =
+      Authorize(deps, **known, ClientActor(client, caller.request_id), caller.now);
+  switch (result.outcome) {
+    case AuthorizeOutcome::kAuthorized: break;
+    case AuthorizeOutcome::kRefused:  // recorded; GET shows reauthorization.client_secret
+    case AuthorizeOutcome::kNoCard:
+    case AuthorizeOutcome::kRetryLater: return LedgerError(result.error);
+    case AuthorizeOutcome::kNotAuthorizable:
+      return http::ErrorResponse(
+          MakeError(ErrorKind::kConflict, "hold_not_authorized", result.error.message));
+  }
+  auto now_known = OwnLedgerHold(deps, caller, (*known)->id);
+  if (!now_known) return http::ErrorResponse(now_known.error());
+  if (!*now_known) return NoSuchHold();
+  auto record = LoadLedgerHold(deps, repo, **now_known, client, caller.now);
+  if (!record) return http::ErrorResponse(record.error());
+  return Ok200(deps, *record, *now_known);
 }
 
 }  // namespace cc::holds

@@ -26,4 +26,9 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
 http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
                           const http::Request& request, std::string_view id);
 
+// POST /api/holds/:id/reauthorize: a new off-session authorization now (holds/authorize.h);
+// 409 hold_not_authorized unless the hold is authorized or waits after a refused one.
+http::Response ReauthorizeHold(const http::Deps& deps, const http::Caller& caller,
+                               const http::Request& request, std::string_view id);
+
 }  // namespace cc::holds

@@ -87,6 +87,25 @@ void WriteStripeShape(json::Writer& w, const stripe::PaymentIntent& pi) {
   w.EndObject();
 }
 
+// The hold's `reauthorization`: null, or what the client app needs to bring the guest back.
+void WriteReauthorization(json::Writer& w, std::string_view reauthorization_json) {
+  if (reauthorization_json.empty()) {
+    w.Null();
+    return;
+  }
+  auto doc = json::ParseStrict(reauthorization_json);
+  if (!doc || !doc->IsObject()) {
+    w.Null();
+    return;
+  }
+  w.StartObject();
+  for (const char* key : {"status", "code", "client_secret", "payment_intent"}) {
+    json::Key(w, key);
+    json::StringOrNull(w, json::StringMember(*doc, key).value_or(""));
+  }
+  w.EndObject();
+}
+
 }  // namespace
 
 bool IsReservedMetadataKey(std::string_view key) {
@@ -143,7 +162,7 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   const Tier tier = HoldTier(pi);
   w.StartObject();
   json::Key(w, "id");
-  json::String(w, pi.id);
+  json::String(w, schedule.hold_id.empty() ? pi.id : schedule.hold_id);
   json::Key(w, "chitty_id");
   json::StringOrNull(w, MetaOr(pi.metadata, kMetaChittyId));
   json::Key(w, "status");
@@ -190,14 +209,26 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   const auto fee = EstimatedProcessingFee(pi);
   fee ? w.Int64(*fee) : w.Null();
   json::Key(w, "payment_intent");
-  json::String(w, schedule.payment_intents.empty() ? pi.id : schedule.payment_intents.back());
+  if (schedule.scheduled) {
+    w.Null();
+  } else {
+    json::String(w, schedule.payment_intents.empty() ? pi.id : schedule.payment_intents.back());
+  }
   json::Key(w, "payment_intents");
   w.StartArray();
-  if (schedule.payment_intents.empty()) json::String(w, pi.id);
+  if (schedule.payment_intents.empty() && !schedule.scheduled) json::String(w, pi.id);
   for (const std::string& id : schedule.payment_intents) json::String(w, id);
   w.EndArray();
   json::Key(w, "release_after");
   IsoOrNull(w, schedule.release_after);
+  json::Key(w, "authorize_at");
+  IsoOrNull(w, schedule.authorize_at);
+  json::Key(w, "stay_ends_at");
+  IsoOrNull(w, schedule.stay_ends_at);
+  json::Key(w, "reauthorize");
+  w.Bool(schedule.reauthorize);
+  json::Key(w, "reauthorization");
+  WriteReauthorization(w, schedule.reauthorization_json);
   json::Key(w, "claim");
   if (schedule.claim_json.empty()) {
     w.Null();
@@ -207,6 +238,10 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   if (!client_secret.empty()) {
     json::Key(w, "client_secret");
     json::String(w, client_secret);
+  }
+  if (!schedule.setup_client_secret.empty()) {
+    json::Key(w, "setup_client_secret");
+    json::String(w, schedule.setup_client_secret);
   }
   w.EndObject();
 }

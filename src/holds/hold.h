@@ -75,6 +75,21 @@ struct HoldSchedule {
   // The hold's `claim` as the ledger keeps it (a JSON object, claims::RenderClaim's form,
   // written as is); "" ⇒ null. Defaulted, so {release_after, chain} still initializes.
   std::string claim_json = {};
+  // The hold's own id when the record is another object's: a re-authorized hold's current
+  // PaymentIntent (the id stays the first one's), a scheduled hold (its SetupIntent's id).
+  // "" ⇒ the record's id.
+  std::string hold_id = {};
+  // The record stands in for a scheduled hold that has no PaymentIntent yet (built from its
+  // SetupIntent and the ledger): payment_intent is null, payment_intents the (empty) chain.
+  bool scheduled = false;
+  std::optional<int64_t> authorize_at = {};
+  std::optional<int64_t> stay_ends_at = {};
+  bool reauthorize = false;
+  // The ledger's reauthorization (a JSON object) or "" ⇒ null; shown as {"status", "code",
+  // "client_secret", "payment_intent"} (its bookkeeping fields left out).
+  std::string reauthorization_json = {};
+  // A scheduled hold's create answer: the SetupIntent's client secret; written when set.
+  std::string setup_client_secret = {};
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

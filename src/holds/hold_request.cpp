@@ -140,6 +140,43 @@ Result<Tier> ResolveTier(const rapidjson::Value& obj, const stripe::Metadata& me
   return *tier;
 }
 
+// An optional RFC 3339 time field (release_after, authorize_at, stay_ends_at).
+Result<std::optional<int64_t>> OptionalTime(const rapidjson::Value& obj, std::string_view name) {
+  auto text = OptionalString(obj, name, 40);
+  if (!text) return Fail(text.error());
+  if (text->empty()) return std::optional<int64_t>();
+  auto t = ParseRfc3339(*text);
+  if (!t) {
+    return Invalid("invalid_request",
+                   std::string(name) + " must be an RFC 3339 time, e.g. 2026-01-31T11:00:00Z",
+                   std::string(name));
+  }
+  return std::optional<int64_t>(*t);
+}
+
+// The hold's life (CONTRACT.md "The hold's life"): authorize_at, stay_ends_at, reauthorize.
+Status ReadLife(const rapidjson::Value& obj, CreateHoldRequest* req) {
+  auto authorize_at = OptionalTime(obj, "authorize_at");
+  if (!authorize_at) return Fail(authorize_at.error());
+  req->authorize_at = *authorize_at;
+  auto stay_ends_at = OptionalTime(obj, "stay_ends_at");
+  if (!stay_ends_at) return Fail(stay_ends_at.error());
+  req->stay_ends_at = *stay_ends_at;
+  if (const auto* reauthorize = json::Member(obj, "reauthorize");
+      reauthorize != nullptr && !reauthorize->IsNull()) {
+    if (!reauthorize->IsBool()) {
+      return Invalid("invalid_request", "reauthorize must be true or false", "reauthorize");
+    }
+    req->reauthorize = reauthorize->GetBool();
+  }
+  if (req->reauthorize && !req->stay_ends_at) {
+    return Invalid("invalid_request",
+                   "reauthorize keeps the hold authorized until stay_ends_at: send stay_ends_at",
+                   "stay_ends_at");
+  }
+  return Ok();
+}
+
 bool ValidPaymentMethodId(std::string_view id) {
   if (!id.starts_with("pm_") || id.size() > 255 || id.size() < 4) return false;
   for (char c : id) {
@@ -223,24 +260,19 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   auto doc = ParseObject(body, false);
   if (!doc) return Fail(doc.error());
   const rapidjson::Value& obj = *doc;
-  if (auto known = OnlyKnownFields(
-          obj, {"amount", "currency", "description", "customer_email", "property_id", "tenant_id",
-                "metadata", "tier", "payment_method", "release_after"});
+  if (auto known =
+          OnlyKnownFields(obj, {"amount", "currency", "description", "customer_email",
+                                "property_id", "tenant_id", "metadata", "tier", "payment_method",
+                                "release_after", "authorize_at", "stay_ends_at", "reauthorize"});
       !known) {
     return Fail(known.error());
   }
   CreateHoldRequest req;
   if (auto s = ReadAmountAndCurrency(obj, defaults, &req); !s) return Fail(s.error());
-  auto release_after = OptionalString(obj, "release_after", 40);
+  auto release_after = OptionalTime(obj, "release_after");
   if (!release_after) return Fail(release_after.error());
-  if (!release_after->empty()) {
-    req.release_after = ParseRfc3339(*release_after);
-    if (!req.release_after) {
-      return Invalid("invalid_request",
-                     "release_after must be an RFC 3339 time, e.g. 2026-01-31T11:00:00Z",
-                     "release_after");
-    }
-  }
+  req.release_after = *release_after;
+  if (auto s = ReadLife(obj, &req); !s) return Fail(s.error());
   if (auto s = ReadStrings(obj, &req); !s) return Fail(s.error());
   auto metadata = ParseMetadata(obj);
   if (!metadata) return Fail(metadata.error());
@@ -249,6 +281,12 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   if (!tier) return Fail(tier.error());
   req.tier = *tier;
   return req;
+}
+
+Status ParseReauthorizeHold(std::string_view body) {
+  auto doc = ParseObject(body, true);
+  if (!doc) return Fail(doc.error());
+  return OnlyKnownFields(*doc, {});
 }
 
 Result<RefundHoldRequest> ParseRefundHold(std::string_view body) {

@@ -31,15 +31,25 @@ struct CreateHoldRequest {
   // The scheduler releases the hold then if it is still uncaptured; the caller checks it
   // lies ahead (kMaxReleaseAfter).
   std::optional<int64_t> release_after;
+  // The hold's life (CONTRACT.md "The hold's life"); the caller checks the times against
+  // now (CheckLife). authorize_at: a scheduled hold (no PaymentIntent until then).
+  std::optional<int64_t> authorize_at;
+  std::optional<int64_t> stay_ends_at;  // required with reauthorize
+  bool reauthorize = false;
 };
 
 inline constexpr int64_t kMaxReleaseAfter = 90LL * 24 * 3600;  // the most ahead of now
+inline constexpr int64_t kMaxAuthorizeAt = 90LL * 24 * 3600;   // the most ahead of now
+inline constexpr int64_t kMaxStay = 366LL * 24 * 3600;         // stay_ends_at, at most ahead
 
 // Checks shape and per-field rules, including amount ≥ 50; the tier limit and the
 // token's MAX_TIER are checked by the caller (403 comes before the limit).
 Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDefaults& defaults);
 
 // A capture's body: claims::ParseCaptureRequest (Part 1's fields and the itemized claim).
+
+// POST /api/holds/:id/reauthorize: an empty body or {}.
+Status ParseReauthorizeHold(std::string_view body);
 
 struct RefundHoldRequest {
   std::optional<int64_t> amount;  // unset: the whole remainder

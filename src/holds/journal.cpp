@@ -59,7 +59,121 @@ std::string ReleaseKey(std::string_view client, std::string_view pi_id) {
 }
 
 HoldSchedule ScheduleOf(const ledger::Hold& hold) {
-  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json};
+  HoldSchedule view{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json};
+  view.hold_id = hold.id;
+  view.scheduled = hold.payment_intents.empty();
+  view.authorize_at = hold.authorize_at;
+  view.stay_ends_at = hold.stay_ends_at;
+  view.reauthorize = hold.reauthorize;
+  view.reauthorization_json = hold.reauthorization_json;
+  return view;
+}
+
+std::string CurrentPaymentIntent(const ledger::Hold& hold) {
+  return hold.payment_intents.empty() ? std::string() : hold.payment_intents.back();
+}
+
+std::string SupersedeKey(std::string_view client, std::string_view pi_id) {
+  return DeriveStripeKey(client, "supersede:" + std::string(pi_id), "reauthorization");
+}
+
+int64_t RefusedAttempt(const ledger::Hold& hold) {
+  if (hold.reauthorization_json.empty()) return -1;
+  auto doc = json::ParseStrict(hold.reauthorization_json);
+  if (!doc || !doc->IsObject()) return -1;
+  return json::IntMember(*doc, "attempt").value_or(0);
+}
+
+std::string AwaitedPaymentIntent(const ledger::Hold& hold) {
+  if (hold.reauthorization_json.empty()) return "";
+  auto doc = json::ParseStrict(hold.reauthorization_json);
+  if (!doc || !doc->IsObject()) return "";
+  return std::string(json::StringMember(*doc, "payment_intent").value_or(""));
+}
+
+Status RecordAdoption(ledger::Ledger& ledger, const ledger::Hold& hold, const Adoption& adoption,
+                      const Actor& actor, int64_t now) {
+  const bool first =
+      hold.payment_intents.empty() ||
+      (hold.payment_intents.size() == 1 &&
+       hold.payment_intents.front() == adoption.payment_intent && adoption.replaces.empty());
+  ledger::Event e;
+  e.type = first ? "authorized" : "reauthorized";
+  e.id = EventIdFor(hold.id, e.type + ":" + adoption.payment_intent);
+  e.hold_id = hold.id;
+  e.chitty_id = hold.chitty_id;
+  e.actor = actor.name;
+  e.request_id = actor.request_id;
+  e.status_before = hold.status;
+  e.status_after = "requires_capture";
+  e.amount = adoption.amount_capturable;
+  e.currency = adoption.currency.empty() ? hold.currency : adoption.currency;
+  e.payment_intent = adoption.payment_intent;
+  e.created_at = now;
+  e.hold_expires_at = adoption.expires_at;
+  e.hold_payment_intent = adoption.payment_intent;
+  e.hold_reauthorization = "";
+  e.detail_json = ToJson([&](json::Writer& w) {
+    w.StartObject();
+    json::Key(w, "replaces");
+    json::StringOrNull(w, adoption.replaces);
+    w.EndObject();
+  });
+  auto appended = ledger.AppendEvent(e);
+  if (!appended) return Fail(appended.error());
+  return Ok();
+}
+
+Status RecordRefusal(ledger::Ledger& ledger, const ledger::Hold& hold, const Refusal& refusal,
+                     const Actor& actor, int64_t now) {
+  const std::string current = CurrentPaymentIntent(hold);
+  ledger::Event e;
+  e.type = current.empty() ? "authorization_failed" : "reauthorization_failed";
+  e.id = EventIdFor(hold.id, e.type + ":" + current + ":" + std::to_string(refusal.attempt));
+  e.hold_id = hold.id;
+  e.chitty_id = hold.chitty_id;
+  e.actor = actor.name;
+  e.request_id = actor.request_id;
+  e.status_before = hold.status;
+  // A scheduled hold waits for a card; a re-authorized one keeps its authorization.
+  e.status_after = current.empty() ? "requires_payment_method" : hold.status;
+  e.amount = hold.amount;
+  e.currency = hold.currency;
+  e.payment_intent = refusal.payment_intent;
+  e.created_at = now;
+  e.detail_json = ToJson([&](json::Writer& w) {
+    w.StartObject();
+    json::Key(w, "code");
+    json::String(w, refusal.code);
+    if (!refusal.decline_code.empty()) {
+      json::Key(w, "decline_code");
+      json::String(w, refusal.decline_code);
+    }
+    json::Key(w, "payment_intent");
+    json::StringOrNull(w, refusal.payment_intent);
+    if (!refusal.message.empty()) {
+      json::Key(w, "message");
+      json::String(w, refusal.message);
+    }
+    w.EndObject();
+  });
+  e.hold_reauthorization = ToJson([&](json::Writer& w) {
+    w.StartObject();
+    json::Key(w, "status");
+    json::String(w, "failed");
+    json::Key(w, "code");
+    json::String(w, refusal.code);
+    json::Key(w, "client_secret");
+    json::StringOrNull(w, refusal.client_secret);
+    json::Key(w, "payment_intent");
+    json::StringOrNull(w, refusal.payment_intent);
+    json::Key(w, "attempt");
+    w.Int64(refusal.attempt);
+    w.EndObject();
+  });
+  auto appended = ledger.AppendEvent(e);
+  if (!appended) return Fail(appended.error());
+  return Ok();
 }
 
 ledger::Hold LedgerHoldOf(const HoldRecord& record) {
@@ -122,6 +236,40 @@ std::string IntentResult(const stripe::PaymentIntent& pi) {
   return IntentRequest({{"id", pi.id}, {"status", pi.status}});
 }
 
+// The hold a PaymentIntent's chitty_id (or the PENDING one it replaced) names, if any.
+Result<std::optional<ledger::Hold>> OwnerByChittyId(ledger::Ledger& ledger,
+                                                    const stripe::PaymentIntent& pi) {
+  for (std::string_view key : {kMetaChittyId, kMetaPendingChittyId}) {
+    const std::string chitty_id = Meta(pi, key);
+    if (chitty_id.empty()) continue;
+    auto owner = ledger.FindHold(chitty_id);
+    if (!owner || *owner) return owner;
+  }
+  return std::optional<ledger::Hold>();
+}
+
+// What a supersede intent (written before its cancel) says of the PaymentIntent that
+// replaces `old`.
+Adoption AdoptionFromIntent(const ledger::StripeIntent& intent, const stripe::PaymentIntent& old) {
+  Adoption a;
+  a.payment_intent = IntentField(intent.request_json, "replaced_by");
+  a.replaces = old.id;
+  a.currency = old.currency;
+  auto doc = json::ParseStrict(intent.request_json);
+  if (doc && doc->IsObject()) {
+    a.amount_capturable = json::IntMember(*doc, "amount_capturable").value_or(old.amount);
+    a.expires_at = json::IntMember(*doc, "expires_at");
+  }
+  return a;
+}
+
+// Who a recorded intent acted for (its request's actor and request_id), else `fallback`.
+Actor IntentActor(const ledger::StripeIntent& intent, const Actor& fallback) {
+  std::string name = IntentField(intent.request_json, "actor");
+  if (name.empty()) return fallback;
+  return Actor{std::move(name), IntentField(intent.request_json, "request_id")};
+}
+
 }  // namespace
 
 Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
@@ -133,32 +281,73 @@ Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Act
   return Ok();
 }
 
-Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
-                              int64_t now, const std::string& intent_key,
-                              std::optional<int64_t> release_after) {
+ledger::Hold LedgerHoldOf(const HoldRecord& record, const HoldTerms& terms) {
   ledger::Hold hold = LedgerHoldOf(record);
-  hold.release_after = release_after;
+  hold.release_after = terms.release_after;
+  hold.authorize_at = terms.authorize_at;
+  hold.stay_ends_at = terms.stay_ends_at;
+  hold.reauthorize = terms.reauthorize;
+  hold.customer = terms.customer;
+  return hold;
+}
+
+Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                              int64_t now, const std::string& intent_key, const HoldTerms& terms) {
+  const ledger::Hold hold = LedgerHoldOf(record, terms);
   return ledger.RecordCreate(hold, CreatedEvent(record, actor, now), intent_key,
                              IntentResult(record.pi), now);
 }
 
+namespace {
+
+// The ledger's hold of a PaymentIntent read from Stripe, for SyncHold; nullopt when there
+// is nothing more to record: one of a hold's PaymentIntents that its chain does not hold
+// (yet), or a hold unknown to the ledger, imported here with its first event.
+Result<std::optional<ledger::Hold>> KnownOrImported(ledger::Ledger& ledger,
+                                                    const HoldRecord& record, const Actor& actor,
+                                                    int64_t now) {
+  const auto& pi = record.pi;
+  auto known = ledger.FindHold(pi.id);
+  if (!known || *known) return known;
+  auto owner = OwnerByChittyId(ledger, pi);
+  if (!owner) return Fail(owner.error());
+  if (*owner) return std::optional<ledger::Hold>();
+  auto recorded = ledger.RecordHold(LedgerHoldOf(record));
+  if (!recorded) return Fail(recorded.error());
+  if (*recorded) {  // recorded with Stripe's status: its first event is all there is to add
+    auto appended = ledger.AppendEvent(FirstEventOf(record, actor, now));
+    if (!appended) return Fail(appended.error());
+    return std::optional<ledger::Hold>();
+  }
+  known = ledger.FindHold(pi.id);  // another caller recorded it meanwhile
+  if (!known) return Fail(known.error());
+  if (!*known) return Fail(ErrorKind::kInternal, "ledger_error", "a recorded hold vanished");
+  return known;
+}
+
+// Whether the scheduler's or a re-authorization's intent names this cancel (pending or
+// done): the intent under `key`.
+Result<std::optional<ledger::StripeIntent>> LiveIntent(ledger::Ledger& ledger,
+                                                       const std::string& key) {
+  auto intent = ledger.FindIntent(key);
+  if (!intent) return Fail(intent.error());
+  if (*intent && (*intent)->state == ledger::IntentState::kFailed) {
+    return std::optional<ledger::StripeIntent>();
+  }
+  return intent;
+}
+
+}  // namespace
+
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
                 std::string_view detail_json) {
   const auto& pi = record.pi;
-  auto known = ledger.FindHold(pi.id);
+  auto known = KnownOrImported(ledger, record, actor, now);
   if (!known) return Fail(known.error());
-  if (!*known) {
-    auto recorded = ledger.RecordHold(LedgerHoldOf(record));
-    if (!recorded) return Fail(recorded.error());
-    if (*recorded) {  // recorded with Stripe's status: its first event is all there is to add
-      auto appended = ledger.AppendEvent(FirstEventOf(record, actor, now));
-      if (!appended) return Fail(appended.error());
-      return Ok();
-    }
-    known = ledger.FindHold(pi.id);  // another caller recorded it meanwhile
-    if (!known) return Fail(known.error());
-    if (!*known) return Fail(ErrorKind::kInternal, "ledger_error", "a recorded hold vanished");
-  }
+  if (!*known) return Ok();
+  // Only the current PaymentIntent speaks for its hold (an older one was replaced).
+  const std::string current = CurrentPaymentIntent(**known);
+  if (current != pi.id) return Ok();
   const std::string before = (*known)->status;
   if (before == pi.status) return Ok();
   // A terminal hold never leaves its state: a non-terminal status is a read of Stripe made
@@ -169,9 +358,17 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   // The scheduler's release of this PaymentIntent (its intent pending or done) is
   // `released`, whoever records the cancel first: the run, its webhook, the reconciler.
   if (type == "canceled" && (*known)->release_after && *(*known)->release_after <= now) {
-    auto release = ledger.FindIntent(ReleaseKey((*known)->client, pi.id));
+    auto release = LiveIntent(ledger, ReleaseKey((*known)->client, pi.id));
     if (!release) return Fail(release.error());
-    if (*release && (*release)->state != ledger::IntentState::kFailed) type = "released";
+    if (*release) type = "released";
+  }
+  if (type == "canceled") {  // a re-authorization's cancel of what it replaces
+    auto supersede = LiveIntent(ledger, SupersedeKey((*known)->client, pi.id));
+    if (!supersede) return Fail(supersede.error());
+    if (*supersede) {
+      return RecordAdoption(ledger, **known, AdoptionFromIntent(**supersede, pi),
+                            IntentActor(**supersede, actor), now);
+    }
   }
   ledger::Event e = BaseEvent(record, type == "released" ? Actor{"scheduler", ""} : actor, now);
   e.hold_id = (*known)->id;
@@ -181,6 +378,9 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   e.status_after = pi.status;
   e.amount = EventAmount(type, pi);
   e.hold_expires_at = ExpiresAt(pi);
+  // Settled by the client or the scheduler: no refused re-authorization waits any more (an
+  // authorization that lapsed keeps it: the guest may still confirm the new one).
+  if (type == "captured" || type == "canceled" || type == "released") e.hold_reauthorization = "";
   if (type == "reconciled") {
     e.detail_json = ToJson([&](json::Writer& w) {
       w.StartObject();

@@ -44,8 +44,57 @@ ledger::Hold LedgerHoldOf(const HoldRecord& record);
 // The Stripe idempotency key (and intent key) of the scheduler's release of a PaymentIntent.
 std::string ReleaseKey(std::string_view client, std::string_view pi_id);
 
-// What the ledger's row adds to the hold object (its chain, schedule and claim).
+// What the ledger's row adds to the hold object (its id, chain, schedule and claim).
 HoldSchedule ScheduleOf(const ledger::Hold& hold);
+
+// The PaymentIntent a hold's calls act on (capture, cancel, refund, release): the last of
+// its chain; "" for a scheduled hold that has none yet.
+std::string CurrentPaymentIntent(const ledger::Hold& hold);
+
+// The Stripe idempotency key (and intent key) of cancelling a PaymentIntent that a newer
+// authorization of its hold replaces (operation "supersede"): derived from that
+// PaymentIntent alone, so whoever finishes the replacement cancels it once.
+std::string SupersedeKey(std::string_view client, std::string_view pi_id);
+
+// A PaymentIntent (requires_capture) that becomes the hold's current one.
+struct Adoption {
+  std::string payment_intent;  // the new current PaymentIntent
+  std::string replaces;        // the one it replaces; "" for a scheduled hold's first
+  int64_t amount_capturable = 0;
+  std::string currency;
+  std::optional<int64_t> expires_at;  // its charge's capture_before (or the estimate)
+};
+
+// Records an adoption in one commit: the event `authorized` (the hold had no
+// PaymentIntent: a scheduled hold) or `reauthorized` (detail.replaces), id
+// EventIdFor(hold, "<type>:<new PaymentIntent>"), which appends the PaymentIntent to the
+// chain, sets status requires_capture and expires_at, and clears `reauthorization`. The
+// same fact recorded by the scheduler, the webhook or the reconciler is one event.
+Status RecordAdoption(ledger::Ledger& ledger, const ledger::Hold& hold, const Adoption& adoption,
+                      const Actor& actor, int64_t now);
+
+// A refused (re)authorization (CONTRACT.md "The hold's life").
+struct Refusal {
+  std::string code;            // no_payment_method, authentication_required, card_declined…
+  std::string decline_code;    // Stripe's, "" when none
+  std::string payment_intent;  // the refused PaymentIntent; "" when none was made
+  std::string client_secret;   // its client secret, for the guest to confirm it on-session
+  std::string message;         // Stripe's sentence, "" when none
+  int64_t attempt = 0;         // the attempt it answers (the Stripe key's discriminator)
+};
+
+// Records a refusal: the event `authorization_failed` (a scheduled hold with no
+// PaymentIntent yet; its status becomes requires_payment_method) or
+// `reauthorization_failed` (the current authorization stays), with detail.code, and the
+// hold's `reauthorization` {"status": "failed", "code", "client_secret", "payment_intent",
+// "attempt"} in the same commit. One event per (current PaymentIntent, attempt).
+Status RecordRefusal(ledger::Ledger& ledger, const ledger::Hold& hold, const Refusal& refusal,
+                     const Actor& actor, int64_t now);
+
+// The hold's refused (re)authorization as the ledger keeps it: its attempt (-1 when none),
+// the refused PaymentIntent ("" when none).
+int64_t RefusedAttempt(const ledger::Hold& hold);
+std::string AwaitedPaymentIntent(const ledger::Hold& hold);
 
 // The event type of a change of status (captured, canceled, authorized, …); a cancel
 // by Stripe because the authorization lapsed (cancellation_reason expired or automatic)
@@ -57,13 +106,32 @@ std::string_view TransitionType(std::string_view before, std::string_view after,
 Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                      int64_t now);
 
+// What a create asked for beyond the PaymentIntent: the hold's schedule (what Stripe does
+// not keep) and the Customer its card is saved to.
+struct HoldTerms {
+  std::optional<int64_t> release_after;
+  std::optional<int64_t> authorize_at;
+  std::optional<int64_t> stay_ends_at;
+  bool reauthorize = false;
+  std::string customer;
+};
+
+// The ledger row of a new hold read from Stripe, with its terms.
+ledger::Hold LedgerHoldOf(const HoldRecord& record, const HoldTerms& terms);
+
 // The same, and the create's Stripe intent finished with the PaymentIntent — in one commit
-// (Ledger::RecordCreate) — with the hold's schedule (what Stripe does not keep).
+// (Ledger::RecordCreate) — with the hold's terms.
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                               int64_t now, const std::string& intent_key,
-                              std::optional<int64_t> release_after = std::nullopt);
+                              const HoldTerms& terms = {});
 
-// Brings the ledger in line with Stripe's state of a hold, recording what changed: a hold
+// Brings the ledger in line with Stripe's state of a hold, recording what changed. Only the
+// hold's current PaymentIntent speaks for it: an older one of its chain (replaced by a
+// re-authorization), or one of its PaymentIntents not (yet) in the chain (a
+// re-authorization not adopted yet, a refused one: found by their chitty_id), records
+// nothing. A cancel of the current PaymentIntent that a re-authorization made (its
+// SupersedeKey intent is pending or succeeded) is that re-authorization's adoption (the
+// event `reauthorized`, from the intent), whoever records it first. A hold
 // unknown to the ledger is imported (its trail starts with `created` when Stripe made it
 // within the last 10 minutes — the create's own record is on its way — else with
 // `reconciled`), and a status other than the ledger's is a transition event carrying

@@ -7,6 +7,7 @@
 
 #include "chittyid/pending_id.h"
 #include "core/log.h"
+#include "holds/authorize.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/journal.h"
@@ -80,8 +81,27 @@ Status RecordRepair(const http::Deps& deps, const ledger::StripeIntent& intent,
   return Ok();
 }
 
+// The hold's-life operations (holds/authorize.h): an authorize or supersede intent is
+// repeated under its own key; a Customer's or SetupIntent's create holds no money, and a
+// keyed retry of its create repeats the POST itself. nullopt: not one of them.
+std::optional<bool> FinishLifeIntent(const http::Deps& deps, const ledger::StripeIntent& intent,
+                                     int64_t now) {
+  if (intent.operation == "authorize" || intent.operation == "supersede") {
+    return holds::ResumeIntent(deps, intent, now);
+  }
+  if (intent.operation == "customer" || intent.operation == "schedule") {
+    holds::FailIntent(deps.ledger, intent.idempotency_key,
+                      MakeError(ErrorKind::kDeadlineExceeded, "unfinished",
+                                "left unfinished by its caller; no money moved"),
+                      now);
+    return true;
+  }
+  return std::nullopt;
+}
+
 // Settles one unfinished intent from Stripe's state; true when finished.
 bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64_t now) {
+  if (auto done = FinishLifeIntent(deps, intent, now)) return *done;
   std::optional<stripe::PaymentIntent> pi;
   if (intent.operation == "create") {
     auto found = FindCreated(deps, holds::IntentField(intent.request_json, holds::kMetaChittyId));
@@ -139,6 +159,42 @@ int FinishIntents(const http::Deps& deps, int64_t now, const std::stop_token& st
   return finished;
 }
 
+// A refused (re)authorization the guest may have confirmed since (the webhook lost): the
+// chain moves on. false when it did (or could not tell): the hold's row is stale.
+bool CheckAwaited(const http::Deps& deps, const ledger::Hold& hold, int64_t now) {
+  const std::string awaited = holds::AwaitedPaymentIntent(hold);
+  if (awaited.empty()) return true;
+  auto pi = deps.stripe.Retrieve(awaited);
+  if (!pi) return true;
+  auto adopted = holds::AdoptAwaited(
+      deps, holds::HoldRecord::FromStripe(std::move(*pi), std::nullopt, now), kReconciler, now);
+  return adopted && !*adopted;
+}
+
+// Whether the hold has a PaymentIntent to compare (a scheduled hold not authorized yet has
+// none, unless a refused one waits for the guest).
+bool AtStripe(const ledger::Hold& hold) {
+  return !holds::CurrentPaymentIntent(hold).empty() || !holds::AwaitedPaymentIntent(hold).empty();
+}
+
+// One open hold against Stripe (its current PaymentIntent, and a refused one it waits
+// for); false when Stripe could not be read.
+bool CheckOpenHold(const http::Deps& deps, const ledger::Hold& hold, int64_t now) {
+  const std::string current = holds::CurrentPaymentIntent(hold);
+  if (!CheckAwaited(deps, hold, now) || current.empty()) return true;
+  auto pi = deps.stripe.Retrieve(current);
+  if (!pi) {
+    if (pi.error().kind != ErrorKind::kNotFound) return false;
+    [[maybe_unused]] auto marked = holds::RecordMissingAtStripe(deps.ledger, hold, now);
+    return true;
+  }
+  if (pi->status == hold.status) return true;
+  [[maybe_unused]] auto synced =
+      holds::SyncHold(deps.ledger, holds::HoldRecord::FromStripe(std::move(*pi), std::nullopt, now),
+                      holds::Actor{"stripe", ""}, now);
+  return true;
+}
+
 // Compares the ledger's open holds with Stripe; returns how many were read.
 int SyncOpenHolds(const http::Deps& deps, int64_t now, const std::stop_token& stop) {
   int checked = 0;
@@ -153,23 +209,12 @@ int SyncOpenHolds(const http::Deps& deps, int64_t now, const std::stop_token& st
       if (!page) return checked;
       for (const auto& hold : page->data) {
         if (stop.stop_requested()) return checked;
+        if (!AtStripe(hold)) continue;
         if (checked > 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1000) /
                                       deps.config.reconcile_rate_per_s);
         }
-        auto pi = deps.stripe.Retrieve(hold.id);
-        if (!pi) {
-          if (pi.error().kind == ErrorKind::kNotFound) {
-            ++checked;
-            [[maybe_unused]] auto marked = holds::RecordMissingAtStripe(deps.ledger, hold, now);
-          }
-          continue;
-        }
-        ++checked;
-        if (pi->status == hold.status) continue;
-        [[maybe_unused]] auto synced = holds::SyncHold(
-            deps.ledger, holds::HoldRecord::FromStripe(std::move(*pi), std::nullopt, now),
-            holds::Actor{"stripe", ""}, now);
+        if (CheckOpenHold(deps, hold, now)) ++checked;
       }
     }
   }
@@ -227,9 +272,11 @@ bool ReplaceOne(const http::Deps& deps, const std::string& pi_id, int64_t now) {
   const auto record = holds::HoldRecord::FromStripe(
       std::move(*updated), cached ? cached->captured_at : std::nullopt, now);
   if (auto synced = holds::SyncHold(deps.ledger, record, kReconciler, now); synced) {
+    auto hold = deps.ledger.FindHold(pi_id);  // a re-authorized hold's id is its first PI's
+    const std::string hold_id = hold && *hold ? (*hold)->id : pi_id;
     ledger::Event e;
-    e.id = holds::EventIdFor(pi_id, "chitty_id:" + *minted);
-    e.hold_id = pi_id;
+    e.id = holds::EventIdFor(hold_id, "chitty_id:" + *minted);
+    e.hold_id = hold_id;
     e.chitty_id = *minted;
     e.type = "chitty_id_assigned";
     e.actor = kReconciler.name;

@@ -15,8 +15,33 @@ const holds::Actor kScheduler{"scheduler", ""};
 
 enum class Outcome { kReleased, kSettledElsewhere, kFailed };
 
+// A scheduled hold released before its authorization: no PaymentIntent, no money held;
+// the ledger alone records it (status canceled, so the scheduler never authorizes it).
+Outcome ReleaseUnauthorized(const http::Deps& deps, const ledger::Hold& hold, int64_t now) {
+  ledger::Event e;
+  e.id = holds::EventIdFor(hold.id, "released");
+  e.hold_id = hold.id;
+  e.chitty_id = hold.chitty_id;
+  e.type = "released";
+  e.actor = kScheduler.name;
+  e.status_before = hold.status;
+  e.status_after = "canceled";
+  e.amount = hold.amount;
+  e.currency = hold.currency;
+  e.created_at = now;
+  e.detail_json = R"({"authorized":false})";
+  e.hold_reauthorization = "";
+  if (auto appended = deps.ledger.AppendEvent(e); !appended) {
+    log::Warn("release not recorded; the next run retries",
+              {log::Str("hold", hold.id), log::Str("error", appended.error().message)});
+    return Outcome::kFailed;
+  }
+  return Outcome::kReleased;
+}
+
 Outcome Release(const http::Deps& deps, const ledger::Hold& hold, int64_t now) {
-  const std::string pi_id = hold.payment_intents.empty() ? hold.id : hold.payment_intents.back();
+  if (hold.payment_intents.empty()) return ReleaseUnauthorized(deps, hold, now);
+  const std::string pi_id = hold.payment_intents.back();
   const std::string what = "release:" + pi_id;
   const std::string key = holds::ReleaseKey(hold.client, pi_id);
   ledger::StripeIntent intent;

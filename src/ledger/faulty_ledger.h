@@ -54,6 +54,11 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.LeaseDueReleases(now, lease_s, limit);
   }
+  Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
+                                                   int limit) override {
+    if (Fails()) return Down();
+    return target_.LeaseDueAuthorizations(now, margin_s, lease_s, limit);
+  }
   Result<StripeIntent> BeginIntent(const StripeIntent& intent) override {
     if (Fails()) return Down();
     return target_.BeginIntent(intent);

@@ -60,6 +60,7 @@ Result<bool> InMemoryLedger::RecordHold(const Hold& hold) {
   Hold& stored = holds_.emplace(hold.id, hold).first->second;
   stored.lease_until.reset();
   stored.claim_json.clear();
+  stored.reauthorization_json.clear();
   aliases_.emplace(hold.chitty_id, hold.id);
   for (const std::string& pi : hold.payment_intents) aliases_.emplace(pi, hold.id);
   return true;
@@ -122,6 +123,12 @@ Result<Event> InMemoryLedger::AppendEvent(const Event& event) {
   if (hold == holds_.end()) {
     return Fail(ErrorKind::kNotFound, "not_found", "no hold " + event.hold_id);
   }
+  if (!event.hold_payment_intent.empty()) {
+    const std::string owner = ResolveHold(event.hold_payment_intent);
+    if (!owner.empty() && owner != event.hold_id) {
+      return Conflict("ledger_conflict", "this PaymentIntent belongs to another hold");
+    }
+  }
   std::vector<Event>& trail = events_[event.hold_id];
   Event stored = event;
   stored.seq = static_cast<int64_t>(trail.size()) + 1;
@@ -141,6 +148,13 @@ Result<Event> InMemoryLedger::AppendEvent(const Event& event) {
   }
   if (!event.status_after.empty()) hold->second.status = event.status_after;
   if (event.hold_expires_at) hold->second.expires_at = event.hold_expires_at;
+  if (event.hold_reauthorization) hold->second.reauthorization_json = *event.hold_reauthorization;
+  auto& chain = hold->second.payment_intents;
+  if (!event.hold_payment_intent.empty() &&
+      std::find(chain.begin(), chain.end(), event.hold_payment_intent) == chain.end()) {
+    chain.push_back(event.hold_payment_intent);
+    aliases_.emplace(event.hold_payment_intent, event.hold_id);
+  }
   return stored;
 }
 
@@ -188,6 +202,37 @@ Result<std::vector<Hold>> InMemoryLedger::LeaseDueReleases(int64_t now, int64_t 
     hold.lease_until = now + lease_s;
   }
   return due;
+}
+
+Result<std::vector<Hold>> InMemoryLedger::LeaseDueAuthorizations(int64_t now, int64_t margin_s,
+                                                                 int64_t lease_s, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<int64_t, Hold>> due;  // (due time, hold)
+  for (const auto& [id, hold] : holds_) {
+    std::optional<int64_t> at;
+    if (hold.status == "scheduled" && hold.authorize_at && *hold.authorize_at <= now) {
+      at = hold.authorize_at;
+    } else if (hold.reauthorize && hold.status == "requires_capture" &&
+               hold.reauthorization_json.empty() && hold.expires_at && hold.stay_ends_at &&
+               *hold.stay_ends_at > *hold.expires_at && *hold.expires_at - margin_s <= now) {
+      at = *hold.expires_at - margin_s;
+    }
+    if (!at) continue;
+    if (auto lease = leases_.find(id); lease != leases_.end() && lease->second > now) continue;
+    due.emplace_back(*at, hold);
+  }
+  std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.id) < std::tie(b.first, b.second.id);
+  });
+  due.resize(std::min(due.size(), static_cast<size_t>(limit)));
+  std::vector<Hold> out;
+  for (auto& [at, hold] : due) {
+    leases_[hold.id] = now + lease_s;
+    hold.lease_until = now + lease_s;
+    out.push_back(std::move(hold));
+  }
+  return out;
 }
 
 Result<StripeIntent> InMemoryLedger::BeginIntent(const StripeIntent& intent) {

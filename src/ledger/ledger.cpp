@@ -82,6 +82,13 @@ Status ValidateHold(const Hold& h) {
   if (h.id.starts_with("pi_") && (h.payment_intents.empty() || h.payment_intents.front() != h.id)) {
     return Invalid("a hold's id is the first PaymentIntent of its chain", "payment_intents");
   }
+  if (!h.customer.empty() && !IsStripeId(h.customer, "cus_")) {
+    return Invalid("a hold's customer is a Customer id", "customer");
+  }
+  if (h.reauthorize && !h.stay_ends_at) {
+    return Invalid("a hold re-authorized until the end of the stay needs stay_ends_at",
+                   "stay_ends_at");
+  }
   std::vector<std::string> sorted = h.payment_intents;
   std::sort(sorted.begin(), sorted.end());
   if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
@@ -104,6 +111,15 @@ Status ValidateEvent(const Event& e) {
   if (e.created_at <= 0) return Invalid("an event needs its time", "created_at");
   auto detail = json::ParseStrict(e.detail_json);
   if (!detail || !detail->IsObject()) return Invalid("detail is a JSON object", "detail");
+  if (!e.hold_payment_intent.empty() && !IsStripeId(e.hold_payment_intent, "pi_")) {
+    return Invalid("the chain holds PaymentIntent ids", "hold_payment_intent");
+  }
+  if (e.hold_reauthorization && !e.hold_reauthorization->empty()) {
+    auto reauth = json::ParseStrict(*e.hold_reauthorization);
+    if (!reauth || !reauth->IsObject()) {
+      return Invalid("a reauthorization is a JSON object", "hold_reauthorization");
+    }
+  }
   return Ok();
 }
 

@@ -56,6 +56,15 @@ struct Hold {
   // Read only (RecordHold ignores it; SetHoldClaim sets it): the itemized claim its capture
   // took (CONTRACT.md "Itemized capture"), a JSON object kept as given; "" when none.
   std::string claim_json;
+  // The hold's life (CONTRACT.md "The hold's life"; 0008_hold_life.sql).
+  std::optional<int64_t> authorize_at;  // a scheduled hold: the scheduler authorizes it then
+  std::optional<int64_t> stay_ends_at;  // the end of the stay
+  bool reauthorize = false;             // kept authorized until stay_ends_at
+  std::string customer;                 // cus_…: the Customer of the guest's saved card
+  // Read only (RecordHold ignores it; set and cleared by events' hold_reauthorization): the
+  // refused (re)authorization the guest must act on, a JSON object ({"status": "failed",
+  // "code", "client_secret", "payment_intent", "attempt"}); "" when none.
+  std::string reauthorization_json;
 };
 
 struct Event {
@@ -77,6 +86,12 @@ struct Event {
   // Set: also the hold's expires_at, in the same commit (an authorization's window). Not
   // part of the event itself (not stored with it, not read back).
   std::optional<int64_t> hold_expires_at;
+  // Non-empty: also appended to the hold's chain of PaymentIntents (its new current one),
+  // in the same commit; already in the chain ⇒ left as it is. Not stored with the event.
+  std::string hold_payment_intent;
+  // Set: also the hold's reauthorization (a JSON object; "" clears it), in the same commit.
+  // Not stored with the event.
+  std::optional<std::string> hold_reauthorization;
 };
 
 enum class IntentState { kPending, kSucceeded, kFailed };
@@ -178,6 +193,14 @@ class Ledger {
   // runs take each hold once and a run killed mid-pass leaves its holds to the next run
   // once the lease ends.
   virtual Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) = 0;
+  // The scheduler's due (re)authorizations (CONTRACT.md "The hold's life"): scheduled holds
+  // (status "scheduled") whose authorize_at is at or before `now`, and holds to re-authorize
+  // (reauthorize set, status requires_capture, no refused re-authorization waiting for the
+  // guest, stay_ends_at later than expires_at) whose expires_at is at or before now +
+  // margin_s. Oldest due first (authorize_at, or expires_at - margin_s), at most `limit`,
+  // each leased as LeaseDueReleases leases (the same lease: one job acts on a hold at a time).
+  virtual Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s,
+                                                           int64_t lease_s, int limit) = 0;
   // After a claimed capture succeeded at Stripe: the hold's claim (a JSON object, kept as
   // given; kInvalidArgument otherwise). true: set; false: the hold already has a claim,
   // which stays unchanged (a hold is captured once, so the first claim is its claim).

@@ -20,6 +20,7 @@ enum class pg::Stmt {
   kHoldCursor,
   kHoldList,
   kHoldLeaseReleases,
+  kHoldLeaseAuthorizations,
   kHoldSetClaim,
   kHoldExists,
   kEventAppend,
@@ -63,7 +64,9 @@ struct Statement {
   "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "             \
   "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                    \
   "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint, " \
-  "coalesce(h.claim::text, '')"
+  "coalesce(h.claim::text, ''), extract(epoch FROM h.authorize_at)::bigint, "                \
+  "extract(epoch FROM h.stay_ends_at)::bigint, h.reauthorize, coalesce(h.customer, ''), "    \
+  "coalesce(h.reauthorization::text, '')"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -90,9 +93,11 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // holds + hold_payment_intents
     {"hold_insert",
      "WITH h AS (INSERT INTO holds (id, chitty_id, client, property_id, tenant_id, amount, "
-     "currency, status, created_at, expires_at, release_after) VALUES ($1, $2, $3, "
+     "currency, status, created_at, expires_at, release_after, authorize_at, stay_ends_at, "
+     "reauthorize, customer) VALUES ($1, $2, $3, "
      "nullif($4, ''), nullif($5, ''), $6::bigint, $7, $8, to_timestamp($9::bigint), "
-     "to_timestamp($10::bigint), to_timestamp($12::bigint)) "
+     "to_timestamp($10::bigint), to_timestamp($12::bigint), to_timestamp($13::bigint), "
+     "to_timestamp($14::bigint), $15::boolean, nullif($16, '')) "
      "ON CONFLICT (id) DO NOTHING RETURNING id), "
      "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
      "SELECT u.pi, h.id, (u.ord - 1)::integer FROM h, "
@@ -120,16 +125,37 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "AND (lease_until IS NULL OR lease_until <= to_timestamp($1::bigint)) "
      "ORDER BY release_after, id LIMIT $3::integer FOR UPDATE SKIP LOCKED) "
      "RETURNING " CC_HOLD_COLUMNS},
+    // Due scheduled authorizations and re-authorizations ($2: REAUTH_MARGIN_H in seconds),
+    // through the partial indexes of 0008, leased as hold_lease_releases leases.
+    {"hold_lease_authorizations",
+     "UPDATE holds h SET lease_until = to_timestamp($1::bigint + $3::bigint) WHERE h.id IN ("
+     "SELECT id FROM holds WHERE ((status = 'scheduled' AND authorize_at <= "
+     "to_timestamp($1::bigint)) OR (reauthorize AND status = 'requires_capture' "
+     "AND reauthorization IS NULL AND expires_at <= to_timestamp($1::bigint + $2::bigint) "
+     "AND stay_ends_at > expires_at)) "
+     "AND (lease_until IS NULL OR lease_until <= to_timestamp($1::bigint)) "
+     "ORDER BY CASE WHEN status = 'scheduled' THEN authorize_at "
+     "ELSE expires_at - make_interval(secs => $2::bigint) END, id "
+     "LIMIT $4::integer FOR UPDATE SKIP LOCKED) "
+     "RETURNING " CC_HOLD_COLUMNS},
     // A hold's claim is set once: the first capture's stays.
     {"hold_set_claim",
      "UPDATE holds SET claim = $2::json WHERE id = $1 AND claim IS NULL RETURNING 1"},
     {"hold_exists", "SELECT 1 FROM holds WHERE id = $1"},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
+    // $16: a PaymentIntent the event appends to the hold's chain ('' none); $17: the
+    // hold's new reauthorization (NULL: unchanged, '': cleared).
     {"event_append",
      "WITH s AS (UPDATE holds SET last_event_seq = last_event_seq + 1, "
      "status = coalesce(nullif($8, ''), status), "
-     "expires_at = coalesce(to_timestamp($15::bigint), expires_at) "
-     "WHERE id = $2 RETURNING last_event_seq) "
+     "expires_at = coalesce(to_timestamp($15::bigint), expires_at), "
+     "reauthorization = CASE WHEN $17::text IS NULL THEN reauthorization "
+     "ELSE nullif($17::text, '')::json END "
+     "WHERE id = $2 RETURNING last_event_seq), "
+     "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
+     "SELECT $16, $2, (SELECT coalesce(max(position) + 1, 0) FROM hold_payment_intents "
+     "WHERE hold_id = $2) FROM s WHERE $16 <> '' AND NOT EXISTS (SELECT 1 FROM "
+     "hold_payment_intents WHERE payment_intent = $16 AND hold_id = $2) RETURNING 1) "
      "INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, request_id, "
      "status_before, status_after, amount, currency, payment_intent, stripe_request_id, "
      "detail, created_at) SELECT $1, $2, s.last_event_seq, $3, $4, $5, nullif($6, ''), "
@@ -146,9 +172,11 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // nothing and finishes nothing: the caller then makes the separate calls.
     {"record_create",
      "WITH h AS (INSERT INTO holds (id, chitty_id, client, property_id, tenant_id, amount, "
-     "currency, status, created_at, expires_at, release_after, last_event_seq) VALUES ($1, $2, "
+     "currency, status, created_at, expires_at, release_after, last_event_seq, authorize_at, "
+     "stay_ends_at, reauthorize, customer) VALUES ($1, $2, "
      "$3, nullif($4, ''), nullif($5, ''), $6::bigint, $7, $8, to_timestamp($9::bigint), "
-     "to_timestamp($10::bigint), to_timestamp($12::bigint), 1) "
+     "to_timestamp($10::bigint), to_timestamp($12::bigint), 1, to_timestamp($29::bigint), "
+     "to_timestamp($30::bigint), $31::boolean, nullif($32, '')) "
      "ON CONFLICT (id) DO NOTHING RETURNING id), "
      "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
      "SELECT u.pi, h.id, (u.ord - 1)::integer FROM h, "
@@ -171,15 +199,20 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
      "$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
      "$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], "
-     "$23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[]) "
+     "$23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], "
+     "$29::text[], $30::text[], $31::text[], $32::text[]) "
      "AS u(id, chitty_id, client, property_id, tenant_id, amount, currency, status, "
      "created_at, expires_at, chain, release_after, eid, echitty, etype, actor, request_id, "
-     "sb, sa, eamount, ecurrency, epi, esr, detail, ecreated, ikey, result, now)), "
+     "sb, sa, eamount, ecurrency, epi, esr, detail, ecreated, ikey, result, now, "
+     "authorize_at, stay_ends_at, reauthorize, customer)), "
      "h AS (INSERT INTO holds (id, chitty_id, client, property_id, tenant_id, amount, "
-     "currency, status, created_at, expires_at, release_after, last_event_seq) "
+     "currency, status, created_at, expires_at, release_after, last_event_seq, authorize_at, "
+     "stay_ends_at, reauthorize, customer) "
      "SELECT id, chitty_id, client, nullif(property_id, ''), nullif(tenant_id, ''), "
      "amount::bigint, currency, status, to_timestamp(created_at::bigint), "
-     "to_timestamp(expires_at::bigint), to_timestamp(release_after::bigint), 1 FROM u "
+     "to_timestamp(expires_at::bigint), to_timestamp(release_after::bigint), 1, "
+     "to_timestamp(authorize_at::bigint), to_timestamp(stay_ends_at::bigint), "
+     "reauthorize::boolean, nullif(customer, '') FROM u "
      "ON CONFLICT (id) DO NOTHING RETURNING id), "
      "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
      "SELECT p.pi, h.id, (p.ord - 1)::integer FROM h JOIN u ON u.id = h.id, "
@@ -388,6 +421,11 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.release_after = OptionalInt(r.at(11));
   h.lease_until = OptionalInt(r.at(12));
   h.claim_json = Str(r.at(13));
+  h.authorize_at = OptionalInt(r.at(14));
+  h.stay_ends_at = OptionalInt(r.at(15));
+  h.reauthorize = Str(r.at(16)) == "t";
+  h.customer = Str(r.at(17));
+  h.reauthorization_json = Str(r.at(18));
   return h;
 }
 
@@ -543,7 +581,9 @@ Result<bool> PgLedger::RecordHold(const Hold& hold) {
                   {Text(hold.id), Text(hold.chitty_id), Text(hold.client), Text(hold.property_id),
                    Text(hold.tenant_id), Number(hold.amount), Text(hold.currency),
                    Text(hold.status), Number(hold.created_at), OptionalNumber(hold.expires_at),
-                   Text(JoinChain(hold.payment_intents)), OptionalNumber(hold.release_after)});
+                   Text(JoinChain(hold.payment_intents)), OptionalNumber(hold.release_after),
+                   OptionalNumber(hold.authorize_at), OptionalNumber(hold.stay_ends_at),
+                   Text(hold.reauthorize ? "true" : "false"), Text(hold.customer)});
   if (!rows) return Fail(rows.error());
   if (rows->sqlstate == kUniqueViolation) {
     return Fail(ErrorKind::kConflict, "ledger_conflict",
@@ -603,6 +643,30 @@ Result<std::vector<Hold>> PgLedger::LeaseDueReleases(int64_t now, int64_t lease_
   return due;
 }
 
+Result<std::vector<Hold>> PgLedger::LeaseDueAuthorizations(int64_t now, int64_t margin_s,
+                                                           int64_t lease_s, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldLeaseAuthorizations,
+                  {Number(now), Number(margin_s), Number(lease_s), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<Hold> due;
+  for (const auto& r : rows->rows) due.push_back(HoldFrom(r));
+  // RETURNING keeps no order: due time, then id (as the lease chose them).
+  const auto due_at = [margin_s](const Hold& h) {
+    return h.status == "scheduled" ? h.authorize_at.value_or(0)
+                                   : h.expires_at.value_or(0) - margin_s;
+  };
+  std::sort(due.begin(), due.end(), [&](const Hold& a, const Hold& b) {
+    const int64_t at_a = due_at(a);
+    const int64_t at_b = due_at(b);
+    return std::tie(at_a, a.id) < std::tie(at_b, b.id);
+  });
+  return due;
+}
+
 Result<bool> PgLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
   if (auto ok = ValidateClaim(claim_json); !ok) return Fail(ok.error());
   const Call call(busy_);
@@ -629,7 +693,8 @@ Result<Event> PgLedger::AppendEvent(const Event& e) {
       {Text(e.id), Text(e.hold_id), Text(e.chitty_id), Text(e.type), Text(e.actor),
        Text(e.request_id), Text(e.status_before), Text(e.status_after), OptionalNumber(e.amount),
        Text(e.currency), Text(e.payment_intent), Text(e.stripe_request_id), Text(e.detail_json),
-       Number(e.created_at), OptionalNumber(e.hold_expires_at)});
+       Number(e.created_at), OptionalNumber(e.hold_expires_at), Text(e.hold_payment_intent),
+       e.hold_reauthorization ? Text(*e.hold_reauthorization) : PgValue()});
   if (!rows) return Fail(rows.error());
   if (rows->sqlstate == kUniqueViolation) {  // this id is recorded: a retry
     auto stored = Run(Stmt::kEventGet, {Text(e.id)});
@@ -723,10 +788,14 @@ std::vector<PgValue> CreateParams(const CreateRecord& r) {
           Number(created.created_at),
           Text(r.intent_key),
           Text(r.result_json),
-          Number(r.now)};
+          Number(r.now),
+          OptionalNumber(hold.authorize_at),
+          OptionalNumber(hold.stay_ends_at),
+          Text(hold.reauthorize ? "true" : "false"),
+          Text(hold.customer)};
 }
 
-constexpr size_t kCreateParams = 28;
+constexpr size_t kCreateParams = 32;
 
 std::vector<PgValue> IntentParams(const StripeIntent& i) {
   return {Text(i.idempotency_key), Text(i.operation),    Text(i.hold_id),

@@ -101,6 +101,11 @@ Result<Page<Hold>> SerialLedger::ListHolds(const HoldFilter& filter) {
 Result<std::vector<Hold>> SerialLedger::LeaseDueReleases(int64_t now, int64_t lease_s, int limit) {
   return Serially([&](Ledger& l) { return l.LeaseDueReleases(now, lease_s, limit); });
 }
+Result<std::vector<Hold>> SerialLedger::LeaseDueAuthorizations(int64_t now, int64_t margin_s,
+                                                               int64_t lease_s, int limit) {
+  return Serially(
+      [&](Ledger& l) { return l.LeaseDueAuthorizations(now, margin_s, lease_s, limit); });
+}
 Result<bool> SerialLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
   return Serially([&](Ledger& l) { return l.SetHoldClaim(hold_id, claim_json); });
 }

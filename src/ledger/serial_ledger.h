@@ -52,6 +52,8 @@ class SerialLedger final : public Ledger {
   Result<std::optional<Hold>> FindHold(std::string_view id) override;
   Result<Page<Hold>> ListHolds(const HoldFilter& filter) override;
   Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override;
+  Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
+                                                   int limit) override;
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,

@@ -106,7 +106,7 @@ void ReadLatestCharge(Reader& r, PaymentIntent& pi) {
   if (before != nullptr && before->IsInt64()) pi.capture_before = before->GetInt64();
 }
 
-void ReadMetadata(Reader& r, PaymentIntent& pi) {
+void ReadMetadata(Reader& r, Metadata& out) {
   const Value* metadata = r.Object("metadata");
   if (metadata == nullptr) return;
   for (const auto& member : metadata->GetObject()) {
@@ -115,9 +115,23 @@ void ReadMetadata(Reader& r, PaymentIntent& pi) {
       r.Bad("metadata");
       return;
     }
-    pi.metadata.emplace(std::string(member.name.GetString(), member.name.GetStringLength()),
-                        std::string(member.value.GetString(), member.value.GetStringLength()));
+    out.emplace(std::string(member.name.GetString(), member.name.GetStringLength()),
+                std::string(member.value.GetString(), member.value.GetStringLength()));
   }
+}
+
+// A field that is an id or, expanded, an object with an id: the id (and the object's
+// reader in *expanded when it came expanded, for more fields).
+std::string IdOrExpanded(Reader& r, const char* name, const Value** expanded = nullptr) {
+  const Value* v = r.Find(name);
+  if (v != nullptr && v->IsObject()) {
+    if (expanded != nullptr) *expanded = v;
+    Reader o(*v);
+    std::string id = o.String("id");
+    if (!o.bad_field().empty()) r.Bad(name);
+    return id;
+  }
+  return r.String(name);
 }
 
 }  // namespace
@@ -148,8 +162,11 @@ Result<PaymentIntent> ParsePaymentIntent(const Value& object) {
   if (const Value* error = r.Object("last_payment_error")) {
     Reader e(*error);
     pi.last_payment_error_code = e.String("code");
+    pi.last_payment_error_decline_code = e.String("decline_code");
   }
-  ReadMetadata(r, pi);
+  pi.customer = IdOrExpanded(r, "customer");
+  pi.payment_method = IdOrExpanded(r, "payment_method");
+  ReadMetadata(r, pi.metadata);
   if (!r.bad_field().empty()) {
     return Malformed("a PaymentIntent whose field `" + r.bad_field() + "` has the wrong type");
   }
@@ -162,6 +179,55 @@ Result<PaymentIntent> ParsePaymentIntent(std::string_view json) {
   doc.ParseInsitu<kParseFlags>(text.data());
   if (doc.HasParseError()) return Malformed("a PaymentIntent answer that is not valid JSON");
   return ParsePaymentIntent(static_cast<const Value&>(doc));
+}
+
+Result<Customer> ParseCustomer(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return Malformed("a Customer answer");
+  Reader r(doc);
+  Customer customer;
+  customer.id = r.String("id");
+  customer.email = r.String("email");
+  if (customer.id.empty() || !r.bad_field().empty()) return Malformed("a Customer");
+  return customer;
+}
+
+Result<SetupIntent> ParseSetupIntent(const Value& object) {
+  if (!object.IsObject()) return Malformed("a SetupIntent that is not a JSON object");
+  Reader r(object);
+  const std::string kind = r.String("object");
+  if (!kind.empty() && kind != "setup_intent") return Malformed("an object of another type");
+  SetupIntent si;
+  si.id = r.String("id");
+  si.status = r.String("status");
+  if (si.id.empty() || si.status.empty()) return Malformed("a SetupIntent without id or status");
+  const Value* customer = nullptr;
+  si.customer = IdOrExpanded(r, "customer", &customer);
+  if (customer != nullptr) {
+    Reader c(*customer);
+    si.customer_email = c.String("email");
+  }
+  si.payment_method = IdOrExpanded(r, "payment_method");
+  si.client_secret = r.String("client_secret");
+  si.description = r.String("description");
+  si.created = r.Int("created").value_or(0);
+  if (const Value* error = r.Object("last_setup_error")) {
+    Reader e(*error);
+    si.last_setup_error_code = e.String("code");
+  }
+  ReadMetadata(r, si.metadata);
+  if (!r.bad_field().empty()) {
+    return Malformed("a SetupIntent whose field `" + r.bad_field() + "` has the wrong type");
+  }
+  return si;
+}
+
+Result<SetupIntent> ParseSetupIntent(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError()) return Malformed("a SetupIntent answer that is not valid JSON");
+  return ParseSetupIntent(static_cast<const Value&>(doc));
 }
 
 Result<SearchPage> ParseSearchPage(std::string_view json) {

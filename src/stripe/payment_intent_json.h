@@ -23,6 +23,12 @@ namespace cc::stripe {
 Result<PaymentIntent> ParsePaymentIntent(const rapidjson::Value& object);
 Result<PaymentIntent> ParsePaymentIntent(std::string_view json);
 
+// A Customer answer (id required) and a SetupIntent (id and status required; customer and
+// payment_method may be ids or expanded objects).
+Result<Customer> ParseCustomer(std::string_view json);
+Result<SetupIntent> ParseSetupIntent(const rapidjson::Value& object);
+Result<SetupIntent> ParseSetupIntent(std::string_view json);
+
 // A search answer: {"object":"search_result","data":[…],"has_more":…,"next_page":…}.
 Result<SearchPage> ParseSearchPage(std::string_view json);
 // GET /v1/events: each event re-serialized as it came.

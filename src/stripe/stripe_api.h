@@ -38,10 +38,13 @@ struct PaymentIntent {
   std::string cancellation_reason;  // "" when none
   int64_t created = 0;              // unix seconds
   std::optional<int64_t> canceled_at;
-  std::optional<int64_t> capture_before;  // latest_charge.payment_method_details.card
-  std::string latest_charge;              // ch_… id, "" when none
-  int64_t amount_refunded = 0;            // latest_charge.amount_refunded (expanded), else 0
-  std::string last_payment_error_code;    // e.g. "card_declined", "" when none
+  std::optional<int64_t> capture_before;        // latest_charge.payment_method_details.card
+  std::string latest_charge;                    // ch_… id, "" when none
+  int64_t amount_refunded = 0;                  // latest_charge.amount_refunded (expanded), else 0
+  std::string last_payment_error_code;          // e.g. "card_declined", "" when none
+  std::string last_payment_error_decline_code;  // e.g. "insufficient_funds", "" when none
+  std::string customer;        // cus_… (an id, or an expanded Customer's), "" when none
+  std::string payment_method;  // pm_… the card confirmed with, "" when none
   Metadata metadata;
 };
 
@@ -51,6 +54,45 @@ struct CreateParams {
   std::string description;
   std::string receipt_email;   // "" = not sent
   std::string payment_method;  // "" = not sent; when set, confirm=true is sent too
+  Metadata metadata;
+  // The saved-card fields (CONTRACT.md "The hold's life", STRIPE-NEXT §1); "" / false = not
+  // sent. customer: the Customer the card is (or will be) attached to; setup_future_usage
+  // "off_session" saves the guest's card on the first hold; off_session=true (with
+  // payment_method, so confirm=true) is a merchant-initiated hold with the saved card.
+  std::string customer = {};
+  std::string setup_future_usage = {};
+  bool off_session = false;
+};
+
+// A Customer (POST /v1/customers): the owner of a guest's saved card.
+struct Customer {
+  std::string id;  // cus_…
+  std::string email;
+};
+
+struct CustomerParams {
+  std::string email;  // "" = not sent
+  Metadata metadata;
+};
+
+// A SetupIntent: the guest saves a card for the scheduled hold's off-session authorization.
+struct SetupIntent {
+  std::string id;  // seti_…
+  std::string status;
+  std::string customer;        // cus_…
+  std::string customer_email;  // when `customer` came expanded
+  std::string payment_method;  // the saved card once the guest confirmed it, else ""
+  std::string client_secret;   // never stored or logged
+  std::string description;
+  std::string last_setup_error_code;
+  int64_t created = 0;
+  Metadata metadata;
+};
+
+// POST /v1/setup_intents: usage=off_session and payment_method_types[]=card always.
+struct SetupIntentParams {
+  std::string customer;
+  std::string description;
   Metadata metadata;
 };
 
@@ -127,6 +169,26 @@ class StripeApi {
   virtual Result<std::vector<Refund>> ListRefunds(const std::string& payment_intent) {
     (void)payment_intent;
     return Fail(ErrorKind::kInternal, "internal_error", "refunds are not listed here");
+  }
+  // POST /v1/customers.
+  virtual Result<Customer> CreateCustomer(const CustomerParams& params,
+                                          const std::string& idempotency_key) {
+    (void)params;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "customers are not made here");
+  }
+  // POST /v1/setup_intents (customer expanded in the answer).
+  virtual Result<SetupIntent> CreateSetupIntent(const SetupIntentParams& params,
+                                                const std::string& idempotency_key) {
+    (void)params;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "setup intents are not made here");
+  }
+  // GET /v1/setup_intents/{id} with the customer expanded; an id that is not seti_… is
+  // kNotFound without a call.
+  virtual Result<SetupIntent> RetrieveSetupIntent(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "setup intents are not read here");
   }
   // A cheap authenticated call for health (GET /v1/payment_intents?limit=1).
   virtual Status Ping() = 0;

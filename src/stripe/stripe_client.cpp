@@ -18,12 +18,15 @@ using httpclient::HttpResponse;
 
 constexpr std::string_view kIntents = "/v1/payment_intents";
 
-bool IsPaymentIntentId(std::string_view id) {
-  if (id.size() < 4 || id.size() > 255 || id.substr(0, 3) != "pi_") return false;
-  return std::all_of(id.begin() + 3, id.end(), [](char c) {
+// prefix followed by [A-Za-z0-9_]+, at most 255 characters in all.
+bool IsStripeId(std::string_view id, std::string_view prefix) {
+  if (id.size() <= prefix.size() || id.size() > 255 || !id.starts_with(prefix)) return false;
+  return std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix.size()), id.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
 }
+
+bool IsPaymentIntentId(std::string_view id) { return IsStripeId(id, "pi_"); }
 
 tl::unexpected<Error> NoSuchHold() {
   return Fail(ErrorKind::kNotFound, "not_found", "No such hold.");
@@ -56,13 +59,60 @@ Result<PaymentIntent> StripeClient::Create(const CreateParams& params,
       .Add("capture_method", "manual");
   if (!params.description.empty()) form.Add("description", params.description);
   if (!params.receipt_email.empty()) form.Add("receipt_email", params.receipt_email);
+  if (!params.customer.empty()) form.Add("customer", params.customer);
+  if (!params.setup_future_usage.empty()) {
+    form.Add("setup_future_usage", params.setup_future_usage);
+  }
   form.AddMetadata(params.metadata)
       .AddArray("payment_method_types", {"card"})
       .AddArray("expand", {"latest_charge"});
   if (!params.payment_method.empty()) {
     form.Add("payment_method", params.payment_method).Add("confirm", "true");
+    if (params.off_session) form.Add("off_session", "true");
   }
   return Post(std::string(kIntents), form.str(), idempotency_key);
+}
+
+Result<Customer> StripeClient::CreateCustomer(const CustomerParams& params,
+                                              const std::string& idempotency_key) {
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  FormBuilder form;
+  if (!params.email.empty()) form.Add("email", params.email);
+  form.AddMetadata(params.metadata);
+  Result<HttpResponse> response =
+      Execute(Call{"POST", "/v1/customers", form.str(), idempotency_key}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseCustomer(response->body);
+}
+
+Result<SetupIntent> StripeClient::CreateSetupIntent(const SetupIntentParams& params,
+                                                    const std::string& idempotency_key) {
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  FormBuilder form;
+  form.Add("customer", params.customer).Add("usage", "off_session");
+  if (!params.description.empty()) form.Add("description", params.description);
+  form.AddMetadata(params.metadata)
+      .AddArray("payment_method_types", {"card"})
+      .AddArray("expand", {"customer"});
+  Result<HttpResponse> response =
+      Execute(Call{"POST", "/v1/setup_intents", form.str(), idempotency_key}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseSetupIntent(std::string_view(response->body));
+}
+
+Result<SetupIntent> StripeClient::RetrieveSetupIntent(const std::string& id) {
+  if (!IsStripeId(id, "seti_")) return NoSuchHold();
+  Result<HttpResponse> response =
+      Execute(Call{"GET", "/v1/setup_intents/" + FormEscape(id) + "?expand[]=customer", {}, {}},
+              config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseSetupIntent(std::string_view(response->body));
 }
 
 Result<PaymentIntent> StripeClient::Retrieve(const std::string& id) {

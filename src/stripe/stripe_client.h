@@ -7,9 +7,10 @@
 // while the time spent plus the next sleep stays within retry_budget; the last failure
 // is then mapped by MapStripeError (answers) or to 502 "upstream_error" (connection
 // failures). A timeout is 504 "upstream_timeout" at once, without retry. Ids that are not
-// `pi_[A-Za-z0-9_]+` are 404 "not_found" without calling Stripe. PaymentIntents returned
-// by Create/Retrieve/UpdateMetadata/Capture/Cancel have latest_charge expanded (for
-// capture_before); Search expands data.latest_charge. ListRefunds pages through
+// `pi_[A-Za-z0-9_]+` (`seti_…` for SetupIntents) are 404 "not_found" without calling Stripe.
+// PaymentIntents returned by Create/Retrieve/UpdateMetadata/Capture/Cancel have
+// latest_charge expanded (for capture_before); Search expands data.latest_charge;
+// SetupIntents come with their customer expanded (its email). ListRefunds pages through
 // GET /v1/refunds (100 a page, at most 10 pages). Ping makes one attempt, no retry.
 // Neither the key nor a client_secret is ever put into an Error.
 // Not thread-safe (one Transport, one PRNG): one StripeClient per event loop or thread.
@@ -62,6 +63,11 @@ class StripeClient final : public StripeApi {
   Result<Refund> CreateRefund(const RefundParams& params,
                               const std::string& idempotency_key) override;
   Result<std::vector<Refund>> ListRefunds(const std::string& payment_intent) override;
+  Result<Customer> CreateCustomer(const CustomerParams& params,
+                                  const std::string& idempotency_key) override;
+  Result<SetupIntent> CreateSetupIntent(const SetupIntentParams& params,
+                                        const std::string& idempotency_key) override;
+  Result<SetupIntent> RetrieveSetupIntent(const std::string& id) override;
   Status Ping() override;
 
  private:

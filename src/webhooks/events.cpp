@@ -3,6 +3,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "holds/authorize.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/journal.h"
@@ -79,13 +80,18 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   if (pi->status == "succeeded" && !captured_at) captured_at = now;
   const auto record = holds::HoldRecord::FromStripe(std::move(*pi), captured_at, now);
   const holds::Actor actor{"stripe", std::string(request_id)};
+  // Stripe's state is cached first: once the event below is visible, GET shows it too.
+  repo.Save(record);
+  // A refused re-authorization the guest has now confirmed: the chain moves on to it.
+  if (auto adopted = holds::AdoptAwaited(deps, record, actor, now); !adopted) {
+    return Fail(adopted.error());
+  }
   if (auto synced = holds::SyncHold(deps.ledger, record, actor, now); !synced) {
     return Fail(synced.error());
   }
   if (auto refunds = RecordRefunds(deps, record, actor, now); !refunds) {
     return Fail(refunds.error());
   }
-  repo.Save(record);
   return Outcome::kApplied;
 }
 

@@ -18,6 +18,7 @@ thread (stripe_webhooks.EventHub).
 """
 
 import base64
+import dataclasses
 import json
 import re
 import sys
@@ -34,7 +35,7 @@ from stripe_claims import Claims
 from stripe_clock import CLOCK, lapse_due
 from stripe_customers import Customers
 from stripe_model import (RequestContext, StripeError, StripeModel, error_object,
-                          invalid_request, new_id, paginate, resource_missing)
+                          invalid_request, new_id, paginate, resource_missing, setup_outcome)
 from stripe_search import SearchError, parse_query
 from stripe_setup import CONFIRM_PATH as SETUP_CONFIRM_PATH
 from stripe_setup import SetupIntents
@@ -619,7 +620,9 @@ class StripeApp:
                  lambda body: [pm.obj for pm in self.model.payment_methods.values()]),
                 ("GET", "/_test/setup_intents",
                  lambda body: [self.setups.render(si) for si, _ in self.setups.intents.values()]),
-                ("POST", setup + "/authenticate", self._c_setup_authenticate)):
+                ("POST", setup + "/authenticate", self._c_setup_authenticate),
+                ("POST", "/_test/payment_methods/(?P<id>[^/]+)/decline",
+                 self._c_payment_method_decline)):
             router.add(method, pattern, handler)
         return router
 
@@ -679,6 +682,24 @@ class StripeApp:
         if result not in ("succeeded", "failed"):
             raise ControlError(400, "result must be 'succeeded' or 'failed'")
         return self.setups.authenticate(id, result == "succeeded", RequestContext())
+
+    def _c_payment_method_decline(self, body, id):  # noqa: A002
+        """The issuer starts declining this saved card (a card that worked on-session and
+        declines the later off-session hold: STRIPE-NEXT §1.2 "other declines")."""
+        unknown = set(body) - {"decline_code"}
+        if unknown:
+            raise ControlError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+        code = body.get("decline_code", "generic_decline")
+        if code not in DECLINE_MESSAGES:
+            raise ControlError(400, "decline_code must be one of " + ", ".join(DECLINE_MESSAGES))
+        pm = self.model.payment_methods.get(id)
+        if pm is None:
+            raise ControlError(404, f"no payment method {id}")
+        card = pm.card
+        pm.card = dataclasses.replace(card, outcome="decline", setup=setup_outcome(card),
+                                      decline_code=code, message=DECLINE_MESSAGES[code],
+                                      off_session="decline", off_session_set_up="decline")
+        return pm.obj
 
     def _c_clock(self, body):
         """Move "now" forward (advance_seconds, or to a unix time), then let due holds lapse."""
@@ -766,6 +787,13 @@ def _in_range(value, bounds):
     checks = {"gt": value > bounds.get("gt", value - 1), "gte": value >= bounds.get("gte", value),
               "lt": value < bounds.get("lt", value + 1), "lte": value <= bounds.get("lte", value)}
     return all(checks.values())
+
+
+# The decline codes the decline control offers, with Stripe's messages.
+DECLINE_MESSAGES = {"generic_decline": "Your card was declined.",
+                    "insufficient_funds": "Your card has insufficient funds.",
+                    "do_not_honor": "Your card was declined.",
+                    "expired_card": "Your card has expired."}
 
 
 def _non_negative(body, name):

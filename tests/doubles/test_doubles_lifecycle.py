@@ -532,6 +532,32 @@ def test_already_set_up_card_and_error_on_requires_action(stripe):
     assert refused["code"] == "authentication_required"
 
 
+def test_a_saved_card_that_starts_declining(stripe):
+    """The decline control: a card that authorized the first hold declines the next ones
+    (the issuer refuses; STRIPE-NEXT §1.2 "other declines"), off-session and on."""
+    customer, pm = saved_card(stripe)
+    assert off_session_hold(stripe, customer, pm).json["status"] == "requires_capture"
+    changed = stripe.control("POST", f"/_test/payment_methods/{pm}/decline",
+                             {"decline_code": "insufficient_funds"})
+    assert changed["id"] == pm and changed["customer"] == customer["id"]
+    refused = error_of(off_session_hold(stripe, customer, pm, expect=402))
+    assert (refused["type"], refused["code"], refused["decline_code"]) == \
+        ("card_error", "card_declined", "insufficient_funds")
+    assert refused["message"] == "Your card has insufficient funds."
+    intent = refused["payment_intent"]
+    assert intent["status"] == "requires_payment_method" and intent["client_secret"]
+    assert intent["last_payment_error"]["decline_code"] == "insufficient_funds"
+    on_session = stripe.post(PIS, {"amount": 5000, "currency": "usd",
+                                   "payment_method_types": ["card"], "customer": customer["id"],
+                                   "payment_method": pm, "confirm": True}, expect=402)
+    assert error_of(on_session)["decline_code"] == "insufficient_funds"
+    for path, body, status in ((pm, {"decline_code": "nope"}, 400), (pm, {"other": 1}, 400),
+                               ("pm_nope", {}, 404)):
+        reply = stripe.client.request("POST", f"/_test/payment_methods/{path}/decline",
+                                      json.dumps(body).encode())
+        assert reply.status == status, reply.body
+
+
 # ============================================================ clock
 def test_clock_control(stripe):
     before = stripe.control("GET", "/_test/clock")

@@ -34,6 +34,22 @@ BOOST_AUTO_TEST_CASE(defaults_with_the_original_single_token) {
   BOOST_TEST(c->notices.empty());
 }
 
+BOOST_AUTO_TEST_CASE(reauth_margin_defaults_to_a_day_and_stays_under_visas_window) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}});
+  REQUIRE_OK(c);
+  BOOST_TEST(c->reauth_margin_h == 24);
+  auto set = LoadFrom(
+      {{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}, {"REAUTH_MARGIN_H", "48"}});
+  REQUIRE_OK(set);
+  BOOST_TEST(set->reauth_margin_h == 48);
+  for (const char* bad : {"0", "97", "1.5", "day"}) {
+    auto refused = LoadFrom(
+        {{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}, {"REAUTH_MARGIN_H", bad}});
+    REQUIRE_ERROR(refused);
+    BOOST_TEST(refused.error().message.find("REAUTH_MARGIN_H") != std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(requests_in_flight_and_event_loops) {
   auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
                      {"CHITTY_ID_TOKEN", "t"},

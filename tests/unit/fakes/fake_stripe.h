@@ -31,6 +31,9 @@ class FakeStripe final : public stripe::StripeApi {
                                        const std::string& key) override {
     calls.push_back({"create", "", key});
     if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = failed_creates_.find(key); it != failed_creates_.end()) {
+      return tl::unexpected(it->second);  // Stripe replays a key's 402 too
+    }
     // Stripe replays a key's first answer, and refuses the key with other parameters.
     const std::string fingerprint = std::to_string(p.amount) + "|" + p.metadata.at("chitty_id");
     if (auto it = replies_.find(key); it != replies_.end()) {
@@ -51,18 +54,35 @@ class FakeStripe final : public stripe::StripeApi {
     pi.client_secret = pi.id + "_secret_x";
     pi.created = now;
     pi.metadata = p.metadata;
+    pi.customer = p.customer;
+    setup_future_usage_[pi.id] = p.setup_future_usage;
     replies_[key] = pi.id;
     intents[pi.id] = pi;
-    if (!p.payment_method.empty()) return Confirm(pi.id, p.payment_method);
+    if (!p.payment_method.empty()) {
+      auto answer = Confirm(pi.id, p.payment_method, p.off_session);
+      if (!answer) failed_creates_[key] = answer.error();
+      return answer;
+    }
     return pi;
   }
 
-  // What the guest's browser does with Stripe.js.
-  Result<stripe::PaymentIntent> Confirm(const std::string& id, const std::string& pm) {
+  // What the guest's browser does with Stripe.js (off_session: the service's own
+  // merchant-initiated confirmation). Off-session, pm_card_authenticationRequired fails
+  // with authentication_required and pm_card_chargeCustomerFail declines; a Visa
+  // merchant-initiated authorization lasts 4 d 18 h, the others 7 d.
+  Result<stripe::PaymentIntent> Confirm(const std::string& id, const std::string& pm,
+                                        bool off_session = false) {
     auto& pi = intents.at(id);
     pi.latest_charge = "ch_" + id;
-    if (pm == "pm_card_chargeDeclined") {
-      pi.last_payment_error_code = "card_declined";
+    pi.payment_method = pm;
+    const bool declines =
+        pm == "pm_card_chargeDeclined" || (off_session && pm == "pm_card_chargeCustomerFail");
+    if (declines || (off_session && pm == "pm_card_authenticationRequired")) {
+      pi.status = "requires_payment_method";
+      pi.payment_method.clear();
+      pi.last_payment_error_code = declines ? "card_declined" : "authentication_required";
+      pi.last_payment_error_decline_code =
+          declines ? "insufficient_funds" : pi.last_payment_error_code;
       Error e = MakeError(ErrorKind::kPaymentDeclined, "card_declined", "Your card was declined.");
       e.id = id;
       return tl::unexpected(e);
@@ -72,8 +92,81 @@ class FakeStripe final : public stripe::StripeApi {
     } else {
       pi.status = "requires_capture";
       pi.amount_capturable = pi.amount;
+      pi.last_payment_error_code.clear();
+      pi.capture_before = now + (off_session ? 4 * 86400 + 18 * 3600 : 7 * 86400);
     }
     return pi;
+  }
+
+  // The guest's 3-D Secure step of a requires_action intent.
+  void Authenticate(const std::string& id) {
+    auto& pi = intents.at(id);
+    pi.status = "requires_capture";
+    pi.amount_capturable = pi.amount;
+    pi.capture_before = now + 7 * 86400;
+  }
+
+  // The authorization lapses (capture_before passed).
+  void Expire(const std::string& id) {
+    auto& pi = intents.at(id);
+    pi.status = "canceled";
+    pi.cancellation_reason = "expired";
+    pi.canceled_at = now;
+    pi.amount_capturable = 0;
+  }
+
+  // Customers and SetupIntents (scheduled holds, re-authorization).
+  std::map<std::string, stripe::Customer> customers;
+  std::map<std::string, stripe::SetupIntent> setups;
+
+  Result<stripe::Customer> CreateCustomer(const stripe::CustomerParams& p,
+                                          const std::string& key) override {
+    calls.push_back({"customer", "", key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = customer_replies_.find(key); it != customer_replies_.end()) {
+      return customers.at(it->second);
+    }
+    stripe::Customer c{"cus_fake" + std::to_string(customers.size() + 1), p.email};
+    customer_replies_[key] = c.id;
+    customers[c.id] = c;
+    return c;
+  }
+
+  Result<stripe::SetupIntent> CreateSetupIntent(const stripe::SetupIntentParams& p,
+                                                const std::string& key) override {
+    calls.push_back({"setup", "", key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = setup_replies_.find(key); it != setup_replies_.end()) {
+      return setups.at(it->second);
+    }
+    stripe::SetupIntent si;
+    si.id = "seti_fake" + std::to_string(setups.size() + 1);
+    si.status = "requires_payment_method";
+    si.customer = p.customer;
+    if (auto c = customers.find(p.customer); c != customers.end())
+      si.customer_email = c->second.email;
+    si.client_secret = si.id + "_secret_y";
+    si.description = p.description;
+    si.metadata = p.metadata;
+    si.created = now;
+    setup_replies_[key] = si.id;
+    setups[si.id] = si;
+    return si;
+  }
+
+  Result<stripe::SetupIntent> RetrieveSetupIntent(const std::string& id) override {
+    calls.push_back({"retrieve_setup", id, ""});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto it = setups.find(id);
+    if (it == setups.end()) return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
+    return it->second;
+  }
+
+  // The guest saves a card with the SetupIntent's client secret.
+  void SaveCard(const std::string& seti, const std::string& pm) {
+    auto& si = setups.at(seti);
+    si.status = "succeeded";
+    si.payment_method = pm;
   }
 
   Result<stripe::PaymentIntent> Retrieve(const std::string& id) override {
@@ -81,9 +174,7 @@ class FakeStripe final : public stripe::StripeApi {
     if (auto e = TakeFailure()) return tl::unexpected(*e);
     auto it = intents.find(id);
     if (it == intents.end()) return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
-    auto pi = it->second;
-    pi.client_secret.clear();
-    return pi;
+    return it->second;  // with its client_secret, as Stripe answers a secret key
   }
 
   Result<stripe::PaymentIntent> UpdateMetadata(const std::string& id, const stripe::Metadata& m,
@@ -251,6 +342,10 @@ class FakeStripe final : public stripe::StripeApi {
   std::map<std::string, std::string> create_params_;       // key → amount|chitty_id
   std::map<std::string, stripe::PaymentIntent> replayed_;  // capture/cancel key → answer
   std::map<std::string, stripe::Refund> refund_replies_;   // refund key → answer
+  std::map<std::string, Error> failed_creates_;            // create key → its 402
+  std::map<std::string, std::string> setup_future_usage_;  // PaymentIntent → its setting
+  std::map<std::string, std::string> customer_replies_;    // key → Customer id
+  std::map<std::string, std::string> setup_replies_;       // key → SetupIntent id
 };
 
 class FakeChittyId final : public chittyid::ChittyIdApi {

@@ -941,6 +941,108 @@ inline void records_tries_and_lists_a_clients_failed_notifications(Ledger& ledge
   BOOST_TEST(Ids(failed->data) == std::vector<std::string>{"ntf_f3"});
 }
 
+// The hold's life (0008): a hold's terms are kept; an event may append to the chain and
+// set or clear the hold's reauthorization, in its own commit.
+inline void keeps_a_holds_terms_and_an_event_moves_its_chain_on(Ledger& ledger) {
+  Hold h = MakeHold("pi_r", "main", kNow);
+  h.stay_ends_at = kNow + 10 * 86400;
+  h.reauthorize = true;
+  h.customer = "cus_1";
+  REQUIRE_OK(ledger.RecordHold(h));
+  Event refused = MakeEvent("evt_refused", "pi_r", "reauthorization_failed");
+  refused.payment_intent = "pi_refused";
+  refused.hold_reauthorization =
+      R"({"status":"failed","code":"authentication_required","client_secret":"s","attempt":0})";
+  REQUIRE_OK(ledger.AppendEvent(refused));
+  auto waiting = ledger.FindHold("pi_r");
+  REQUIRE_OK(waiting);
+  BOOST_REQUIRE(waiting->has_value());
+  BOOST_TEST((*waiting)->reauthorize);
+  BOOST_TEST(((*waiting)->stay_ends_at == h.stay_ends_at));
+  BOOST_TEST((*waiting)->customer == "cus_1");
+  BOOST_TEST((*waiting)->reauthorization_json.find("authentication_required") != std::string::npos);
+  BOOST_TEST((*waiting)->payment_intents == std::vector<std::string>{"pi_r"},
+             boost::test_tools::per_element());
+  Event adopted = MakeEvent("evt_adopted", "pi_r", "reauthorized");
+  adopted.status_after = "requires_capture";
+  adopted.hold_payment_intent = "pi_r2";
+  adopted.hold_reauthorization = "";
+  adopted.hold_expires_at = kNow + 12 * 86400;
+  REQUIRE_OK(ledger.AppendEvent(adopted));
+  REQUIRE_OK(ledger.AppendEvent(adopted));  // a repeat appends nothing more
+  for (const char* id : {"pi_r", "pi_r2", "CHITTY-AUTH-pi_r"}) {
+    auto found = ledger.FindHold(id);
+    REQUIRE_OK(found);
+    BOOST_REQUIRE_MESSAGE(found->has_value(), id);
+    BOOST_TEST((*found)->id == "pi_r");
+    BOOST_TEST((*found)->payment_intents == (std::vector<std::string>{"pi_r", "pi_r2"}),
+               boost::test_tools::per_element());
+    BOOST_TEST((*found)->reauthorization_json.empty());
+    BOOST_TEST(((*found)->expires_at == kNow + 12 * 86400));
+  }
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_other", "main", kNow)));
+  Event stolen = MakeEvent("evt_stolen", "pi_r", "reauthorized");
+  stolen.hold_payment_intent = "pi_other";  // another hold's PaymentIntent: refused
+  REQUIRE_ERROR(ledger.AppendEvent(stolen));
+  Event bad = MakeEvent("evt_bad", "pi_r", "reauthorized");
+  bad.hold_payment_intent = "seti_x";
+  REQUIRE_ERROR(ledger.AppendEvent(bad));
+  Hold no_end = MakeHold("pi_n", "main", kNow);
+  no_end.reauthorize = true;  // without stay_ends_at
+  REQUIRE_ERROR(ledger.RecordHold(no_end));
+}
+
+// Scheduled holds at authorize_at and re-authorizations margin_s before expires_at (while
+// the stay goes on, and no refused one waits), in due order, each leased once.
+inline void leases_due_authorizations_in_due_order(Ledger& ledger) {
+  constexpr int64_t kMargin = 86400;
+  Hold scheduled = MakeHold("seti_s", "main", kNow - 7200);
+  scheduled.payment_intents.clear();
+  scheduled.status = "scheduled";
+  scheduled.expires_at.reset();
+  scheduled.authorize_at = kNow - 60;
+  Hold later = scheduled;
+  later.id = "seti_later";
+  later.chitty_id = "CHITTY-later";
+  later.authorize_at = kNow + 60;
+  Hold reauth = MakeHold("pi_r", "main", kNow - 6 * 86400);
+  reauth.expires_at = kNow + 3600;  // due an hour ago less the margin
+  reauth.reauthorize = true;
+  reauth.stay_ends_at = kNow + 4 * 86400;
+  Hold short_stay = MakeHold("pi_short", "main", kNow - 6 * 86400);
+  short_stay.expires_at = kNow + 3600;
+  short_stay.reauthorize = true;
+  short_stay.stay_ends_at = kNow + 1800;  // ends before the authorization does
+  Hold not_asked = MakeHold("pi_plain", "main", kNow - 6 * 86400);
+  not_asked.expires_at = kNow + 3600;
+  Hold waiting = reauth;
+  waiting.id = "pi_waiting";
+  waiting.chitty_id = "CHITTY-waiting";
+  waiting.payment_intents = {"pi_waiting"};
+  for (const Hold& h : {scheduled, later, reauth, short_stay, not_asked, waiting}) {
+    REQUIRE_OK(ledger.RecordHold(h));
+  }
+  Event refused = MakeEvent("evt_w", "pi_waiting", "reauthorization_failed");
+  refused.chitty_id = "CHITTY-waiting";
+  refused.hold_reauthorization = R"({"status":"failed","code":"card_declined"})";
+  REQUIRE_OK(ledger.AppendEvent(refused));
+  auto due = ledger.LeaseDueAuthorizations(kNow, kMargin, 300, 10);
+  REQUIRE_OK(due);
+  // pi_r was due at expires_at - margin = kNow + 3600 - 86400: before seti_s's kNow - 60.
+  BOOST_TEST(Ids(*due) == (std::vector<std::string>{"pi_r", "seti_s"}),
+             boost::test_tools::per_element());
+  auto again = ledger.LeaseDueAuthorizations(kNow + 10, kMargin, 300, 10);
+  REQUIRE_OK(again);
+  BOOST_TEST(again->empty());  // leased
+  auto after = ledger.LeaseDueAuthorizations(kNow + 301, kMargin, 300, 1);
+  REQUIRE_OK(after);
+  BOOST_TEST(Ids(*after) == std::vector<std::string>{"pi_r"}, boost::test_tools::per_element());
+  auto rest = ledger.LeaseDueAuthorizations(kNow + 302, kMargin, 300, 10);
+  REQUIRE_OK(rest);
+  BOOST_TEST(Ids(*rest) == (std::vector<std::string>{"seti_s", "seti_later"}),
+             boost::test_tools::per_element());
+}
+
 }  // namespace cc::ledger::behaviour
 
 #define CC_LEDGER_BEHAVIOUR_CASE(Fixture, name) \
@@ -968,4 +1070,6 @@ inline void records_tries_and_lists_a_clients_failed_notifications(Ledger& ledge
   CC_LEDGER_BEHAVIOUR_CASE(Fixture,                                                                \
                            queues_a_notification_for_each_event_of_a_notification_clients_holds)   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_only_the_oldest_pending_notification_of_each_hold)      \
-  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_tries_and_lists_a_clients_failed_notifications)
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_tries_and_lists_a_clients_failed_notifications)        \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, keeps_a_holds_terms_and_an_event_moves_its_chain_on)           \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_authorizations_in_due_order)

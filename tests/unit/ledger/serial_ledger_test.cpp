@@ -40,6 +40,11 @@ class ParkingLedger final : public Ledger {
   Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override {
     return During("lease", [&] { return target_.LeaseDueReleases(now, lease_s, limit); });
   }
+  Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
+                                                   int limit) override {
+    return During("lease-authorizations",
+                  [&] { return target_.LeaseDueAuthorizations(now, margin_s, lease_s, limit); });
+  }
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override {
     return During("claim", [&] { return target_.SetHoldClaim(hold_id, claim_json); });
   }

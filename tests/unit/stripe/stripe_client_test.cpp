@@ -132,6 +132,66 @@ BOOST_AUTO_TEST_CASE(create_without_payment_method_does_not_confirm) {
              "&payment_method_types[0]=card&expand[0]=latest_charge");
 }
 
+BOOST_AUTO_TEST_CASE(create_saves_the_card_or_uses_it_off_session) {
+  transport.Respond(200, IntentJson("pi_1", "requires_payment_method"));
+  transport.Respond(200, IntentJson("pi_2", "requires_capture"));
+  CreateParams first = HoldParams();
+  first.payment_method.clear();
+  first.receipt_email.clear();
+  first.metadata.clear();
+  first.customer = "cus_1";
+  first.setup_future_usage = "off_session";
+  REQUIRE_OK(client.Create(first, "k1"));
+  BOOST_TEST(Sent(0).body ==
+             "amount=25000&currency=usd&capture_method=manual"
+             "&description=Hold%20for%20booking%20000123%20%26%20tax"
+             "&customer=cus_1&setup_future_usage=off_session"
+             "&payment_method_types[0]=card&expand[0]=latest_charge");
+  CreateParams again = first;
+  again.setup_future_usage.clear();
+  again.payment_method = "pm_1";
+  again.off_session = true;
+  REQUIRE_OK(client.Create(again, "k2"));
+  BOOST_TEST(Sent(1).body ==
+             "amount=25000&currency=usd&capture_method=manual"
+             "&description=Hold%20for%20booking%20000123%20%26%20tax"
+             "&customer=cus_1&payment_method_types[0]=card&expand[0]=latest_charge"
+             "&payment_method=pm_1&confirm=true&off_session=true");
+}
+
+BOOST_AUTO_TEST_CASE(customers_and_setup_intents) {
+  transport.Respond(200, R"({"id":"cus_1","object":"customer","email":"g@example.com"})");
+  auto customer = client.CreateCustomer({"g@example.com", {{"client", "main"}}}, "kc");
+  REQUIRE_OK(customer);
+  BOOST_TEST(customer->id == "cus_1");
+  CheckPost(Sent(0), "/v1/customers", "kc", "email=g%40example.com&metadata[client]=main");
+  transport.Respond(200,
+                    R"({"id":"seti_1","object":"setup_intent","status":"requires_payment_method",)"
+                    R"("client_secret":"seti_1_secret_x","description":"Stay","created":5,)"
+                    R"("customer":{"id":"cus_1","object":"customer","email":"g@example.com"},)"
+                    R"("payment_method":null,"metadata":{"client":"main"}})");
+  auto setup = client.CreateSetupIntent({"cus_1", "Stay", {{"client", "main"}}}, "ks");
+  REQUIRE_OK(setup);
+  BOOST_TEST(setup->id == "seti_1");
+  BOOST_TEST(setup->customer == "cus_1");
+  BOOST_TEST(setup->customer_email == "g@example.com");
+  BOOST_TEST(setup->client_secret == "seti_1_secret_x");
+  BOOST_TEST(setup->payment_method.empty());
+  BOOST_TEST(setup->metadata.at("client") == "main");
+  CheckPost(Sent(1), "/v1/setup_intents", "ks",
+            "customer=cus_1&usage=off_session&description=Stay&metadata[client]=main"
+            "&payment_method_types[0]=card&expand[0]=customer");
+  transport.Respond(200, R"({"id":"seti_1","object":"setup_intent","status":"succeeded",)"
+                         R"("customer":"cus_1","payment_method":"pm_9"})");
+  auto read = client.RetrieveSetupIntent("seti_1");
+  REQUIRE_OK(read);
+  BOOST_TEST(read->status == "succeeded");
+  BOOST_TEST(read->payment_method == "pm_9");
+  CheckGet(Sent(2), "/v1/setup_intents/seti_1?expand[]=customer");
+  CheckError(client.RetrieveSetupIntent("pi_1"), 404, "not_found");
+  BOOST_TEST(transport.requests().size() == 3U);
+}
+
 BOOST_AUTO_TEST_CASE(declined_create_is_402_with_the_intent_id) {
   transport.Respond(402, R"({"error":{"type":"card_error","code":"card_declined",)"
                          R"("message":"Your card was declined.","payment_intent":)" +
