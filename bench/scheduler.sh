@@ -20,6 +20,9 @@
 # Environment:
 #   BENCH_BUILD_DIR            the built binaries (default <repo>/build; nothing is built here)
 #   CHITTYCHARGE_JOBS / CHITTYCHARGE_MIGRATE   the binaries themselves (default in BENCH_BUILD_DIR)
+#   BENCH_MIGRATIONS_DIR       the migrations matching the binaries: <BENCH_BUILD_DIR>/../db/migrations
+#                              when there is one (the build's own source tree), else this tree's
+#   BENCH_EXTRA_MIGRATIONS     more migration files applied after those (e.g. a proposed index)
 #   BENCH_SCHEDULER_SIZES      "100000 1000000"
 #   BENCH_SCHEDULER_DUE        1000: due holds (each a PaymentIntent at the double)
 #   BENCH_SCHEDULER_OPEN_REAL  50: open holds per client made at the double (the newest: the
@@ -59,6 +62,11 @@ die() {
 }
 
 for bin in "$JOBS" "$MIGRATE"; do [[ -x $bin ]] || die "$bin not found (set BENCH_BUILD_DIR)"; done
+MIGRATIONS="${BENCH_MIGRATIONS_DIR:-}"
+if [[ -z $MIGRATIONS ]]; then
+  MIGRATIONS="$REPO/db/migrations"
+  [[ -d $BUILD/../db/migrations ]] && MIGRATIONS="$(cd "$BUILD/../db/migrations" && pwd)"
+fi
 [[ -x $PG_BIN/postgres ]] || die "PostgreSQL 15 is not in $PG_BIN"
 command -v memcached >/dev/null || die "memcached is not installed"
 
@@ -117,18 +125,19 @@ start_stack() { # DIR
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start -o \
     "-k $PG_DIR -p $PG_PORT -c listen_addresses=127.0.0.1 -c max_wal_size=4GB \
      -c shared_preload_libraries=pg_stat_statements,auto_explain -c pg_stat_statements.max=1000 \
-     -c track_io_timing=on -c auto_explain.log_min_duration=${BENCH_AUTO_EXPLAIN_MS:-200} \
-     -c auto_explain.log_format=text" >/dev/null || die "PostgreSQL did not start: $PG_DIR/postgres.log"
+     -c track_io_timing=on -c auto_explain.log_format=text" >/dev/null || die "PostgreSQL did not start: $PG_DIR/postgres.log"
   psql_as postgres postgres <<'SQL'
 CREATE ROLE chittycharge LOGIN;
 CREATE DATABASE chittycharge;
 SQL
+  # auto_explain for the service's sessions only (not the seeding)
+  psql_as postgres postgres -c "ALTER ROLE chittycharge SET auto_explain.log_min_duration = ${BENCH_AUTO_EXPLAIN_MS:-200}"
   psql_as postgres chittycharge -c 'CREATE EXTENSION pg_stat_statements'
   local socket_url
   socket_url="postgresql://postgres@/chittycharge?host=$(/usr/bin/python3 -c \
     'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")&port=$PG_PORT"
   DATABASE_URL_SERVICE="${socket_url/postgres@/chittycharge@}"
-  DATABASE_URL="$socket_url" "$MIGRATE" --dir "$REPO/db/migrations" --grant-role chittycharge \
+  DATABASE_URL="$socket_url" "$MIGRATE" --dir "$OUT/migrations" --grant-role chittycharge \
     2>"$dir/migrate.log" || die "migrations failed: $dir/migrate.log"
 
   memcached -l 127.0.0.1 -p "$MEMC_PORT" -U 0 -m 64 -u nobody >"$dir/memcached.log" 2>&1 &
@@ -185,6 +194,8 @@ run_size() { # N
   curl -fsS -X DELETE "http://127.0.0.1:$SINK_PORT/" >/dev/null
 
   log "size $n: one chittycharge-jobs pass"
+  local log_lines
+  log_lines="$(wc -l <"$PG_DIR/postgres.log")"
   local start end status=0
   start="$(date +%s.%N)"
   env -i PATH=/usr/bin:/bin HOME=/nonexistent \
@@ -210,13 +221,27 @@ run_size() { # N
     WHERE r.rolname = 'chittycharge' ORDER BY total_exec_time DESC) s" >"$dir/statements.json"
   "${HELPER[@]}" stripe-calls --base "$STRIPE" >"$dir/stripe-calls.json"
   curl -fsS "http://127.0.0.1:$SINK_PORT/" >"$dir/sink.json"
-  grep -A40 'duration:.*plan:' "$PG_DIR/postgres.log" >"$dir/auto-explain.txt" || true
+  tail -n +$((log_lines + 1)) "$PG_DIR/postgres.log" | grep -A40 'duration:.*plan:' >"$dir/auto-explain.txt" || true
   "${HELPER[@]}" pass-report --dir "$dir" --holds "$n" --due "$DUE" >"$dir/result.json"
   stop_all
 }
 
-mkdir -p "$OUT"
-log "results in $OUT; binaries: $JOBS, $MIGRATE (git $(git -C "$REPO" rev-parse --short HEAD))"
+mkdir -p "$OUT/bin" "$OUT/migrations"
+# One run, one set of binaries and migrations: copies (the build directory may be rebuilt
+# meanwhile), with where they came from.
+cp "$JOBS" "$MIGRATE" "$OUT/bin/"
+cp "$MIGRATIONS"/*.sql "$OUT/migrations/"
+for extra in ${BENCH_EXTRA_MIGRATIONS:-}; do cp "$extra" "$OUT/migrations/"; done
+SOURCE="$(cd "$(dirname "$JOBS")/.." && pwd)"
+{
+  echo "binaries: $JOBS ($(date -u -r "$JOBS" '+%Y-%m-%d %H:%M:%S UTC'), sha256 $(sha256sum "$JOBS" | cut -c1-16))"
+  echo "their tree: $SOURCE, git $(git -C "$SOURCE" rev-parse --short HEAD 2>/dev/null || echo '?')$(
+    [[ -n $(git -C "$SOURCE" status --porcelain -- src db 2>/dev/null) ]] && echo ' + uncommitted changes in src/ db/')"
+  echo "migrations: $MIGRATIONS + ${BENCH_EXTRA_MIGRATIONS:-nothing}: $(cd "$OUT/migrations" && echo *.sql)"
+} >"$OUT/provenance.txt"
+JOBS="$OUT/bin/$(basename "$JOBS")" MIGRATE="$OUT/bin/$(basename "$MIGRATE")"
+log "results in $OUT"
+while read -r line; do log "$line"; done <"$OUT/provenance.txt"
 log "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 results=()
 for n in $SIZES; do
@@ -224,7 +249,9 @@ for n in $SIZES; do
   results+=("$OUT/$n/result.json")
 done
 {
-  echo "# chittycharge-jobs pass vs ledger size ($(date -u '+%Y-%m-%d %H:%M UTC'), git $(git -C "$REPO" rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "# chittycharge-jobs pass vs ledger size ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo
+  sed 's/^/    /' "$OUT/provenance.txt"
   echo
   "${HELPER[@]}" compare "${results[@]}"
 } >"$OUT/summary.md"

@@ -75,6 +75,21 @@ ROLLBACK;
 \echo '=== intent_pending (the reconciler: 50 unfinished intents older than the grace)'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE intent_pending(:now - 59, 50);
 
+SELECT EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_name = 'holds' AND column_name = 'checked_at') AS has_checked_at \gset
+\if :has_checked_at
+\echo '=== hold_lease_checks (the reconciler''s due comparisons, 0008_reconcile_checks: 100 taken, interval 300 s)'
+PREPARE hold_lease_checks(bigint, bigint, integer) AS
+UPDATE holds h SET checked_at = to_timestamp($1::bigint) WHERE h.id IN (
+SELECT id FROM holds WHERE status NOT IN ('succeeded', 'canceled', 'missing_at_stripe',
+'scheduled') AND coalesce(checked_at, created_at) <= to_timestamp($1::bigint - $2::bigint)
+ORDER BY coalesce(checked_at, created_at), id LIMIT $3::integer FOR UPDATE SKIP LOCKED)
+RETURNING h.id, h.status;
+BEGIN;
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE hold_lease_checks(:now, 300, 100);
+ROLLBACK;
+\endif
+
 \echo '=== hold_list, custom plan: the reconciler''s open holds of alpha, status requires_capture (51)'
 SET plan_cache_mode = force_custom_plan;
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE hold_list('alpha', NULL, NULL, 'requires_capture', NULL, NULL, NULL, NULL, 51);

@@ -5,7 +5,7 @@
 --       - open: requires_capture, created an hour ago, release_after in 2 days: the newest
 --               open holds, the ones the reconciler compares with Stripe; each has a
 --               pending notification (a failed try a minute ago, due now) and the first
---               20 a pending `capture` intent older than the grace (unfinished work)
+--               10 of each client a pending `capture` intent older than the grace (unfinished work)
 --   * the rest (fake PaymentIntent ids, never read from Stripe by a pass), spread over 90 days:
 --       - 1 % open (requires_capture, created within the last 6 days, release_after in the
 --         future or none)
@@ -72,7 +72,7 @@ FROM seed;
 INSERT INTO stripe_intents (idempotency_key, operation, hold_id, params_digest, created_at, request)
 SELECT 'capture:' || id, 'capture', id, repeat('1', 64), now() - interval '30 minutes',
        json_build_object('actor', 'client:' || client, 'payment_intent', id)
-FROM seed WHERE kind = 'open' AND id NOT LIKE 'pi_bench%' AND created_at > now() - interval '1 hour 20 seconds';
+FROM seed JOIN real_pis r USING (id, client) WHERE r.kind = 'open' AND r.i < 10;
 
 INSERT INTO notifications (id, event_id, hold_id, hold_seq, client, type, status, attempts,
                            next_attempt_at, created_at, delivered_at)
@@ -87,6 +87,19 @@ INSERT INTO notifications (id, event_id, hold_id, hold_seq, client, type, status
 SELECT 'ntf_' || substr(id, 4) || '_1', 'evt_' || substr(id, 4) || '_1', id, 1, client,
        'hold.created', 'pending', 1, now() - interval '1 minute', 'HTTP 503', created_at
 FROM seed WHERE kind = 'open' AND id NOT LIKE 'pi_bench%';
+
+-- When the ledger has holds.checked_at (the reconciler's due comparisons, migration
+-- 0008_reconcile_checks in the lead's tree): every open hold was compared with Stripe within
+-- the last 4 minutes (RECONCILE_INTERVAL_S is 300 s) but the real open ones (10 minutes ago:
+-- due for a comparison) and the due ones (recently, as the rest).
+SELECT EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_name = 'holds' AND column_name = 'checked_at') AS has_checked_at \gset
+\if :has_checked_at
+UPDATE holds h SET checked_at = CASE WHEN s.kind = 'open' AND s.id NOT LIKE 'pi_bench%'
+                                     THEN now() - interval '10 minutes'
+                                     ELSE now() - (abs(hashtext(s.id)) % 240) * interval '1 second' END
+FROM seed s WHERE s.id = h.id AND s.kind <> 'terminal';
+\endif
 
 INSERT INTO job_state (name, value, updated_at) VALUES ('stripe_events_cursor', :'cursor', now());
 -- The clients with a webhook URL, as the workers and earlier passes left them (after the
@@ -107,6 +120,7 @@ SELECT json_build_object(
   'pending_intents', (SELECT count(*) FROM stripe_intents WHERE state = 'pending'),
   'notifications', (SELECT count(*) FROM notifications),
   'pending_notifications', (SELECT count(*) FROM notifications WHERE status = 'pending'),
+  'holds_checked_at_column', :'has_checked_at',
   'db_size_mb', (SELECT pg_database_size(current_database()) / 1048576))::text AS seeded \gset
 \o :seeded_file
 \qecho :seeded
