@@ -33,6 +33,7 @@
 #   BENCH_PASS_TIMEOUT         900 (s): a pass that takes longer is killed (and reported)
 #   BENCH_AUTO_EXPLAIN_MS      200
 #   BENCH_PG_USER              postgres;  BENCH_PG_BIN  /usr/lib/postgresql/15/bin
+#   BENCH_KEEP_DATA            1 keeps each size's cluster ($OUT/<N>/pg/data; default: deleted)
 #   BENCH_RECONCILE_RATE       1000: RECONCILE_RATE_PER_S for the pass (the default 10/s would
 #                              add ~10 s of deliberate sleep between the reconciler's reads)
 set -euo pipefail
@@ -224,6 +225,8 @@ run_size() { # N
   tail -n +$((log_lines + 1)) "$PG_DIR/postgres.log" | grep -A40 'duration:.*plan:' >"$dir/auto-explain.txt" || true
   "${HELPER[@]}" pass-report --dir "$dir" --holds "$n" --due "$DUE" >"$dir/result.json"
   stop_all
+  cp "$PG_DIR/postgres.log" "$dir/postgres.log"
+  [[ ${BENCH_KEEP_DATA:-0} == 1 ]] || rm -rf "$PG_DIR" # ~2 GB at 1,000,000 holds
 }
 
 mkdir -p "$OUT/bin" "$OUT/migrations"
