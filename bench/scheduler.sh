@@ -33,6 +33,8 @@
 #   BENCH_PASS_TIMEOUT         900 (s): a pass that takes longer is killed (and reported)
 #   BENCH_AUTO_EXPLAIN_MS      200
 #   BENCH_PG_USER              postgres;  BENCH_PG_BIN  /usr/lib/postgresql/15/bin
+#   BENCH_NOTIFY_BACKLOG       20000: after the pass, EXPLAIN ANALYZE of notify_lease with that many
+#                              more notifications pending (rolled back; 0 skips it)
 #   BENCH_KEEP_DATA            1 keeps each size's cluster ($OUT/<N>/pg/data; default: deleted)
 #   BENCH_RECONCILE_RATE       1000: RECONCILE_RATE_PER_S for the pass (the default 10/s would
 #                              add ~10 s of deliberate sleep between the reconciler's reads)
@@ -223,6 +225,13 @@ run_size() { # N
   "${HELPER[@]}" stripe-calls --base "$STRIPE" >"$dir/stripe-calls.json"
   curl -fsS "http://127.0.0.1:$SINK_PORT/" >"$dir/sink.json"
   tail -n +$((log_lines + 1)) "$PG_DIR/postgres.log" | grep -A40 'duration:.*plan:' >"$dir/auto-explain.txt" || true
+  if ((${BENCH_NOTIFY_BACKLOG:-20000} > 0)); then
+    log "size $n: notify_lease with ${BENCH_NOTIFY_BACKLOG:-20000} more pending notifications (rolled back)"
+    psql_as postgres chittycharge -v now="$(date +%s)" -v backlog="${BENCH_NOTIFY_BACKLOG:-20000}" \
+      -v plan_stale="$dir/notify-backlog-stale.json" -v plan_fresh="$dir/notify-backlog-fresh.json" \
+      -f "$BENCH/scheduler_backlog.sql" >"$dir/notify-backlog.log" 2>&1 ||
+      log "the backlog EXPLAIN failed: see $dir/notify-backlog.log"
+  fi
   "${HELPER[@]}" pass-report --dir "$dir" --holds "$n" --due "$DUE" >"$dir/result.json"
   stop_all
   cp "$PG_DIR/postgres.log" "$dir/postgres.log"
@@ -256,7 +265,7 @@ done
   echo
   sed 's/^/    /' "$OUT/provenance.txt"
   echo
-  "${HELPER[@]}" compare "${results[@]}"
+  "${HELPER[@]}" compare --backlog "${BENCH_NOTIFY_BACKLOG:-20000}" "${results[@]}"
 } >"$OUT/summary.md"
 cat "$OUT/summary.md"
 log "done: $OUT/summary.md, per size result.json, explain.txt, auto-explain.txt"

@@ -120,6 +120,26 @@ def _read_json(path):
         return json.load(f)
 
 
+def _plan_summary(path):
+    """Execution time, buffers and the index the pending notifications came from."""
+    try:
+        plan = _read_json(path)[0]
+    except (OSError, ValueError, IndexError):
+        return None
+    scans = []
+
+    def walk(node):
+        if node.get("Relation Name") == "notifications" and node.get("Alias") == "x":
+            scans.append(f"{node.get('Node Type')} {node.get('Index Name', '')} rows={node.get('Actual Rows')}".strip())
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan["Plan"])
+    return {"ms": round(plan["Execution Time"], 1),
+            "buffers": plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get("Shared Read Blocks", 0),
+            "pending_scan": "; ".join(scans)}
+
+
 def pass_report(a) -> None:
     d = a.dir
     stmts = _read_json(f"{d}/statements.json") or []
@@ -152,6 +172,8 @@ def pass_report(a) -> None:
         "stripe": _read_json(f"{d}/stripe-calls.json"),
         "notifications_received": _read_json(f"{d}/sink.json")["posts"],
         "seed": _read_json(f"{d}/seeded.json"),
+        "notify_backlog": {"stale_statistics": _plan_summary(f"{d}/notify-backlog-stale.json"),
+                           "after_analyze": _plan_summary(f"{d}/notify-backlog-fresh.json")},
     }
     json.dump(out, sys.stdout, indent=1)
     print()
@@ -198,6 +220,11 @@ def compare(a) -> None:
         row("ledger time, ms (sum over statements)", lambda r: r["ledger"]["total_ms"], "{:,.0f}"),
         row("pass wall time, s", lambda r: r["wall_s"], "{:.2f}"),
     ]
+    for key, label in (("stale_statistics", "the pass's statistics"), ("after_analyze", "after ANALYZE")):
+        def cell(r, key=key):
+            b = (r.get("notify_backlog") or {}).get(key)
+            return f"{b['ms']} ms, {b['buffers']:,} buffers ({b['pending_scan']})" if b else None
+        lines.append(row(f"notify_lease, 1 batch of 20, backlog +{a.backlog:,} pending, {label}", cell, "{}"))
     print("\n".join(lines))
     print()
     print("Stripe calls by route: " + "; ".join(
@@ -230,6 +257,7 @@ def main() -> None:
     s.add_argument("--holds", type=int, required=True)
     s.add_argument("--due", type=int, required=True)
     s = sub.add_parser("compare")
+    s.add_argument("--backlog", type=int, default=0)
     s.add_argument("files", nargs="+")
     a = p.parse_args()
     {"stripe-seed": stripe_seed, "newest-event": newest_event, "sink": sink,
