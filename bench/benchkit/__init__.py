@@ -10,4 +10,6 @@
   perf            perf: a system-wide cpu-clock profile's summary
   callgrind       callgrind: Ir per request, by part and by function
   report          the summary (Markdown), one function per section
+  scheduler       bench/scheduler.sh's helpers (run as a script: seeding the Stripe double, the
+                  client-app endpoint, the request-log summary, the per-size report and table)
 """
