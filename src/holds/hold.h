@@ -75,6 +75,8 @@ struct HoldSchedule {
   // The hold's `claim` as the ledger keeps it (a JSON object, claims::RenderClaim's form,
   // written as is); "" ⇒ null. Defaulted, so {release_after, chain} still initializes.
   std::string claim_json = {};
+  // The hold's `disclosure` as the ledger keeps it ({"version", "accepted_at"}); "" ⇒ null.
+  std::string disclosure_json = {};
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <functional>
+#include <limits>
 
 #include "claims/currency.h"
 #include "config/config.h"
@@ -225,7 +226,7 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   const rapidjson::Value& obj = *doc;
   if (auto known = OnlyKnownFields(
           obj, {"amount", "currency", "description", "customer_email", "property_id", "tenant_id",
-                "metadata", "tier", "payment_method", "release_after"});
+                "metadata", "tier", "payment_method", "release_after", "disclosure"});
       !known) {
     return Fail(known.error());
   }
@@ -241,6 +242,14 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
                      "release_after");
     }
   }
+  if (const auto* disclosure = json::Member(obj, "disclosure");
+      disclosure != nullptr && !disclosure->IsNull()) {
+    // The clock is the caller's (CheckDisclosureTime): here, any time parses.
+    auto accepted = claims::ParseDisclosure(
+        *disclosure, std::numeric_limits<int64_t>::max() - claims::kAcceptedAtClockSkew);
+    if (!accepted) return Fail(accepted.error());
+    req.disclosure = std::move(*accepted);
+  }
   if (auto s = ReadStrings(obj, &req); !s) return Fail(s.error());
   auto metadata = ParseMetadata(obj);
   if (!metadata) return Fail(metadata.error());
@@ -249,6 +258,26 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   if (!tier) return Fail(tier.error());
   req.tier = *tier;
   return req;
+}
+
+Status CheckDisclosureTime(const CreateHoldRequest& req, int64_t now) {
+  if (req.disclosure && req.disclosure->accepted_at > now + claims::kAcceptedAtClockSkew) {
+    return Invalid("invalid_request", "disclosure.accepted_at is in the future",
+                   "disclosure[accepted_at]");
+  }
+  return Ok();
+}
+
+std::string RenderAcceptedDisclosure(const claims::AcceptedDisclosure& disclosure) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  json::Key(w, "version");
+  json::String(w, disclosure.version);
+  json::Key(w, "accepted_at");
+  json::String(w, FormatIso8601(disclosure.accepted_at));
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
 }
 
 Result<RefundHoldRequest> ParseRefundHold(std::string_view body) {

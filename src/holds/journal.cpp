@@ -59,7 +59,8 @@ std::string ReleaseKey(std::string_view client, std::string_view pi_id) {
 }
 
 HoldSchedule ScheduleOf(const ledger::Hold& hold) {
-  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json};
+  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json,
+                      hold.disclosure_json};
 }
 
 ledger::Hold LedgerHoldOf(const HoldRecord& record) {
@@ -135,11 +136,31 @@ Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Act
 
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                               int64_t now, const std::string& intent_key,
-                              std::optional<int64_t> release_after) {
+                              std::optional<int64_t> release_after,
+                              std::string_view disclosure_json) {
   ledger::Hold hold = LedgerHoldOf(record);
   hold.release_after = release_after;
-  return ledger.RecordCreate(hold, CreatedEvent(record, actor, now), intent_key,
-                             IntentResult(record.pi), now);
+  if (disclosure_json.empty()) {
+    return ledger.RecordCreate(hold, CreatedEvent(record, actor, now), intent_key,
+                               IntentResult(record.pi), now);
+  }
+  // The disclosure goes on the row before the intent is finished: a crash in between
+  // leaves the intent pending, and the reconciler's repair sets it from the intent.
+  auto recorded = ledger.RecordHold(hold);
+  if (!recorded) return Fail(recorded.error());
+  auto appended = ledger.AppendEvent(CreatedEvent(record, actor, now));
+  if (!appended) return Fail(appended.error());
+  if (auto set = RecordDisclosure(ledger, record.pi.id, disclosure_json); !set) return set;
+  return ledger.FinishIntent(intent_key, ledger::IntentState::kSucceeded, IntentResult(record.pi),
+                             "", now);
+}
+
+Status RecordDisclosure(ledger::Ledger& ledger, const std::string& hold_id,
+                        std::string_view disclosure_json) {
+  if (disclosure_json.empty()) return Ok();
+  auto set = ledger.SetHoldDisclosure(hold_id, disclosure_json);
+  if (!set) return Fail(set.error());
+  return Ok();
 }
 
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,

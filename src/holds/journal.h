@@ -58,10 +58,19 @@ Status RecordCreated(ledger::Ledger& ledger, const HoldRecord& record, const Act
                      int64_t now);
 
 // The same, and the create's Stripe intent finished with the PaymentIntent — in one commit
-// (Ledger::RecordCreate) — with the hold's schedule (what Stripe does not keep).
+// (Ledger::RecordCreate) — with the hold's schedule (what Stripe does not keep). With a
+// disclosure (a JSON object, RenderAcceptedDisclosure's form) the records are the single
+// calls, the disclosure set (RecordDisclosure) before the intent is finished.
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                               int64_t now, const std::string& intent_key,
-                              std::optional<int64_t> release_after = std::nullopt);
+                              std::optional<int64_t> release_after = std::nullopt,
+                              std::string_view disclosure_json = {});
+
+// The disclosure the guest accepted on the hold (Ledger::SetHoldDisclosure: the first one
+// stays); "" records nothing. A create intent keeps it in its request as `disclosure`, so
+// the reconciler's repair of a create sets it too.
+Status RecordDisclosure(ledger::Ledger& ledger, const std::string& hold_id,
+                        std::string_view disclosure_json);
 
 // Brings the ledger in line with Stripe's state of a hold, recording what changed: a hold
 // unknown to the ledger is imported (its trail starts with `created` when Stripe made it
