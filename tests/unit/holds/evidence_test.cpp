@@ -77,8 +77,9 @@ BOOST_AUTO_TEST_CASE(an_upload_is_stored_at_stripe_recorded_with_its_event_and_l
 
 BOOST_AUTO_TEST_CASE(refusals_and_a_down_ledger_call_no_stripe) {
   const std::string id = Created();
-  BOOST_TEST(UploadEvidence(deps(), as(beta), Post(kPng, "filename=a.png", "image/png"), id)
-                 .status == 404);
+  BOOST_TEST(
+      UploadEvidence(deps(), as(beta), Post(kPng, "filename=a.png", "image/png"), id).status ==
+      404);
   BOOST_TEST(Upload(id, "a.pdf", "%PDF-1.4").status == 400);  // declared PNG, bytes PDF
   BOOST_TEST(Upload(id, "").status == 400);
   ledger.SetFailing(true);
@@ -118,9 +119,9 @@ BOOST_AUTO_TEST_CASE(claim_items_may_cite_only_the_holds_own_files) {
 }
 
 BOOST_AUTO_TEST_CASE(the_disclosure_is_kept_on_the_hold_and_shown) {
-  const std::string id = Created(
-      R"({"amount":25000,"description":"Deposit","disclosure":{"version":"2026-12-01",)"
-      R"("accepted_at":"2026-01-01T00:00:00Z"}})");
+  const std::string id =
+      Created(R"({"amount":25000,"description":"Deposit","disclosure":{"version":"2026-12-01",)"
+              R"("accepted_at":"2026-01-01T00:00:00Z"}})");
   const std::string kept = R"({"version":"2026-12-01","accepted_at":"2026-01-01T00:00:00Z"})";
   auto hold = book.FindHold(id);
   BOOST_TEST((*hold)->disclosure_json == kept);
