@@ -803,6 +803,7 @@ ledger::Event EvidenceAddedEvent(const ledger::Hold& hold, const ledger::Evidenc
   e.type = "evidence_added";
   e.actor = actor.name;
   e.request_id = actor.request_id;
+  e.amount = hold.amount;
   e.currency = hold.currency;
   e.payment_intent = hold.payment_intents.empty() ? hold.id : hold.payment_intents.back();
   rapidjson::StringBuffer buf;

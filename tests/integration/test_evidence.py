@@ -90,6 +90,7 @@ def test_jpeg_png_and_pdf_are_stored_at_stripe_recorded_and_listed(stack):
     assert added[0]["detail"] == {"file": made[0]["id"], "filename": "lamp.jpg",
                                   "size": len(JPEG), "type": "image/jpeg"}
     assert added[0]["actor"] == "client:alpha"
+    assert added[0]["amount"] == hold["amount"] and added[0]["status_after"] is None
 
 
 def test_the_same_upload_again_is_the_same_file(stack):
