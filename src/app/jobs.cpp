@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   cc::httpclient::CurlTransport transport(config->ca_file);
   cc::stripe::StripeClientConfig stripe_config;
   stripe_config.api_base = config->stripe_api_base;
+  stripe_config.files_base = config->stripe_files_base;
   stripe_config.secret_key = config->stripe_secret_key;
   stripe_config.api_version = config->stripe_api_version;
   stripe_config.timeout_ms = config->stripe_timeout_ms;

@@ -81,6 +81,7 @@ struct LoopPorts {
   static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
     cc::stripe::StripeClientConfig s;
     s.api_base = c.stripe_api_base;
+    s.files_base = c.stripe_files_base;
     s.secret_key = c.stripe_secret_key;
     s.api_version = c.stripe_api_version;
     s.timeout_ms = c.stripe_timeout_ms;
@@ -163,6 +164,7 @@ int main() {
   options.slots = config->in_flight;
   options.loops = config->loops;
   options.ca_file = config->ca_file;
+  options.max_body_for = &cc::gateway::MaxBodyFor;
   options.background = [&](const std::stop_token& stop) {
     RunReconciler(*config, **metrics, stop);
   };

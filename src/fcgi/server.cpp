@@ -36,7 +36,10 @@ std::atomic<bool> g_loop_failed{false};
 constexpr int kIdleWaitMs = 500;
 
 // FastCGI params → our Request: HTTP_X_REQUEST_ID → x-request-id.
-http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
+// A body shorter than its CONTENT_LENGTH (the connection to nginx broke mid-body) sets
+// *truncated: the request is refused whole, never handled with part of its body.
+http::Request ReadRequest(FCGX_Request& req, const ServerOptions& options, bool* too_large,
+                          bool* truncated) {
   http::Request out;
   for (char** p = req.envp; p != nullptr && *p != nullptr; ++p) {
     const std::string_view kv(*p);
@@ -62,6 +65,8 @@ http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
   const char* cl = FCGX_GetParam("CONTENT_LENGTH", req.envp);
   size_t length = 0;
   if (cl != nullptr) std::from_chars(cl, cl + std::strlen(cl), length);
+  const size_t max_body =
+      options.max_body_for ? options.max_body_for(out.method, out.path) : options.max_body_bytes;
   *too_large = length > max_body;
   if (*too_large) return out;
   out.body.resize(length);
@@ -72,6 +77,7 @@ http::Request ReadRequest(FCGX_Request& req, size_t max_body, bool* too_large) {
     got += static_cast<size_t>(n);
   }
   out.body.resize(got);
+  *truncated = got < length;
   return out;
 }
 
@@ -89,6 +95,11 @@ void WriteResponse(FCGX_Request& req, const http::Response& response) {
   FCGX_PutStr(head.data(), static_cast<int>(head.size()), req.out);
 }
 
+http::Response Truncated() {
+  return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                                       "The request body ended before its Content-Length"));
+}
+
 http::Response TooLarge() {
   return http::ErrorResponse(
       MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large", "Request body is too large"));
@@ -97,9 +108,10 @@ http::Response TooLarge() {
 // One request, on its own fiber: read it, answer it, finish it.
 void Serve(FCGX_Request& req, const ServerOptions& options, const Handler& handler) {
   bool too_large = false;
-  const http::Request request = ReadRequest(req, options.max_body_bytes, &too_large);
+  bool truncated = false;
+  const http::Request request = ReadRequest(req, options, &too_large, &truncated);
   try {
-    WriteResponse(req, too_large ? TooLarge() : handler(request));
+    WriteResponse(req, too_large ? TooLarge() : truncated ? Truncated() : handler(request));
   } catch (const std::exception& e) {
     log::Error("request failed", {log::Str("error", e.what())});
     WriteResponse(req, http::ErrorResponse(

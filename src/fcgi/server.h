@@ -40,7 +40,10 @@ struct ServerOptions {
   int slots = 256;  // requests in flight at once (fibers), shared out among the loops
   int loops = 2;    // event-loop threads, each with its own EventLoop, curl multi handle and ports
   size_t max_body_bytes = 1U << 20U;  // larger bodies: 413 (nginx limits them first)
-  std::string ca_file;                // PEM bundle for the HTTPS transport; "" = system store
+  // Set: the limit for a request's (method, path) instead of max_body_bytes (the routes'
+  // own limits, gateway::MaxBodyFor).
+  std::function<size_t(std::string_view method, std::string_view path)> max_body_for;
+  std::string ca_file;  // PEM bundle for the HTTPS transport; "" = system store
   // Optional background task (the ChittyID reconciler), stopped with the server.
   std::function<void(std::stop_token)> background;
 };

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "claims/disclosure.h"
+#include "claims/evidence_file.h"
 #include "holds/handlers.h"
 #include "notify/handlers.h"
 
@@ -39,6 +40,10 @@ http::Response RefundHold(Exchange& x) {
 http::Response ReauthorizeHold(Exchange& x) {
   return holds::ReauthorizeHold(x.deps, *x.caller, x.request, x.id);
 }
+http::Response UploadEvidence(Exchange& x) {
+  return holds::UploadEvidence(x.deps, *x.caller, x.request, x.id);
+}
+http::Response ListEvidence(Exchange& x) { return holds::ListEvidence(x.deps, *x.caller, x.id); }
 // The wording a client shows the guest, exactly what a dispute will cite (CONTRACT.md,
 // "Disclosure"): the current version and its template ({amount}, {property}).
 http::Response GetDisclosure(Exchange& /*x*/) {
@@ -79,6 +84,13 @@ constexpr std::array kRoutes{
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
     Route{{"POST", "/api/holds/:id/refund"}, Access::kClient, &RefundHold, &CountRefund},
     Route{{"POST", "/api/holds/:id/reauthorize"}, Access::kClient, &ReauthorizeHold},
+    // The file is the raw body, up to Stripe's 5 MiB (nginx allows that on this route only).
+    Route{{"POST", "/api/holds/:id/evidence"},
+          Access::kClient,
+          &UploadEvidence,
+          nullptr,
+          claims::kMaxEvidenceBytes},
+    Route{{"GET", "/api/holds/:id/evidence"}, Access::kClient, &ListEvidence},
     Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
     Route{{"GET", "/api/notifications"}, Access::kClient, &ListNotifications},
 };
@@ -87,6 +99,16 @@ static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);
 }  // namespace
 
 std::span<const Route> Routes() { return kRoutes; }
+
+size_t MaxBodyFor(std::string_view method, std::string_view path) {
+  static const std::vector<http::RouteSpec> specs = [] {
+    std::vector<http::RouteSpec> out;
+    for (const auto& route : kRoutes) out.push_back(route.spec);
+    return out;
+  }();
+  const auto match = http::MatchRoute(specs, method, path);
+  return match.index ? kRoutes[*match.index].max_body : kDefaultMaxBody;
+}
 
 std::vector<std::string> RouteNames() {
   std::vector<std::string> names;

@@ -46,15 +46,22 @@ using Handler = http::Response (*)(Exchange& exchange);
 // What an answer of the route adds to chittycharge_holds_total / _webhook_events_total.
 using Count = void (*)(metrics::Metrics& metrics, int status, const webhooks::WebhookNote& note);
 
+// The largest request body a route takes (the FastCGI reader answers 413 above it; nginx
+// refuses bodies over its own, smaller, limits first).
+inline constexpr size_t kDefaultMaxBody = size_t{1} << 20U;
+
 struct Route {
   http::RouteSpec spec;
   Access access;
   Handler handler;
   Count count = nullptr;
+  size_t max_body = kDefaultMaxBody;
 };
 
 // The table, in match order.
 std::span<const Route> Routes();
+// The max_body of the route a request goes to; kDefaultMaxBody when none matches.
+size_t MaxBodyFor(std::string_view method, std::string_view path);
 // "POST /api/holds/:id/capture" for each row, in table order (logs, metrics labels).
 std::vector<std::string> RouteNames();
 

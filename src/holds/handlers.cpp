@@ -1,10 +1,12 @@
 #include "holds/handlers.h"
 
+#include <algorithm>
 #include <array>
 
 #include "chittyid/pending_id.h"
 #include "claims/claim.h"
 #include "claims/currency.h"
+#include "claims/evidence_file.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/time_util.h"
@@ -116,6 +118,26 @@ Result<std::optional<ledger::Hold>> OwnLedgerHold(const http::Deps& deps,
     return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
   }
   return known;
+}
+
+// The ledger's hold for an id the client named, imported from Stripe when the ledger does
+// not know it by this id (a replaced ChittyID, or a hold older than the ledger): Stripe
+// says whose it is. Another client's hold, or none ⇒ 404; a down ledger ⇒ 503.
+Result<ledger::Hold> LedgerHoldFor(const http::Deps& deps, const http::Caller& caller,
+                                   std::string_view id) {
+  auto known = OwnLedgerHold(deps, caller, id);
+  if (!known) return Fail(known.error());
+  if (*known) return std::move(**known);
+  auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
+  if (!record) return Fail(record.error());
+  if (auto synced = SyncHold(deps.ledger, *record, Actor{"stripe", caller.request_id}, caller.now);
+      !synced) {
+    return Fail(synced.error());
+  }
+  known = OwnLedgerHold(deps, caller, record->pi.id);
+  if (!known) return Fail(known.error());
+  if (!*known) return Fail(ErrorKind::kNotFound, "not_found", "No such hold");
+  return std::move(**known);
 }
 
 void Journal(const http::Deps& deps, const HoldRecord& record, const Actor& actor, int64_t now,
@@ -294,13 +316,20 @@ std::string CallRequest(const http::Caller& caller, const std::string& pi_id,
 }
 
 // The evidence files uploaded for the hold being captured (CONTRACT.md "Evidence": an id
-// may be used in that hold's claim items only). Evidence upload is not built yet, so no
-// hold has any and CheckClaim refuses every evidence id as not this hold's (400
-// invalid_request, param items). The upload will record its files in the ledger and this
-// set will be read from there.
-const claims::EvidenceIds& UploadedEvidence() {
-  static const claims::EvidenceIds kNone;
-  return kNone;
+// may be used in that hold's claim items only), read from the ledger only when the claim
+// names any. A hold the ledger does not know has none.
+Result<claims::EvidenceIds> HoldEvidence(const http::Deps& deps, const claims::CaptureRequest& req,
+                                         const std::optional<ledger::Hold>& known) {
+  claims::EvidenceIds ids;
+  if (!req.claim || !known) return ids;
+  const bool names_any =
+      std::any_of(req.claim->items.begin(), req.claim->items.end(),
+                  [](const claims::ClaimItem& i) { return !i.evidence.empty(); });
+  if (!names_any) return ids;
+  auto files = deps.ledger.ListEvidence(known->id);
+  if (!files) return Fail(files.error());
+  for (auto& file : *files) ids.insert(std::move(file.id));
+  return ids;
 }
 
 // Stripe's minimum charge in the hold's currency. A currency the service does not know
@@ -313,11 +342,10 @@ int64_t MinimumCapture(std::string_view currency) {
 // A first capture attempt against the hold, before anything is recorded or sent: an
 // itemized claim by CheckClaim, a plain amount_to_capture by CheckCaptureAmount (a full
 // capture, neither given, takes amount_capturable as it is).
-Status CheckCapture(const claims::CaptureRequest& req, const stripe::PaymentIntent& pi) {
+Status CheckCapture(const claims::CaptureRequest& req, const stripe::PaymentIntent& pi,
+                    const claims::EvidenceIds& evidence) {
   const int64_t minimum = MinimumCapture(pi.currency);
-  if (req.claim) {
-    return claims::CheckClaim(*req.claim, pi.amount_capturable, minimum, UploadedEvidence());
-  }
+  if (req.claim) return claims::CheckClaim(*req.claim, pi.amount_capturable, minimum, evidence);
   if (req.amount_to_capture) {
     return claims::CheckCaptureAmount(*req.amount_to_capture, pi.amount_capturable, minimum,
                                       "amount_to_capture");
@@ -538,6 +566,7 @@ http::Response CreateScheduled(const http::Deps& deps, const http::Caller& calle
   hold.stay_ends_at = terms.stay_ends_at;
   hold.reauthorize = terms.reauthorize;
   hold.customer = terms.customer;
+  hold.disclosure_json = terms.disclosure;
   ledger::Event e;
   e.id = EventIdFor(hold.id, "scheduled");
   e.hold_id = hold.id;
@@ -558,6 +587,10 @@ http::Response CreateScheduled(const http::Deps& deps, const http::Caller& calle
           caller.now);
       !recorded && recorded.error().code != "intent_already_finished") {
     return LedgerError(recorded.error());
+  }
+  // Set once: a retry under the same key sets it when a failure here answered 503.
+  if (auto set = RecordDisclosure(deps.ledger, hold.id, terms.disclosure); !set) {
+    return LedgerError(set.error());
   }
   const HoldRecord record = ScheduledRecord(hold, *setup, caller.now);
   CacheScheduled(deps, record);
@@ -646,6 +679,11 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
                                          "amount"));
   }
   if (auto bad = BadTimes(*req, caller.now)) return http::ErrorResponse(*bad);
+  if (auto accepted = CheckDisclosureTime(*req, caller.now); !accepted) {
+    return http::ErrorResponse(accepted.error());
+  }
+  const std::string disclosure_json =
+      req->disclosure ? RenderAcceptedDisclosure(*req->disclosure) : std::string();
   const std::string& client = caller.client.name;
   const bool keyed = !caller.idempotency_key.empty();
   const std::string stripe_key =
@@ -662,11 +700,13 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
         BeginIntent(deps, caller, stripe_key, req->authorize_at ? "schedule" : "create", "", digest,
                     IntentRequest({{kMetaChittyId, MintChittyId(deps, *req, client, stripe_key)},
                                    {"actor", "client:" + client},
-                                   {"request_id", caller.request_id}}));
+                                   {"request_id", caller.request_id},
+                                   {"disclosure", disclosure_json}}));
     if (!begun) return LedgerError(begun.error());
     chitty_id = IntentField(begun->request_json, kMetaChittyId);  // a concurrent twin's, maybe
   }
-  HoldTerms terms{req->release_after, req->authorize_at, req->stay_ends_at, req->reauthorize, ""};
+  HoldTerms terms{req->release_after, req->authorize_at, req->stay_ends_at, req->reauthorize, "",
+                  disclosure_json};
   if (req->reauthorize || req->authorize_at) {  // the guest's card is saved to a Customer
     auto customer = SaveCardCustomer(deps, caller, *req, stripe_key, chitty_id);
     if (!customer) return LedgerError(customer.error());
@@ -774,24 +814,10 @@ http::Response ListHoldEvents(const http::Deps& deps, const http::Caller& caller
   const auto q = http::ParseQuery(request.query);
   auto limit = LimitParam(q, 20);
   if (!limit) return http::ErrorResponse(limit.error());
-  auto known = OwnLedgerHold(deps, caller, id);
+  auto known = LedgerHoldFor(deps, caller, id);
   if (!known) return http::ErrorResponse(known.error());
-  if (!*known) {
-    // A hold the ledger does not know by this id: a replaced ChittyID, or a hold older than
-    // the ledger. Stripe says whose it is; an owned one is imported.
-    auto record = HoldRepository(deps.stripe, deps.store).Load(id, caller.client.name, caller.now);
-    if (!record) return http::ErrorResponse(record.error());
-    if (auto synced =
-            SyncHold(deps.ledger, *record, Actor{"stripe", caller.request_id}, caller.now);
-        !synced) {
-      return http::ErrorResponse(synced.error());
-    }
-    known = OwnLedgerHold(deps, caller, record->pi.id);
-    if (!known) return http::ErrorResponse(known.error());
-    if (!*known) return NoSuchHold();
-  }
   const auto after = q.find("starting_after");
-  auto page = deps.ledger.ListEvents((*known)->id, after == q.end() ? "" : after->second, *limit);
+  auto page = deps.ledger.ListEvents(known->id, after == q.end() ? "" : after->second, *limit);
   if (!page) {
     if (page.error().param == "starting_after") {
       return http::ErrorResponse(MakeError(ErrorKind::kInvalidArgument, "invalid_request",
@@ -828,7 +854,9 @@ http::Response CaptureHold(const http::Deps& deps, const http::Caller& caller,
       if (!record) return http::ErrorResponse(record.error());
     }
     if (auto conflict = CaptureConflict(record->pi.status)) return http::ErrorResponse(*conflict);
-    if (auto refused = CheckCapture(*req, record->pi); !refused) {
+    auto evidence = HoldEvidence(deps, *req, *known);
+    if (!evidence) return LedgerError(evidence.error());
+    if (auto refused = CheckCapture(*req, record->pi, *evidence); !refused) {
       return http::ErrorResponse(refused.error());
     }
     // The claim is on disk before Stripe is called: in the intent's request.
@@ -1022,6 +1050,129 @@ http::Response ReauthorizeHold(const http::Deps& deps, const http::Caller& calle
   auto record = LoadLedgerHold(deps, repo, **now_known, client, caller.now);
   if (!record) return http::ErrorResponse(record.error());
   return Ok200(deps, *record, *now_known);
+}
+
+namespace {
+
+claims::EvidenceFile EvidenceFileOf(const ledger::Evidence& row) {
+  claims::EvidenceFile file{row.id, row.filename, static_cast<size_t>(row.size),
+                            claims::EvidenceType::kPdf, row.created_at};
+  if (const auto type = claims::ParseContentType(row.type)) file.type = *type;
+  return file;
+}
+
+// What tells one upload apart for its Stripe key and intent: the bytes' digest, their type
+// and the filename (the same file under another name is another Stripe File).
+std::string UploadDiscriminator(const claims::EvidenceUpload& upload, std::string_view bytes) {
+  return crypto::Sha256Hex(bytes) + "\n" + std::string(claims::MimeType(upload.type)) + "\n" +
+         upload.filename;
+}
+
+// The evidence_added event: one per file (its id names the file), of the hold's current
+// PaymentIntent, detail {"file", "filename", "size", "type"}.
+ledger::Event EvidenceAddedEvent(const ledger::Hold& hold, const ledger::Evidence& row,
+                                 const Actor& actor, int64_t now) {
+  ledger::Event e;
+  e.id = EventIdFor(hold.id, "evidence:" + row.id);
+  e.hold_id = hold.id;
+  e.chitty_id = hold.chitty_id;
+  e.type = "evidence_added";
+  e.actor = actor.name;
+  e.request_id = actor.request_id;
+  e.amount = hold.amount;
+  e.currency = hold.currency;
+  e.payment_intent = hold.payment_intents.empty() ? hold.id : hold.payment_intents.back();
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  json::Key(w, "file");
+  json::String(w, row.id);
+  json::Key(w, "filename");
+  json::String(w, row.filename);
+  json::Key(w, "size");
+  w.Int64(row.size);
+  json::Key(w, "type");
+  json::String(w, row.type);
+  w.EndObject();
+  e.detail_json.assign(buf.GetString(), buf.GetSize());
+  e.created_at = now;
+  return e;
+}
+
+}  // namespace
+
+http::Response UploadEvidence(const http::Deps& deps, const http::Caller& caller,
+                              const http::Request& request, std::string_view id) {
+  const auto query = http::ParseQuery(request.query);
+  const auto filename = query.find("filename");
+  auto upload =
+      claims::CheckEvidenceUpload(request.Header("content-type"),
+                                  filename == query.end() ? "" : filename->second, request.body);
+  if (!upload) return http::ErrorResponse(upload.error());
+  auto hold = LedgerHoldFor(deps, caller, id);  // a down ledger: 503 before any Stripe call
+  if (!hold) return LedgerError(hold.error());
+  const std::string& client = caller.client.name;
+  const std::string discriminator = UploadDiscriminator(*upload, request.body);
+  const std::string key = DeriveStripeKey(client, "evidence:" + hold->id, discriminator);
+  const std::string mime(claims::MimeType(upload->type));
+  auto begun = BeginIntent(deps, caller, key, "evidence", hold->id,
+                           RequestDigest(client, "evidence:" + hold->id, discriminator),
+                           IntentRequest({{"actor", "client:" + client},
+                                          {"request_id", caller.request_id},
+                                          {"filename", upload->filename},
+                                          {"type", mime},
+                                          {"size", std::to_string(upload->size)}}));
+  if (!begun) return LedgerError(begun.error());
+  auto file = deps.stripe.UploadFile(stripe::FileUpload{upload->filename, mime, request.body}, key);
+  if (!file) {
+    if (Definitive(file.error())) FailIntent(deps.ledger, key, file.error(), caller.now);
+    return http::ErrorResponse(file.error());
+  }
+  const ledger::Evidence row{
+      file->id, hold->id, upload->filename, static_cast<int64_t>(upload->size), mime, caller.now};
+  auto recorded = deps.ledger.RecordEvidence(
+      row, EvidenceAddedEvent(*hold, row, ClientActor(client, caller.request_id), caller.now));
+  if (!recorded) {
+    // The file is at Stripe but not recorded: no 201 without its record. The intent stays
+    // pending; the same upload again gets the same Stripe File (the same key) and records it.
+    log::Warn("evidence not recorded", {log::Str("hold", hold->id), log::Str("file", file->id),
+                                        log::Str("error", recorded.error().message)});
+    return LedgerError(recorded.error());
+  }
+  claims::EvidenceFile answer = EvidenceFileOf(row);
+  if (!*recorded) {  // recorded before (a repeat): answer with the first record
+    if (auto files = deps.ledger.ListEvidence(hold->id)) {
+      for (const auto& stored : *files) {
+        if (stored.id == row.id) answer = EvidenceFileOf(stored);
+      }
+    }
+  }
+  if (auto done = deps.ledger.FinishIntent(key, ledger::IntentState::kSucceeded,
+                                           IntentRequest({{"id", file->id}}), "", caller.now);
+      !done) {
+    log::Warn("evidence intent not finished; the reconciler will close it",
+              {log::Str("file", file->id), log::Str("error", done.error().message)});
+  }
+  return http::Json(201, claims::RenderEvidenceFile(answer));
+}
+
+http::Response ListEvidence(const http::Deps& deps, const http::Caller& caller,
+                            std::string_view id) {
+  auto hold = LedgerHoldFor(deps, caller, id);
+  if (!hold) return LedgerError(hold.error());
+  auto files = deps.ledger.ListEvidence(hold->id);
+  if (!files) return LedgerError(files.error());
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  json::Key(w, "data");
+  w.StartArray();
+  for (const auto& row : *files) claims::WriteEvidenceFile(w, EvidenceFileOf(row));
+  w.EndArray();
+  json::Key(w, "has_more");
+  w.Bool(false);
+  w.EndObject();
+  return http::Json(200, std::string(buf.GetString(), buf.GetSize()));
 }
 
 }  // namespace cc::holds

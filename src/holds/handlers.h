@@ -30,5 +30,12 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
 // 409 hold_not_authorized unless the hold is authorized or waits after a refused one.
 http::Response ReauthorizeHold(const http::Deps& deps, const http::Caller& caller,
                                const http::Request& request, std::string_view id);
+// POST /api/holds/:id/evidence?filename=…: the raw body (JPEG, PNG or PDF, ≤ 5 MiB) stored
+// with Stripe's Files API (purpose dispute_evidence), recorded with its evidence_added
+// event before the 201. GET: the hold's files, oldest first.
+http::Response UploadEvidence(const http::Deps& deps, const http::Caller& caller,
+                              const http::Request& request, std::string_view id);
+http::Response ListEvidence(const http::Deps& deps, const http::Caller& caller,
+                            std::string_view id);
 
 }  // namespace cc::holds

@@ -235,6 +235,13 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
   } else {  // the ledger checked it is a JSON object when it was set
     w.RawValue(schedule.claim_json.data(), schedule.claim_json.size(), rapidjson::kObjectType);
   }
+  json::Key(w, "disclosure");
+  if (schedule.disclosure_json.empty()) {
+    w.Null();
+  } else {  // the ledger checked it is a JSON object when it was set
+    w.RawValue(schedule.disclosure_json.data(), schedule.disclosure_json.size(),
+               rapidjson::kObjectType);
+  }
   if (!client_secret.empty()) {
     json::Key(w, "client_secret");
     json::String(w, client_secret);

@@ -90,6 +90,8 @@ struct HoldSchedule {
   std::string reauthorization_json = {};
   // A scheduled hold's create answer: the SetupIntent's client secret; written when set.
   std::string setup_client_secret = {};
+  // The hold's `disclosure` as the ledger keeps it ({"version", "accepted_at"}); "" ⇒ null.
+  std::string disclosure_json = {};
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <functional>
+#include <limits>
 
 #include "claims/currency.h"
 #include "config/config.h"
@@ -260,10 +261,10 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   auto doc = ParseObject(body, false);
   if (!doc) return Fail(doc.error());
   const rapidjson::Value& obj = *doc;
-  if (auto known =
-          OnlyKnownFields(obj, {"amount", "currency", "description", "customer_email",
-                                "property_id", "tenant_id", "metadata", "tier", "payment_method",
-                                "release_after", "authorize_at", "stay_ends_at", "reauthorize"});
+  if (auto known = OnlyKnownFields(
+          obj, {"amount", "currency", "description", "customer_email", "property_id", "tenant_id",
+                "metadata", "tier", "payment_method", "release_after", "authorize_at",
+                "stay_ends_at", "reauthorize", "disclosure"});
       !known) {
     return Fail(known.error());
   }
@@ -273,6 +274,14 @@ Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDef
   if (!release_after) return Fail(release_after.error());
   req.release_after = *release_after;
   if (auto s = ReadLife(obj, &req); !s) return Fail(s.error());
+  if (const auto* disclosure = json::Member(obj, "disclosure");
+      disclosure != nullptr && !disclosure->IsNull()) {
+    // The clock is the caller's (CheckDisclosureTime): here, any time parses.
+    auto accepted = claims::ParseDisclosure(
+        *disclosure, std::numeric_limits<int64_t>::max() - claims::kAcceptedAtClockSkew);
+    if (!accepted) return Fail(accepted.error());
+    req.disclosure = std::move(*accepted);
+  }
   if (auto s = ReadStrings(obj, &req); !s) return Fail(s.error());
   auto metadata = ParseMetadata(obj);
   if (!metadata) return Fail(metadata.error());
@@ -287,6 +296,26 @@ Status ParseReauthorizeHold(std::string_view body) {
   auto doc = ParseObject(body, true);
   if (!doc) return Fail(doc.error());
   return OnlyKnownFields(*doc, {});
+}
+
+Status CheckDisclosureTime(const CreateHoldRequest& req, int64_t now) {
+  if (req.disclosure && req.disclosure->accepted_at > now + claims::kAcceptedAtClockSkew) {
+    return Invalid("invalid_request", "disclosure.accepted_at is in the future",
+                   "disclosure[accepted_at]");
+  }
+  return Ok();
+}
+
+std::string RenderAcceptedDisclosure(const claims::AcceptedDisclosure& disclosure) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  json::Key(w, "version");
+  json::String(w, disclosure.version);
+  json::Key(w, "accepted_at");
+  json::String(w, FormatIso8601(disclosure.accepted_at));
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
 }
 
 Result<RefundHoldRequest> ParseRefundHold(std::string_view body) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "claims/disclosure.h"
 #include "core/result.h"
 #include "core/tier.h"
 #include "stripe/stripe_api.h"
@@ -36,6 +37,9 @@ struct CreateHoldRequest {
   std::optional<int64_t> authorize_at;
   std::optional<int64_t> stay_ends_at;  // required with reauthorize
   bool reauthorize = false;
+  // The wording the guest accepted (claims::ParseDisclosure's rules); whether accepted_at
+  // is in the future is the caller's check (CheckDisclosureTime), as it needs the clock.
+  std::optional<claims::AcceptedDisclosure> disclosure;
 };
 
 inline constexpr int64_t kMaxReleaseAfter = 90LL * 24 * 3600;  // the most ahead of now
@@ -45,6 +49,12 @@ inline constexpr int64_t kMaxStay = 366LL * 24 * 3600;         // stay_ends_at, 
 // Checks shape and per-field rules, including amount ≥ 50; the tier limit and the
 // token's MAX_TIER are checked by the caller (403 comes before the limit).
 Result<CreateHoldRequest> ParseCreateHold(std::string_view body, const CreateDefaults& defaults);
+
+// The create's disclosure, against the clock: accepted_at no later than
+// now + claims::kAcceptedAtClockSkew (else 400 invalid_request, disclosure[accepted_at]).
+Status CheckDisclosureTime(const CreateHoldRequest& req, int64_t now);
+// The hold's `disclosure` as the ledger keeps it: {"version": "…", "accepted_at": "…Z"}.
+std::string RenderAcceptedDisclosure(const claims::AcceptedDisclosure& disclosure);
 
 // A capture's body: claims::ParseCaptureRequest (Part 1's fields and the itemized claim).
 

@@ -66,6 +66,7 @@ HoldSchedule ScheduleOf(const ledger::Hold& hold) {
   view.stay_ends_at = hold.stay_ends_at;
   view.reauthorize = hold.reauthorize;
   view.reauthorization_json = hold.reauthorization_json;
+  view.disclosure_json = hold.disclosure_json;
   return view;
 }
 
@@ -288,14 +289,34 @@ ledger::Hold LedgerHoldOf(const HoldRecord& record, const HoldTerms& terms) {
   hold.stay_ends_at = terms.stay_ends_at;
   hold.reauthorize = terms.reauthorize;
   hold.customer = terms.customer;
+  hold.disclosure_json = terms.disclosure;  // for the answer: RecordHold does not write it
   return hold;
 }
 
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                               int64_t now, const std::string& intent_key, const HoldTerms& terms) {
   const ledger::Hold hold = LedgerHoldOf(record, terms);
-  return ledger.RecordCreate(hold, CreatedEvent(record, actor, now), intent_key,
-                             IntentResult(record.pi), now);
+  if (terms.disclosure.empty()) {
+    return ledger.RecordCreate(hold, CreatedEvent(record, actor, now), intent_key,
+                               IntentResult(record.pi), now);
+  }
+  // The disclosure goes on the row before the intent is finished: a crash in between
+  // leaves the intent pending, and the reconciler's repair sets it from the intent.
+  auto recorded = ledger.RecordHold(hold);
+  if (!recorded) return Fail(recorded.error());
+  auto appended = ledger.AppendEvent(CreatedEvent(record, actor, now));
+  if (!appended) return Fail(appended.error());
+  if (auto set = RecordDisclosure(ledger, record.pi.id, terms.disclosure); !set) return set;
+  return ledger.FinishIntent(intent_key, ledger::IntentState::kSucceeded, IntentResult(record.pi),
+                             "", now);
+}
+
+Status RecordDisclosure(ledger::Ledger& ledger, const std::string& hold_id,
+                        std::string_view disclosure_json) {
+  if (disclosure_json.empty()) return Ok();
+  auto set = ledger.SetHoldDisclosure(hold_id, disclosure_json);
+  if (!set) return Fail(set.error());
+  return Ok();
 }
 
 namespace {

@@ -114,16 +114,25 @@ struct HoldTerms {
   std::optional<int64_t> stay_ends_at;
   bool reauthorize = false;
   std::string customer;
+  std::string disclosure;  // the accepted disclosure (RenderAcceptedDisclosure's form) or ""
 };
 
 // The ledger row of a new hold read from Stripe, with its terms.
 ledger::Hold LedgerHoldOf(const HoldRecord& record, const HoldTerms& terms);
 
 // The same, and the create's Stripe intent finished with the PaymentIntent — in one commit
-// (Ledger::RecordCreate) — with the hold's terms.
+// (Ledger::RecordCreate) — with the hold's terms. With a disclosure (terms.disclosure) the
+// records are the single calls, the disclosure set (RecordDisclosure) before the intent is
+// finished.
 Status RecordCreatedAndFinish(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
                               int64_t now, const std::string& intent_key,
                               const HoldTerms& terms = {});
+
+// The disclosure the guest accepted on the hold (Ledger::SetHoldDisclosure: the first one
+// stays); "" records nothing. A create intent keeps it in its request as `disclosure`, so
+// the reconciler's repair of a create sets it too.
+Status RecordDisclosure(ledger::Ledger& ledger, const std::string& hold_id,
+                        std::string_view disclosure_json);
 
 // Brings the ledger in line with Stripe's state of a hold, recording what changed. Only the
 // hold's current PaymentIntent speaks for it: an older one of its chain (replaced by a

@@ -23,6 +23,7 @@ namespace {
 constexpr size_t kMaxBodyBytes = size_t{8} << 20U;
 
 using SlistPtr = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+using MimePtr = std::unique_ptr<curl_mime, decltype(&curl_mime_free)>;
 
 // What the callbacks fill in during one transfer.
 struct Exchange {
@@ -104,6 +105,8 @@ SlistPtr BuildHeaders(const HttpRequest& request) {
     list.reset(grown);
   };
   for (const auto& [name, value] : request.headers) {
+    // A multipart body's Content-Type (with its boundary) is libcurl's to write.
+    if (!request.form.empty() && Lower(name) == "content-type") continue;
     std::string line = name;
     line += ": ";
     line += value;
@@ -152,6 +155,28 @@ std::optional<Error> Refuse(const HttpRequest& request) {
   return std::nullopt;
 }
 
+// The request's form parts as a libcurl MIME structure (it copies the bytes); nullptr on
+// failure.
+MimePtr BuildMime(CURL* curl, const std::vector<FormPart>& parts) {
+  MimePtr mime(curl_mime_init(curl), &curl_mime_free);
+  if (!mime) return mime;
+  for (const FormPart& part : parts) {
+    curl_mimepart* added = curl_mime_addpart(mime.get());
+    bool ok = added != nullptr && curl_mime_name(added, part.name.c_str()) == CURLE_OK &&
+              curl_mime_data(added, part.data.data(), part.data.size()) == CURLE_OK;
+    if (ok && !part.filename.empty())
+      ok = curl_mime_filename(added, part.filename.c_str()) == CURLE_OK;
+    if (ok && !part.content_type.empty()) {
+      ok = curl_mime_type(added, part.content_type.c_str()) == CURLE_OK;
+    }
+    if (!ok) {
+      mime.reset();
+      return mime;
+    }
+  }
+  return mime;
+}
+
 using EasyPtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
 // A new easy handle carrying the options every exchange shares; they are set once and
@@ -190,7 +215,11 @@ class Call {
         .Set(CURLOPT_WRITEDATA, static_cast<void*>(&exchange_))
         .Set(CURLOPT_HEADERDATA, static_cast<void*>(&exchange_))
         .Set(CURLOPT_PRIVATE, static_cast<void*>(this));
-    if (request.method == "POST") {
+    if (request.method == "POST" && !request.form.empty()) {
+      mime_ = BuildMime(curl, request.form);
+      if (!mime_) return CURLE_OUT_OF_MEMORY;
+      options.Set(CURLOPT_MIMEPOST, mime_.get());
+    } else if (request.method == "POST") {
       options.Set(CURLOPT_POST, 1L)
           .Set(CURLOPT_POSTFIELDS, request.body.data())
           .Set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
@@ -211,7 +240,8 @@ class Call {
         .Set(CURLOPT_WRITEDATA, static_cast<void*>(nullptr))
         .Set(CURLOPT_HEADERDATA, static_cast<void*>(nullptr))
         .Set(CURLOPT_PRIVATE, static_cast<void*>(nullptr))
-        .Set(CURLOPT_POSTFIELDS, static_cast<const char*>(nullptr));
+        .Set(CURLOPT_POSTFIELDS, static_cast<const char*>(nullptr))
+        .Set(CURLOPT_MIMEPOST, static_cast<curl_mime*>(nullptr));
     if (code != CURLE_OK) return Fail(MapCurlCode(code, error_.data(), exchange_.too_large));
     exchange_.response.status = status;
     return std::move(exchange_.response);
@@ -224,6 +254,7 @@ class Call {
 
  private:
   SlistPtr headers_{nullptr, &curl_slist_free_all};
+  MimePtr mime_{nullptr, &curl_mime_free};  // a multipart body, until Finish unhooks it
   Exchange exchange_;
   std::array<char, CURL_ERROR_SIZE> error_{};
 };

@@ -18,11 +18,24 @@ namespace cc::httpclient {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// One part of a multipart/form-data body (RFC 7578). A plain field has only name and data;
+// a file part also has its filename and Content-Type.
+struct FormPart {
+  std::string name;
+  std::string data;  // bytes, kept as they are
+  std::string filename;
+  std::string content_type;
+};
+
 struct HttpRequest {
   std::string method = "GET";  // GET or POST
   std::string url;             // absolute: https://api.stripe.com/v1/payment_intents
   Headers headers;             // "Name", "value"; no Content-Length (the transport adds it)
   std::string body;
+  // Non-empty (POST only): the body is multipart/form-data made of these parts, encoded by
+  // the transport (libcurl's MIME API: boundary, part headers, Content-Type header); `body`
+  // and any Content-Type in `headers` are then not used.
+  std::vector<FormPart> form;
   long timeout_ms = 10000;         // NOLINT(google-runtime-int): curl takes long
   long connect_timeout_ms = 3000;  // NOLINT(google-runtime-int): curl takes long
 };

@@ -67,7 +67,11 @@ bool Applied(const ledger::StripeIntent& intent, const stripe::PaymentIntent& pi
 Status RecordRepair(const http::Deps& deps, const ledger::StripeIntent& intent,
                     const holds::HoldRecord& record, int64_t now) {
   if (intent.operation == "create") {
-    return holds::RecordCreated(deps.ledger, record, kReconciler, now);
+    if (auto created = holds::RecordCreated(deps.ledger, record, kReconciler, now); !created) {
+      return created;
+    }
+    return holds::RecordDisclosure(deps.ledger, record.pi.id,
+                                   holds::IntentField(intent.request_json, "disclosure"));
   }
   constexpr std::string_view kRepair = R"({"repair":"unfinished intent"})";
   const std::string claim = intent.operation == "capture" && Applied(intent, record.pi)
@@ -99,9 +103,35 @@ std::optional<bool> FinishLifeIntent(const http::Deps& deps, const ledger::Strip
   return std::nullopt;
 }
 
+// An evidence upload's intent: succeeded when its file is recorded (one of the hold's files
+// with its filename, type and size), else closed as failed. A file Stripe stored but the
+// service never recorded is not evidence (the client got no 201); the same upload again
+// uses the same Stripe key, gets the same File and records it.
+bool FinishEvidence(const http::Deps& deps, const ledger::StripeIntent& intent, int64_t now) {
+  auto files = deps.ledger.ListEvidence(intent.hold_id);
+  if (!files) return false;
+  const std::string& request = intent.request_json;
+  for (const auto& file : *files) {
+    if (file.filename == holds::IntentField(request, "filename") &&
+        file.type == holds::IntentField(request, "type") &&
+        std::to_string(file.size) == holds::IntentField(request, "size")) {
+      return deps.ledger
+          .FinishIntent(intent.idempotency_key, ledger::IntentState::kSucceeded,
+                        holds::IntentRequest({{"id", file.id}}), "", now)
+          .has_value();
+    }
+  }
+  holds::FailIntent(deps.ledger, intent.idempotency_key,
+                    MakeError(ErrorKind::kConflict, "not_applied",
+                              "the upload was never recorded; its retry records it"),
+                    now);
+  return true;
+}
+
 // Settles one unfinished intent from Stripe's state; true when finished.
 bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64_t now) {
   if (auto done = FinishLifeIntent(deps, intent, now)) return *done;
+  if (intent.operation == "evidence") return FinishEvidence(deps, intent, now);
   std::optional<stripe::PaymentIntent> pi;
   if (intent.operation == "create") {
     auto found = FindCreated(deps, holds::IntentField(intent.request_json, holds::kMetaChittyId));

@@ -41,6 +41,19 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.SetHoldClaim(hold_id, claim_json);
   }
+  Result<bool> SetHoldDisclosure(std::string_view hold_id,
+                                 std::string_view disclosure_json) override {
+    if (Fails()) return Down();
+    return target_.SetHoldDisclosure(hold_id, disclosure_json);
+  }
+  Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) override {
+    if (Fails()) return Down();
+    return target_.RecordEvidence(evidence, added);
+  }
+  Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override {
+    if (Fails()) return Down();
+    return target_.ListEvidence(hold_id);
+  }
   Result<Event> AppendEvent(const Event& event) override {
     if (Fails()) return Down();
     return target_.AppendEvent(event);

@@ -61,6 +61,7 @@ Result<bool> InMemoryLedger::RecordHold(const Hold& hold) {
   stored.lease_until.reset();
   stored.claim_json.clear();
   stored.reauthorization_json.clear();
+  stored.disclosure_json.clear();
   aliases_.emplace(hold.chitty_id, hold.id);
   for (const std::string& pi : hold.payment_intents) aliases_.emplace(pi, hold.id);
   return true;
@@ -111,9 +112,51 @@ Result<bool> InMemoryLedger::SetHoldClaim(std::string_view hold_id, std::string_
   return true;
 }
 
+Result<bool> InMemoryLedger::SetHoldDisclosure(std::string_view hold_id,
+                                               std::string_view disclosure_json) {
+  if (auto ok = ValidateDisclosure(disclosure_json); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const auto hold = holds_.find(hold_id);
+  if (hold == holds_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  if (!hold->second.disclosure_json.empty()) return false;
+  hold->second.disclosure_json = std::string(disclosure_json);
+  return true;
+}
+
+Result<bool> InMemoryLedger::RecordEvidence(const Evidence& evidence, const Event& added) {
+  if (auto ok = ValidateEvidence(evidence, added); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  if (std::any_of(evidence_.begin(), evidence_.end(),
+                  [&](const Evidence& e) { return e.id == evidence.id; })) {
+    return false;
+  }
+  if (!holds_.contains(evidence.hold_id)) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + evidence.hold_id);
+  }
+  auto appended = AppendLocked(added);
+  if (!appended) return Fail(appended.error());
+  evidence_.push_back(evidence);
+  return true;
+}
+
+Result<std::vector<Evidence>> InMemoryLedger::ListEvidence(std::string_view hold_id) {
+  std::lock_guard lock(mu_);
+  std::vector<Evidence> out;
+  for (const auto& e : evidence_) {
+    if (e.hold_id == hold_id) out.push_back(e);
+  }
+  return out;
+}
+
 Result<Event> InMemoryLedger::AppendEvent(const Event& event) {
   if (auto ok = ValidateEvent(event); !ok) return Fail(ok.error());
   std::lock_guard lock(mu_);
+  return AppendLocked(event);
+}
+
+Result<Event> InMemoryLedger::AppendLocked(const Event& event) {
   if (const auto seen = event_holds_.find(event.id); seen != event_holds_.end()) {
     for (const Event& e : events_[seen->second]) {
       if (e.id == event.id) return e;

@@ -27,6 +27,10 @@ class InMemoryLedger final : public Ledger {
   Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
                                                    int limit) override;
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override;
+  Result<bool> SetHoldDisclosure(std::string_view hold_id,
+                                 std::string_view disclosure_json) override;
+  Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) override;
+  Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;
@@ -52,6 +56,8 @@ class InMemoryLedger final : public Ledger {
   // The hold's id for a hold id, chitty_id or chain PaymentIntent id; "" if none.
   // Caller holds mu_.
   [[nodiscard]] std::string ResolveHold(std::string_view id) const;
+  // AppendEvent's work. Caller holds mu_.
+  Result<Event> AppendLocked(const Event& event);
 
   std::mutex mu_;
   std::map<std::string, Hold, std::less<>> holds_;
@@ -64,6 +70,7 @@ class InMemoryLedger final : public Ledger {
   std::map<std::string, std::string, std::less<>> job_state_;
   std::set<std::string, std::less<>> notification_clients_;
   std::map<std::string, Notification, std::less<>> notifications_;  // by id, with its event
+  std::vector<Evidence> evidence_;                                  // in the order recorded
 };
 
 }  // namespace cc::ledger

@@ -175,6 +175,32 @@ Status ValidateClaim(std::string_view claim_json) {
   return Ok();
 }
 
+Status ValidateDisclosure(std::string_view disclosure_json) {
+  auto disclosure = json::ParseStrict(disclosure_json);
+  if (!disclosure || !disclosure->IsObject()) {
+    return Invalid("a disclosure is a JSON object", "disclosure");
+  }
+  return Ok();
+}
+
+Status ValidateEvidence(const Evidence& e, const Event& added) {
+  const bool id_ok = e.id.size() > 5 && e.id.size() <= 255 && e.id.starts_with("file_") &&
+                     std::all_of(e.id.begin() + 5, e.id.end(), [](char c) {
+                       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                              (c >= '0' && c <= '9') || c == '_';
+                     });
+  if (!id_ok) return Invalid("an evidence id is a Stripe file id (file_…)", "id");
+  if (e.hold_id.empty()) return Invalid("evidence belongs to a hold", "hold_id");
+  if (e.filename.empty()) return Invalid("evidence needs its filename", "filename");
+  if (e.size <= 0) return Invalid("evidence has at least one byte", "size");
+  if (e.type != "image/jpeg" && e.type != "image/png" && e.type != "application/pdf") {
+    return Invalid("evidence is image/jpeg, image/png or application/pdf", "type");
+  }
+  if (e.created_at <= 0) return Invalid("evidence needs its time", "created_at");
+  if (added.hold_id != e.hold_id) return Invalid("the event is of another hold", "hold_id");
+  return ValidateEvent(added);
+}
+
 Status ValidateHoldFilter(const HoldFilter& f) {
   if (f.client.empty()) return Invalid("a list is per client", "client");
   return ValidateLimit(f.limit);

@@ -65,6 +65,23 @@ struct Hold {
   // refused (re)authorization the guest must act on, a JSON object ({"status": "failed",
   // "code", "client_secret", "payment_intent", "attempt"}); "" when none.
   std::string reauthorization_json;
+  // Read only (RecordHold ignores it; SetHoldDisclosure sets it): the disclosure the guest
+  // accepted (CONTRACT.md "The hold's life", create field `disclosure`), a JSON object
+  // {"version", "accepted_at"} kept as given; "" when none.
+  std::string disclosure_json;
+};
+
+// An evidence file of a hold (CONTRACT.md "Evidence"): a file stored with Stripe's Files
+// API (purpose dispute_evidence), recorded with its `evidence_added` event.
+struct Evidence {
+  std::string id;  // Stripe's File id: file_ then [A-Za-z0-9_]
+  std::string hold_id;
+  std::string filename;  // as the client named it (claims::CheckFilename's form)
+  int64_t size = 0;      // bytes, > 0
+  std::string type;      // image/jpeg | image/png | application/pdf
+  int64_t created_at = 0;
+
+  bool operator==(const Evidence&) const = default;
 };
 
 struct Event {
@@ -206,6 +223,19 @@ class Ledger {
   // which stays unchanged (a hold is captured once, so the first claim is its claim).
   // `hold_id` is the hold's own id; kNotFound for an unknown one.
   virtual Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) = 0;
+  // The disclosure the guest accepted (a JSON object, kept as given; kInvalidArgument
+  // otherwise), set once like the claim: true: set; false: the hold has one (unchanged);
+  // kNotFound for an unknown hold id (the hold's own id).
+  virtual Result<bool> SetHoldDisclosure(std::string_view hold_id,
+                                         std::string_view disclosure_json) = 0;
+
+  // An evidence file and its `evidence_added` event (`added`, of the same hold), in one
+  // commit. true: recorded; false: a file with this id is recorded (nothing changes, the
+  // event is not appended again). kNotFound for an unknown hold.
+  virtual Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) = 0;
+  // The hold's evidence files (its own id) in the order they were recorded; [] for a hold
+  // without any or an unknown hold.
+  virtual Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) = 0;
 
   // Appends an event to its hold's trail (kNotFound for an unknown hold) and returns it
   // as stored, with its seq. An id already recorded returns that event unchanged.
@@ -294,7 +324,9 @@ Status ValidateHold(const Hold& hold);
 Status ValidateEvent(const Event& event);
 Status ValidateIntent(const StripeIntent& intent);
 Status ValidateHoldFilter(const HoldFilter& filter);
-Status ValidateClaim(std::string_view claim_json);  // a JSON object
+Status ValidateClaim(std::string_view claim_json);            // a JSON object
+Status ValidateDisclosure(std::string_view disclosure_json);  // a JSON object
+Status ValidateEvidence(const Evidence& evidence, const Event& added);
 Status ValidateLimit(int limit);
 // "pending" / "succeeded" / "failed", and back (nullopt for anything else).
 std::string_view IntentStateName(IntentState state);

@@ -22,7 +22,10 @@ enum class pg::Stmt {
   kHoldLeaseReleases,
   kHoldLeaseAuthorizations,
   kHoldSetClaim,
+  kHoldSetDisclosure,
   kHoldExists,
+  kEvidenceRecord,
+  kEvidenceList,
   kEventAppend,
   kEventGet,
   kEventCursor,
@@ -66,7 +69,7 @@ struct Statement {
   "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint, " \
   "coalesce(h.claim::text, ''), extract(epoch FROM h.authorize_at)::bigint, "                \
   "extract(epoch FROM h.stay_ends_at)::bigint, h.reauthorize, coalesce(h.customer, ''), "    \
-  "coalesce(h.reauthorization::text, '')"
+  "coalesce(h.reauthorization::text, ''), coalesce(h.disclosure::text, '')"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -141,7 +144,30 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // A hold's claim is set once: the first capture's stays.
     {"hold_set_claim",
      "UPDATE holds SET claim = $2::json WHERE id = $1 AND claim IS NULL RETURNING 1"},
+    // The disclosure is set once, like the claim.
+    {"hold_set_disclosure",
+     "UPDATE holds SET disclosure = $2::json WHERE id = $1 AND disclosure IS NULL RETURNING 1"},
     {"hold_exists", "SELECT 1 FROM holds WHERE id = $1"},
+    // evidence (0009_evidence.sql): the file and its evidence_added event in one statement;
+    // a file already recorded inserts nothing and appends no event. The event's seq comes
+    // from holds.last_event_seq, as event_append's.
+    {"evidence_record",
+     "WITH h AS (SELECT id FROM holds WHERE id = $2), "
+     "v AS (INSERT INTO evidence (id, hold_id, filename, size, type, created_at) "
+     "SELECT $1, h.id, $3, $4::bigint, $5, to_timestamp($6::bigint) FROM h "
+     "ON CONFLICT (id) DO NOTHING RETURNING hold_id), "
+     "s AS (UPDATE holds SET last_event_seq = last_event_seq + 1, "
+     "status = coalesce(nullif($13, ''), status) "
+     "WHERE id = (SELECT hold_id FROM v) RETURNING last_event_seq), "
+     "e AS (INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, request_id, "
+     "status_before, status_after, amount, currency, payment_intent, stripe_request_id, "
+     "detail, created_at) SELECT $7, $2, s.last_event_seq, $8, $9, $10, nullif($11, ''), "
+     "nullif($12, ''), nullif($13, ''), $14::bigint, nullif($15, ''), nullif($16, ''), "
+     "nullif($17, ''), $18::json, to_timestamp($19::bigint) FROM s RETURNING 1) "
+     "SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM v), (SELECT count(*) FROM e)"},
+    {"evidence_list",
+     "SELECT id, hold_id, filename, size, type, extract(epoch FROM created_at)::bigint "
+     "FROM evidence WHERE hold_id = $1 ORDER BY seq"},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     // $16: a PaymentIntent the event appends to the hold's chain ('' none); $17: the
     // hold's new reauthorization (NULL: unchanged, '': cleared).
@@ -426,6 +452,7 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.reauthorize = Str(r.at(16)) == "t";
   h.customer = Str(r.at(17));
   h.reauthorization_json = Str(r.at(18));
+  h.disclosure_json = Str(r.at(19));
   return h;
 }
 
@@ -682,6 +709,63 @@ Result<bool> PgLedger::SetHoldClaim(std::string_view hold_id, std::string_view c
     return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
   }
   return false;
+}
+
+Result<bool> PgLedger::SetHoldDisclosure(std::string_view hold_id,
+                                         std::string_view disclosure_json) {
+  if (auto ok = ValidateDisclosure(disclosure_json); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldSetDisclosure, {Text(hold_id), Text(disclosure_json)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (!rows->rows.empty()) return true;
+  auto exists = Run(Stmt::kHoldExists, {Text(hold_id)});  // set before, or no such hold
+  if (!exists) return Fail(exists.error());
+  if (!exists->ok()) return Refused(*exists);
+  if (exists->rows.empty()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  return false;
+}
+
+Result<bool> PgLedger::RecordEvidence(const Evidence& v, const Event& e) {
+  if (auto ok = ValidateEvidence(v, e); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kEvidenceRecord,
+                  {Text(v.id), Text(v.hold_id), Text(v.filename), Number(v.size), Text(v.type),
+                   Number(v.created_at), Text(e.id), Text(e.chitty_id), Text(e.type), Text(e.actor),
+                   Text(e.request_id), Text(e.status_before), Text(e.status_after),
+                   OptionalNumber(e.amount), Text(e.currency), Text(e.payment_intent),
+                   Text(e.stripe_request_id), Text(e.detail_json), Number(e.created_at)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  const auto& counts = rows->rows.at(0);
+  if (Int(counts.at(0)) == 0) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + v.hold_id);
+  }
+  return Int(counts.at(1)) > 0;
+}
+
+Result<std::vector<Evidence>> PgLedger::ListEvidence(std::string_view hold_id) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kEvidenceList, {Text(hold_id)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<Evidence> out;
+  for (const auto& r : rows->rows) {
+    Evidence v;
+    v.id = Str(r.at(0));
+    v.hold_id = Str(r.at(1));
+    v.filename = Str(r.at(2));
+    v.size = Int(r.at(3));
+    v.type = Str(r.at(4));
+    v.created_at = Int(r.at(5));
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 Result<Event> PgLedger::AppendEvent(const Event& e) {

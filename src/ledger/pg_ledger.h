@@ -62,6 +62,10 @@ class PgLedger final : public Ledger {
   Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
                                                    int limit) override;
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override;
+  Result<bool> SetHoldDisclosure(std::string_view hold_id,
+                                 std::string_view disclosure_json) override;
+  Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) override;
+  Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;

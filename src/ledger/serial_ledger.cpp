@@ -109,6 +109,19 @@ Result<std::vector<Hold>> SerialLedger::LeaseDueAuthorizations(int64_t now, int6
 Result<bool> SerialLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
   return Serially([&](Ledger& l) { return l.SetHoldClaim(hold_id, claim_json); });
 }
+
+Result<bool> SerialLedger::SetHoldDisclosure(std::string_view hold_id,
+                                             std::string_view disclosure_json) {
+  return Serially([&](Ledger& l) { return l.SetHoldDisclosure(hold_id, disclosure_json); });
+}
+
+Result<bool> SerialLedger::RecordEvidence(const Evidence& evidence, const Event& added) {
+  return Serially([&](Ledger& l) { return l.RecordEvidence(evidence, added); });
+}
+
+Result<std::vector<Evidence>> SerialLedger::ListEvidence(std::string_view hold_id) {
+  return Serially([&](Ledger& l) { return l.ListEvidence(hold_id); });
+}
 Status SerialLedger::RecordCreate(const Hold& hold, const Event& created,
                                   std::string_view intent_key, std::string_view result_json,
                                   int64_t now) {

@@ -153,4 +153,18 @@ Error MapRefundError(long http_status, std::string_view body) {  // NOLINT(googl
   return MapStripeError(http_status, body);
 }
 
+Error MapFileError(long http_status, std::string_view body) {  // NOLINT(google-runtime-int)
+  if (http_status == 400) {
+    const StripeError e = ParseBody(body);
+    if (e.readable && e.type != "idempotency_error" && e.param == "file") {
+      const std::string message = Sanitize(e.message);
+      return MakeError(ErrorKind::kInvalidArgument, "invalid_request",
+                       message.empty() ? std::string("Stripe refused the file.")
+                                       : "Stripe refused the file: " + message,
+                       "file");
+    }
+  }
+  return MapStripeError(http_status, body);
+}
+
 }  // namespace cc::stripe

@@ -31,4 +31,9 @@ Error MapStripeError(long http_status, std::string_view body);  // NOLINT(google
 // → kConflict "hold_not_refundable"; anything else as MapStripeError.
 Error MapRefundError(long http_status, std::string_view body);  // NOLINT(google-runtime-int)
 
+// POST /v1/files' errors: a 400 on param `file` (a type, size or page count Stripe refuses)
+// → kInvalidArgument "invalid_request" param file, with Stripe's message sanitized as
+// above; anything else as MapStripeError (5xx → kUpstream "upstream_error").
+Error MapFileError(long http_status, std::string_view body);  // NOLINT(google-runtime-int)
+
 }  // namespace cc::stripe

@@ -301,6 +301,26 @@ Result<Refund> ParseRefund(const Value& object) {
   return refund;
 }
 
+Result<File> ParseFile(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return Malformed("a File that is not a JSON object");
+  Reader r(doc);
+  const std::string kind = r.String("object");
+  if (!kind.empty() && kind != "file") return Malformed("an object of another type");
+  File file;
+  file.id = r.String("id");
+  const std::optional<int64_t> size = r.Int("size");
+  if (!file.id.starts_with("file_") || !size) return Malformed("a File without id or size");
+  file.size = *size;
+  file.filename = r.String("filename");
+  file.purpose = r.String("purpose");
+  file.type = r.String("type");
+  file.created = r.Int("created").value_or(0);
+  if (!r.bad_field().empty()) return Malformed("a File with a field of the wrong type");
+  return file;
+}
+
 Result<Refund> ParseRefund(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse<kParseFlags>(json.data(), json.size());

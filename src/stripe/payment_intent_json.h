@@ -41,6 +41,8 @@ struct RefundPage {
   bool has_more = false;
 };
 Result<Refund> ParseRefund(const rapidjson::Value& object);
+// A File (POST /v1/files' answer): id and size required.
+Result<File> ParseFile(std::string_view json);
 Result<Refund> ParseRefund(std::string_view json);
 Result<RefundPage> ParseRefundPage(std::string_view json);
 

@@ -128,6 +128,23 @@ struct RefundParams {
   std::string reason;             // free text → metadata[reason]; "" = not sent
 };
 
+// POST /v1/files (the files host, multipart/form-data): one dispute evidence file.
+struct FileUpload {
+  std::string filename;      // the part's filename
+  std::string content_type;  // image/jpeg | image/png | application/pdf
+  std::string data;          // the bytes
+};
+
+// A File (Stripe's answer): id file_…, type pdf | jpg | png | …
+struct File {
+  std::string id;
+  std::string filename;
+  std::string purpose;
+  std::string type;
+  int64_t size = 0;
+  int64_t created = 0;
+};
+
 // A page of GET /v1/events: each event as Stripe's JSON, newest first.
 struct EventPage {
   std::vector<std::string> events;
@@ -189,6 +206,13 @@ class StripeApi {
   virtual Result<SetupIntent> RetrieveSetupIntent(const std::string& id) {
     (void)id;
     return Fail(ErrorKind::kInternal, "internal_error", "setup intents are not read here");
+  }
+  // POST /v1/files with purpose=dispute_evidence, to the files host. A 400 on param file
+  // → kInvalidArgument "invalid_request" param file (stripe/errors.h MapFileError).
+  virtual Result<File> UploadFile(const FileUpload& upload, const std::string& idempotency_key) {
+    (void)upload;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "files are not uploaded here");
   }
   // A cheap authenticated call for health (GET /v1/payment_intents?limit=1).
   virtual Status Ping() = 0;

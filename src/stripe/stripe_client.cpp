@@ -49,6 +49,9 @@ bool IsSuccess(long status) {
 StripeClient::StripeClient(httpclient::Transport& transport, StripeClientConfig config)
     : transport_(transport), config_(std::move(config)), rng_(std::random_device{}()) {
   while (!config_.api_base.empty() && config_.api_base.back() == '/') config_.api_base.pop_back();
+  while (!config_.files_base.empty() && config_.files_base.back() == '/') {
+    config_.files_base.pop_back();
+  }
 }
 
 Result<PaymentIntent> StripeClient::Create(const CreateParams& params,
@@ -214,6 +217,22 @@ Result<std::vector<Refund>> StripeClient::ListRefunds(const std::string& payment
   return all;
 }
 
+Result<File> StripeClient::UploadFile(const FileUpload& upload,
+                                      const std::string& idempotency_key) {
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  Call call{"POST", "/v1/files", {}, idempotency_key};
+  call.form = {{"purpose", "dispute_evidence", {}, {}},
+               {"file", upload.data, upload.filename, upload.content_type}};
+  call.files_host = true;
+  call.map_error = &MapFileError;
+  Result<HttpResponse> response = Execute(call, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseFile(response->body);
+}
+
 Status StripeClient::Ping() {
   Result<HttpResponse> response =
       Execute(Call{"GET", std::string(kIntents) + "?limit=1", {}, {}}, 0);
@@ -259,7 +278,9 @@ Result<HttpResponse> StripeClient::Execute(const Call& call, int max_retries) {
 HttpRequest StripeClient::BuildRequest(const Call& call) const {
   HttpRequest request;
   request.method = call.method;
-  request.url = config_.api_base + call.path_and_query;
+  const std::string& base =
+      call.files_host && !config_.files_base.empty() ? config_.files_base : config_.api_base;
+  request.url = base + call.path_and_query;
   request.headers = {
       {"Authorization", "Bearer " + config_.secret_key},
       {"Stripe-Version", config_.api_version},
@@ -267,9 +288,13 @@ HttpRequest StripeClient::BuildRequest(const Call& call) const {
       {"User-Agent", "ChittyCharge/" CHITTYCHARGE_VERSION},
   };
   if (request.method == "POST") {
-    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    if (call.form.empty()) {
+      request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      request.body = call.body;
+    } else {
+      request.form = call.form;  // multipart/form-data: the transport writes its Content-Type
+    }
     request.headers.emplace_back("Idempotency-Key", call.idempotency_key);
-    request.body = call.body;
   }
   request.timeout_ms = config_.timeout_ms;
   request.connect_timeout_ms = config_.connect_timeout_ms;

@@ -32,7 +32,9 @@ inline constexpr const char* kStripeApiVersion = "2026-10-28.endive";
 
 struct StripeClientConfig {
   std::string api_base = "https://api.stripe.com";  // scheme://host[:port], no trailing '/'
-  std::string secret_key;                           // sk_… / rk_…; never logged
+  // Where POST /v1/files goes (Stripe's files host); "" = api_base.
+  std::string files_base = "https://files.stripe.com";
+  std::string secret_key;  // sk_… / rk_…; never logged
   std::string api_version = kStripeApiVersion;
   long timeout_ms = 10000;         // NOLINT(google-runtime-int): curl's type
   long connect_timeout_ms = 3000;  // NOLINT(google-runtime-int): curl's type
@@ -68,14 +70,19 @@ class StripeClient final : public StripeApi {
   Result<SetupIntent> CreateSetupIntent(const SetupIntentParams& params,
                                         const std::string& idempotency_key) override;
   Result<SetupIntent> RetrieveSetupIntent(const std::string& id) override;
+  // multipart/form-data through the transport's FormPart (libcurl's MIME API encodes it):
+  // purpose=dispute_evidence and the file part.
+  Result<File> UploadFile(const FileUpload& upload, const std::string& idempotency_key) override;
   Status Ping() override;
 
  private:
   struct Call {
-    const char* method;           // "GET" or "POST"
-    std::string path_and_query;   // "/v1/payment_intents?…"
-    std::string body;             // form-encoded, POST only
-    std::string idempotency_key;  // POST only
+    const char* method;                           // "GET" or "POST"
+    std::string path_and_query;                   // "/v1/payment_intents?…"
+    std::string body;                             // form-encoded, POST only
+    std::string idempotency_key;                  // POST only
+    std::vector<httpclient::FormPart> form = {};  // POST only: a multipart body instead
+    bool files_host = false;                      // to config.files_base, not api_base
     // Maps a final non-2xx answer (stripe/errors.h); MapStripeError when null.
     Error (*map_error)(long, std::string_view) = nullptr;  // NOLINT(google-runtime-int)
   };

@@ -213,8 +213,8 @@ def test_a_refused_capture_is_the_contracts_400_with_no_stripe_call(stack, name,
 
 
 def test_evidence_of_a_file_that_is_not_this_holds_is_refused(stack):
-    """A file that exists at Stripe but was not uploaded as this hold's evidence (evidence
-    upload is not built yet, so no hold has any)."""
+    """A file that exists at Stripe but was not uploaded as this hold's evidence (another
+    hold's evidence: tests/integration/test_evidence.py)."""
     file_id = upload_file_at_stripe(stack)
     assert file_id.startswith("file_")
     hold = authorized_hold(stack)

@@ -116,6 +116,28 @@ BOOST_AUTO_TEST_CASE(token_caps) {
   BOOST_TEST(TierLimit(Tier::kPremiumProperty) == 1000000);
 }
 
+BOOST_AUTO_TEST_CASE(the_files_host_defaults_to_stripes_or_follows_the_api_base) {
+  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"},
+                                                {"CHITTY_ID_TOKEN", "t"}};
+  auto plain = LoadFrom(base);
+  REQUIRE_OK(plain);
+  BOOST_TEST(plain->stripe_files_base == "https://files.stripe.com");
+  auto env = base;
+  env["STRIPE_API_BASE"] = "https://127.0.0.1:8443/";
+  auto sandbox = LoadFrom(env);
+  REQUIRE_OK(sandbox);
+  BOOST_TEST(sandbox->stripe_files_base == "https://127.0.0.1:8443");
+  env["STRIPE_FILES_BASE"] = "https://files.example.test/";
+  auto own = LoadFrom(env);
+  REQUIRE_OK(own);
+  BOOST_TEST(own->stripe_files_base == "https://files.example.test");
+  env["STRIPE_SECRET_KEY"] = "sk_live_x";
+  env["STRIPE_FILES_BASE"] = "http://files.example.test";
+  auto refused = LoadFrom(env);
+  REQUIRE_ERROR(refused);
+  BOOST_TEST(refused.error().message.find("STRIPE_FILES_BASE") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
   struct Case {
     std::map<std::string, std::string> env;

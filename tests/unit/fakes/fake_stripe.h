@@ -321,6 +321,25 @@ class FakeStripe final : public stripe::StripeApi {
     return out;
   }
 
+  // Files: one per key (a repeat replays it), the bytes kept.
+  std::map<std::string, std::string> file_bytes;  // file id → bytes
+
+  Result<stripe::File> UploadFile(const stripe::FileUpload& upload,
+                                  const std::string& key) override {
+    calls.push_back({"file", "", key});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    if (auto it = file_replies_.find(key); it != file_replies_.end()) return it->second;
+    stripe::File file{"file_fake" + std::to_string(file_bytes.size() + 1),
+                      upload.filename,
+                      "dispute_evidence",
+                      upload.content_type == "application/pdf" ? "pdf" : "png",
+                      static_cast<int64_t>(upload.data.size()),
+                      now};
+    file_bytes[file.id] = upload.data;
+    file_replies_[key] = file;
+    return file;
+  }
+
   Status Ping() override { return Ok(); }
 
   size_t Count(const std::string& op) const {
@@ -346,6 +365,7 @@ class FakeStripe final : public stripe::StripeApi {
   std::map<std::string, std::string> setup_future_usage_;  // PaymentIntent → its setting
   std::map<std::string, std::string> customer_replies_;    // key → Customer id
   std::map<std::string, std::string> setup_replies_;       // key → SetupIntent id
+  std::map<std::string, stripe::File> file_replies_;       // file key → answer
 };
 
 class FakeChittyId final : public chittyid::ChittyIdApi {

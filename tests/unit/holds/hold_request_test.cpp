@@ -203,6 +203,33 @@ BOOST_AUTO_TEST_CASE(email_shapes) {
   BOOST_TEST(!ValidEmail(std::string(250, 'a') + "@c.com"));
 }
 
+BOOST_AUTO_TEST_CASE(a_disclosure_is_parsed_and_its_time_checked_against_the_clock) {
+  const std::string body = R"({"description":"x","disclosure":{"version":"2026-12-01",)"
+                           R"("accepted_at":"2026-01-02T05:04:05+02:00"}})";
+  auto req = ParseCreateHold(body, {});
+  REQUIRE_OK(req);
+  BOOST_REQUIRE(req->disclosure.has_value());
+  BOOST_TEST(req->disclosure->version == "2026-12-01");
+  BOOST_TEST(RenderAcceptedDisclosure(*req->disclosure) ==
+             R"({"version":"2026-12-01","accepted_at":"2026-01-02T03:04:05Z"})");
+  const int64_t at = req->disclosure->accepted_at;
+  BOOST_TEST(CheckDisclosureTime(*req, at).has_value());
+  BOOST_TEST(CheckDisclosureTime(*req, at - claims::kAcceptedAtClockSkew).has_value());
+  auto future = CheckDisclosureTime(*req, at - claims::kAcceptedAtClockSkew - 1);
+  REQUIRE_ERROR(future);
+  BOOST_TEST(future.error().param == "disclosure[accepted_at]");
+
+  auto none = ParseCreateHold(R"({"description":"x","disclosure":null})", {});
+  REQUIRE_OK(none);
+  BOOST_TEST(!none->disclosure.has_value());
+  BOOST_TEST(CheckDisclosureTime(*none, 0).has_value());
+  auto unknown = ParseCreateHold(
+      R"({"description":"x","disclosure":{"version":"1999","accepted_at":"2026-01-02T03:04:05Z"}})",
+      {});
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST(unknown.error().param == "disclosure[version]");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::holds

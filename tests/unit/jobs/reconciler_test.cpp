@@ -110,6 +110,68 @@ BOOST_AUTO_TEST_CASE(finishes_a_create_whose_worker_died_before_the_record) {
   BOOST_TEST(stripe.Count("create") == 2U);  // the lost one and the double's: never again
 }
 
+BOOST_AUTO_TEST_CASE(a_repaired_create_keeps_the_disclosure_from_its_intent) {
+  http::Request r{"POST",
+                  "/api/holds",
+                  "",
+                  {},
+                  R"({"description":"x","disclosure":{"version":"2026-12-01",)"
+                  R"("accepted_at":"1970-01-01T00:01:00Z"}})",
+                  ""};
+  stripe.fail_next = MakeError(ErrorKind::kDeadlineExceeded, "upstream_timeout", "slow");
+  BOOST_REQUIRE_EQUAL(holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, r).status,
+                      504);
+  auto pending = book.ListPendingIntents(1000, 10);
+  BOOST_REQUIRE_EQUAL(pending->size(), 1U);
+  const std::string chitty = holds::IntentField(pending->front().request_json, "chitty_id");
+  REQUIRE_OK(stripe.Create({100, "usd", "x", "", "", {{"chitty_id", chitty}, {"client", "alpha"}}},
+                           pending->front().idempotency_key));
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 1);
+  auto hold = book.FindHold(chitty);
+  BOOST_REQUIRE(hold->has_value());
+  BOOST_TEST((*hold)->disclosure_json ==
+             R"({"version":"2026-12-01","accepted_at":"1970-01-01T00:01:00Z"})");
+}
+
+// An evidence intent left pending: succeeded when its file was recorded, else failed (no
+// Stripe call either way: the bytes are not kept).
+BOOST_AUTO_TEST_CASE(closes_evidence_intents_from_the_ledgers_files) {
+  auto made = stripe.Create(
+      {100, "usd", "x", "", "", {{"chitty_id", "CHITTY-1"}, {"client", "alpha"}}}, "create-1");
+  REQUIRE_OK(made);
+  const std::string pi = made->id;
+  REQUIRE_OK(holds::RecordCreated(book, holds::HoldRecord::FromStripe(*made, std::nullopt, 100),
+                                  holds::Actor{"client:alpha", ""}, 100));
+  auto begin = [&](const std::string& key, const std::string& filename) {
+    ledger::StripeIntent intent;
+    intent.idempotency_key = key;
+    intent.operation = "evidence";
+    intent.hold_id = pi;
+    intent.params_digest = std::string(64, 'a');
+    intent.request_json =
+        holds::IntentRequest({{"filename", filename}, {"type", "image/png"}, {"size", "10"}});
+    intent.created_at = 100;
+    REQUIRE_OK(book.BeginIntent(intent));
+  };
+  begin("evidence-recorded", "a.png");
+  begin("evidence-lost", "b.png");
+  ledger::Evidence file{"file_a", pi, "a.png", 10, "image/png", 101};
+  ledger::Event added;
+  added.id = "evt_file_a";
+  added.hold_id = pi;
+  added.chitty_id = "CHITTY-1";
+  added.type = "evidence_added";
+  added.actor = "client:alpha";
+  added.created_at = 101;
+  REQUIRE_OK(book.RecordEvidence(file, added));
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 2);
+  auto recorded = book.FindIntent("evidence-recorded");
+  BOOST_TEST(((*recorded)->state == ledger::IntentState::kSucceeded));
+  BOOST_TEST(holds::IntentField((*recorded)->result_json, "id") == "file_a");
+  auto lost = book.FindIntent("evidence-lost");
+  BOOST_TEST(((*lost)->state == ledger::IntentState::kFailed));
+}
+
 BOOST_AUTO_TEST_CASE(a_create_that_never_reached_stripe_is_failed_after_search_lag) {
   http::Request r{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
   stripe.fail_next = MakeError(ErrorKind::kUnavailable, "service_unavailable", "down");

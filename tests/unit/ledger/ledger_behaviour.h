@@ -697,6 +697,94 @@ inline void sets_a_holds_claim_once_and_reads_it_back_as_given(Ledger& ledger) {
   BOOST_TEST((*plain)->claim_json.empty());
 }
 
+// The disclosure a guest accepted, set once on the hold and read back as given.
+inline void sets_a_holds_disclosure_once_and_reads_it_back(Ledger& ledger) {
+  Hold h = MakeHold("pi_d", "alpha", kNow);
+  h.disclosure_json = R"({"ignored":true})";  // RecordHold does not set it
+  REQUIRE_OK(ledger.RecordHold(h));
+  auto none = ledger.FindHold("pi_d");
+  REQUIRE_OK(none);
+  BOOST_TEST((*none)->disclosure_json.empty());
+  const std::string disclosure = R"({"version":"2026-12-01","accepted_at":"2026-01-02T03:04:05Z"})";
+  auto set = ledger.SetHoldDisclosure("pi_d", disclosure);
+  REQUIRE_OK(set);
+  BOOST_TEST(*set);
+  auto again = ledger.SetHoldDisclosure("pi_d", R"({"version":"x"})");
+  REQUIRE_OK(again);
+  BOOST_TEST(!*again);  // the first one stays
+  auto found = ledger.FindHold("CHITTY-AUTH-pi_d");
+  REQUIRE_OK(found);
+  BOOST_TEST((*found)->disclosure_json == disclosure);
+  HoldFilter f;
+  f.client = "alpha";
+  auto page = ledger.ListHolds(f);
+  REQUIRE_OK(page);
+  BOOST_REQUIRE_EQUAL(page->data.size(), 1U);
+  BOOST_TEST(page->data[0].disclosure_json == disclosure);
+  auto unknown = ledger.SetHoldDisclosure("pi_nope", disclosure);
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  auto refused = ledger.SetHoldDisclosure("pi_d", "[1]");
+  REQUIRE_ERROR(refused);
+  BOOST_TEST((refused.error().kind == ErrorKind::kInvalidArgument));
+}
+
+inline Evidence MakeEvidence(const std::string& id, const std::string& hold_id, int64_t at) {
+  return Evidence{id, hold_id, "lamp " + id + ".jpg", 1234, "image/jpeg", at};
+}
+
+// An evidence file and its evidence_added event in one call; a repeat records nothing
+// more; the hold's files come back in the order recorded, other holds' files never.
+inline void records_evidence_with_its_event_and_lists_a_holds_files(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_v", "alpha", kNow)));
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_w", "alpha", kNow)));
+  const Evidence second = MakeEvidence("file_b", "pi_v", kNow + 5);
+  const Evidence first = MakeEvidence("file_a", "pi_v", kNow + 1);
+  auto recorded = ledger.RecordEvidence(second, MakeEvent("evt_vb", "pi_v", "evidence_added"));
+  REQUIRE_OK(recorded);
+  BOOST_TEST(*recorded);
+  recorded = ledger.RecordEvidence(first, MakeEvent("evt_va", "pi_v", "evidence_added"));
+  REQUIRE_OK(recorded);
+  BOOST_TEST(*recorded);
+  auto repeat = ledger.RecordEvidence(first, MakeEvent("evt_va2", "pi_v", "evidence_added"));
+  REQUIRE_OK(repeat);
+  BOOST_TEST(!*repeat);
+  REQUIRE_OK(ledger.RecordEvidence(MakeEvidence("file_c", "pi_w", kNow),
+                                   MakeEvent("evt_wc", "pi_w", "evidence_added")));
+  auto files = ledger.ListEvidence("pi_v");
+  REQUIRE_OK(files);
+  BOOST_REQUIRE_EQUAL(files->size(), 2U);
+  BOOST_TEST(((*files)[0] == second));  // recorded first, though its time is later
+  BOOST_TEST(((*files)[1] == first));
+  auto events = ledger.ListEvents("pi_v", "", 100);
+  REQUIRE_OK(events);
+  BOOST_TEST(Ids(events->data) == (std::vector<std::string>{"evt_vb", "evt_va"}));
+  auto nothing = ledger.ListEvidence("pi_nope");
+  REQUIRE_OK(nothing);
+  BOOST_TEST(nothing->empty());
+
+  auto unknown = ledger.RecordEvidence(MakeEvidence("file_d", "pi_nope", kNow),
+                                       MakeEvent("evt_nd", "pi_nope", "evidence_added"));
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  Evidence bad_type = MakeEvidence("file_e", "pi_v", kNow);
+  bad_type.type = "image/gif";
+  Evidence bad_id = MakeEvidence("pi_e", "pi_v", kNow);
+  Evidence empty = MakeEvidence("file_f", "pi_v", kNow);
+  empty.size = 0;
+  for (const Evidence& bad : {bad_type, bad_id, empty}) {
+    auto refused = ledger.RecordEvidence(bad, MakeEvent("evt_bad", "pi_v", "evidence_added"));
+    REQUIRE_ERROR(refused);
+    BOOST_TEST((refused.error().kind == ErrorKind::kInvalidArgument));
+  }
+  auto other_hold = ledger.RecordEvidence(MakeEvidence("file_g", "pi_v", kNow),
+                                          MakeEvent("evt_g", "pi_w", "evidence_added"));
+  REQUIRE_ERROR(other_hold);
+  files = ledger.ListEvidence("pi_v");
+  REQUIRE_OK(files);
+  BOOST_TEST(files->size() == 2U);  // nothing of the refused ones was kept
+}
+
 inline void records_a_webhook_event_id_once(Ledger& ledger) {
   auto first = ledger.RecordWebhookEvent("evt_1Stripe", kNow);
   REQUIRE_OK(first);
@@ -1066,6 +1154,8 @@ inline void leases_due_authorizations_in_due_order(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, sets_a_holds_claim_once_and_reads_it_back_as_given)            \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, sets_a_holds_disclosure_once_and_reads_it_back)                \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_evidence_with_its_event_and_lists_a_holds_files)       \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_webhook_event_id_once)                               \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture,                                                                \
                            queues_a_notification_for_each_event_of_a_notification_clients_holds)   \

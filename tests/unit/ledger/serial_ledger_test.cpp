@@ -48,6 +48,17 @@ class ParkingLedger final : public Ledger {
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override {
     return During("claim", [&] { return target_.SetHoldClaim(hold_id, claim_json); });
   }
+  Result<bool> SetHoldDisclosure(std::string_view hold_id,
+                                 std::string_view disclosure_json) override {
+    return During("disclosure",
+                  [&] { return target_.SetHoldDisclosure(hold_id, disclosure_json); });
+  }
+  Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) override {
+    return During("evidence", [&] { return target_.RecordEvidence(evidence, added); });
+  }
+  Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override {
+    return During("evidence-list", [&] { return target_.ListEvidence(hold_id); });
+  }
   Result<Event> AppendEvent(const Event& event) override {
     return During("event", [&] { return target_.AppendEvent(event); });
   }

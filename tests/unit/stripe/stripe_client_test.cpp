@@ -423,6 +423,49 @@ BOOST_AUTO_TEST_CASE(trailing_slash_in_api_base_is_ignored) {
   BOOST_TEST(Sent(0).url == std::string(kBase) + "/v1/payment_intents/pi_1?expand[]=latest_charge");
 }
 
+BOOST_AUTO_TEST_CASE(upload_file_posts_multipart_parts_to_the_files_host) {
+  StripeClientConfig config = Config();
+  config.files_base = "https://files.stripe.test/";
+  StripeClient files_client(transport, config);
+  transport.Respond(200, R"({"id":"file_1","object":"file","purpose":"dispute_evidence",)"
+                         R"("size":4,"type":"png","filename":"a.png","created":1767916755})");
+  const std::string bytes("\x89PNG", 4);
+  const Result<File> file =
+      files_client.UploadFile(FileUpload{"a.png", "image/png", bytes}, "evidence:k1");
+  REQUIRE_OK(file);
+  BOOST_TEST(file->id == "file_1");
+  BOOST_TEST(file->size == 4);
+  BOOST_TEST(file->type == "png");
+  const auto& r = Sent(0);
+  BOOST_TEST(r.method == "POST");
+  BOOST_TEST(r.url == "https://files.stripe.test/v1/files");
+  CheckCommonHeaders(r);
+  BOOST_TEST(RequestHeader(r, "Idempotency-Key") == "evidence:k1");
+  BOOST_TEST(RequestHeader(r, "Content-Type").empty());  // the transport's (with its boundary)
+  BOOST_TEST(r.body.empty());
+  BOOST_REQUIRE_EQUAL(r.form.size(), 2U);
+  BOOST_TEST(r.form[0].name == "purpose");
+  BOOST_TEST(r.form[0].data == "dispute_evidence");
+  BOOST_TEST(r.form[0].filename.empty());
+  BOOST_TEST(r.form[1].name == "file");
+  BOOST_TEST(r.form[1].data == bytes);
+  BOOST_TEST(r.form[1].filename == "a.png");
+  BOOST_TEST(r.form[1].content_type == "image/png");
+}
+
+BOOST_AUTO_TEST_CASE(upload_file_maps_a_refused_file_to_400_file_and_5xx_to_502) {
+  transport.Respond(400, R"({"error":{"type":"invalid_request_error","param":"file",)"
+                         R"("message":"The file you uploaded was too long."}})");
+  auto refused = client.UploadFile(FileUpload{"a.pdf", "application/pdf", "%PDF-"}, "k2");
+  CheckError(refused, 400, "invalid_request");
+  BOOST_TEST(refused.error().param == "file");
+  for (int i = 0; i < 3; ++i) transport.Respond(500, R"({"error":{"type":"api_error"}})");
+  auto down = client.UploadFile(FileUpload{"a.pdf", "application/pdf", "%PDF-"}, "k3");
+  CheckError(down, 502, "upstream_error");
+  BOOST_TEST(transport.requests().size() == 4U);  // 1 + 3 attempts, the same key
+  BOOST_TEST(RequestHeader(Sent(3), "Idempotency-Key") == "k3");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
