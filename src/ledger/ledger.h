@@ -37,6 +37,29 @@
 
 namespace cc::ledger {
 
+// A Stripe dispute of a hold's charge (CONTRACT.md "Disputes"): Stripe's facts as last read
+// (RecordDispute) and the service's own steps (MarkDispute).
+struct Dispute {
+  std::string id;      // du_…
+  std::string status;  // Stripe's: needs_response, under_review, won, lost, warning_…
+  std::string reason;  // Stripe's: fraudulent, product_unacceptable, …
+  int64_t amount = 0;  // minor units of the hold's currency
+  std::optional<int64_t> evidence_due_by;  // none: Stripe gave no due date (0 / null)
+  // Read only (RecordDispute keeps them; MarkDispute sets them once).
+  std::optional<int64_t> staged_at;     // evidence staged at Stripe (submit=false)
+  std::optional<int64_t> submitted_at;  // evidence submitted (submit=true)
+  std::optional<int64_t> lease_until;   // a staging run has it until then
+
+  bool operator==(const Dispute&) const = default;
+};
+
+// What MarkDispute records: a step of the service's own on the hold's dispute.
+enum class DisputeMark {
+  kStaged,      // staged_at (once), and the staging lease ends
+  kSubmitted,   // submitted_at (once)
+  kLeaseEnded,  // the staging lease ends, nothing else (a failed run: the next one retries)
+};
+
 struct Hold {
   std::string id;  // the first PaymentIntent id (pi_…), or a scheduled hold's seti_…
   std::string chitty_id;
@@ -56,6 +79,8 @@ struct Hold {
   // Read only (RecordHold ignores it; SetHoldClaim sets it): the itemized claim its capture
   // took (CONTRACT.md "Itemized capture"), a JSON object kept as given; "" when none.
   std::string claim_json;
+  // Read only (RecordDispute, MarkDispute set it): the dispute of its charge; none: nullopt.
+  std::optional<Dispute> dispute;
 };
 
 struct Event {
@@ -183,6 +208,20 @@ class Ledger {
   // which stays unchanged (a hold is captured once, so the first claim is its claim).
   // `hold_id` is the hold's own id; kNotFound for an unknown one.
   virtual Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) = 0;
+  // Stripe's facts of the hold's dispute (id, status, reason, amount, evidence_due_by; the
+  // rest of `dispute` is ignored). true: changed; false: already so. Another dispute id
+  // replaces the dispute (its marks start over). kNotFound for an unknown hold id (the
+  // hold's own id); kInvalidArgument for a malformed dispute (ValidateDispute).
+  virtual Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) = 0;
+  // The staging pass's work: holds whose dispute is not staged and still open for evidence
+  // (status needs_response or warning_needs_response) and not leased, soonest due first
+  // (no due date last, then by hold id), at most `limit`, each leased until now + lease_s.
+  virtual Result<std::vector<Hold>> LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) = 0;
+  // A step on the hold's dispute `dispute_id` at `at`. true: recorded; false: already
+  // recorded (the first time stays), or the hold's dispute is another one. kNotFound for
+  // an unknown hold id.
+  virtual Result<bool> MarkDispute(std::string_view hold_id, std::string_view dispute_id,
+                                   DisputeMark mark, int64_t at) = 0;
 
   // Appends an event to its hold's trail (kNotFound for an unknown hold) and returns it
   // as stored, with its seq. An id already recorded returns that event unchanged.
@@ -272,6 +311,8 @@ Status ValidateEvent(const Event& event);
 Status ValidateIntent(const StripeIntent& intent);
 Status ValidateHoldFilter(const HoldFilter& filter);
 Status ValidateClaim(std::string_view claim_json);  // a JSON object
+// id du_…/dp_… of [A-Za-z0-9_], status and reason 1..64 of [a-z_], amount >= 0.
+Status ValidateDispute(const Dispute& dispute);
 Status ValidateLimit(int limit);
 // "pending" / "succeeded" / "failed", and back (nullopt for anything else).
 std::string_view IntentStateName(IntentState state);

@@ -21,6 +21,9 @@ enum class pg::Stmt {
   kHoldList,
   kHoldLeaseReleases,
   kHoldSetClaim,
+  kHoldRecordDispute,
+  kHoldLeaseDisputes,
+  kHoldMarkDispute,
   kHoldExists,
   kEventAppend,
   kEventGet,
@@ -56,14 +59,19 @@ struct Statement {
 };
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
-#define CC_HOLD_COLUMNS                                                                      \
-  "h.id, h.chitty_id, h.client, coalesce(h.property_id, ''), coalesce(h.tenant_id, ''), "    \
-  "h.amount, h.currency, h.status, extract(epoch FROM h.created_at)::bigint, "               \
-  "extract(epoch FROM h.expires_at)::bigint, "                                               \
-  "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "             \
-  "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                    \
-  "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint, " \
-  "coalesce(h.claim::text, '')"
+#define CC_HOLD_COLUMNS                                                                       \
+  "h.id, h.chitty_id, h.client, coalesce(h.property_id, ''), coalesce(h.tenant_id, ''), "     \
+  "h.amount, h.currency, h.status, extract(epoch FROM h.created_at)::bigint, "                \
+  "extract(epoch FROM h.expires_at)::bigint, "                                                \
+  "(SELECT coalesce(string_agg(p.payment_intent, ',' ORDER BY p.position), '') "              \
+  "FROM hold_payment_intents p WHERE p.hold_id = h.id), "                                     \
+  "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint, "  \
+  "coalesce(h.claim::text, ''), coalesce(h.dispute_id, ''), coalesce(h.dispute_status, ''), " \
+  "coalesce(h.dispute_reason, ''), coalesce(h.dispute_amount, 0), "                           \
+  "extract(epoch FROM h.dispute_due_by)::bigint, "                                            \
+  "extract(epoch FROM h.dispute_staged_at)::bigint, "                                         \
+  "extract(epoch FROM h.dispute_submitted_at)::bigint, "                                      \
+  "extract(epoch FROM h.dispute_lease_until)::bigint"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -123,6 +131,43 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // A hold's claim is set once: the first capture's stays.
     {"hold_set_claim",
      "UPDATE holds SET claim = $2::json WHERE id = $1 AND claim IS NULL RETURNING 1"},
+    // Stripe's facts of the dispute; another dispute id starts its marks over. Answers
+    // whether anything changed.
+    {"hold_record_dispute",
+     "WITH o AS (SELECT id, dispute_id, dispute_status, dispute_reason, dispute_amount, "
+     "dispute_due_by FROM holds WHERE id = $1 FOR UPDATE), "
+     "u AS (UPDATE holds h SET dispute_id = $2, dispute_status = $3, dispute_reason = $4, "
+     "dispute_amount = $5::bigint, dispute_due_by = to_timestamp($6::bigint), "
+     "dispute_staged_at = CASE WHEN o.dispute_id = $2 THEN h.dispute_staged_at END, "
+     "dispute_submitted_at = CASE WHEN o.dispute_id = $2 THEN h.dispute_submitted_at END, "
+     "dispute_lease_until = CASE WHEN o.dispute_id = $2 THEN h.dispute_lease_until END "
+     "FROM o WHERE h.id = o.id AND (o.dispute_id, o.dispute_status, o.dispute_reason, "
+     "o.dispute_amount, o.dispute_due_by) IS DISTINCT FROM ($2, $3, $4, $5::bigint, "
+     "to_timestamp($6::bigint)) RETURNING 1) "
+     "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM u)"},
+    {"hold_lease_disputes",
+     "UPDATE holds h SET dispute_lease_until = to_timestamp($1::bigint + $2::bigint) "
+     "WHERE h.id IN (SELECT id FROM holds WHERE dispute_id IS NOT NULL "
+     "AND dispute_staged_at IS NULL "
+     "AND dispute_status IN ('needs_response', 'warning_needs_response') "
+     "AND (dispute_lease_until IS NULL OR dispute_lease_until <= to_timestamp($1::bigint)) "
+     "ORDER BY dispute_due_by NULLS LAST, id LIMIT $3::integer FOR UPDATE SKIP LOCKED) "
+     "RETURNING " CC_HOLD_COLUMNS},
+    // $3: 'staged' | 'submitted' | 'lease_ended'. Answers (hold found, mark recorded).
+    {"hold_mark_dispute",
+     "WITH o AS (SELECT id, dispute_id, dispute_staged_at, dispute_submitted_at, "
+     "dispute_lease_until FROM holds WHERE id = $1 FOR UPDATE), "
+     "u AS (UPDATE holds h SET "
+     "dispute_staged_at = CASE WHEN $3 = 'staged' THEN coalesce(o.dispute_staged_at, "
+     "to_timestamp($4::bigint)) ELSE o.dispute_staged_at END, "
+     "dispute_submitted_at = CASE WHEN $3 = 'submitted' THEN coalesce(o.dispute_submitted_at, "
+     "to_timestamp($4::bigint)) ELSE o.dispute_submitted_at END, "
+     "dispute_lease_until = CASE WHEN $3 = 'submitted' THEN o.dispute_lease_until END "
+     "FROM o WHERE h.id = o.id AND o.dispute_id = $2 RETURNING 1) "
+     "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM u), "
+     "(SELECT CASE $3 WHEN 'staged' THEN o.dispute_staged_at IS NULL "
+     "WHEN 'submitted' THEN o.dispute_submitted_at IS NULL "
+     "ELSE o.dispute_lease_until IS NOT NULL END FROM o WHERE o.dispute_id = $2)"},
     {"hold_exists", "SELECT 1 FROM holds WHERE id = $1"},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     {"event_append",
@@ -388,6 +433,18 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.release_after = OptionalInt(r.at(11));
   h.lease_until = OptionalInt(r.at(12));
   h.claim_json = Str(r.at(13));
+  if (!Str(r.at(14)).empty()) {
+    Dispute d;
+    d.id = Str(r.at(14));
+    d.status = Str(r.at(15));
+    d.reason = Str(r.at(16));
+    d.amount = Int(r.at(17));
+    d.evidence_due_by = OptionalInt(r.at(18));
+    d.staged_at = OptionalInt(r.at(19));
+    d.submitted_at = OptionalInt(r.at(20));
+    d.lease_until = OptionalInt(r.at(21));
+    h.dispute = std::move(d);
+  }
   return h;
 }
 
@@ -618,6 +675,55 @@ Result<bool> PgLedger::SetHoldClaim(std::string_view hold_id, std::string_view c
     return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
   }
   return false;
+}
+
+Result<bool> PgLedger::RecordDispute(std::string_view hold_id, const Dispute& d) {
+  if (auto ok = ValidateDispute(d); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows =
+      Run(Stmt::kHoldRecordDispute, {Text(hold_id), Text(d.id), Text(d.status), Text(d.reason),
+                                     Number(d.amount), OptionalNumber(d.evidence_due_by)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (rows->rows.empty() || Int(rows->rows[0].at(0)) == 0) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  return Int(rows->rows[0].at(1)) > 0;
+}
+
+Result<std::vector<Hold>> PgLedger::LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldLeaseDisputes, {Number(now), Number(lease_s), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<Hold> due;
+  for (const auto& r : rows->rows) due.push_back(HoldFrom(r));
+  const auto key = [](const Hold& h) {
+    const auto& due_by = h.dispute->evidence_due_by;
+    return std::make_tuple(!due_by.has_value(), due_by.value_or(0), std::cref(h.id));
+  };
+  std::sort(due.begin(), due.end(), [&](const Hold& a, const Hold& b) { return key(a) < key(b); });
+  return due;
+}
+
+Result<bool> PgLedger::MarkDispute(std::string_view hold_id, std::string_view dispute_id,
+                                   DisputeMark mark, int64_t at) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  const char* name = mark == DisputeMark::kStaged      ? "staged"
+                     : mark == DisputeMark::kSubmitted ? "submitted"
+                                                       : "lease_ended";
+  auto rows =
+      Run(Stmt::kHoldMarkDispute, {Text(hold_id), Text(dispute_id), Text(name), Number(at)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (rows->rows.empty() || Int(rows->rows[0].at(0)) == 0) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  return Int(rows->rows[0].at(1)) > 0 && Str(rows->rows[0].at(2)) == "t";
 }
 
 Result<Event> PgLedger::AppendEvent(const Event& e) {
