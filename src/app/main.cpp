@@ -81,6 +81,7 @@ struct LoopPorts {
   static cc::stripe::StripeClientConfig StripeConfig(const cc::config::Config& c) {
     cc::stripe::StripeClientConfig s;
     s.api_base = c.stripe_api_base;
+    s.files_base = c.stripe_files_base;
     s.secret_key = c.stripe_secret_key;
     s.api_version = c.stripe_api_version;
     s.timeout_ms = c.stripe_timeout_ms;

@@ -136,6 +136,12 @@ Status Validate(const Config& c) {
   if (!c.stripe_api_base.starts_with("https://") && !c.stripe_api_base.starts_with("http://")) {
     return Bad("STRIPE_API_BASE", "must be an http(s):// URL");
   }
+  if (live && !c.stripe_files_base.starts_with("https://")) {
+    return Bad("STRIPE_FILES_BASE", "a live key is only sent over https://");
+  }
+  if (!c.stripe_files_base.starts_with("https://") && !c.stripe_files_base.starts_with("http://")) {
+    return Bad("STRIPE_FILES_BASE", "must be an http(s):// URL");
+  }
   if (!c.chitty_id_url.starts_with("https://") && !c.chitty_id_url.starts_with("http://")) {
     return Bad("CHITTY_ID_URL", "must be an http(s):// URL");
   }
@@ -318,6 +324,15 @@ Result<Config> Load(const Getenv& getenv) {
   Config c;
   ReadString(getenv, "STRIPE_SECRET_KEY", &c.stripe_secret_key);
   ReadString(getenv, "STRIPE_API_BASE", &c.stripe_api_base);
+  const auto is_set = [&](const char* name) {
+    const char* v = getenv(name);
+    return v != nullptr && *v != '\0';
+  };
+  if (is_set("STRIPE_FILES_BASE")) {
+    ReadString(getenv, "STRIPE_FILES_BASE", &c.stripe_files_base);
+  } else if (is_set("STRIPE_API_BASE")) {
+    c.stripe_files_base = c.stripe_api_base;
+  }
   ReadString(getenv, "CHITTY_ID_URL", &c.chitty_id_url);
   ReadString(getenv, "CHITTY_ID_TOKEN", &c.chitty_id_token);
   ReadString(getenv, "MEMCACHED_SERVERS", &c.memcached_servers);
@@ -329,6 +344,7 @@ Result<Config> Load(const Getenv& getenv) {
   ReadString(getenv, "CURRENCY", &c.currency);
   for (char& ch : c.currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   while (c.stripe_api_base.ends_with('/')) c.stripe_api_base.pop_back();
+  while (c.stripe_files_base.ends_with('/')) c.stripe_files_base.pop_back();
   while (c.chitty_id_url.ends_with('/')) c.chitty_id_url.pop_back();
   if (const char* v = getenv("STRIPE_WEBHOOK_SECRET"); v != nullptr) {
     for (auto s : Split(v, ',')) {

@@ -32,6 +32,9 @@ struct Config {
   std::string stripe_secret_key;             // secret
   std::vector<std::string> webhook_secrets;  // secrets; rotation = several
   std::string stripe_api_base = "https://api.stripe.com";
+  // STRIPE_FILES_BASE: Stripe's file host (uploads, contents); when unset, STRIPE_API_BASE
+  // if that is set, else https://files.stripe.com.
+  std::string stripe_files_base = "https://files.stripe.com";
   std::string stripe_api_version = "2026-10-28.endive";
   std::string chitty_id_url = "https://id.chitty.cc";
   std::string chitty_id_token;  // secret

@@ -38,4 +38,10 @@ Result<Refund> ParseRefund(const rapidjson::Value& object);
 Result<Refund> ParseRefund(std::string_view json);
 Result<RefundPage> ParseRefundPage(std::string_view json);
 
+// A Dispute: id, status, reason and amount required; evidence_details.due_by 0 or null ⇒
+// none; balance_transactions counted. A File: id required.
+Result<Dispute> ParseDispute(const rapidjson::Value& object);
+Result<Dispute> ParseDispute(std::string_view json);
+Result<File> ParseFile(std::string_view json);
+
 }  // namespace cc::stripe

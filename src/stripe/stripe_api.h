@@ -86,6 +86,37 @@ struct RefundParams {
   std::string reason;             // free text → metadata[reason]; "" = not sent
 };
 
+// A Dispute (GET/POST /v1/disputes/:id; STRIPE-NEXT §4.1), the fields the service keeps.
+struct Dispute {
+  std::string id;  // du_…
+  std::string status;
+  std::string reason;
+  int64_t amount = 0;
+  std::string currency;
+  std::string charge;
+  std::string payment_intent;              // "" when none
+  std::optional<int64_t> evidence_due_by;  // evidence_details.due_by; 0 or null ⇒ none
+  int submission_count = 0;                // evidence_details.submission_count
+  int balance_transactions = 0;            // 1: funds withdrawn, 2: and reinstated
+  int64_t created = 0;
+};
+
+// POST /v1/disputes/:id: evidence fields (text, or a file id for the file fields), and
+// whether to submit them (false: staged only).
+struct DisputeUpdate {
+  std::map<std::string, std::string> evidence;
+  bool submit = false;
+};
+
+// A File (the Files API, purpose dispute_evidence).
+struct File {
+  std::string id;  // file_…
+  std::string filename;
+  std::string purpose;
+  std::string type;  // Stripe's: pdf, jpg, png, …
+  int64_t size = 0;
+};
+
 // A page of GET /v1/events: each event as Stripe's JSON, newest first.
 struct EventPage {
   std::vector<std::string> events;
@@ -127,6 +158,37 @@ class StripeApi {
   virtual Result<std::vector<Refund>> ListRefunds(const std::string& payment_intent) {
     (void)payment_intent;
     return Fail(ErrorKind::kInternal, "internal_error", "refunds are not listed here");
+  }
+  // GET /v1/disputes/:id. Not every double has disputes or files.
+  virtual Result<Dispute> RetrieveDispute(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "disputes are not read here");
+  }
+  // POST /v1/disputes/:id with evidence[…] and submit=true|false.
+  virtual Result<Dispute> UpdateDispute(const std::string& id, const DisputeUpdate& update,
+                                        const std::string& idempotency_key) {
+    (void)id;
+    (void)update;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "disputes are not updated here");
+  }
+  // GET /v1/files/:id (the API host) and GET /v1/files/:id/contents (the files host).
+  virtual Result<File> RetrieveFile(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "files are not read here");
+  }
+  virtual Result<std::string> FileContents(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "files are not read here");
+  }
+  // POST /v1/files (the files host, multipart/form-data), purpose dispute_evidence.
+  virtual Result<File> UploadFile(const std::string& filename, const std::string& mime_type,
+                                  const std::string& bytes, const std::string& idempotency_key) {
+    (void)filename;
+    (void)mime_type;
+    (void)bytes;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "files are not uploaded here");
   }
   // A cheap authenticated call for health (GET /v1/payment_intents?limit=1).
   virtual Status Ping() = 0;

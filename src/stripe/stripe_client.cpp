@@ -4,6 +4,7 @@
 #include <cassert>
 #include <utility>
 
+#include "core/crypto.h"
 #include "runtime/fibers.h"
 #include "stripe/errors.h"
 #include "stripe/form.h"
@@ -37,6 +38,33 @@ std::string IntentPath(std::string_view id, std::string_view suffix = {}) {
   return path;
 }
 
+// du_…, file_…: a prefix then [A-Za-z0-9_]; anything else is 404 without calling Stripe.
+bool IsObjectId(std::string_view id, std::string_view prefix) {
+  if (id.size() <= prefix.size() || id.size() > 255 || !id.starts_with(prefix)) return false;
+  return std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix.size()), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+tl::unexpected<Error> NoSuch(std::string_view what) {
+  return Fail(ErrorKind::kNotFound, "not_found", "No such " + std::string(what) + ".");
+}
+
+// A multipart/form-data part's quoted value: '"', CR and LF would end it.
+std::string QuotedPartValue(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '"') {
+      out += "%22";
+    } else if (c == '\r' || c == '\n') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool IsSuccess(long status) {
   return status >= 200 && status <= 299;
 }  // NOLINT(google-runtime-int)
@@ -46,6 +74,9 @@ bool IsSuccess(long status) {
 StripeClient::StripeClient(httpclient::Transport& transport, StripeClientConfig config)
     : transport_(transport), config_(std::move(config)), rng_(std::random_device{}()) {
   while (!config_.api_base.empty() && config_.api_base.back() == '/') config_.api_base.pop_back();
+  while (!config_.files_base.empty() && config_.files_base.back() == '/') {
+    config_.files_base.pop_back();
+  }
 }
 
 Result<PaymentIntent> StripeClient::Create(const CreateParams& params,
@@ -164,6 +195,76 @@ Result<std::vector<Refund>> StripeClient::ListRefunds(const std::string& payment
   return all;
 }
 
+Result<Dispute> StripeClient::RetrieveDispute(const std::string& id) {
+  if (!IsObjectId(id, "du_") && !IsObjectId(id, "dp_")) return NoSuch("dispute");
+  Result<HttpResponse> response =
+      Execute(Call{"GET", "/v1/disputes/" + id, {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseDispute(std::string_view(response->body));
+}
+
+Result<Dispute> StripeClient::UpdateDispute(const std::string& id, const DisputeUpdate& update,
+                                            const std::string& idempotency_key) {
+  if (!IsObjectId(id, "du_") && !IsObjectId(id, "dp_")) return NoSuch("dispute");
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  FormBuilder form;
+  for (const auto& [field, value] : update.evidence) form.Add("evidence[" + field + "]", value);
+  form.Add("submit", update.submit ? "true" : "false");
+  Result<HttpResponse> response =
+      Execute(Call{"POST", "/v1/disputes/" + id, form.str(), idempotency_key}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseDispute(std::string_view(response->body));
+}
+
+Result<File> StripeClient::RetrieveFile(const std::string& id) {
+  if (!IsObjectId(id, "file_")) return NoSuch("file");
+  Result<HttpResponse> response =
+      Execute(Call{"GET", "/v1/files/" + id, {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseFile(std::string_view(response->body));
+}
+
+Result<std::string> StripeClient::FileContents(const std::string& id) {
+  if (!IsObjectId(id, "file_")) return NoSuch("file");
+  Call call{"GET", "/v1/files/" + id + "/contents", {}, {}};
+  call.files_host = true;
+  Result<HttpResponse> response = Execute(call, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return std::move(response->body);
+}
+
+Result<File> StripeClient::UploadFile(const std::string& filename, const std::string& mime_type,
+                                      const std::string& bytes,
+                                      const std::string& idempotency_key) {
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  // The boundary comes from the key, so every attempt sends the same body; the bytes are
+  // checked not to contain it (a PDF could, in theory).
+  std::string boundary = "----ChittyCharge" + crypto::Sha256Hex(idempotency_key).substr(0, 40);
+  for (int salt = 0; bytes.find(boundary) != std::string::npos; ++salt) {
+    boundary += std::to_string(salt);
+  }
+  std::string body;
+  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n";
+  body += "dispute_evidence\r\n";
+  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+          QuotedPartValue(filename) + "\"\r\nContent-Type: " + QuotedPartValue(mime_type) +
+          "\r\n\r\n";
+  body += bytes;
+  body += "\r\n--" + boundary + "--\r\n";
+  Call call{"POST", "/v1/files", std::move(body), idempotency_key};
+  call.files_host = true;
+  call.content_type = "multipart/form-data; boundary=" + boundary;
+  Result<HttpResponse> response = Execute(call, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseFile(std::string_view(response->body));
+}
+
 Status StripeClient::Ping() {
   Result<HttpResponse> response =
       Execute(Call{"GET", std::string(kIntents) + "?limit=1", {}, {}}, 0);
@@ -209,7 +310,7 @@ Result<HttpResponse> StripeClient::Execute(const Call& call, int max_retries) {
 HttpRequest StripeClient::BuildRequest(const Call& call) const {
   HttpRequest request;
   request.method = call.method;
-  request.url = config_.api_base + call.path_and_query;
+  request.url = (call.files_host ? config_.files_base : config_.api_base) + call.path_and_query;
   request.headers = {
       {"Authorization", "Bearer " + config_.secret_key},
       {"Stripe-Version", config_.api_version},
@@ -217,7 +318,9 @@ HttpRequest StripeClient::BuildRequest(const Call& call) const {
       {"User-Agent", "ChittyCharge/" CHITTYCHARGE_VERSION},
   };
   if (request.method == "POST") {
-    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    request.headers.emplace_back("Content-Type", call.content_type.empty()
+                                                     ? "application/x-www-form-urlencoded"
+                                                     : call.content_type);
     request.headers.emplace_back("Idempotency-Key", call.idempotency_key);
     request.body = call.body;
   }

@@ -30,8 +30,9 @@ namespace cc::stripe {
 inline constexpr const char* kStripeApiVersion = "2026-10-28.endive";
 
 struct StripeClientConfig {
-  std::string api_base = "https://api.stripe.com";  // scheme://host[:port], no trailing '/'
-  std::string secret_key;                           // sk_… / rk_…; never logged
+  std::string api_base = "https://api.stripe.com";      // scheme://host[:port], no trailing '/'
+  std::string files_base = "https://files.stripe.com";  // uploads and file contents
+  std::string secret_key;                               // sk_… / rk_…; never logged
   std::string api_version = kStripeApiVersion;
   long timeout_ms = 10000;         // NOLINT(google-runtime-int): curl's type
   long connect_timeout_ms = 3000;  // NOLINT(google-runtime-int): curl's type
@@ -62,6 +63,13 @@ class StripeClient final : public StripeApi {
   Result<Refund> CreateRefund(const RefundParams& params,
                               const std::string& idempotency_key) override;
   Result<std::vector<Refund>> ListRefunds(const std::string& payment_intent) override;
+  Result<Dispute> RetrieveDispute(const std::string& id) override;
+  Result<Dispute> UpdateDispute(const std::string& id, const DisputeUpdate& update,
+                                const std::string& idempotency_key) override;
+  Result<File> RetrieveFile(const std::string& id) override;
+  Result<std::string> FileContents(const std::string& id) override;
+  Result<File> UploadFile(const std::string& filename, const std::string& mime_type,
+                          const std::string& bytes, const std::string& idempotency_key) override;
   Status Ping() override;
 
  private:
@@ -72,6 +80,8 @@ class StripeClient final : public StripeApi {
     std::string idempotency_key;  // POST only
     // Maps a final non-2xx answer (stripe/errors.h); MapStripeError when null.
     Error (*map_error)(long, std::string_view) = nullptr;  // NOLINT(google-runtime-int)
+    bool files_host = false;                               // files_base instead of api_base
+    std::string content_type = {};  // POST: "" = application/x-www-form-urlencoded
   };
 
   Result<PaymentIntent> Post(std::string path, std::string body, const std::string& key);
