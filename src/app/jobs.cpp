@@ -1,8 +1,8 @@
 // chittycharge-jobs: one pass of the scheduler (CONTRACT.md, "The hold's life"), run by a
 // systemd timer every CHITTYCHARGE_JOBS_INTERVAL_S (and by the local stack's run command).
 //
-//   chittycharge-jobs            auto-releases that are due, notifications to client apps,
-//                                then the reconciler
+//   chittycharge-jobs            auto-releases that are due, dispute evidence to stage,
+//                                notifications to client apps, then the reconciler
 //   chittycharge-jobs backfill   imports the configured clients' holds from Stripe
 //
 // Safe on several hosts at once and to kill at any point: due work is leased from the
@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/time_util.h"
 #include "httpclient/curl_transport.h"
+#include "jobs/disputes.h"
 #include "jobs/notifier.h"
 #include "jobs/reconciler.h"
 #include "jobs/releases.h"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   cc::httpclient::CurlTransport transport(config->ca_file);
   cc::stripe::StripeClientConfig stripe_config;
   stripe_config.api_base = config->stripe_api_base;
+  stripe_config.files_base = config->stripe_files_base;
   stripe_config.secret_key = config->stripe_secret_key;
   stripe_config.api_version = config->stripe_api_version;
   stripe_config.timeout_ms = config->stripe_timeout_ms;
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto released = cc::jobs::ReleaseDue(deps, now);
+  const auto disputes = cc::jobs::StageDueDisputes(deps, now);
   // Its own connection: a client's slow endpoint does not share a handle with Stripe's.
   cc::httpclient::CurlTransport notify_transport(config->ca_file);
   const auto notified = cc::jobs::SendNotifications(deps, notify_transport);
@@ -93,9 +96,11 @@ int main(int argc, char** argv) {
       "\"notifications_delivered\":%d,\"notifications_failed\":%d,"
       "\"notifications_gave_up\":%d,\"notifications_deferred\":%d,"
       "\"intents_finished\":%d,\"holds_checked\":%d,\"chitty_ids_resolved\":%d,"
-      "\"events_applied\":%d}\n",
+      "\"events_applied\":%d,\"disputes_staged\":%d,\"disputes_skipped\":%d,"
+      "\"disputes_failed\":%d}\n",
       released.released, released.settled_elsewhere, released.failed, notified.delivered,
       notified.failed, notified.gave_up, notified.deferred, reconciled.intents_finished,
-      reconciled.holds_checked, reconciled.resolved, caught_up.value_or(-1));
-  return released.ledger_down || notified.ledger_down ? 1 : 0;
+      reconciled.holds_checked, reconciled.resolved, caught_up.value_or(-1), disputes.staged,
+      disputes.skipped, disputes.failed);
+  return released.ledger_down || notified.ledger_down || disputes.ledger_down ? 1 : 0;
 }

@@ -36,6 +36,9 @@ http::Response CancelHold(Exchange& x) {
 http::Response RefundHold(Exchange& x) {
   return holds::RefundHold(x.deps, *x.caller, x.request, x.id);
 }
+http::Response SubmitDispute(Exchange& x) {
+  return holds::SubmitDispute(x.deps, *x.caller, x.request, x.id);
+}
 // The wording a client shows the guest, exactly what a dispute will cite (CONTRACT.md,
 // "Disclosure"): the current version and its template ({amount}, {property}).
 http::Response GetDisclosure(Exchange& /*x*/) {
@@ -75,6 +78,7 @@ constexpr std::array kRoutes{
     Route{{"POST", "/api/holds/:id/capture"}, Access::kClient, &CaptureHold, &CountCapture},
     Route{{"POST", "/api/holds/:id/cancel"}, Access::kClient, &CancelHold, &CountCancel},
     Route{{"POST", "/api/holds/:id/refund"}, Access::kClient, &RefundHold, &CountRefund},
+    Route{{"POST", "/api/holds/:id/dispute/submit"}, Access::kClient, &SubmitDispute},
     Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
     Route{{"GET", "/api/notifications"}, Access::kClient, &ListNotifications},
 };

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/time_util.h"
+#include "holds/disputes.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/hold_request.h"
@@ -514,7 +515,9 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
   // The ledger's part (chain, schedule); a down ledger leaves it out, GET still answers.
   auto known = deps.ledger.FindHold(id);
   std::string body = RenderHold(*record, {}, ViewOf(deps, *record, known ? *known : std::nullopt));
-  if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
+  // A disputed hold is not settled: its `dispute` changes with Stripe's and the scheduler's.
+  const bool disputed = known && *known && (*known)->dispute.has_value();
+  if (deps.settled != nullptr && !disputed) deps.settled->Remember(id, *record, body, caller.now);
   return http::Json(200, std::move(body));
 }
 
@@ -755,6 +758,80 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
     if (id != pi_id) deps.settled->Remember(pi_id, refunded, body, caller.now);
   }
   return http::Json(200, std::move(body));
+}
+
+http::Response SubmitDispute(const http::Deps& deps, const http::Caller& caller,
+                             const http::Request& /*request*/, std::string_view id) {
+  auto known = OwnLedgerHold(deps, caller, id);  // a down ledger: 503 before any Stripe call
+  if (!known) return http::ErrorResponse(known.error());
+  const std::string& client = caller.client.name;
+  HoldRepository repo(deps.stripe, deps.store);
+  const auto no_dispute = [] {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kConflict, "no_dispute", "This hold has no dispute"));
+  };
+  const auto already = [] {
+    return http::ErrorResponse(MakeError(ErrorKind::kConflict, "dispute_already_submitted",
+                                         "The dispute's evidence was already submitted"));
+  };
+  if (!*known) {  // not in the ledger: a hold of this client at Stripe has no dispute here
+    auto record = repo.Load(id, client, caller.now);
+    if (!record) return http::ErrorResponse(record.error());
+    return no_dispute();
+  }
+  const ledger::Hold& hold = **known;
+  if (!hold.dispute) return no_dispute();
+  const ledger::Dispute& d = *hold.dispute;
+  if (d.submitted_at) return already();
+  const std::string key = DisputeSubmitKey(d.id);
+  auto prior = deps.ledger.FindIntent(key);
+  if (!prior) return LedgerError(prior.error());
+  if (*prior && (*prior)->state == ledger::IntentState::kSucceeded) return already();
+  if (!DisputeOpenForEvidence(d.status)) {
+    if (d.status == "under_review" || d.status == "warning_under_review") return already();
+    return http::ErrorResponse(MakeError(ErrorKind::kConflict, "dispute_closed",
+                                         "The dispute is closed (" + d.status + ")"));
+  }
+  if (!d.staged_at) {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kConflict, "dispute_evidence_not_staged",
+                  "The evidence is not staged yet; the scheduler stages it on its next pass"));
+  }
+  const std::string pi_id = hold.payment_intents.empty() ? hold.id : hold.payment_intents.back();
+  auto begun = BeginIntent(deps, caller, key, "dispute_submit", hold.id, crypto::Sha256Hex(key),
+                           IntentRequest({{"dispute", d.id},
+                                          {"payment_intent", pi_id},
+                                          {"actor", "client:" + client},
+                                          {"request_id", caller.request_id}}));
+  if (!begun) return LedgerError(begun.error());
+  auto submitted = deps.stripe.UpdateDispute(d.id, stripe::DisputeUpdate{{}, true}, key);
+  if (!submitted) {
+    if (!Definitive(submitted.error())) return http::ErrorResponse(submitted.error());
+    auto current = deps.stripe.RetrieveDispute(d.id);  // answered elsewhere (the Dashboard)?
+    if (current && current->submission_count > 0) {
+      submitted = std::move(current);
+    } else {
+      FailIntent(deps.ledger, key, submitted.error(), caller.now);
+      return http::ErrorResponse(submitted.error());
+    }
+  }
+  const Actor actor = ClientActor(client, caller.request_id);
+  if (auto recorded = RecordDisputeSubmitted(deps.ledger, hold, *submitted, actor, caller.now);
+      !recorded) {
+    log::Warn("dispute submission not recorded; the reconciler will record it",
+              {log::Str("hold", hold.id), log::Str("error", recorded.error().message)});
+    return http::ErrorResponse(recorded.error());
+  }
+  if (auto done = deps.ledger.FinishIntent(
+          key, ledger::IntentState::kSucceeded,
+          IntentRequest({{"id", submitted->id}, {"status", submitted->status}}), "", caller.now);
+      !done) {
+    log::Warn("dispute intent left pending", {log::Str("error", done.error().message)});
+  }
+  auto after = deps.ledger.FindHold(hold.id);
+  auto record = repo.Load(hold.id, client, caller.now);
+  if (!record) return http::ErrorResponse(record.error());
+  return Ok200(deps, *record, after ? *after : *known);
 }
 
 }  // namespace cc::holds

@@ -26,4 +26,8 @@ http::Response CancelHold(const http::Deps& deps, const http::Caller& caller,
 http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
                           const http::Request& request, std::string_view id);
 
+// POST /api/holds/:id/dispute/submit: submits the staged dispute evidence (once).
+http::Response SubmitDispute(const http::Deps& deps, const http::Caller& caller,
+                             const http::Request& request, std::string_view id);
+
 }  // namespace cc::holds

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "core/tier.h"
+#include "ledger/ledger.h"
 #include "stripe/stripe_api.h"
 
 namespace cc::holds {
@@ -75,6 +76,8 @@ struct HoldSchedule {
   // The hold's `claim` as the ledger keeps it (a JSON object, claims::RenderClaim's form,
   // written as is); "" ⇒ null. Defaulted, so {release_after, chain} still initializes.
   std::string claim_json = {};
+  // The hold's `dispute` (CONTRACT.md "Disputes"); nullopt ⇒ null.
+  std::optional<ledger::Dispute> dispute = {};
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

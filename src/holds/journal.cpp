@@ -59,7 +59,8 @@ std::string ReleaseKey(std::string_view client, std::string_view pi_id) {
 }
 
 HoldSchedule ScheduleOf(const ledger::Hold& hold) {
-  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json};
+  return HoldSchedule{hold.release_after, hold.payment_intents, std::nullopt, hold.claim_json,
+                      hold.dispute};
 }
 
 ledger::Hold LedgerHoldOf(const HoldRecord& record) {
