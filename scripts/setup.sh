@@ -18,6 +18,7 @@ readonly PACKAGES=(
   libcurl4-openssl-dev libssl-dev libmemcached-dev memcached libboost-test-dev libboost-context-dev
   libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
   clang clang-format libclang-rt-14-dev postgresql libpq-dev
+  libcairo2-dev libqpdf-dev libjpeg-dev fonts-dejavu-core poppler-utils
 )
 
 missing_packages() {

@@ -2,8 +2,8 @@
 // systemd timer every CHITTYCHARGE_JOBS_INTERVAL_S (and by the local stack's run command).
 //
 //   chittycharge-jobs            auto-releases that are due, scheduled authorizations and
-//                                re-authorizations, notifications to client apps, then the
-//                                reconciler
+//                                re-authorizations, dispute evidence to stage,
+//                                notifications to client apps, then the reconciler
 //   --now=<RFC 3339|unix>        the pass as of that time (test-mode keys only: a test that
 //                                moved the Stripe double's clock moves the scheduler's too)
 //   chittycharge-jobs backfill   imports the configured clients' holds from Stripe
@@ -26,6 +26,7 @@
 #include "core/time_util.h"
 #include "httpclient/curl_transport.h"
 #include "jobs/authorizations.h"
+#include "jobs/disputes.h"
 #include "jobs/notifier.h"
 #include "jobs/reconciler.h"
 #include "jobs/releases.h"
@@ -69,7 +70,7 @@ Args ParseArgs(std::span<char*> argv) {
 // The pass's one JSON line.
 void PrintReport(const cc::jobs::ReleaseReport& released,
                  const cc::jobs::AuthorizeReport& authorized,
-                 const cc::jobs::NotifyReport& notified,
+                 const cc::jobs::DisputeReport& disputes, const cc::jobs::NotifyReport& notified,
                  const cc::jobs::ReconcileReport& reconciled, const cc::Result<int>& caught_up) {
   // NOLINTNEXTLINE(*-vararg)
   std::printf(
@@ -79,12 +80,13 @@ void PrintReport(const cc::jobs::ReleaseReport& released,
       "\"notifications_delivered\":%d,\"notifications_failed\":%d,"
       "\"notifications_gave_up\":%d,\"notifications_deferred\":%d,"
       "\"intents_finished\":%d,\"holds_checked\":%d,\"chitty_ids_resolved\":%d,"
-      "\"events_applied\":%d}\n",
+      "\"events_applied\":%d,\"disputes_staged\":%d,\"disputes_skipped\":%d,"
+      "\"disputes_failed\":%d}\n",
       released.released, released.settled_elsewhere, released.failed, authorized.authorized,
       authorized.reauthorized, authorized.authorization_failed, authorized.reauthorization_failed,
       authorized.deferred, notified.delivered, notified.failed, notified.gave_up, notified.deferred,
       reconciled.intents_finished, reconciled.holds_checked, reconciled.resolved,
-      caught_up.value_or(-1));
+      caught_up.value_or(-1), disputes.staged, disputes.skipped, disputes.failed);
 }
 
 }  // namespace
@@ -151,6 +153,7 @@ int main(int argc, char** argv) {
   }
   const auto released = cc::jobs::ReleaseDue(deps, now);
   const auto authorized = cc::jobs::AuthorizeDue(deps, now);
+  const auto disputes = cc::jobs::StageDueDisputes(deps, now);
   // Its own connection: a client's slow endpoint does not share a handle with Stripe's.
   cc::httpclient::CurlTransport notify_transport(config->ca_file);
   const auto notified = cc::jobs::SendNotifications(deps, notify_transport);
@@ -160,6 +163,9 @@ int main(int argc, char** argv) {
     cc::log::Warn("events catch-up stopped; the next pass resumes",
                   {cc::log::Str("error", caught_up.error().message)});
   }
-  PrintReport(released, authorized, notified, reconciled, caught_up);
-  return released.ledger_down || authorized.ledger_down || notified.ledger_down ? 1 : 0;
+  PrintReport(released, authorized, disputes, notified, reconciled, caught_up);
+  return released.ledger_down || authorized.ledger_down || disputes.ledger_down ||
+                 notified.ledger_down
+             ? 1
+             : 0;
 }

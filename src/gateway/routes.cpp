@@ -44,6 +44,9 @@ http::Response UploadEvidence(Exchange& x) {
   return holds::UploadEvidence(x.deps, *x.caller, x.request, x.id);
 }
 http::Response ListEvidence(Exchange& x) { return holds::ListEvidence(x.deps, *x.caller, x.id); }
+http::Response SubmitDispute(Exchange& x) {
+  return holds::SubmitDispute(x.deps, *x.caller, x.request, x.id);
+}
 // The wording a client shows the guest, exactly what a dispute will cite (CONTRACT.md,
 // "Disclosure"): the current version and its template ({amount}, {property}).
 http::Response GetDisclosure(Exchange& /*x*/) {
@@ -91,6 +94,7 @@ constexpr std::array kRoutes{
           nullptr,
           claims::kMaxEvidenceBytes},
     Route{{"GET", "/api/holds/:id/evidence"}, Access::kClient, &ListEvidence},
+    Route{{"POST", "/api/holds/:id/dispute/submit"}, Access::kClient, &SubmitDispute},
     Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
     Route{{"GET", "/api/notifications"}, Access::kClient, &ListNotifications},
 };

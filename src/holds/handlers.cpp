@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/time_util.h"
 #include "holds/authorize.h"
+#include "holds/disputes.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/hold_request.h"
@@ -767,7 +768,9 @@ http::Response GetHold(const http::Deps& deps, const http::Caller& caller, std::
     }
   }
   std::string body = RenderHold(*record, {}, ViewOf(deps, *record, hold));
-  if (deps.settled != nullptr) deps.settled->Remember(id, *record, body, caller.now);
+  // A disputed hold is not settled: its `dispute` changes with Stripe's and the scheduler's.
+  const bool disputed = hold && hold->dispute.has_value();
+  if (deps.settled != nullptr && !disputed) deps.settled->Remember(id, *record, body, caller.now);
   return http::Json(200, std::move(body));
 }
 
@@ -1173,6 +1176,81 @@ http::Response ListEvidence(const http::Deps& deps, const http::Caller& caller,
   w.Bool(false);
   w.EndObject();
   return http::Json(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
+http::Response SubmitDispute(const http::Deps& deps, const http::Caller& caller,
+                             const http::Request& /*request*/, std::string_view id) {
+  auto known = OwnLedgerHold(deps, caller, id);  // a down ledger: 503 before any Stripe call
+  if (!known) return http::ErrorResponse(known.error());
+  const std::string& client = caller.client.name;
+  HoldRepository repo(deps.stripe, deps.store);
+  const auto no_dispute = [] {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kConflict, "no_dispute", "This hold has no dispute"));
+  };
+  const auto already = [] {
+    return http::ErrorResponse(MakeError(ErrorKind::kConflict, "dispute_already_submitted",
+                                         "The dispute's evidence was already submitted"));
+  };
+  if (!*known) {  // not in the ledger: a hold of this client at Stripe has no dispute here
+    auto record = repo.Load(id, client, caller.now);
+    if (!record) return http::ErrorResponse(record.error());
+    return no_dispute();
+  }
+  const ledger::Hold& hold = **known;
+  if (!hold.dispute) return no_dispute();
+  const ledger::Dispute& d = *hold.dispute;
+  if (d.submitted_at) return already();
+  const std::string key = DisputeSubmitKey(d.id);
+  auto prior = deps.ledger.FindIntent(key);
+  if (!prior) return LedgerError(prior.error());
+  if (*prior && (*prior)->state == ledger::IntentState::kSucceeded) return already();
+  if (!DisputeOpenForEvidence(d.status)) {
+    if (d.status == "under_review" || d.status == "warning_under_review") return already();
+    return http::ErrorResponse(MakeError(ErrorKind::kConflict, "dispute_closed",
+                                         "The dispute is closed (" + d.status + ")"));
+  }
+  if (!d.staged_at) {
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kConflict, "dispute_evidence_not_staged",
+                  "The evidence is not staged yet; the scheduler stages it on its next pass"));
+  }
+  const std::string pi_id = hold.payment_intents.empty() ? hold.id : hold.payment_intents.back();
+  auto begun = BeginIntent(deps, caller, key, "dispute_submit", hold.id, crypto::Sha256Hex(key),
+                           IntentRequest({{"dispute", d.id},
+                                          {"payment_intent", pi_id},
+                                          {"actor", "client:" + client},
+                                          {"request_id", caller.request_id}}));
+  if (!begun) return LedgerError(begun.error());
+  auto submitted = deps.stripe.UpdateDispute(d.id, stripe::DisputeUpdate{{}, true}, key);
+  if (!submitted) {
+    if (!Definitive(submitted.error())) return http::ErrorResponse(submitted.error());
+    auto current = deps.stripe.RetrieveDispute(d.id);  // answered elsewhere (the Dashboard)?
+    if (current && current->submission_count > 0) {
+      submitted = std::move(current);
+    } else {
+      FailIntent(deps.ledger, key, submitted.error(), caller.now);
+      return http::ErrorResponse(submitted.error());
+    }
+  }
+  const Actor actor = ClientActor(client, caller.request_id);
+  if (auto recorded = RecordDisputeSubmitted(deps.ledger, hold, *submitted, actor, caller.now);
+      !recorded) {
+    log::Warn("dispute submission not recorded; the reconciler will record it",
+              {log::Str("hold", hold.id), log::Str("error", recorded.error().message)});
+    return http::ErrorResponse(recorded.error());
+  }
+  if (auto done = deps.ledger.FinishIntent(
+          key, ledger::IntentState::kSucceeded,
+          IntentRequest({{"id", submitted->id}, {"status", submitted->status}}), "", caller.now);
+      !done) {
+    log::Warn("dispute intent left pending", {log::Str("error", done.error().message)});
+  }
+  auto after = deps.ledger.FindHold(hold.id);
+  const ledger::Hold& shown = after && *after ? **after : hold;
+  auto record = LoadLedgerHold(deps, repo, shown, client, caller.now);
+  if (!record) return http::ErrorResponse(record.error());
+  return Ok200(deps, *record, shown);
 }
 
 }  // namespace cc::holds

@@ -37,5 +37,8 @@ http::Response UploadEvidence(const http::Deps& deps, const http::Caller& caller
                               const http::Request& request, std::string_view id);
 http::Response ListEvidence(const http::Deps& deps, const http::Caller& caller,
                             std::string_view id);
+// POST /api/holds/:id/dispute/submit: submits the staged dispute evidence (once).
+http::Response SubmitDispute(const http::Deps& deps, const http::Caller& caller,
+                             const http::Request& request, std::string_view id);
 
 }  // namespace cc::holds

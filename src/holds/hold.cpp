@@ -242,6 +242,27 @@ void WriteHold(json::Writer& w, const HoldRecord& record, std::string_view clien
     w.RawValue(schedule.disclosure_json.data(), schedule.disclosure_json.size(),
                rapidjson::kObjectType);
   }
+  json::Key(w, "dispute");
+  if (const auto& d = schedule.dispute) {
+    w.StartObject();
+    json::Key(w, "id");
+    json::String(w, d->id);
+    json::Key(w, "status");
+    json::String(w, d->status);
+    json::Key(w, "reason");
+    json::String(w, d->reason);
+    json::Key(w, "amount");
+    w.Int64(d->amount);
+    json::Key(w, "evidence_due_by");
+    IsoOrNull(w, d->evidence_due_by);
+    json::Key(w, "evidence_staged");
+    w.Bool(d->staged_at.has_value());
+    json::Key(w, "submitted_at");
+    IsoOrNull(w, d->submitted_at);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   if (!client_secret.empty()) {
     json::Key(w, "client_secret");
     json::String(w, client_secret);

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "core/tier.h"
+#include "ledger/ledger.h"
 #include "stripe/stripe_api.h"
 
 namespace cc::holds {
@@ -92,6 +93,8 @@ struct HoldSchedule {
   std::string setup_client_secret = {};
   // The hold's `disclosure` as the ledger keeps it ({"version", "accepted_at"}); "" ⇒ null.
   std::string disclosure_json = {};
+  // The hold's `dispute` (CONTRACT.md "Disputes"); nullopt ⇒ null.
+  std::optional<ledger::Dispute> dispute = {};
 };
 
 // The contract's hold object; client_secret is written only when non-empty (create).

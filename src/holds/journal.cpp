@@ -67,6 +67,7 @@ HoldSchedule ScheduleOf(const ledger::Hold& hold) {
   view.reauthorize = hold.reauthorize;
   view.reauthorization_json = hold.reauthorization_json;
   view.disclosure_json = hold.disclosure_json;
+  view.dispute = hold.dispute;
   return view;
 }
 

@@ -12,6 +12,7 @@
 #include "holds/hold_repository.h"
 #include "holds/journal.h"
 #include "holds/stripe_key.h"
+#include "jobs/disputes.h"
 #include "stripe/search_query.h"
 #include "webhooks/events.h"
 
@@ -184,7 +185,10 @@ int FinishIntents(const http::Deps& deps, int64_t now, const std::stop_token& st
   int finished = 0;
   for (const auto& intent : *pending) {
     if (stop.stop_requested()) break;
-    if (FinishOne(deps, intent, now)) ++finished;
+    const bool done = intent.operation.starts_with("dispute_")
+                          ? FinishDisputeIntent(deps, intent, now)
+                          : FinishOne(deps, intent, now);
+    if (done) ++finished;
   }
   return finished;
 }

@@ -72,6 +72,19 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.LeaseDueAuthorizations(now, margin_s, lease_s, limit);
   }
+  Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) override {
+    if (Fails()) return Down();
+    return target_.RecordDispute(hold_id, dispute);
+  }
+  Result<std::vector<Hold>> LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) override {
+    if (Fails()) return Down();
+    return target_.LeaseDueDisputes(now, lease_s, limit);
+  }
+  Result<bool> MarkDispute(std::string_view hold_id, std::string_view dispute_id, DisputeMark mark,
+                           int64_t at) override {
+    if (Fails()) return Down();
+    return target_.MarkDispute(hold_id, dispute_id, mark, at);
+  }
   Result<StripeIntent> BeginIntent(const StripeIntent& intent) override {
     if (Fails()) return Down();
     return target_.BeginIntent(intent);

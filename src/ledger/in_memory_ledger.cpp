@@ -62,6 +62,7 @@ Result<bool> InMemoryLedger::RecordHold(const Hold& hold) {
   stored.claim_json.clear();
   stored.reauthorization_json.clear();
   stored.disclosure_json.clear();
+  stored.dispute.reset();
   aliases_.emplace(hold.chitty_id, hold.id);
   for (const std::string& pi : hold.payment_intents) aliases_.emplace(pi, hold.id);
   return true;
@@ -148,6 +149,81 @@ Result<std::vector<Evidence>> InMemoryLedger::ListEvidence(std::string_view hold
     if (e.hold_id == hold_id) out.push_back(e);
   }
   return out;
+}
+
+Result<bool> InMemoryLedger::RecordDispute(std::string_view hold_id, const Dispute& dispute) {
+  if (auto ok = ValidateDispute(dispute); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  const auto hold = holds_.find(hold_id);
+  if (hold == holds_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  std::optional<Dispute>& stored = hold->second.dispute;
+  Dispute next = dispute;
+  next.staged_at.reset();
+  next.submitted_at.reset();
+  next.lease_until.reset();
+  if (stored && stored->id == dispute.id) {
+    next.staged_at = stored->staged_at;
+    next.submitted_at = stored->submitted_at;
+    next.lease_until = stored->lease_until;
+  }
+  if (stored == next) return false;
+  stored = next;
+  return true;
+}
+
+Result<std::vector<Hold>> InMemoryLedger::LeaseDueDisputes(int64_t now, int64_t lease_s,
+                                                           int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  std::vector<Hold*> due;
+  for (auto& [id, hold] : holds_) {
+    const auto& d = hold.dispute;
+    if (!d || d->staged_at || (d->lease_until && *d->lease_until > now)) continue;
+    if (d->status != "needs_response" && d->status != "warning_needs_response") continue;
+    due.push_back(&hold);
+  }
+  const auto key = [](const Hold* h) {
+    const auto& due_by = h->dispute->evidence_due_by;
+    return std::make_tuple(!due_by.has_value(), due_by.value_or(0), std::cref(h->id));
+  };
+  std::sort(due.begin(), due.end(), [&](const Hold* a, const Hold* b) { return key(a) < key(b); });
+  due.resize(std::min(due.size(), static_cast<size_t>(limit)));
+  std::vector<Hold> leased;
+  for (Hold* hold : due) {
+    hold->dispute->lease_until = now + lease_s;
+    leased.push_back(*hold);
+  }
+  return leased;
+}
+
+Result<bool> InMemoryLedger::MarkDispute(std::string_view hold_id, std::string_view dispute_id,
+                                         DisputeMark mark, int64_t at) {
+  std::lock_guard lock(mu_);
+  const auto hold = holds_.find(hold_id);
+  if (hold == holds_.end()) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  auto& d = hold->second.dispute;
+  if (!d || d->id != dispute_id) return false;
+  switch (mark) {
+    case DisputeMark::kStaged:
+      d->lease_until.reset();
+      if (d->staged_at) return false;
+      d->staged_at = at;
+      return true;
+    case DisputeMark::kSubmitted:
+      if (d->submitted_at) return false;
+      d->submitted_at = at;
+      return true;
+    case DisputeMark::kLeaseEnded: {
+      const bool leased = d->lease_until.has_value();
+      d->lease_until.reset();
+      return leased;
+    }
+  }
+  return false;
 }
 
 Result<Event> InMemoryLedger::AppendEvent(const Event& event) {

@@ -201,6 +201,23 @@ Status ValidateEvidence(const Evidence& e, const Event& added) {
   return ValidateEvent(added);
 }
 
+Status ValidateDispute(const Dispute& d) {
+  const auto word = [](std::string_view s, bool id) {
+    if (s.empty() || s.size() > (id ? 255U : 64U)) return false;
+    return std::all_of(s.begin(), s.end(), [id](char c) {
+      return (c >= 'a' && c <= 'z') || c == '_' ||
+             (id && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')));
+    });
+  };
+  if (!(d.id.starts_with("du_") || d.id.starts_with("dp_")) || !word(d.id, true)) {
+    return Invalid("a dispute id is du_… or dp_…", "dispute.id");
+  }
+  if (!word(d.status, false)) return Invalid("a dispute needs its status", "dispute.status");
+  if (!word(d.reason, false)) return Invalid("a dispute needs its reason", "dispute.reason");
+  if (d.amount < 0) return Invalid("a dispute's amount is >= 0", "dispute.amount");
+  return Ok();
+}
+
 Status ValidateHoldFilter(const HoldFilter& f) {
   if (f.client.empty()) return Invalid("a list is per client", "client");
   return ValidateLimit(f.limit);

@@ -37,6 +37,29 @@
 
 namespace cc::ledger {
 
+// A Stripe dispute of a hold's charge (CONTRACT.md "Disputes"): Stripe's facts as last read
+// (RecordDispute) and the service's own steps (MarkDispute).
+struct Dispute {
+  std::string id;      // du_…
+  std::string status;  // Stripe's: needs_response, under_review, won, lost, warning_…
+  std::string reason;  // Stripe's: fraudulent, product_unacceptable, …
+  int64_t amount = 0;  // minor units of the hold's currency
+  std::optional<int64_t> evidence_due_by;  // none: Stripe gave no due date (0 / null)
+  // Read only (RecordDispute keeps them; MarkDispute sets them once).
+  std::optional<int64_t> staged_at;     // evidence staged at Stripe (submit=false)
+  std::optional<int64_t> submitted_at;  // evidence submitted (submit=true)
+  std::optional<int64_t> lease_until;   // a staging run has it until then
+
+  bool operator==(const Dispute&) const = default;
+};
+
+// What MarkDispute records: a step of the service's own on the hold's dispute.
+enum class DisputeMark {
+  kStaged,      // staged_at (once), and the staging lease ends
+  kSubmitted,   // submitted_at (once)
+  kLeaseEnded,  // the staging lease ends, nothing else (a failed run: the next one retries)
+};
+
 struct Hold {
   std::string id;  // the first PaymentIntent id (pi_…), or a scheduled hold's seti_…
   std::string chitty_id;
@@ -69,6 +92,8 @@ struct Hold {
   // accepted (CONTRACT.md "The hold's life", create field `disclosure`), a JSON object
   // {"version", "accepted_at"} kept as given; "" when none.
   std::string disclosure_json;
+  // Read only (RecordDispute, MarkDispute set it): the dispute of its charge; none: nullopt.
+  std::optional<Dispute> dispute;
 };
 
 // An evidence file of a hold (CONTRACT.md "Evidence"): a file stored with Stripe's Files
@@ -236,6 +261,20 @@ class Ledger {
   // The hold's evidence files (its own id) in the order they were recorded; [] for a hold
   // without any or an unknown hold.
   virtual Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) = 0;
+  // Stripe's facts of the hold's dispute (id, status, reason, amount, evidence_due_by; the
+  // rest of `dispute` is ignored). true: changed; false: already so. Another dispute id
+  // replaces the dispute (its marks start over). kNotFound for an unknown hold id (the
+  // hold's own id); kInvalidArgument for a malformed dispute (ValidateDispute).
+  virtual Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) = 0;
+  // The staging pass's work: holds whose dispute is not staged and still open for evidence
+  // (status needs_response or warning_needs_response) and not leased, soonest due first
+  // (no due date last, then by hold id), at most `limit`, each leased until now + lease_s.
+  virtual Result<std::vector<Hold>> LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) = 0;
+  // A step on the hold's dispute `dispute_id` at `at`. true: recorded; false: already
+  // recorded (the first time stays), or the hold's dispute is another one. kNotFound for
+  // an unknown hold id.
+  virtual Result<bool> MarkDispute(std::string_view hold_id, std::string_view dispute_id,
+                                   DisputeMark mark, int64_t at) = 0;
 
   // Appends an event to its hold's trail (kNotFound for an unknown hold) and returns it
   // as stored, with its seq. An id already recorded returns that event unchanged.
@@ -327,6 +366,9 @@ Status ValidateHoldFilter(const HoldFilter& filter);
 Status ValidateClaim(std::string_view claim_json);            // a JSON object
 Status ValidateDisclosure(std::string_view disclosure_json);  // a JSON object
 Status ValidateEvidence(const Evidence& evidence, const Event& added);
+Status ValidateClaim(std::string_view claim_json);  // a JSON object
+// id du_…/dp_… of [A-Za-z0-9_], status and reason 1..64 of [a-z_], amount >= 0.
+Status ValidateDispute(const Dispute& dispute);
 Status ValidateLimit(int limit);
 // "pending" / "succeeded" / "failed", and back (nullopt for anything else).
 std::string_view IntentStateName(IntentState state);

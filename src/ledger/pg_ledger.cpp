@@ -23,6 +23,9 @@ enum class pg::Stmt {
   kHoldLeaseAuthorizations,
   kHoldSetClaim,
   kHoldSetDisclosure,
+  kHoldRecordDispute,
+  kHoldLeaseDisputes,
+  kHoldMarkDispute,
   kHoldExists,
   kEvidenceRecord,
   kEvidenceList,
@@ -69,7 +72,13 @@ struct Statement {
   "extract(epoch FROM h.release_after)::bigint, extract(epoch FROM h.lease_until)::bigint, " \
   "coalesce(h.claim::text, ''), extract(epoch FROM h.authorize_at)::bigint, "                \
   "extract(epoch FROM h.stay_ends_at)::bigint, h.reauthorize, coalesce(h.customer, ''), "    \
-  "coalesce(h.reauthorization::text, ''), coalesce(h.disclosure::text, '')"
+  "coalesce(h.reauthorization::text, ''), coalesce(h.disclosure::text, ''), "                \
+  "coalesce(h.dispute_id, ''), coalesce(h.dispute_status, ''), "                             \
+  "coalesce(h.dispute_reason, ''), coalesce(h.dispute_amount, 0), "                          \
+  "extract(epoch FROM h.dispute_due_by)::bigint, "                                           \
+  "extract(epoch FROM h.dispute_staged_at)::bigint, "                                        \
+  "extract(epoch FROM h.dispute_submitted_at)::bigint, "                                     \
+  "extract(epoch FROM h.dispute_lease_until)::bigint"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_EVENT_COLUMNS                                                                      \
@@ -147,6 +156,43 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     // The disclosure is set once, like the claim.
     {"hold_set_disclosure",
      "UPDATE holds SET disclosure = $2::json WHERE id = $1 AND disclosure IS NULL RETURNING 1"},
+    // Stripe's facts of the dispute; another dispute id starts its marks over. Answers
+    // whether anything changed.
+    {"hold_record_dispute",
+     "WITH o AS (SELECT id, dispute_id, dispute_status, dispute_reason, dispute_amount, "
+     "dispute_due_by FROM holds WHERE id = $1 FOR UPDATE), "
+     "u AS (UPDATE holds h SET dispute_id = $2, dispute_status = $3, dispute_reason = $4, "
+     "dispute_amount = $5::bigint, dispute_due_by = to_timestamp($6::bigint), "
+     "dispute_staged_at = CASE WHEN o.dispute_id = $2 THEN h.dispute_staged_at END, "
+     "dispute_submitted_at = CASE WHEN o.dispute_id = $2 THEN h.dispute_submitted_at END, "
+     "dispute_lease_until = CASE WHEN o.dispute_id = $2 THEN h.dispute_lease_until END "
+     "FROM o WHERE h.id = o.id AND (o.dispute_id, o.dispute_status, o.dispute_reason, "
+     "o.dispute_amount, o.dispute_due_by) IS DISTINCT FROM ($2, $3, $4, $5::bigint, "
+     "to_timestamp($6::bigint)) RETURNING 1) "
+     "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM u)"},
+    {"hold_lease_disputes",
+     "UPDATE holds h SET dispute_lease_until = to_timestamp($1::bigint + $2::bigint) "
+     "WHERE h.id IN (SELECT id FROM holds WHERE dispute_id IS NOT NULL "
+     "AND dispute_staged_at IS NULL "
+     "AND dispute_status IN ('needs_response', 'warning_needs_response') "
+     "AND (dispute_lease_until IS NULL OR dispute_lease_until <= to_timestamp($1::bigint)) "
+     "ORDER BY dispute_due_by NULLS LAST, id LIMIT $3::integer FOR UPDATE SKIP LOCKED) "
+     "RETURNING " CC_HOLD_COLUMNS},
+    // $3: 'staged' | 'submitted' | 'lease_ended'. Answers (hold found, mark recorded).
+    {"hold_mark_dispute",
+     "WITH o AS (SELECT id, dispute_id, dispute_staged_at, dispute_submitted_at, "
+     "dispute_lease_until FROM holds WHERE id = $1 FOR UPDATE), "
+     "u AS (UPDATE holds h SET "
+     "dispute_staged_at = CASE WHEN $3 = 'staged' THEN coalesce(o.dispute_staged_at, "
+     "to_timestamp($4::bigint)) ELSE o.dispute_staged_at END, "
+     "dispute_submitted_at = CASE WHEN $3 = 'submitted' THEN coalesce(o.dispute_submitted_at, "
+     "to_timestamp($4::bigint)) ELSE o.dispute_submitted_at END, "
+     "dispute_lease_until = CASE WHEN $3 = 'submitted' THEN o.dispute_lease_until END "
+     "FROM o WHERE h.id = o.id AND o.dispute_id = $2 RETURNING 1) "
+     "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM u), "
+     "(SELECT CASE $3 WHEN 'staged' THEN o.dispute_staged_at IS NULL "
+     "WHEN 'submitted' THEN o.dispute_submitted_at IS NULL "
+     "ELSE o.dispute_lease_until IS NOT NULL END FROM o WHERE o.dispute_id = $2)"},
     {"hold_exists", "SELECT 1 FROM holds WHERE id = $1"},
     // evidence (0009_evidence.sql): the file and its evidence_added event in one statement;
     // a file already recorded inserts nothing and appends no event. The event's seq comes
@@ -453,6 +499,18 @@ Hold HoldFrom(const std::vector<PgValue>& r) {
   h.customer = Str(r.at(17));
   h.reauthorization_json = Str(r.at(18));
   h.disclosure_json = Str(r.at(19));
+  if (!Str(r.at(20)).empty()) {
+    Dispute d;
+    d.id = Str(r.at(20));
+    d.status = Str(r.at(21));
+    d.reason = Str(r.at(22));
+    d.amount = Int(r.at(23));
+    d.evidence_due_by = OptionalInt(r.at(24));
+    d.staged_at = OptionalInt(r.at(25));
+    d.submitted_at = OptionalInt(r.at(26));
+    d.lease_until = OptionalInt(r.at(27));
+    h.dispute = std::move(d);
+  }
   return h;
 }
 
@@ -766,6 +824,55 @@ Result<std::vector<Evidence>> PgLedger::ListEvidence(std::string_view hold_id) {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+Result<bool> PgLedger::RecordDispute(std::string_view hold_id, const Dispute& d) {
+  if (auto ok = ValidateDispute(d); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows =
+      Run(Stmt::kHoldRecordDispute, {Text(hold_id), Text(d.id), Text(d.status), Text(d.reason),
+                                     Number(d.amount), OptionalNumber(d.evidence_due_by)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (rows->rows.empty() || Int(rows->rows[0].at(0)) == 0) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  return Int(rows->rows[0].at(1)) > 0;
+}
+
+Result<std::vector<Hold>> PgLedger::LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldLeaseDisputes, {Number(now), Number(lease_s), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<Hold> due;
+  for (const auto& r : rows->rows) due.push_back(HoldFrom(r));
+  const auto key = [](const Hold& h) {
+    const auto& due_by = h.dispute->evidence_due_by;
+    return std::make_tuple(!due_by.has_value(), due_by.value_or(0), std::cref(h.id));
+  };
+  std::sort(due.begin(), due.end(), [&](const Hold& a, const Hold& b) { return key(a) < key(b); });
+  return due;
+}
+
+Result<bool> PgLedger::MarkDispute(std::string_view hold_id, std::string_view dispute_id,
+                                   DisputeMark mark, int64_t at) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  const char* name = mark == DisputeMark::kStaged      ? "staged"
+                     : mark == DisputeMark::kSubmitted ? "submitted"
+                                                       : "lease_ended";
+  auto rows =
+      Run(Stmt::kHoldMarkDispute, {Text(hold_id), Text(dispute_id), Text(name), Number(at)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (rows->rows.empty() || Int(rows->rows[0].at(0)) == 0) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + std::string(hold_id));
+  }
+  return Int(rows->rows[0].at(1)) > 0 && Str(rows->rows[0].at(2)) == "t";
 }
 
 Result<Event> PgLedger::AppendEvent(const Event& e) {

@@ -106,6 +106,16 @@ Result<std::vector<Hold>> SerialLedger::LeaseDueAuthorizations(int64_t now, int6
   return Serially(
       [&](Ledger& l) { return l.LeaseDueAuthorizations(now, margin_s, lease_s, limit); });
 }
+Result<bool> SerialLedger::RecordDispute(std::string_view hold_id, const Dispute& dispute) {
+  return Serially([&](Ledger& l) { return l.RecordDispute(hold_id, dispute); });
+}
+Result<std::vector<Hold>> SerialLedger::LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) {
+  return Serially([&](Ledger& l) { return l.LeaseDueDisputes(now, lease_s, limit); });
+}
+Result<bool> SerialLedger::MarkDispute(std::string_view hold_id, std::string_view dispute_id,
+                                       DisputeMark mark, int64_t at) {
+  return Serially([&](Ledger& l) { return l.MarkDispute(hold_id, dispute_id, mark, at); });
+}
 Result<bool> SerialLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
   return Serially([&](Ledger& l) { return l.SetHoldClaim(hold_id, claim_json); });
 }

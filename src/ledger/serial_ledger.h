@@ -59,6 +59,10 @@ class SerialLedger final : public Ledger {
                                  std::string_view disclosure_json) override;
   Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) override;
   Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override;
+  Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) override;
+  Result<std::vector<Hold>> LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) override;
+  Result<bool> MarkDispute(std::string_view hold_id, std::string_view dispute_id, DisputeMark mark,
+                           int64_t at) override;
   Result<Event> AppendEvent(const Event& event) override;
   Result<Page<Event>> ListEvents(std::string_view hold_id, std::string_view starting_after,
                                  int limit) override;

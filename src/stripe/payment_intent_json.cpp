@@ -345,4 +345,51 @@ Result<RefundPage> ParseRefundPage(std::string_view json) {
   return page;
 }
 
+Result<Dispute> ParseDispute(const Value& object) {
+  if (!object.IsObject()) return Malformed("a Dispute that is not a JSON object");
+  Reader r(object);
+  const std::string kind = r.String("object");
+  if (!kind.empty() && kind != "dispute") return Malformed("an object of another type");
+  Dispute d;
+  d.id = r.String("id");
+  d.status = r.String("status");
+  d.reason = r.String("reason");
+  const std::optional<int64_t> amount = r.Int("amount");
+  if (d.id.empty() || d.status.empty() || d.reason.empty() || !amount) {
+    return Malformed("a Dispute without id, status, reason or amount");
+  }
+  d.amount = *amount;
+  d.currency = r.String("currency");
+  d.created = r.Int("created").value_or(0);
+  // charge and payment_intent may be ids or, expanded, objects.
+  for (auto [name, out] : {std::pair{"charge", &d.charge}, {"payment_intent", &d.payment_intent}}) {
+    if (const Value* v = r.Find(name); v != nullptr && v->IsObject()) {
+      *out = Reader(*v).String("id");
+    } else {
+      *out = r.String(name);
+    }
+  }
+  if (const Value* details = r.Object("evidence_details")) {
+    Reader e(*details);
+    const std::optional<int64_t> due_by = e.Int("due_by");
+    if (due_by && *due_by > 0) d.evidence_due_by = due_by;
+    d.submission_count = static_cast<int>(e.Int("submission_count").value_or(0));
+    if (!e.bad_field().empty()) r.Bad("evidence_details");
+  }
+  if (const Value* txns = r.Find("balance_transactions"); txns != nullptr && txns->IsArray()) {
+    d.balance_transactions = static_cast<int>(txns->Size());
+  }
+  if (!r.bad_field().empty()) {
+    return Malformed("a Dispute whose field `" + r.bad_field() + "` has the wrong type");
+  }
+  return d;
+}
+
+Result<Dispute> ParseDispute(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(json.data(), json.size());
+  if (doc.HasParseError()) return Malformed("a Dispute answer that is not valid JSON");
+  return ParseDispute(static_cast<const Value&>(doc));
+}
+
 }  // namespace cc::stripe

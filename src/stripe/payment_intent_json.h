@@ -46,4 +46,9 @@ Result<File> ParseFile(std::string_view json);
 Result<Refund> ParseRefund(std::string_view json);
 Result<RefundPage> ParseRefundPage(std::string_view json);
 
+// A Dispute: id, status, reason and amount required; evidence_details.due_by 0 or null ⇒
+// none; balance_transactions counted.
+Result<Dispute> ParseDispute(const rapidjson::Value& object);
+Result<Dispute> ParseDispute(std::string_view json);
+
 }  // namespace cc::stripe

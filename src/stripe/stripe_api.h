@@ -145,6 +145,27 @@ struct File {
   int64_t created = 0;
 };
 
+// A Dispute (GET/POST /v1/disputes/:id; STRIPE-NEXT §4.1), the fields the service keeps.
+struct Dispute {
+  std::string id;  // du_…
+  std::string status;
+  std::string reason;
+  int64_t amount = 0;
+  std::string currency;
+  std::string charge;
+  std::string payment_intent;              // "" when none
+  std::optional<int64_t> evidence_due_by;  // evidence_details.due_by; 0 or null ⇒ none
+  int submission_count = 0;                // evidence_details.submission_count
+  int balance_transactions = 0;            // 1: funds withdrawn, 2: and reinstated
+  int64_t created = 0;
+};
+
+// POST /v1/disputes/:id: evidence fields (text, or a file id for the file fields), and
+// whether to submit them (false: staged only).
+struct DisputeUpdate {
+  std::map<std::string, std::string> evidence;
+  bool submit = false;
+};
 // A page of GET /v1/events: each event as Stripe's JSON, newest first.
 struct EventPage {
   std::vector<std::string> events;
@@ -206,6 +227,28 @@ class StripeApi {
   virtual Result<SetupIntent> RetrieveSetupIntent(const std::string& id) {
     (void)id;
     return Fail(ErrorKind::kInternal, "internal_error", "setup intents are not read here");
+  }
+  // GET /v1/disputes/:id. Not every double has disputes or files.
+  virtual Result<Dispute> RetrieveDispute(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "disputes are not read here");
+  }
+  // POST /v1/disputes/:id with evidence[…] and submit=true|false.
+  virtual Result<Dispute> UpdateDispute(const std::string& id, const DisputeUpdate& update,
+                                        const std::string& idempotency_key) {
+    (void)id;
+    (void)update;
+    (void)idempotency_key;
+    return Fail(ErrorKind::kInternal, "internal_error", "disputes are not updated here");
+  }
+  // GET /v1/files/:id (the API host) and GET /v1/files/:id/contents (the files host).
+  virtual Result<File> RetrieveFile(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "files are not read here");
+  }
+  virtual Result<std::string> FileContents(const std::string& id) {
+    (void)id;
+    return Fail(ErrorKind::kInternal, "internal_error", "files are not read here");
   }
   // POST /v1/files with purpose=dispute_evidence, to the files host. A 400 on param file
   // → kInvalidArgument "invalid_request" param file (stripe/errors.h MapFileError).

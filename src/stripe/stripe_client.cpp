@@ -4,6 +4,7 @@
 #include <cassert>
 #include <utility>
 
+#include "core/crypto.h"
 #include "runtime/fibers.h"
 #include "stripe/errors.h"
 #include "stripe/form.h"
@@ -38,6 +39,18 @@ std::string IntentPath(std::string_view id, std::string_view suffix = {}) {
   path += FormEscape(id);
   path += suffix;
   return path;
+}
+
+// du_…, file_…: a prefix then [A-Za-z0-9_]; anything else is 404 without calling Stripe.
+bool IsObjectId(std::string_view id, std::string_view prefix) {
+  if (id.size() <= prefix.size() || id.size() > 255 || !id.starts_with(prefix)) return false;
+  return std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix.size()), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+tl::unexpected<Error> NoSuch(std::string_view what) {
+  return Fail(ErrorKind::kNotFound, "not_found", "No such " + std::string(what) + ".");
 }
 
 bool IsSuccess(long status) {
@@ -215,6 +228,47 @@ Result<std::vector<Refund>> StripeClient::ListRefunds(const std::string& payment
     after = all.back().id;
   }
   return all;
+}
+
+Result<Dispute> StripeClient::RetrieveDispute(const std::string& id) {
+  if (!IsObjectId(id, "du_") && !IsObjectId(id, "dp_")) return NoSuch("dispute");
+  Result<HttpResponse> response =
+      Execute(Call{"GET", "/v1/disputes/" + id, {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseDispute(std::string_view(response->body));
+}
+
+Result<Dispute> StripeClient::UpdateDispute(const std::string& id, const DisputeUpdate& update,
+                                            const std::string& idempotency_key) {
+  if (!IsObjectId(id, "du_") && !IsObjectId(id, "dp_")) return NoSuch("dispute");
+  if (idempotency_key.empty()) {
+    return Fail(ErrorKind::kInternal, "internal_error",
+                "A Stripe call was attempted without an idempotency key.");
+  }
+  FormBuilder form;
+  for (const auto& [field, value] : update.evidence) form.Add("evidence[" + field + "]", value);
+  form.Add("submit", update.submit ? "true" : "false");
+  Result<HttpResponse> response =
+      Execute(Call{"POST", "/v1/disputes/" + id, form.str(), idempotency_key}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseDispute(std::string_view(response->body));
+}
+
+Result<File> StripeClient::RetrieveFile(const std::string& id) {
+  if (!IsObjectId(id, "file_")) return NoSuch("file");
+  Result<HttpResponse> response =
+      Execute(Call{"GET", "/v1/files/" + id, {}, {}}, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return ParseFile(std::string_view(response->body));
+}
+
+Result<std::string> StripeClient::FileContents(const std::string& id) {
+  if (!IsObjectId(id, "file_")) return NoSuch("file");
+  Call call{"GET", "/v1/files/" + id + "/contents", {}, {}};
+  call.files_host = true;
+  Result<HttpResponse> response = Execute(call, config_.max_retries);
+  if (!response) return Fail(std::move(response.error()));
+  return std::move(response->body);
 }
 
 Result<File> StripeClient::UploadFile(const FileUpload& upload,

@@ -73,6 +73,11 @@ class StripeClient final : public StripeApi {
   // multipart/form-data through the transport's FormPart (libcurl's MIME API encodes it):
   // purpose=dispute_evidence and the file part.
   Result<File> UploadFile(const FileUpload& upload, const std::string& idempotency_key) override;
+  Result<Dispute> RetrieveDispute(const std::string& id) override;
+  Result<Dispute> UpdateDispute(const std::string& id, const DisputeUpdate& update,
+                                const std::string& idempotency_key) override;
+  Result<File> RetrieveFile(const std::string& id) override;
+  Result<std::string> FileContents(const std::string& id) override;
   Status Ping() override;
 
  private:

@@ -4,6 +4,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "holds/authorize.h"
+#include "holds/disputes.h"
 #include "holds/hold.h"
 #include "holds/hold_repository.h"
 #include "holds/journal.h"
@@ -106,8 +107,37 @@ std::string PaymentIntentOf(const Event& e) {
   return "";
 }
 
+// charge.dispute.*: the dispute re-read from Stripe, on the hold of its PaymentIntent (a
+// hold the ledger does not know yet is imported first, from Stripe).
+Result<Outcome> ApplyDispute(const http::Deps& deps, const Event& e, int64_t now,
+                             std::string_view request_id) {
+  const std::string id(json::StringMember(*e.object, "id").value_or(""));
+  auto dispute = deps.stripe.RetrieveDispute(id);
+  if (!dispute) {
+    if (dispute.error().kind == ErrorKind::kNotFound) return Outcome::kIgnored;
+    return Fail(dispute.error());
+  }
+  if (!dispute->payment_intent.starts_with("pi_")) return Outcome::kIgnored;
+  auto hold = deps.ledger.FindHold(dispute->payment_intent);
+  if (!hold) return Fail(hold.error());
+  if (!*hold) {
+    auto imported = Reread(deps, dispute->payment_intent, now, request_id);
+    if (!imported) return Fail(imported.error());
+    if (*imported == Outcome::kIgnored) return Outcome::kIgnored;
+    hold = deps.ledger.FindHold(dispute->payment_intent);
+    if (!hold) return Fail(hold.error());
+    if (!*hold) return Outcome::kIgnored;
+  }
+  const holds::Actor actor{"stripe", std::string(request_id)};
+  if (auto recorded = holds::RecordDispute(deps.ledger, **hold, *dispute, actor, now); !recorded) {
+    return Fail(recorded.error());
+  }
+  return Outcome::kApplied;
+}
+
 Result<Outcome> Apply(const http::Deps& deps, const Event& e, int64_t now,
                       std::string_view request_id) {
+  if (e.type.starts_with("charge.dispute.")) return ApplyDispute(deps, e, now, request_id);
   const std::string pi_id = PaymentIntentOf(e);
   if (!pi_id.starts_with("pi_")) return Outcome::kIgnored;  // a type or object we do not use
   return Reread(deps, pi_id, now, request_id);

@@ -43,6 +43,7 @@ from stripe_webhooks import EventHub
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_IDEMPOTENCY_KEY = 255
+FILE_CONTENTS = re.compile(r"^/v1/files/(?P<file>[^/]+)/contents$")
 PUBLISHABLE_KEY_ROUTES = {("POST", CONFIRM_PATH), ("POST", SETUP_CONFIRM_PATH)}
 KEY_KINDS = (("sk_test_", "sk_test"), ("rk_test_", "rk_test"), ("pk_test_", "pk_test"))
 SECRET_KINDS = ("sk_test", "rk_test")
@@ -417,6 +418,9 @@ class StripeApp:
         return response
 
     def _api_response(self, request, ctx, key, fault):
+        contents = FILE_CONTENTS.match(request.path) if request.method == "GET" else None
+        if contents:  # the files host's download URL (File.url): bytes, not JSON
+            return self._file_contents(contents["file"], ctx, key)
         route = None
         try:
             route = self._route(request)
@@ -480,6 +484,17 @@ class StripeApp:
             with self.lock:
                 self.idempotency.settle(entry, response if executed else None)
         return response
+
+    def _file_contents(self, file_id, ctx, key):
+        """GET /v1/files/{file}/contents (Stripe serves it on files.stripe.com, needs the
+        secret key; not in the OpenAPI subset): the stored bytes with their type."""
+        try:
+            self.auth.check(key, ("GET", "/v1/files/{file}/contents"))
+            with self.lock:
+                stored = self.claims.files.get(file_id, param="file")
+            return Response(200, stored.data, [("Content-Type", stored.mime)] + self._headers(ctx))
+        except StripeError as exc:
+            return self._error_response(exc, ctx)
 
     def _run(self, route, params, ctx):
         """Run the operation under the lock → (response, execution began)."""

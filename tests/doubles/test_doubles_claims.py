@@ -215,6 +215,19 @@ def test_form_data_only_where_stripe_takes_it(stripe):
     assert as_text["param"] == "file"
 
 
+def test_file_contents_on_the_files_host_need_the_secret_key(stripe):
+    data = pdf(pages=2)
+    file = upload(stripe, data)
+    auth = {"Authorization": f"Bearer {stripe.key}"}
+    got = stripe.client.request("GET", f"/v1/files/{file['id']}/contents", headers=auth)
+    assert got.status == 200 and got.body == data
+    assert got.header("Content-Type") == "application/pdf"
+    assert stripe.client.request("GET", f"/v1/files/{file['id']}/contents").status == 401
+    missing = stripe.client.request("GET", "/v1/files/file_nope/contents", headers=auth)
+    assert missing.status == 404
+    assert json.loads(missing.body)["error"]["code"] == "resource_missing"
+
+
 def test_list_and_retrieve_files(stripe):
     first, second, third = (upload(stripe, pdf(pages=n)) for n in (1, 2, 3))
     page = stripe.get("/v1/files", {"limit": 2, "purpose": "dispute_evidence"}, expect=200).json

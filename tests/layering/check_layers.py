@@ -30,7 +30,8 @@ ALLOWED = {
     "holds": {"core", "http", "config", "stripe", "claims", "chittyid/pending_id.h"} | PORTS,
     "webhooks": {"core", "http", "config", "holds", "stripe"} | PORTS,
     "notify": {"core", "http", "config", "holds"} | PORTS,
-    "jobs": {"core", "http", "config", "holds", "notify", "stripe", "chittyid/pending_id.h",
+    "jobs": {"core", "http", "config", "holds", "notify", "stripe", "claims",
+             "chittyid/pending_id.h",
              "webhooks/events.h"} | PORTS,
     "gateway": {"core", "runtime", "http", "config", "claims", "holds", "webhooks", "notify",
                 "jobs"} | PORTS,
@@ -50,6 +51,9 @@ C_LIBRARIES = {
     "libmemcached/": ("store/memcached_store.cpp",),
     "openssl/": ("core/crypto.cpp",),
     "libpq-fe.h": ("ledger/pg_connection.cpp",),
+    "cairo": ("claims/evidence_pdf.cpp",),
+    "qpdf/": ("claims/evidence_pdf.cpp",),
+    "jpeglib.h": ("claims/evidence_pdf.cpp",),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')

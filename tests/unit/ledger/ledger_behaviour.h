@@ -785,6 +785,110 @@ inline void records_evidence_with_its_event_and_lists_a_holds_files(Ledger& ledg
   BOOST_TEST(files->size() == 2U);  // nothing of the refused ones was kept
 }
 
+inline Dispute MakeDispute(const std::string& id, const std::string& status,
+                           std::optional<int64_t> due_by) {
+  Dispute d;
+  d.id = id;
+  d.status = status;
+  d.reason = "fraudulent";
+  d.amount = 5000;
+  d.evidence_due_by = due_by;
+  return d;
+}
+
+// A hold's dispute: Stripe's facts rewritten by RecordDispute (answering whether they
+// changed), the service's marks set once and kept across rewrites of the same dispute.
+inline void records_a_dispute_and_marks_it_once(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_d", "alpha", kNow)));
+  BOOST_TEST(!(*ledger.FindHold("pi_d"))->dispute.has_value());
+  Dispute d = MakeDispute("du_1", "needs_response", kNow + 86400);
+  d.staged_at = kNow;  // ignored: only MarkDispute sets it
+  auto first = ledger.RecordDispute("pi_d", d);
+  REQUIRE_OK(first);
+  BOOST_TEST(*first);
+  auto same = ledger.RecordDispute("pi_d", d);
+  REQUIRE_OK(same);
+  BOOST_TEST(!*same);
+  auto found = ledger.FindHold("CHITTY-AUTH-pi_d");
+  REQUIRE_OK(found);
+  BOOST_REQUIRE((*found)->dispute.has_value());
+  const Dispute& read = *(*found)->dispute;
+  BOOST_TEST(read.id == "du_1");
+  BOOST_TEST(read.status == "needs_response");
+  BOOST_TEST(read.reason == "fraudulent");
+  BOOST_TEST(read.amount == 5000);
+  BOOST_TEST((read.evidence_due_by == std::optional<int64_t>(kNow + 86400)));
+  BOOST_TEST(!read.staged_at.has_value());
+  BOOST_TEST(!read.submitted_at.has_value());
+
+  auto staged = ledger.MarkDispute("pi_d", "du_1", DisputeMark::kStaged, kNow + 5);
+  REQUIRE_OK(staged);
+  BOOST_TEST(*staged);
+  BOOST_TEST(!*ledger.MarkDispute("pi_d", "du_1", DisputeMark::kStaged, kNow + 9));
+  BOOST_TEST(!*ledger.MarkDispute("pi_d", "du_other", DisputeMark::kSubmitted, kNow + 9));
+  BOOST_TEST(*ledger.MarkDispute("pi_d", "du_1", DisputeMark::kSubmitted, kNow + 6));
+  BOOST_TEST(!*ledger.MarkDispute("pi_d", "du_1", DisputeMark::kSubmitted, kNow + 7));
+  Dispute won = MakeDispute("du_1", "won", std::nullopt);
+  BOOST_TEST(*ledger.RecordDispute("pi_d", won));
+  found = ledger.FindHold("pi_d");
+  BOOST_TEST((*found)->dispute->status == "won");
+  BOOST_TEST(!(*found)->dispute->evidence_due_by.has_value());
+  BOOST_TEST(((*found)->dispute->staged_at == std::optional<int64_t>(kNow + 5)));
+  BOOST_TEST(((*found)->dispute->submitted_at == std::optional<int64_t>(kNow + 6)));
+
+  BOOST_TEST(*ledger.RecordDispute("pi_d", MakeDispute("du_2", "needs_response", std::nullopt)));
+  found = ledger.FindHold("pi_d");  // another dispute: its marks start over
+  BOOST_TEST((*found)->dispute->id == "du_2");
+  BOOST_TEST(!(*found)->dispute->staged_at.has_value());
+
+  auto unknown = ledger.RecordDispute("pi_nope", d);
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  auto unknown_mark = ledger.MarkDispute("pi_nope", "du_1", DisputeMark::kStaged, kNow);
+  REQUIRE_ERROR(unknown_mark);
+  BOOST_TEST((unknown_mark.error().kind == ErrorKind::kNotFound));
+  for (Dispute bad : {MakeDispute("ch_1", "won", {}), MakeDispute("du_1", "", {}),
+                      MakeDispute("du_1", "Won", {})}) {
+    auto refused = ledger.RecordDispute("pi_d", bad);
+    REQUIRE_ERROR(refused);
+    BOOST_TEST((refused.error().kind == ErrorKind::kInvalidArgument));
+  }
+}
+
+// The staging pass's queue: open, unstaged disputes, soonest due first, each leased once.
+inline void leases_disputes_to_stage_once_until_staged_or_the_lease_ends(Ledger& ledger) {
+  const std::vector<std::pair<std::string, Dispute>> holds = {
+      {"pi_da", MakeDispute("du_a", "needs_response", kNow + 300)},
+      {"pi_db", MakeDispute("du_b", "warning_needs_response", kNow + 100)},
+      {"pi_dc", MakeDispute("du_c", "needs_response", std::nullopt)},
+      {"pi_dd", MakeDispute("du_d", "under_review", kNow + 50)},  // not open for evidence
+      {"pi_de", MakeDispute("du_e", "lost", kNow + 50)},
+  };
+  for (const auto& [id, dispute] : holds) {
+    REQUIRE_OK(ledger.RecordHold(MakeHold(id, "alpha", kNow)));
+    REQUIRE_OK(ledger.RecordDispute(id, dispute));
+  }
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_dz", "alpha", kNow)));  // no dispute
+  auto first = ledger.LeaseDueDisputes(kNow, 60, 2);
+  REQUIRE_OK(first);
+  BOOST_TEST((Ids(*first) == std::vector<std::string>{"pi_db", "pi_da"}));
+  BOOST_TEST((first->front().dispute->lease_until == std::optional<int64_t>(kNow + 60)));
+  auto second = ledger.LeaseDueDisputes(kNow + 1, 60, 10);
+  REQUIRE_OK(second);
+  BOOST_TEST((Ids(*second) == std::vector<std::string>{"pi_dc"}));
+  BOOST_TEST(ledger.LeaseDueDisputes(kNow + 2, 60, 10)->empty());
+  BOOST_TEST(*ledger.MarkDispute("pi_db", "du_b", DisputeMark::kStaged, kNow + 3));
+  BOOST_TEST(*ledger.MarkDispute("pi_da", "du_a", DisputeMark::kLeaseEnded, kNow + 3));
+  BOOST_TEST(!*ledger.MarkDispute("pi_da", "du_a", DisputeMark::kLeaseEnded, kNow + 3));
+  auto third = ledger.LeaseDueDisputes(kNow + 4, 60, 10);  // pi_da again; pi_db is staged
+  REQUIRE_OK(third);
+  BOOST_TEST((Ids(*third) == std::vector<std::string>{"pi_da"}));
+  auto after = ledger.LeaseDueDisputes(kNow + 200, 60, 10);  // every lease has run out
+  REQUIRE_OK(after);
+  BOOST_TEST((Ids(*after) == std::vector<std::string>{"pi_da", "pi_dc"}));
+  REQUIRE_ERROR(ledger.LeaseDueDisputes(kNow, 60, 0));
+}
+
 inline void records_a_webhook_event_id_once(Ledger& ledger) {
   auto first = ledger.RecordWebhookEvent("evt_1Stripe", kNow);
   REQUIRE_OK(first);
@@ -1138,6 +1242,8 @@ inline void leases_due_authorizations_in_due_order(Ledger& ledger) {
 
 // One test case per shared behaviour, each on a fresh Fixture.
 #define CC_LEDGER_BEHAVIOUR_CASES(Fixture)                                                         \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_dispute_and_marks_it_once)                           \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_disputes_to_stage_once_until_staged_or_the_lease_ends)  \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_hold_once_and_finds_it_by_any_of_its_ids)            \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_invalid_holds_and_ids_of_another_hold)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, lists_a_clients_holds_newest_first_and_the_cursor_never_skips) \

@@ -59,6 +59,16 @@ class ParkingLedger final : public Ledger {
   Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override {
     return During("evidence-list", [&] { return target_.ListEvidence(hold_id); });
   }
+  Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) override {
+    return During("dispute", [&] { return target_.RecordDispute(hold_id, dispute); });
+  }
+  Result<std::vector<Hold>> LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) override {
+    return During("lease", [&] { return target_.LeaseDueDisputes(now, lease_s, limit); });
+  }
+  Result<bool> MarkDispute(std::string_view hold_id, std::string_view dispute_id, DisputeMark mark,
+                           int64_t at) override {
+    return During("dispute", [&] { return target_.MarkDispute(hold_id, dispute_id, mark, at); });
+  }
   Result<Event> AppendEvent(const Event& event) override {
     return During("event", [&] { return target_.AppendEvent(event); });
   }
