@@ -89,7 +89,8 @@ struct LoopPorts {
   }
 };
 
-// Every reconcile_interval_s: replace CHITTY-AUTH-PENDING- ids (api/reconciler.h).
+// Every reconcile_interval_s: replace CHITTY-AUTH-PENDING- ids and settle unfinished
+// intents (jobs/reconciler.h).
 void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metrics,
                    const std::stop_token& stop) {
   auto kv = cc::store::MemcachedStore::Create(config.memcached_servers);
@@ -110,7 +111,6 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
   sync_notification_clients();
   std::mutex mu;
   std::condition_variable_any wake;
-  int64_t open_holds_due = 0;
   while (!stop.stop_requested()) {
     std::unique_lock lock(mu);
     wake.wait_for(lock, stop, std::chrono::seconds(config.reconcile_interval_s),
@@ -118,15 +118,13 @@ void RunReconciler(const cc::config::Config& config, cc::metrics::Metrics& metri
     if (stop.stop_requested()) break;
     lock.unlock();
     sync_notification_clients();
-    const int64_t now = cc::NowSeconds();
-    const bool open_holds = now >= open_holds_due;
-    if (open_holds) open_holds_due = now + config.open_holds_interval_s;
-    const auto report = cc::jobs::ReconcileOnce(deps, now, open_holds, stop);
+    // Open holds are compared with Stripe by chittycharge-jobs alone, so that its
+    // RECONCILE_RATE_PER_S is the pool's rate, not one per worker.
+    const auto report = cc::jobs::ReconcileOnce(deps, cc::NowSeconds(), false, stop);
     if (report.resolved > 0 || report.failed > 0 || report.intents_finished > 0) {
       cc::log::Info("reconciler pass", {cc::log::Num("resolved", report.resolved),
                                         cc::log::Num("failed", report.failed),
-                                        cc::log::Num("intents_finished", report.intents_finished),
-                                        cc::log::Num("holds_checked", report.holds_checked)});
+                                        cc::log::Num("intents_finished", report.intents_finished)});
     }
   }
 }

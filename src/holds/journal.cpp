@@ -361,6 +361,21 @@ Result<std::optional<ledger::StripeIntent>> LiveIntent(ledger::Ledger& ledger,
 
 }  // namespace
 
+Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, const Actor& fallback) {
+  auto hold = ledger.FindHold(pi_id);
+  if (!hold || !*hold) return fallback;
+  auto pending = ledger.PendingIntentsOf((*hold)->id);
+  if (!pending) return fallback;
+  for (const auto& intent : *pending) {
+    const std::string& op = intent.operation;
+    if (op != "capture" && op != "cancel" && op != "release" && op != "refund") continue;
+    const std::string name = IntentField(intent.request_json, "actor");
+    if (name.empty()) continue;
+    return Actor{name, IntentField(intent.request_json, "request_id")};
+  }
+  return fallback;
+}
+
 Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
                 std::string_view detail_json) {
   const auto& pi = record.pi;

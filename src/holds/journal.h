@@ -35,6 +35,12 @@ struct Actor {
 
 Actor ClientActor(std::string_view client, std::string_view request_id);
 
+// Who made a change Stripe reports on the PaymentIntent `pi_id` (a capture, a cancel, a
+// refund): the caller of its hold's oldest pending capture, cancel, release or refund
+// intent — that caller's own record is still on its way, and Stripe's webhook may arrive
+// first — else `fallback` (a change made elsewhere, e.g. in the Dashboard).
+Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, const Actor& fallback);
+
 // "evt_" + 24 hex digits of SHA-256(hold_id, what): the same fact, the same id.
 std::string EventIdFor(std::string_view hold_id, std::string_view what);
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -27,7 +28,7 @@ std::string Meta(const stripe::PaymentIntent& pi, std::string_view key) {
 // One hold: true when replaced (or no longer pending).
 constexpr int64_t kCreateSearchLag = 600;  // a create not found by then never reached Stripe
 constexpr int kIntentsPerPass = 50;
-constexpr int kHoldsPerStatus = 50;
+constexpr int kChecksPerPass = 500;  // 50 s at the default RECONCILE_RATE_PER_S
 
 const holds::Actor kReconciler{"reconciler", ""};
 
@@ -229,28 +230,27 @@ bool CheckOpenHold(const http::Deps& deps, const ledger::Hold& hold, int64_t now
   return true;
 }
 
-// Compares the ledger's open holds with Stripe; returns how many were read.
+// Compares the ledger's open holds that are due (not compared for RECONCILE_INTERVAL_S)
+// with Stripe, the longest waiting first, at most RECONCILE_RATE_PER_S reads a second and
+// kChecksPerPass a pass; returns how many were read.
 int SyncOpenHolds(const http::Deps& deps, int64_t now, const std::stop_token& stop) {
+  const int batch = static_cast<int>(std::min<int64_t>(deps.config.reconcile_rate_per_s, 100));
   int checked = 0;
-  for (const auto& client : deps.config.clients) {
-    for (const char* status : {"requires_payment_method", "requires_confirmation",
-                               "requires_action", "processing", "requires_capture"}) {
-      ledger::HoldFilter filter;
-      filter.client = client.name;
-      filter.status = status;
-      filter.limit = kHoldsPerStatus;
-      auto page = deps.ledger.ListHolds(filter);
-      if (!page) return checked;
-      for (const auto& hold : page->data) {
-        if (stop.stop_requested()) return checked;
-        if (!AtStripe(hold)) continue;
-        if (checked > 0) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(1000) /
-                                      deps.config.reconcile_rate_per_s);
-        }
-        if (CheckOpenHold(deps, hold, now)) ++checked;
+  while (checked < kChecksPerPass && !stop.stop_requested()) {
+    auto due = deps.ledger.LeaseDueChecks(now, deps.config.open_holds_interval_s,
+                                          std::min(batch, kChecksPerPass - checked));
+    if (!due || due->empty()) break;
+    for (const auto& hold : *due) {
+      // A taken hold left unread here waits for its next turn (interval_s).
+      if (stop.stop_requested()) return checked;
+      if (!AtStripe(hold)) continue;
+      if (checked > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1000) /
+                                    deps.config.reconcile_rate_per_s);
       }
+      if (CheckOpenHold(deps, hold, now)) ++checked;
     }
+    if (std::ssize(*due) < batch) break;
   }
   return checked;
 }

@@ -9,9 +9,10 @@
 //    used, so nothing is recorded twice) and the intent finished; what Stripe did not do
 //    finishes the intent as failed (a create only once 10 minutes have passed, beyond
 //    search's lag). Nothing is ever POSTed to Stripe again: no money moves twice.
-// 2. Open holds: the ledger's non-terminal holds of every configured client (the 50
-//    newest of each status per pass, at most RECONCILE_RATE_PER_S Stripe reads a
-//    second) are compared with Stripe, and a change made
+// 2. Open holds: the ledger's non-terminal holds not compared for RECONCILE_INTERVAL_S
+//    (Ledger::LeaseDueChecks: the longest waiting first, each taken by one caller; at
+//    most 500 a pass and RECONCILE_RATE_PER_S Stripe reads a second) are compared with
+//    Stripe (the chain's current PaymentIntent), and a change made
 //    elsewhere (Dashboard, lapsed authorization) is recorded as the webhook would have:
 //    one event, whichever of the two sees it first.
 // 3. PENDING ChittyIDs, below.

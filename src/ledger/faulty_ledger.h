@@ -85,6 +85,10 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.MarkDispute(hold_id, dispute_id, mark, at);
   }
+  Result<std::vector<Hold>> LeaseDueChecks(int64_t now, int64_t interval_s, int limit) override {
+    if (Fails()) return Down();
+    return target_.LeaseDueChecks(now, interval_s, limit);
+  }
   Result<StripeIntent> BeginIntent(const StripeIntent& intent) override {
     if (Fails()) return Down();
     return target_.BeginIntent(intent);
@@ -102,6 +106,10 @@ class FaultyLedger final : public Ledger {
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override {
     if (Fails()) return Down();
     return target_.ListPendingIntents(created_before, limit);
+  }
+  Result<std::vector<StripeIntent>> PendingIntentsOf(std::string_view hold_id) override {
+    if (Fails()) return Down();
+    return target_.PendingIntentsOf(hold_id);
   }
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override {
     if (Fails()) return Down();

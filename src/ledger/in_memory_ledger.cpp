@@ -354,6 +354,27 @@ Result<std::vector<Hold>> InMemoryLedger::LeaseDueAuthorizations(int64_t now, in
   return out;
 }
 
+Result<std::vector<Hold>> InMemoryLedger::LeaseDueChecks(int64_t now, int64_t interval_s,
+                                                         int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<int64_t, std::string>> due;  // (last compared or created, id)
+  for (const auto& [id, hold] : holds_) {
+    if (!ComparedWithStripe(hold.status)) continue;
+    auto checked = checked_.find(id);
+    const int64_t since = checked == checked_.end() ? hold.created_at : checked->second;
+    if (since <= now - interval_s) due.emplace_back(since, id);
+  }
+  std::sort(due.begin(), due.end());
+  due.resize(std::min(due.size(), static_cast<size_t>(limit)));
+  std::vector<Hold> taken;
+  for (const auto& [since, id] : due) {
+    checked_[id] = now;
+    taken.push_back(holds_.at(id));
+  }
+  return taken;
+}
+
 Result<StripeIntent> InMemoryLedger::BeginIntent(const StripeIntent& intent) {
   if (auto ok = ValidateIntent(intent); !ok) return Fail(ok.error());
   std::lock_guard lock(mu_);
@@ -422,6 +443,18 @@ Result<std::vector<StripeIntent>> InMemoryLedger::ListPendingIntents(int64_t cre
     return std::tie(a.created_at, a.idempotency_key) < std::tie(b.created_at, b.idempotency_key);
   });
   out.resize(std::min(out.size(), static_cast<size_t>(limit)));
+  return out;
+}
+
+Result<std::vector<StripeIntent>> InMemoryLedger::PendingIntentsOf(std::string_view hold_id) {
+  std::lock_guard lock(mu_);
+  std::vector<StripeIntent> out;
+  for (const auto& [key, intent] : intents_) {
+    if (intent.state == IntentState::kPending && intent.hold_id == hold_id) out.push_back(intent);
+  }
+  std::sort(out.begin(), out.end(), [](const StripeIntent& a, const StripeIntent& b) {
+    return std::tie(a.created_at, a.idempotency_key) < std::tie(b.created_at, b.idempotency_key);
+  });
   return out;
 }
 

@@ -26,6 +26,7 @@ class InMemoryLedger final : public Ledger {
   Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override;
   Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
                                                    int limit) override;
+  Result<std::vector<Hold>> LeaseDueChecks(int64_t now, int64_t interval_s, int limit) override;
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override;
   Result<bool> SetHoldDisclosure(std::string_view hold_id,
                                  std::string_view disclosure_json) override;
@@ -44,6 +45,7 @@ class InMemoryLedger final : public Ledger {
                       std::string_view result_json, std::string_view stripe_request_id,
                       int64_t now) override;
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
+  Result<std::vector<StripeIntent>> PendingIntentsOf(std::string_view hold_id) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;
   Result<std::string> JobState(std::string_view name) override;
   Status SetJobState(std::string_view name, std::string_view value, int64_t now) override;
@@ -70,7 +72,8 @@ class InMemoryLedger final : public Ledger {
   std::map<std::string, std::string, std::less<>> event_holds_;    // event id → hold id
   std::map<std::string, StripeIntent, std::less<>> intents_;
   std::map<std::string, int64_t, std::less<>> webhook_events_;
-  std::map<std::string, int64_t, std::less<>> leases_;  // hold id → leased until
+  std::map<std::string, int64_t, std::less<>> leases_;   // hold id → leased until
+  std::map<std::string, int64_t, std::less<>> checked_;  // hold id → compared with Stripe at
   std::map<std::string, std::string, std::less<>> job_state_;
   std::set<std::string, std::less<>> notification_clients_;
   std::map<std::string, Notification, std::less<>> notifications_;  // by id, with its event

@@ -60,6 +60,11 @@ bool IsActor(std::string_view a) {
 
 }  // namespace
 
+bool ComparedWithStripe(std::string_view status) {
+  return status != "succeeded" && status != "canceled" && status != "missing_at_stripe" &&
+         status != "scheduled";
+}
+
 Status ValidateLimit(int limit) {
   if (limit < 1 || limit > 100) return Invalid("limit must be between 1 and 100", "limit");
   return Ok();

@@ -243,6 +243,12 @@ class Ledger {
   // each leased as LeaseDueReleases leases (the same lease: one job acts on a hold at a time).
   virtual Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s,
                                                            int64_t lease_s, int limit) = 0;
+  // The reconciler's due comparisons with Stripe: open holds (not succeeded, canceled,
+  // missing_at_stripe or scheduled) last compared — or, never compared, created — at or
+  // before now - interval_s, the longest waiting first, at most `limit`. Taking a hold
+  // marks it compared at `now`, so concurrent callers take each hold once and a taken
+  // hold is due again interval_s later.
+  virtual Result<std::vector<Hold>> LeaseDueChecks(int64_t now, int64_t interval_s, int limit) = 0;
   // After a claimed capture succeeded at Stripe: the hold's claim (a JSON object, kept as
   // given; kInvalidArgument otherwise). true: set; false: the hold already has a claim,
   // which stays unchanged (a hold is captured once, so the first claim is its claim).
@@ -298,6 +304,9 @@ class Ledger {
   // Pending intents created before `created_before`, oldest first (the reconciler's work).
   virtual Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before,
                                                                int limit) = 0;
+  // The hold's pending intents (`hold_id` its own id), oldest first: what its callers asked
+  // Stripe for and have not recorded the answer of yet (a webhook may arrive before it).
+  virtual Result<std::vector<StripeIntent>> PendingIntentsOf(std::string_view hold_id) = 0;
 
   // After a create's Stripe POST, what RecordHold(hold), AppendEvent(created) and
   // FinishIntent(key, kSucceeded, result_json, "", now) record, in that order, with the
@@ -370,6 +379,9 @@ Status ValidateClaim(std::string_view claim_json);  // a JSON object
 // id du_…/dp_… of [A-Za-z0-9_], status and reason 1..64 of [a-z_], amount >= 0.
 Status ValidateDispute(const Dispute& dispute);
 Status ValidateLimit(int limit);
+// Whether the reconciler compares a hold in this status with Stripe (LeaseDueChecks): one
+// with a PaymentIntent that may still change.
+bool ComparedWithStripe(std::string_view status);
 // "pending" / "succeeded" / "failed", and back (nullopt for anything else).
 std::string_view IntentStateName(IntentState state);
 std::optional<IntentState> ParseIntentState(std::string_view name);

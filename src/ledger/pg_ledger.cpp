@@ -21,6 +21,7 @@ enum class pg::Stmt {
   kHoldList,
   kHoldLeaseReleases,
   kHoldLeaseAuthorizations,
+  kHoldLeaseChecks,
   kHoldSetClaim,
   kHoldSetDisclosure,
   kHoldRecordDispute,
@@ -40,6 +41,7 @@ enum class pg::Stmt {
   kIntentGet,
   kIntentFinish,
   kIntentPending,
+  kIntentPendingOf,
   kWebhookRecord,
   kJobStateGet,
   kJobStateSet,
@@ -150,6 +152,15 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "ELSE expires_at - make_interval(secs => $2::bigint) END, id "
      "LIMIT $4::integer FOR UPDATE SKIP LOCKED) "
      "RETURNING " CC_HOLD_COLUMNS},
+    // The reconciler's due comparisons (holds_check_due, migration 0011); the list of
+    // statuses is ComparedWithStripe's, and the index's.
+    {"hold_lease_checks",
+     "UPDATE holds h SET checked_at = to_timestamp($1::bigint) FROM ("
+     "SELECT id, coalesce(checked_at, created_at) AS since FROM holds WHERE status NOT IN ("
+     "'succeeded', 'canceled', 'missing_at_stripe', 'scheduled') AND "
+     "coalesce(checked_at, created_at) <= to_timestamp($1::bigint - $2::bigint) "
+     "ORDER BY coalesce(checked_at, created_at), id LIMIT $3::integer FOR UPDATE SKIP LOCKED) d "
+     "WHERE h.id = d.id RETURNING " CC_HOLD_COLUMNS ", extract(epoch FROM d.since)::bigint"},
     // A hold's claim is set once: the first capture's stays.
     {"hold_set_claim",
      "UPDATE holds SET claim = $2::json WHERE id = $1 AND claim IS NULL RETURNING 1"},
@@ -326,6 +337,10 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "SELECT " CC_INTENT_COLUMNS " FROM stripe_intents WHERE state = 'pending' "
      "AND created_at < to_timestamp($1::bigint) ORDER BY created_at, idempotency_key "
      "LIMIT $2::integer"},
+    // A hold's pending intents (stripe_intents_pending_of, migration 0012).
+    {"intent_pending_of",
+     "SELECT " CC_INTENT_COLUMNS " FROM stripe_intents WHERE state = 'pending' AND hold_id = $1 "
+     "ORDER BY created_at, idempotency_key"},
     // webhook_events
     {"webhook_record",
      "INSERT INTO webhook_events (event_id, received_at) VALUES ($1, to_timestamp($2::bigint)) "
@@ -749,6 +764,25 @@ Result<std::vector<Hold>> PgLedger::LeaseDueAuthorizations(int64_t now, int64_t 
     const int64_t at_b = due_at(b);
     return std::tie(at_a, a.id) < std::tie(at_b, b.id);
   });
+  return due;
+}
+
+Result<std::vector<Hold>> PgLedger::LeaseDueChecks(int64_t now, int64_t interval_s, int limit) {
+  if (auto ok = ValidateLimit(limit); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kHoldLeaseChecks, {Number(now), Number(interval_s), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  // RETURNING keeps no order: the longest waiting first (the time each waited since, then
+  // its id, as the lease chose them).
+  std::vector<std::pair<int64_t, Hold>> taken;
+  for (const auto& r : rows->rows) taken.emplace_back(Int(r.back()), HoldFrom(r));
+  std::sort(taken.begin(), taken.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.id) < std::tie(b.first, b.second.id);
+  });
+  std::vector<Hold> due;
+  for (auto& [since, hold] : taken) due.push_back(std::move(hold));
   return due;
 }
 
@@ -1186,6 +1220,17 @@ Result<std::vector<StripeIntent>> PgLedger::ListPendingIntents(int64_t created_b
   const Call call(busy_);
   if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kIntentPending, {Number(created_before), Number(limit)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  std::vector<StripeIntent> out;
+  for (const auto& r : rows->rows) out.push_back(IntentFrom(r));
+  return out;
+}
+
+Result<std::vector<StripeIntent>> PgLedger::PendingIntentsOf(std::string_view hold_id) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kIntentPendingOf, {Text(hold_id)});
   if (!rows) return Fail(rows.error());
   if (!rows->ok()) return Refused(*rows);
   std::vector<StripeIntent> out;

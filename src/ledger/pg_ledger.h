@@ -61,6 +61,7 @@ class PgLedger final : public Ledger {
   Result<std::vector<Hold>> LeaseDueReleases(int64_t now, int64_t lease_s, int limit) override;
   Result<std::vector<Hold>> LeaseDueAuthorizations(int64_t now, int64_t margin_s, int64_t lease_s,
                                                    int limit) override;
+  Result<std::vector<Hold>> LeaseDueChecks(int64_t now, int64_t interval_s, int limit) override;
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override;
   Result<bool> SetHoldDisclosure(std::string_view hold_id,
                                  std::string_view disclosure_json) override;
@@ -79,6 +80,7 @@ class PgLedger final : public Ledger {
                       std::string_view result_json, std::string_view stripe_request_id,
                       int64_t now) override;
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override;
+  Result<std::vector<StripeIntent>> PendingIntentsOf(std::string_view hold_id) override;
   Status RecordCreate(const Hold& hold, const Event& created, std::string_view intent_key,
                       std::string_view result_json, int64_t now) override;
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override;

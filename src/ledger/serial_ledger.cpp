@@ -116,6 +116,9 @@ Result<bool> SerialLedger::MarkDispute(std::string_view hold_id, std::string_vie
                                        DisputeMark mark, int64_t at) {
   return Serially([&](Ledger& l) { return l.MarkDispute(hold_id, dispute_id, mark, at); });
 }
+Result<std::vector<Hold>> SerialLedger::LeaseDueChecks(int64_t now, int64_t interval_s, int limit) {
+  return Serially([&](Ledger& l) { return l.LeaseDueChecks(now, interval_s, limit); });
+}
 Result<bool> SerialLedger::SetHoldClaim(std::string_view hold_id, std::string_view claim_json) {
   return Serially([&](Ledger& l) { return l.SetHoldClaim(hold_id, claim_json); });
 }
@@ -177,6 +180,9 @@ Status SerialLedger::FinishIntent(std::string_view idempotency_key, IntentState 
 Result<std::vector<StripeIntent>> SerialLedger::ListPendingIntents(int64_t created_before,
                                                                    int limit) {
   return Serially([&](Ledger& l) { return l.ListPendingIntents(created_before, limit); });
+}
+Result<std::vector<StripeIntent>> SerialLedger::PendingIntentsOf(std::string_view hold_id) {
+  return Serially([&](Ledger& l) { return l.PendingIntentsOf(hold_id); });
 }
 Result<bool> SerialLedger::RecordWebhookEvent(std::string_view event_id, int64_t received_at) {
   return Serially([&](Ledger& l) { return l.RecordWebhookEvent(event_id, received_at); });

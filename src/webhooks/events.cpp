@@ -80,7 +80,11 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   std::optional<int64_t> captured_at = cached ? cached->captured_at : std::nullopt;
   if (pi->status == "succeeded" && !captured_at) captured_at = now;
   const auto record = holds::HoldRecord::FromStripe(std::move(*pi), captured_at, now);
-  const holds::Actor actor{"stripe", std::string(request_id)};
+  const holds::Actor stripe{"stripe", std::string(request_id)};
+  // A capture, cancel or refund may be a caller's whose record is still on its way.
+  const bool settled = record.pi.status == "succeeded" || record.pi.status == "canceled";
+  const holds::Actor actor =
+      settled ? holds::ChangeActor(deps.ledger, record.pi.id, stripe) : stripe;
   // Stripe's state is cached first: once the event below is visible, GET shows it too.
   repo.Save(record);
   // A refused re-authorization the guest has now confirmed: the chain moves on to it.

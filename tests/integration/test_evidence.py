@@ -295,7 +295,10 @@ def test_the_api_docs_evidence_examples_run(stack):
     """docs/api.md's curl examples for evidence, as written (the sandbox token and port
     swapped for the test stack's), against a hold of ours."""
     text = (REPO / "docs" / "api.md").read_text()
-    section = text.split("### `POST /api/holds/:id/evidence", 1)[1].split("### Changing calls", 1)[0]
+    rest = text[text.index("### `POST /api/holds/:id/evidence"):]
+    headings = [m.start() for m in re.finditer(r"^### ", rest, flags=re.M)]
+    section = rest[:next((h for h in headings[1:]
+                          if "evidence" not in rest[h:rest.index("\n", h)]), len(rest))]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 2, "upload, list"
     hold = stack.create_hold(property_id=unique("prop-evid"))

@@ -266,7 +266,10 @@ def test_a_change_made_elsewhere_gets_one_event_whoever_sees_it_first(pg_stack):
     assert stack.stripe("POST", "/_test/webhooks", {"paused": True}).status == 200
     try:
         assert stack.stripe("POST", f"/v1/payment_intents/{hold['id']}/cancel", {}).status == 200
-        wait_until(lambda: "canceled" in types_of(stack, hold["id"]), 30,
+        # The scheduler's reconciler (chittycharge-jobs; RECONCILE_INTERVAL_S=1 here) compares
+        # the open hold with Stripe once it is due.
+        wait_until(lambda: stack.run_jobs()["holds_checked"] >= 1
+                   and "canceled" in types_of(stack, hold["id"]), 30,
                    "the reconciler to see the cancel")
     finally:
         stack.stripe("POST", "/_test/webhooks", {"paused": False})
@@ -277,6 +280,25 @@ def test_a_change_made_elsewhere_gets_one_event_whoever_sees_it_first(pg_stack):
     assert [e["type"] for e in trail] == ["created", "authorized", "canceled"]
     assert trail[-1]["actor"] == "stripe"
     assert stack.get_hold(hold["id"]).json["status"] == "canceled"
+
+
+def test_the_reconcilers_stripe_reads_keep_to_reconcile_rate_per_s(pg_stack):
+    """Open holds due for a comparison (RECONCILE_INTERVAL_S=1 here) are read from Stripe
+    by the scheduler's pass at most RECONCILE_RATE_PER_S (10) a second, and each once."""
+    stack = pg_stack
+    holds = [authorized_hold(stack) for _ in range(15)]
+    assert stack.stripe("POST", "/_test/webhooks/drain", {"timeout_ms": 5000}).json["drained"]
+    time.sleep(1.1)  # every open hold is due now
+    stack.clear_stripe_requests()
+    report = stack.run_jobs()
+    assert report["holds_checked"] >= len(holds), report
+    reads = [e for e in stack.stripe_requests()
+             if e["method"] == "GET" and e["path"].startswith("/v1/payment_intents/pi_")]
+    read_ids = [e["path"].rsplit("/", 1)[1] for e in reads]
+    assert all(read_ids.count(h["id"]) == 1 for h in holds), read_ids
+    times = sorted(e["time"] for e in reads)
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 10, f"{busiest} reads within one second: {times}"
 
 
 def test_ledger_down_changes_nothing_and_recovers(pg_stack):

@@ -371,6 +371,28 @@ BOOST_AUTO_TEST_CASE(a_captured_event_recorded_by_a_webhook_carries_the_holds_cl
   BOOST_TEST(trail.back().detail_json == R"({"claim":)" + claim + "}");
 }
 
+// Stripe's webhook can arrive between Stripe's answer to a client's capture and the
+// client's own record: while the capture's intent is pending, the change is the client's.
+BOOST_AUTO_TEST_CASE(a_change_reported_while_its_callers_intent_is_pending_is_the_callers) {
+  const std::string id = Authorized();
+  const Actor stripe_actor{"stripe", "w"};
+  BOOST_TEST(ChangeActor(book, id, stripe_actor).name == "stripe");  // nothing pending
+  ledger::StripeIntent intent;
+  intent.idempotency_key = "capture-key";
+  intent.operation = "capture";
+  intent.hold_id = id;
+  intent.params_digest = std::string(64, 'a');
+  intent.created_at = now;
+  intent.request_json = IntentRequest({{"actor", "client:alpha"}, {"request_id", "req-9"}});
+  REQUIRE_OK(book.BeginIntent(intent));
+  const Actor during = ChangeActor(book, id, stripe_actor);
+  BOOST_TEST(during.name == "client:alpha");
+  BOOST_TEST(during.request_id == "req-9");
+  BOOST_TEST(ChangeActor(book, "pi_unknown", stripe_actor).name == "stripe");
+  REQUIRE_OK(book.FinishIntent("capture-key", ledger::IntentState::kSucceeded, "{}", "", now));
+  BOOST_TEST(ChangeActor(book, id, stripe_actor).name == "stripe");  // recorded: elsewhere now
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace cc::holds

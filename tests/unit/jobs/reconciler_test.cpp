@@ -266,13 +266,14 @@ BOOST_AUTO_TEST_CASE(an_itemized_capture_is_not_taken_for_another_capture_of_the
 
 BOOST_AUTO_TEST_CASE(records_a_change_made_elsewhere_once) {
   config.clients = {alpha, beta};
+  config.open_holds_interval_s = 60;
   http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
   auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, create);
   const std::string id = (*json::ParseStrict(created.body))["id"].GetString();
   REQUIRE_OK(stripe.Cancel(id, {}, "dashboard"));
-  auto report = ReconcileOnce(deps(), 200, true);
+  auto report = ReconcileOnce(deps(), stripe.now + 60, true);
   BOOST_TEST(report.holds_checked == 1);
-  BOOST_TEST(ReconcileOnce(deps(), 300, true).holds_checked == 0);
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 200, true).holds_checked == 0);
   auto events = book.ListEvents(id, "", 10);
   BOOST_REQUIRE_EQUAL(events->data.size(), 2U);
   BOOST_TEST(events->data[1].type == "canceled");
@@ -310,15 +311,31 @@ BOOST_AUTO_TEST_CASE(an_empty_ledger_imports_the_holds_stripe_has_once) {
   BOOST_TEST(again.value_or(-1) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(compares_an_open_hold_once_per_reconcile_interval) {
+  config.clients = {alpha};
+  config.open_holds_interval_s = 60;
+  http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, create);
+  BOOST_REQUIRE_EQUAL(created.status, 201);
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 59, true).holds_checked ==
+             0);  // created 59 s ago (Stripe's time)
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 60, true).holds_checked == 1);
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 119, true).holds_checked ==
+             0);  // compared 59 s ago
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 120, true).holds_checked == 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_hold_stripe_no_longer_knows_is_marked_once_and_left_alone) {
   config.clients = {alpha};
+  config.open_holds_interval_s = 60;
   http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
   auto created = holds::CreateHold(deps(), http::Caller{alpha, "", 100, "req-x"}, create);
   const std::string id = (*json::ParseStrict(created.body))["id"].GetString();
   stripe.intents.erase(id);  // a reset sandbox, another account
-  BOOST_TEST(ReconcileOnce(deps(), 200, true).holds_checked == 1);
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 60, true).holds_checked == 1);
   const auto retrieves = stripe.Count("retrieve");
-  BOOST_TEST(ReconcileOnce(deps(), 300, true).holds_checked == 0);  // not checked again
+  BOOST_TEST(ReconcileOnce(deps(), stripe.now + 200, true).holds_checked ==
+             0);  // not checked again
   BOOST_TEST(stripe.Count("retrieve") == retrieves);
   auto events = book.ListEvents(id, "", 10);
   BOOST_REQUIRE_EQUAL(events->data.size(), 2U);

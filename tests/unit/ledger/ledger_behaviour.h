@@ -341,6 +341,11 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   BOOST_TEST((*pending)[0].idempotency_key == "k0");
   BOOST_TEST((*pending)[0].hold_id.empty());
   BOOST_TEST((*pending)[1].idempotency_key == "k1");
+  auto of_hold = ledger.PendingIntentsOf("pi_1");  // k0 has no hold yet
+  REQUIRE_OK(of_hold);
+  BOOST_REQUIRE(of_hold->size() == 2U);
+  BOOST_TEST((*of_hold)[0].idempotency_key == "k1");
+  BOOST_TEST((*of_hold)[1].idempotency_key == "k2");
 
   REQUIRE_OK(
       ledger.FinishIntent("k1", IntentState::kSucceeded, R"({"id":"pi_1"})", "req_1", kNow + 1));
@@ -364,6 +369,11 @@ inline void records_stripe_intents_before_and_results_after(Ledger& ledger) {
   REQUIRE_OK(pending);
   BOOST_REQUIRE(pending->size() == 1U);
   BOOST_TEST((*pending)[0].idempotency_key == "k0");
+  of_hold = ledger.PendingIntentsOf("pi_1");  // k1 finished
+  REQUIRE_OK(of_hold);
+  BOOST_REQUIRE(of_hold->size() == 1U);
+  BOOST_TEST((*of_hold)[0].idempotency_key == "k2");
+  BOOST_TEST(ledger.PendingIntentsOf("pi_nope")->empty());
 }
 
 inline void records_a_create_in_one_call_and_a_repeat_changes_nothing(Ledger& ledger) {
@@ -596,6 +606,35 @@ inline void leases_due_releases_once_until_the_lease_ends(Ledger& ledger) {
   BOOST_REQUIRE_EQUAL(after_lease->size(), 1U);
   BOOST_TEST(after_lease->front().id == "pi_r2");  // pi_r3 is captured now
   REQUIRE_ERROR(ledger.LeaseDueReleases(kNow, 60, 0));
+}
+
+inline void leases_due_checks_longest_waiting_first_once_per_interval(Ledger& ledger) {
+  for (int i = 0; i < 3; ++i) {  // pi_c2 was created first
+    REQUIRE_OK(ledger.RecordHold(MakeHold("pi_c" + std::to_string(i), "alpha", kNow - 10 * i)));
+  }
+  for (const char* status : {"succeeded", "canceled", "missing_at_stripe"}) {
+    Hold settled = MakeHold(std::string("pi_t_") + status, "alpha", kNow - 100);
+    settled.status = status;
+    REQUIRE_OK(ledger.RecordHold(settled));
+  }
+  const auto ids = [](const Result<std::vector<Hold>>& holds) {
+    std::vector<std::string> out;
+    for (const auto& h : *holds) out.push_back(h.id);
+    return out;
+  };
+  auto none = ledger.LeaseDueChecks(kNow + 279, 300, 10);  // created too recently
+  REQUIRE_OK(none);
+  BOOST_TEST(none->empty());
+  auto first = ledger.LeaseDueChecks(kNow + 300, 300, 2);  // all three due; limit 2
+  REQUIRE_OK(first);
+  BOOST_TEST((ids(first) == std::vector<std::string>{"pi_c2", "pi_c1"}));
+  auto second = ledger.LeaseDueChecks(kNow + 301, 300, 10);  // taken ones wait their turn
+  REQUIRE_OK(second);
+  BOOST_TEST((ids(second) == std::vector<std::string>{"pi_c0"}));
+  auto again = ledger.LeaseDueChecks(kNow + 600, 300, 10);  // the first two due again
+  REQUIRE_OK(again);
+  BOOST_TEST((ids(again) == std::vector<std::string>{"pi_c1", "pi_c2"}));
+  REQUIRE_ERROR(ledger.LeaseDueChecks(kNow, 300, 0));
 }
 
 inline void an_event_may_set_its_holds_expiry(Ledger& ledger) {
@@ -1257,6 +1296,7 @@ inline void leases_due_authorizations_in_due_order(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_batch_of_creates_as_one_by_one)                      \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, keeps_named_job_state)                                         \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_checks_longest_waiting_first_once_per_interval)     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, sets_a_holds_claim_once_and_reads_it_back_as_given)            \

@@ -45,6 +45,9 @@ class ParkingLedger final : public Ledger {
     return During("lease-authorizations",
                   [&] { return target_.LeaseDueAuthorizations(now, margin_s, lease_s, limit); });
   }
+  Result<std::vector<Hold>> LeaseDueChecks(int64_t now, int64_t interval_s, int limit) override {
+    return During("checks", [&] { return target_.LeaseDueChecks(now, interval_s, limit); });
+  }
   Result<bool> SetHoldClaim(std::string_view hold_id, std::string_view claim_json) override {
     return During("claim", [&] { return target_.SetHoldClaim(hold_id, claim_json); });
   }
@@ -90,6 +93,9 @@ class ParkingLedger final : public Ledger {
   }
   Result<std::vector<StripeIntent>> ListPendingIntents(int64_t created_before, int limit) override {
     return During("pending", [&] { return target_.ListPendingIntents(created_before, limit); });
+  }
+  Result<std::vector<StripeIntent>> PendingIntentsOf(std::string_view hold_id) override {
+    return During("pending-of", [&] { return target_.PendingIntentsOf(hold_id); });
   }
   Result<bool> RecordWebhookEvent(std::string_view event_id, int64_t received_at) override {
     return During(std::string(event_id),
