@@ -428,6 +428,7 @@ render_nginx_conf() {
   "$REPO/scripts/render-nginx.sh" -o "$RUN_DIR/nginx.conf" \
     -D "USER_DIRECTIVE=$user_directive" \
     -D "RUN_DIR=$RUN_DIR" \
+    -D "WEB_ROOT=$REPO/web" \
     -D "SOCKET=$SOCKET" \
     -D "HTTP_PORT=$HTTP_PORT" \
     -D "HTTPS_PORT=$HTTPS_PORT" \

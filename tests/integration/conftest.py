@@ -498,6 +498,15 @@ def stack():
         signal.signal(signal.SIGTERM, previous_handler)
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (tests/integration/browser.py): imported here only, so the rest
+    of the harness stays stdlib only."""
+    import browser as browser_module  # pylint: disable=import-outside-toplevel
+    with browser_module.Browser.start() as started:
+        yield started
+
+
 # ---------------------------------------------------------------- more stacks
 
 def launched_stack(extra_env=None, prefix="chittycharge-extra-", ports=None, own_memcached=False,
