@@ -18,6 +18,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = pathlib.Path(os.environ.get("CHITTYCHARGE_ARTIFACTS",
                                         REPO / "build" / "artifacts")) / "screenshots"
 WIDE, NARROW = 1280, 375  # a laptop, a phone
+AXE = pathlib.Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
 
 class Browser:
@@ -61,3 +62,17 @@ class Browser:
         self.driver.delete_all_cookies()
         with contextlib.suppress(Exception):
             self.driver.execute_script("sessionStorage.clear(); localStorage.clear();")
+
+    def axe(self, tags=("wcag2a", "wcag2aa")):
+        """axe-core's violations on the current page (labels, contrast, names, ...), as
+        [{"id", "impact", "help", "nodes": [selector…]}]; [] when it passes."""
+        self.driver.execute_script(AXE.read_text())
+        result = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+            ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.map(n => n.target.join(' '))}))))"
+            ".catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));",
+            list(tags))
+        return result
+
