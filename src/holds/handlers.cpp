@@ -992,7 +992,8 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
     const std::string begun_amount = IntentField(begun->request_json, "amount");
     if (!begun_amount.empty()) amount = std::stoll(begun_amount);  // a concurrent twin's
   }
-  auto refund = deps.stripe.CreateRefund(stripe::RefundParams{pi_id, amount, req->reason}, key);
+  auto refund =
+      deps.stripe.CreateRefund(stripe::RefundParams{pi_id, amount, req->reason, key}, key);
   if (!refund) {
     if (Definitive(refund.error())) FailIntent(deps.ledger, key, refund.error(), caller.now);
     return http::ErrorResponse(refund.error());

@@ -130,6 +130,34 @@ bool FinishEvidence(const http::Deps& deps, const ledger::StripeIntent& intent, 
   return true;
 }
 
+// A refund's intent: applied when one of the PaymentIntent's refunds carries its key
+// (metadata[intent]); that refund is recorded (its event names the intent's caller) and the
+// intent finished with it. None: the refund never happened, the intent failed.
+bool FinishRefund(const http::Deps& deps, const ledger::StripeIntent& intent,
+                  const holds::HoldRecord& record, int64_t now) {
+  auto refunds = deps.stripe.ListRefunds(record.pi.id);
+  if (!refunds) return false;
+  for (const auto& refund : *refunds) {
+    if (refund.intent != intent.idempotency_key) continue;
+    const std::string actor = holds::IntentField(intent.request_json, "actor");
+    const holds::Actor by =
+        actor.empty() ? kReconciler
+                      : holds::Actor{actor, holds::IntentField(intent.request_json, "request_id")};
+    if (auto recorded = holds::RecordRefund(deps.ledger, record, refund, by, now); !recorded) {
+      return false;
+    }
+    return deps.ledger
+        .FinishIntent(intent.idempotency_key, ledger::IntentState::kSucceeded,
+                      holds::IntentRequest({{"id", refund.id}, {"status", refund.status}}), "", now)
+        .has_value();
+  }
+  holds::FailIntent(
+      deps.ledger, intent.idempotency_key,
+      MakeError(ErrorKind::kConflict, "not_applied", "Stripe shows no refund made under this key"),
+      now);
+  return true;
+}
+
 // Settles one unfinished intent from Stripe's state; true when finished.
 bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64_t now) {
   if (auto done = FinishLifeIntent(deps, intent, now)) return *done;
@@ -167,6 +195,7 @@ bool FinishOne(const http::Deps& deps, const ledger::StripeIntent& intent, int64
     }
     return true;
   }
+  if (intent.operation == "refund") return FinishRefund(deps, intent, record, now);
   if (!RecordRepair(deps, intent, record, now)) return false;
   if (intent.operation == "create" || Applied(intent, record.pi)) {
     holds::FinishIntent(deps.ledger, intent.idempotency_key, record.pi, now);

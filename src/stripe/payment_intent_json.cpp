@@ -293,6 +293,7 @@ Result<Refund> ParseRefund(const Value& object) {
   if (const Value* metadata = r.Object("metadata")) {
     Reader m(*metadata);
     refund.reason = m.String("reason");
+    refund.intent = m.String("intent");
     if (!m.bad_field().empty()) r.Bad("metadata");
   }
   if (!r.bad_field().empty()) {

@@ -120,12 +120,16 @@ struct Refund {
   std::string payment_intent;
   std::string reason;  // metadata[reason], "" when none
   int64_t created = 0;
+  std::string intent = {};  // metadata[intent]: the key of the ledger intent that made it
 };
 
 struct RefundParams {
   std::string payment_intent;
   std::optional<int64_t> amount;  // unset: Stripe refunds what is left
   std::string reason;             // free text → metadata[reason]; "" = not sent
+  // The ledger intent's key → metadata[intent], so a refund whose caller died before
+  // recording it is found again (the reconciler); "" = not sent.
+  std::string intent = {};
 };
 
 // POST /v1/files (the files host, multipart/form-data): one dispute evidence file.

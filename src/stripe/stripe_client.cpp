@@ -201,7 +201,10 @@ Result<Refund> StripeClient::CreateRefund(const RefundParams& params,
   FormBuilder form;
   form.Add("payment_intent", params.payment_intent);
   if (params.amount) form.Add("amount", std::to_string(*params.amount));
-  if (!params.reason.empty()) form.AddMetadata({{"reason", params.reason}});
+  std::map<std::string, std::string> metadata;
+  if (!params.reason.empty()) metadata.emplace("reason", params.reason);
+  if (!params.intent.empty()) metadata.emplace("intent", params.intent);
+  if (!metadata.empty()) form.AddMetadata(metadata);
   Call call{"POST", "/v1/refunds", form.str(), idempotency_key};
   call.map_error = &MapRefundError;
   Result<HttpResponse> response = Execute(call, config_.max_retries);

@@ -427,6 +427,39 @@ def test_a_worker_killed_between_stripes_answer_and_the_record(pg_stack):
     assert len(creates) == 1  # no money moved twice
 
 
+def test_a_worker_killed_between_a_refunds_answer_and_its_record(pg_stack):
+    """The refund reached Stripe and the worker died before recording it: the refund is
+    recorded once, as the client's, and its intent finished as succeeded (it carries the
+    intent's key, so the reconciler does not guess "no effect")."""
+    stack = pg_stack
+    from test_reliability import worker_pids  # noqa: PLC0415 (shared helper)
+    hold = authorized_hold(stack, amount=25000)
+    captured = stack.api("POST", f"/api/holds/{hold['id']}/capture", {"amount_to_capture": 20000})
+    assert captured.status == 200, captured
+    rule = {"method": "POST", "path": "^/v1/refunds$", "delay_ms": 3000, "when": "after"}
+    assert stack.stripe("POST", "/_test/faults", rule).status == 200
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(stack.api, "POST", f"/api/holds/{hold['id']}/refund",
+                                  {"amount": 5000})
+            wait_until(lambda: posts(stack, "/v1/refunds"), WAIT_S, "the refund to reach Stripe")
+            for pid in worker_pids(stack):
+                os.kill(pid, signal.SIGKILL)
+            answer = pending.result()
+    finally:
+        stack.stripe("DELETE", "/_test/faults")
+    assert answer.status >= 500  # nginx: the worker died mid-request
+    wait_until(lambda: stack.sql(
+        "SELECT state FROM stripe_intents WHERE operation = 'refund' "
+        f"AND hold_id = '{hold['id']}'") == [("succeeded",)], 30,
+        "the reconciler to finish the refund's intent")
+    refunded = [e for e in events_of(stack, hold["id"])["data"] if e["type"] == "refunded"]
+    assert len(refunded) == 1 and refunded[0]["amount"] == 5000, refunded
+    assert refunded[0]["actor"] == "client:alpha", refunded
+    assert len(posts(stack, "/v1/refunds")) == 1  # no money moved twice
+    assert stack.get_hold(hold["id"]).json["amount_refunded"] == 5000
+
+
 def test_one_event_twenty_times_then_after_flush_and_restart_has_one_effect():
     """20 concurrent deliveries, then again after flush_all and a restart of every process
     (the same run folder, so the same ledger): one effect, one audit event; the trail

@@ -292,7 +292,11 @@ class FakeStripe final : public stripe::StripeApi {
     if (left <= 0 || amount > left) {
       return Fail(ErrorKind::kConflict, "refund_exceeds_captured", "too much", "amount");
     }
-    return RefundAtStripe(pi, amount, p.reason, key);
+    stripe::Refund made = RefundAtStripe(pi, amount, p.reason, key);
+    made.intent = p.intent;
+    refunds.back().intent = p.intent;
+    refund_replies_[key] = made;
+    return made;
   }
 
   // A refund made elsewhere (the Dashboard), or the one CreateRefund makes.

@@ -203,6 +203,63 @@ BOOST_AUTO_TEST_CASE(finishes_a_capture_from_stripes_state_and_records_it_once) 
   BOOST_TEST(book.ListEvents(id, "", 10)->data.size() == 2U);
 }
 
+// A refund whose worker gave up on Stripe's answer (a timeout): whether it happened is
+// told by the refund carrying the intent's key (metadata[intent]), never guessed.
+struct TimedOutRefund {
+  std::string id;
+  std::string key;  // the refund intent's
+};
+
+TimedOutRefund CapturedThenRefundTimedOut(Fixture& f) {
+  TimedOutRefund t;
+  http::Request create{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
+  auto created = holds::CreateHold(f.deps(), http::Caller{f.alpha, "", 100, "req-x"}, create);
+  t.id = (*json::ParseStrict(created.body))["id"].GetString();
+  REQUIRE_OK(f.stripe.Confirm(t.id, "pm_card_visa"));
+  http::Request capture{"POST", "/", "", {}, "{}", ""};
+  BOOST_REQUIRE_EQUAL(
+      holds::CaptureHold(f.deps(), http::Caller{f.alpha, "", 110, "req-c"}, capture, t.id).status,
+      200);
+  f.stripe.fail_next_refund = MakeError(ErrorKind::kDeadlineExceeded, "upstream_timeout", "slow");
+  http::Request refund{"POST", "/", "", {}, R"({"amount":3000})", ""};
+  BOOST_REQUIRE_EQUAL(
+      holds::RefundHold(f.deps(), http::Caller{f.alpha, "", 120, "req-r"}, refund, t.id).status,
+      504);
+  const auto pending = f.book.ListPendingIntents(1000, 10);
+  for (const auto& intent : *pending) {
+    if (intent.operation == "refund") t.key = intent.idempotency_key;
+  }
+  BOOST_REQUIRE(!t.key.empty());
+  return t;
+}
+
+BOOST_AUTO_TEST_CASE(a_refund_that_reached_stripe_is_recorded_as_its_callers_and_finished) {
+  const TimedOutRefund t = CapturedThenRefundTimedOut(*this);
+  // It did reach Stripe after all: the refund the worker sent, under its key.
+  REQUIRE_OK(stripe.CreateRefund(stripe::RefundParams{t.id, 3000, "", t.key}, t.key));
+  BOOST_TEST(ReconcileOnce(deps(), 300).intents_finished == 1);
+  const auto intent = book.FindIntent(t.key);
+  BOOST_TEST(((*intent)->state == ledger::IntentState::kSucceeded));
+  const auto trail = book.ListEvents(t.id, "", 10)->data;
+  BOOST_REQUIRE(!trail.empty());
+  BOOST_TEST(trail.back().type == "refunded");
+  BOOST_TEST((trail.back().amount == std::optional<int64_t>(3000)));
+  BOOST_TEST(trail.back().actor == "client:alpha");
+  BOOST_TEST(trail.back().request_id == "req-r");
+}
+
+BOOST_AUTO_TEST_CASE(a_refund_stripe_never_made_is_failed_and_records_nothing) {
+  const TimedOutRefund t = CapturedThenRefundTimedOut(*this);
+  stripe.RefundAtStripe(stripe.intents.at(t.id), 1000, "a Dashboard refund");  // not ours
+  BOOST_TEST(ReconcileOnce(deps(), 300).intents_finished == 1);
+  const auto intent = book.FindIntent(t.key);
+  BOOST_TEST(((*intent)->state == ledger::IntentState::kFailed));
+  const auto trail = book.ListEvents(t.id, "", 10);
+  for (const auto& e : trail->data) {
+    BOOST_TEST(!(e.type == "refunded" && e.actor == "client:alpha"));
+  }
+}
+
 // An itemized capture whose worker gave up on Stripe's answer: its claim was in the intent
 // before the POST, so the repair records it on the hold and in the captured event.
 struct ClaimedCapture {
