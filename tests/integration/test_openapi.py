@@ -213,6 +213,15 @@ class Checker:
             described = pointer(self.doc, described["$ref"])
         return described
 
+    def request(self, method, template, body):
+        """A body the service accepted must be one the description accepts."""
+        op = self.doc["paths"][template][method.lower()]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        validator = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+        assert not errors, f"{method} {template}: an accepted body fails its schema: {errors}"
+        return body
+
     def __call__(self, answer, method, template):
         described = self.response(method, template, answer.status)
         self.seen.add((method, template, answer.status))
@@ -292,14 +301,14 @@ def test_the_services_answers_match_the_description(stack, check):
 
     # The wording, then a hold confirmed server-side that cites it.
     disclosure = check(api("GET", "/api/disclosure"), "GET", "/api/disclosure").json
-    created = check(api("POST", "/api/holds", {
-        "amount": 25000, "currency": "usd", "description": "Damage deposit, flat 12",
+    create = check.request("POST", "/api/holds", {
+        "amount": 25000, "currency": "USD", "description": "Damage deposit, flat 12",
         "property_id": prop, "tenant_id": "tenant-7", "customer_email": "guest@example.com",
         "metadata": {"booking_id": "4711"}, "payment_method": "pm_card_visa",
         "stay_ends_at": iso(time.time() + 30 * 86400),
-        "disclosure": {"version": disclosure["version"],
-                       "accepted_at": iso(time.time())}},
-        headers={"Idempotency-Key": unique("oa-create")}), "POST", "/api/holds")
+        "disclosure": {"version": disclosure["version"], "accepted_at": iso(time.time())}})
+    created = check(api("POST", "/api/holds", create,
+                        headers={"Idempotency-Key": unique("oa-create")}), "POST", "/api/holds")
     assert created.status == 201
     hold = created.json
     hid = q(hold["id"])
@@ -317,16 +326,18 @@ def test_the_services_answers_match_the_description(stack, check):
     file_id = uploaded.json["id"]
     evidence = check(api("GET", f"/api/holds/{hid}/evidence"), "GET", "/api/holds/{id}/evidence")
     assert [f["id"] for f in evidence.json["data"]] == [file_id]
-    captured = check(api("POST", f"/api/holds/{hid}/capture", {
+    claim = check.request("POST", "/api/holds/{id}/capture", {
         "reason": "damage", "items": [
             {"description": "Broken lamp", "amount": 12000, "category": "damage",
              "evidence": [file_id]},
-            {"description": "Extra cleaning", "amount": 4500, "category": "cleaning"}]}),
-        "POST", "/api/holds/{id}/capture")
+            {"description": "Extra cleaning", "amount": 4500, "category": "cleaning"}]})
+    captured = check(api("POST", f"/api/holds/{hid}/capture", claim), "POST",
+                     "/api/holds/{id}/capture")
     assert captured.status == 200 and captured.json["claim"]["total"] == 16500
     assert captured.json["estimated_processing_fee"] is not None
-    refunded = check(api("POST", f"/api/holds/{hid}/refund", {"amount": 4500, "reason": "waived"}),
-                     "POST", "/api/holds/{id}/refund")
+    refund = check.request("POST", "/api/holds/{id}/refund", {"amount": 4500, "reason": "waived"})
+    refunded = check(api("POST", f"/api/holds/{hid}/refund", refund), "POST",
+                     "/api/holds/{id}/refund")
     assert refunded.status == 200 and refunded.json["amount_refunded"] == 4500
     wait_until(lambda: "refunded" in event_types(stack, hold["id"]), WAIT_S, "the refunded event")
     events = check(api("GET", f"/api/holds/{hid}/events?limit=100"), "GET",
@@ -350,10 +361,12 @@ def test_the_services_answers_match_the_description(stack, check):
                                              "property_id": prop}), "POST", "/api/holds").json
     oid = q(other["id"])
     assert stack.confirm(other["id"]).status == 200
-    check(api("POST", f"/api/holds/{oid}/reauthorize", {}), "POST", "/api/holds/{id}/reauthorize")
-    canceled = check(api("POST", f"/api/holds/{oid}/cancel",
-                         {"cancellation_reason": "requested_by_customer", "reason": "no damage"}),
-                     "POST", "/api/holds/{id}/cancel")
+    check(api("POST", f"/api/holds/{oid}/reauthorize", check.request(
+        "POST", "/api/holds/{id}/reauthorize", {})), "POST", "/api/holds/{id}/reauthorize")
+    cancel = check.request("POST", "/api/holds/{id}/cancel",
+                           {"cancellation_reason": "requested_by_customer", "reason": "no damage"})
+    canceled = check(api("POST", f"/api/holds/{oid}/cancel", cancel), "POST",
+                     "/api/holds/{id}/cancel")
     assert canceled.status == 200 and canceled.json["status"] == "canceled"
     again = check(api("POST", f"/api/holds/{oid}/cancel", {}), "POST", "/api/holds/{id}/cancel")
     assert again.status == 409
@@ -364,14 +377,27 @@ def test_the_services_answers_match_the_description(stack, check):
 
     # A scheduled hold: a SetupIntent, no PaymentIntent yet.
     later = iso(time.time() + 7 * 86400)
-    scheduled = check(api("POST", "/api/holds", {"amount": 5000, "description": "scheduled",
-                                                 "property_id": prop, "authorize_at": later}),
-                      "POST", "/api/holds").json
+    schedule = check.request("POST", "/api/holds", {
+        "amount": 5000, "description": "scheduled", "property_id": prop, "authorize_at": later,
+        "release_after": iso(time.time() + 9 * 86400), "reauthorize": True,
+        "stay_ends_at": iso(time.time() + 20 * 86400), "tier": "NEW_GUEST"})
+    scheduled = check(api("POST", "/api/holds", schedule), "POST", "/api/holds").json
     assert scheduled["status"] == "scheduled" and scheduled["setup_client_secret"]
     check(api("GET", f"/api/holds/{q(scheduled['id'])}"), "GET", "/api/holds/{id}")
     check(api("GET", f"/api/holds?status=scheduled&property_id={q(prop)}"), "GET", "/api/holds")
 
     check(api("GET", "/api/notifications?status=failed"), "GET", "/api/notifications")
+
+    # What the service refuses as a bad body, the description refuses too.
+    for template, body in (("/api/holds", {"description": "x", "ammount": 5}),
+                           ("/api/holds", {"description": "x", "amount": 250.5}),
+                           ("/api/holds", {"amount": 5000}),
+                           ("/api/holds/{id}/capture", {"items": []}),
+                           ("/api/holds/{id}/cancel", {"cancellation_reason": "bored"}),
+                           ("/api/holds/{id}/refund", {"amount": 0})):
+        op = check.doc["paths"][template]["post"]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        assert not jsonschema.Draft202012Validator(schema, resolver=check.resolver).is_valid(body)
 
     # Errors: 400, 401, 402, 403, 404, 413, 422.
     for answer, method, template in (
