@@ -19,7 +19,7 @@ readonly PACKAGES=(
   libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
   clang clang-format libclang-rt-14-dev postgresql libpq-dev
   libcairo2-dev libqpdf-dev libjpeg-dev fonts-dejavu-core poppler-utils
-  chromium chromium-driver python3-selenium
+  chromium chromium-driver python3-selenium python3-jsonschema
 )
 
 missing_packages() {
