@@ -376,8 +376,10 @@ Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, const Actor& f
   return fallback;
 }
 
-Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
-                std::string_view detail_json) {
+namespace {
+
+Status SyncHoldOnce(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor,
+                    int64_t now, std::string_view detail_json) {
   const auto& pi = record.pi;
   auto known = KnownOrImported(ledger, record, actor, now);
   if (!known) return Fail(known.error());
@@ -413,6 +415,7 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   e.type = std::string(type);
   e.status_before = before;
   e.status_after = pi.status;
+  e.if_status_unchanged = true;  // `before` was read above: nothing may have moved it since
   e.amount = EventAmount(type, pi);
   e.hold_expires_at = ExpiresAt(pi);
   // Settled by the client or the scheduler: no refused re-authorization waits any more (an
@@ -440,6 +443,19 @@ Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& a
   auto appended = ledger.AppendEvent(e);
   if (!appended) return Fail(appended.error());
   return Ok();
+}
+
+}  // namespace
+
+Status SyncHold(ledger::Ledger& ledger, const HoldRecord& record, const Actor& actor, int64_t now,
+                std::string_view detail_json) {
+  // Another transition committed between this one's read of the ledger and its write (a
+  // webhook's read of Stripe made just before a capture, written just after it) refuses the
+  // write: read the ledger again, where the terminal status now stops it.
+  for (int attempt = 1;; ++attempt) {
+    Status synced = SyncHoldOnce(ledger, record, actor, now, detail_json);
+    if (synced || synced.error().code != "hold_changed" || attempt == 3) return synced;
+  }
 }
 
 Status RecordMissingAtStripe(ledger::Ledger& ledger, const ledger::Hold& hold, int64_t now) {

@@ -242,6 +242,9 @@ Result<Event> InMemoryLedger::AppendLocked(const Event& event) {
   if (hold == holds_.end()) {
     return Fail(ErrorKind::kNotFound, "not_found", "no hold " + event.hold_id);
   }
+  if (event.if_status_unchanged && hold->second.status != event.status_before) {
+    return Conflict("hold_changed", "the hold's status changed since it was read");
+  }
   if (!event.hold_payment_intent.empty()) {
     const std::string owner = ResolveHold(event.hold_payment_intent);
     if (!owner.empty() && owner != event.hold_id) {

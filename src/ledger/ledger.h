@@ -134,6 +134,10 @@ struct Event {
   // Set: also the hold's reauthorization (a JSON object; "" clears it), in the same commit.
   // Not stored with the event.
   std::optional<std::string> hold_reauthorization;
+  // true: appended only while the hold's status is still status_before (a transition its
+  // caller read from Stripe and the ledger: another one committed meanwhile must not be
+  // undone by it) ⇒ kConflict "hold_changed" otherwise, nothing written. Not stored.
+  bool if_status_unchanged = false;
 };
 
 enum class IntentState { kPending, kSucceeded, kFailed };

@@ -227,14 +227,16 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "FROM evidence WHERE hold_id = $1 ORDER BY seq"},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     // $16: a PaymentIntent the event appends to the hold's chain ('' none); $17: the
-    // hold's new reauthorization (NULL: unchanged, '': cleared).
+    // hold's new reauthorization (NULL: unchanged, '': cleared); $18: only while the hold's
+    // status is still status_before ($7).
     {"event_append",
      "WITH s AS (UPDATE holds SET last_event_seq = last_event_seq + 1, "
      "status = coalesce(nullif($8, ''), status), "
      "expires_at = coalesce(to_timestamp($15::bigint), expires_at), "
      "reauthorization = CASE WHEN $17::text IS NULL THEN reauthorization "
      "ELSE nullif($17::text, '')::json END "
-     "WHERE id = $2 RETURNING last_event_seq), "
+     "WHERE id = $2 AND (NOT $18::boolean OR status IS NOT DISTINCT FROM nullif($7, '')) "
+     "RETURNING last_event_seq), "
      "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
      "SELECT $16, $2, (SELECT coalesce(max(position) + 1, 0) FROM hold_payment_intents "
      "WHERE hold_id = $2) FROM s WHERE $16 <> '' AND NOT EXISTS (SELECT 1 FROM "
@@ -919,13 +921,21 @@ Result<Event> PgLedger::AppendEvent(const Event& e) {
        Text(e.request_id), Text(e.status_before), Text(e.status_after), OptionalNumber(e.amount),
        Text(e.currency), Text(e.payment_intent), Text(e.stripe_request_id), Text(e.detail_json),
        Number(e.created_at), OptionalNumber(e.hold_expires_at), Text(e.hold_payment_intent),
-       e.hold_reauthorization ? Text(*e.hold_reauthorization) : PgValue()});
+       e.hold_reauthorization ? Text(*e.hold_reauthorization) : PgValue(),
+       Text(e.if_status_unchanged ? "true" : "false")});
   if (!rows) return Fail(rows.error());
-  if (rows->sqlstate == kUniqueViolation) {  // this id is recorded: a retry
-    auto stored = Run(Stmt::kEventGet, {Text(e.id)});
+  const bool nothing_written = rows->ok() && rows->rows.empty();
+  if (rows->sqlstate == kUniqueViolation || (nothing_written && e.if_status_unchanged)) {
+    auto stored = Run(Stmt::kEventGet, {Text(e.id)});  // this id is recorded: a retry
     if (!stored) return Fail(stored.error());
-    if (!stored->ok() || stored->rows.empty()) return Refused(*rows);
-    return EventFrom(stored->rows[0]);
+    if (stored->ok() && !stored->rows.empty()) return EventFrom(stored->rows[0]);
+    if (!nothing_written) return Refused(*rows);
+    auto exists = Run(Stmt::kHoldExists, {Text(e.hold_id)});
+    if (!exists) return Fail(exists.error());
+    if (exists->ok() && !exists->rows.empty()) {
+      return Fail(ErrorKind::kConflict, "hold_changed",
+                  "the hold's status changed since it was read");
+    }
   }
   if (!rows->ok()) return Refused(*rows);
   if (rows->rows.empty()) return Fail(ErrorKind::kNotFound, "not_found", "no hold " + e.hold_id);

@@ -637,6 +637,35 @@ inline void leases_due_checks_longest_waiting_first_once_per_interval(Ledger& le
   REQUIRE_ERROR(ledger.LeaseDueChecks(kNow, 300, 0));
 }
 
+// A transition read before another one committed (a webhook's stale read of Stripe, a
+// capture in between) is refused, not written over it; a repeat of a recorded one is not.
+inline void appends_a_transition_only_while_the_status_is_what_was_read(Ledger& ledger) {
+  Hold h = MakeHold("pi_cas", "alpha", kNow);
+  h.status = "requires_confirmation";
+  REQUIRE_OK(ledger.RecordHold(h));
+  Event captured = MakeEvent("evt_cas_captured", "pi_cas", "captured");
+  captured.status_before = "requires_confirmation";
+  captured.status_after = "succeeded";
+  captured.if_status_unchanged = true;
+  REQUIRE_OK(ledger.AppendEvent(captured));
+  Event stale = MakeEvent("evt_cas_authorized", "pi_cas", "authorized");
+  stale.status_before = "requires_confirmation";  // read before the capture committed
+  stale.status_after = "requires_capture";
+  stale.if_status_unchanged = true;
+  auto refused = ledger.AppendEvent(stale);
+  REQUIRE_ERROR(refused);
+  BOOST_TEST((refused.error().kind == ErrorKind::kConflict));
+  BOOST_TEST(refused.error().code == "hold_changed");
+  BOOST_TEST((*ledger.FindHold("pi_cas"))->status == "succeeded");
+  BOOST_TEST(ledger.ListEvents("pi_cas", "", 10)->data.size() == 1U);
+  auto repeat = ledger.AppendEvent(captured);  // recorded already: the stored one
+  REQUIRE_OK(repeat);
+  BOOST_TEST(repeat->seq == 1);
+  stale.if_status_unchanged = false;  // without the condition it is written as before
+  REQUIRE_OK(ledger.AppendEvent(stale));
+  BOOST_TEST((*ledger.FindHold("pi_cas"))->status == "requires_capture");
+}
+
 inline void an_event_may_set_its_holds_expiry(Ledger& ledger) {
   Hold h = MakeHold("pi_x", "alpha", kNow);
   h.expires_at.reset();
@@ -1298,6 +1327,7 @@ inline void leases_due_authorizations_in_due_order(Ledger& ledger) {
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_releases_once_until_the_lease_ends)                 \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_due_checks_longest_waiting_first_once_per_interval)     \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, an_event_may_set_its_holds_expiry)                             \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, appends_a_transition_only_while_the_status_is_what_was_read)   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, finds_an_intent_by_its_key_with_its_request)                   \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, sets_a_holds_claim_once_and_reads_it_back_as_given)            \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, sets_a_holds_disclosure_once_and_reads_it_back)                \
