@@ -206,6 +206,22 @@ def test_the_list_filters_by_property_and_by_status(stack, browser):
              and len(list_rows(browser)) == 1, "the authorized hold only")
     assert held["id"] in list_rows(browser)[0]
     assert "requires capture" in list_rows(browser)[0]
+
+    # Expiring soon: the authorization ends 7 days after it began, so within 7 days but
+    # not within 2; the one still waiting for its guest has no end and never shows.
+    css(browser, "select[name=status]")[0].send_keys("any status")
+    css(browser, "select[name=expiring]")[0].send_keys("within 7 days")
+    css(browser, "input[name=property_id]")[0].send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "expiring=168" in d.current_url
+             and "status=" not in d.current_url and len(list_rows(browser)) == 1,
+             "the hold expiring within 7 days")
+    assert held["id"] in list_rows(browser)[0]
+    css(browser, "select[name=expiring]")[0].send_keys("within 2 days")
+    css(browser, "input[name=property_id]")[0].send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "expiring=48" in d.current_url
+             and "No holds match." in text_of(browser, ".count"), "none within 2 days")
+    css(browser, "select[name=expiring]")[0].send_keys("any time")
+    css(browser, "select[name=status]")[0].send_keys("requires capture")
     shoot(browser, "holds")
     assert_nothing_persisted(browser)
 
@@ -265,6 +281,7 @@ def test_an_itemized_capture_with_an_uploaded_photo_keyboard_only(stack, browser
         {"description": "Broken bedside lamp", "amount": 12000, "category": "damage",
          "evidence": [file_id]},
         {"description": "Extra cleaning", "amount": 4500, "category": "cleaning", "evidence": []}]
+    assert f"lamp.jpg ({file_id})" in claim
     assert "evidence_added" in event_types(stack, hold_id)
     assert_accessible(browser, "a captured hold")
     shoot(browser, "hold-claim")

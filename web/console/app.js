@@ -7,7 +7,7 @@ import { decimals, money, toMinor, when } from "./format.js";
 const STATUSES = ["requires_payment_method", "requires_confirmation", "requires_action",
                   "processing", "requires_capture", "succeeded", "canceled", "scheduled"];
 const CATEGORIES = ["damage", "cleaning", "missing_item", "late_checkout", "fee", "other"];
-const SOON_HOURS = 48;
+const SOON = [["24", "24 hours"], ["48", "2 days"], ["72", "3 days"], ["168", "7 days"]];
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -152,7 +152,7 @@ function showSignIn(reason) {
 function listParams() {
   const query = new URLSearchParams(location.hash.split("?")[1] || "");
   return { property_id: query.get("property_id") || "", status: query.get("status") || "",
-           soon: query.get("soon") === "1" };
+           soon: SOON.some(([hours]) => hours === query.get("expiring")) ? query.get("expiring") : "" };
 }
 
 async function showHolds() {
@@ -161,20 +161,21 @@ async function showHolds() {
   const status = h("select", { name: "status" }, h("option", { value: "" }, "Any status"),
                    STATUSES.map((s) => h("option", { value: s, selected: s === filters.status },
                                          s.replaceAll("_", " "))));
-  const soon = h("input", { type: "checkbox", name: "soon", id: id("soon"),
-                            checked: filters.soon });
+  const soon = h("select", { name: "expiring" }, h("option", { value: "" }, "Any time"),
+                 SOON.map(([hours, label]) => h("option", { value: hours,
+                                                           selected: hours === filters.soon },
+                                                 `within ${label}`)));
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter holds" },
                  field("Property", property),
                  field("Status", status),
-                 h("div", { class: "field check" }, soon,
-                   h("label", { for: soon.id }, `Authorization expiring within ${SOON_HOURS} h`)),
+                 field("Authorization expiring", soon),
                  h("button", { type: "submit" }, "Filter"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     if (property.value.trim()) next.set("property_id", property.value.trim());
     if (status.value) next.set("status", status.value);
-    if (soon.checked) next.set("soon", "1");
+    if (soon.value) next.set("expiring", soon.value);
     const hash = `#/holds${next.toString() ? `?${next}` : ""}`;
     if (location.hash === hash) route();
     else location.hash = hash;
@@ -195,7 +196,7 @@ async function showHolds() {
   if (filters.property_id) params.property_id = filters.property_id;
   if (filters.status) params.status = filters.status;
   if (filters.soon) {
-    params.expiring_before = new Date(Date.now() + SOON_HOURS * 3600e3).toISOString()
+    params.expiring_before = new Date(Date.now() + Number(filters.soon) * 3600e3).toISOString()
       .replace(/\.\d+Z$/, "Z");
   }
   let shown = 0;
@@ -266,7 +267,11 @@ function timeline(events) {
       describeDetail(e) ? h("span", { class: "ev-detail" }, describeDetail(e)) : null)));
 }
 
-function claimView(hold) {
+function claimView(hold, files) {
+  const named = (fileId) => {
+    const file = files.find((f) => f.id === fileId);
+    return file ? `${file.filename} (${fileId})` : fileId;
+  };
   const claim = hold.claim;
   return h("section", { class: "card", id: "claim", "aria-labelledby": "claim-h" },
     h("h2", { id: "claim-h" }, "Claim"),
@@ -277,7 +282,7 @@ function claimView(hold) {
         h("td", { "data-label": "Item" }, item.description),
         h("td", { "data-label": "Category" }, item.category.replaceAll("_", " ")),
         h("td", { "data-label": "Amount", class: "num" }, money(item.amount, hold.currency)),
-        h("td", { "data-label": "Evidence" }, (item.evidence || []).join(", ") || "—")))),
+        h("td", { "data-label": "Evidence" }, (item.evidence || []).map(named).join(", ") || "—")))),
       h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: "2" }, "Total"),
                        h("td", { class: "num" }, money(claim.total, hold.currency)),
                        h("td", {}, when(claim.captured_at))))));
@@ -552,7 +557,7 @@ async function showHold(holdId) {
           ? `version ${hold.disclosure.version}, accepted ${when(hold.disclosure.accepted_at)}`
           : "none recorded"]]));
   const sections = [summary];
-  if (hold.claim) sections.push(claimView(hold));
+  if (hold.claim) sections.push(claimView(hold, files));
   if (hold.dispute) sections.push(disputeView(hold, reload));
   sections.push(evidenceView(hold, files, reload));
   if (hold.status === "requires_capture") {
