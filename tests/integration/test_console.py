@@ -19,6 +19,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ALPHA_TOKEN, unique, wait_until
 from test_disputes import captured_claim, open_dispute
+from test_notifications import (  # noqa: F401 (the fixtures, used by name)
+    created_and_captured, notify_stack, receiver, wait_for_clients)
 from test_webhooks import drain
 
 WAIT_S = 15
@@ -139,6 +141,9 @@ def authorized(stack, **fields):
     assert stack.confirm(hold["id"]).status == 200
     wait_until(lambda: stack.get_hold(hold["id"]).json["status"] == "requires_capture", WAIT_S,
                "the authorization")
+    # Its `authorized` event comes with the webhook, which may trail Stripe's answer.
+    wait_until(lambda: "authorized" in event_types(stack, hold["id"]), WAIT_S,
+               "the authorized event")
     return hold
 
 
@@ -372,13 +377,29 @@ def test_the_guest_link_button(stack, browser):
 
 # ---------------------------------------------------------------- notifications
 
-def test_failed_notifications_page(stack, browser):
-    """The shared stack has no notification endpoint configured, so alpha has none that
-    failed: the page shows the API's (empty) answer. test_notifications covers the list."""
+def test_no_failed_notifications(stack, browser):
+    """The shared stack has no notification endpoint: the page says there are none."""
     signed_in(browser, stack, "#/notifications")
     wait_for(browser, lambda d: heading(browser) == "Failed notifications", "the page")
     wait_for(browser, lambda d: "No failed notifications." in text_of(browser, ".count"),
              "the API's answer")
+    assert_accessible(browser, "no failed notifications")
+
+
+def test_failed_notifications_are_listed(notify_stack, receiver, browser):
+    """A stack whose client endpoint (test_notifications' receiver) answers 500."""
+    wait_for_clients(notify_stack)
+    receiver.status = 500
+    try:
+        hold = created_and_captured(notify_stack)
+        assert notify_stack.run_jobs()["notifications_failed"] >= 1
+    finally:
+        receiver.status = 200
+    signed_in(browser, notify_stack, "#/notifications")
+    wait_for(browser, lambda d: hold["id"] in text_of(browser, "table.notifications"),
+             "the hold's failed notification")
+    row = [r.text for r in css(browser, "table.notifications tbody tr") if hold["id"] in r.text][0]
+    assert "hold.created" in row and "retrying" in row and "HTTP 500" in row, row
     assert_accessible(browser, "failed notifications")
     shoot(browser, "notifications")
     assert_nothing_persisted(browser)
