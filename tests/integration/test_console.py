@@ -187,6 +187,22 @@ def test_sign_in_keeps_the_token_in_the_session_only(stack, browser):
     assert_nothing_persisted(browser)
 
 
+def test_money_is_shown_per_currency_from_minor_units(stack, browser):
+    """format.js, the console's own module, as the pages use it (JPY has no minor unit)."""
+    browser.driver.get(console_url(stack))
+    shown = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('./format.js').then(f => done({"
+        " money: [[25000, 'usd'], [30, 'gbp'], [12345, 'eur'], [5000, 'jpy'], [199, 'cad']]"
+        "   .map(([m, c]) => f.money(m, c)),"
+        " minor: [['120.5', 'usd'], ['1,200.00', 'usd'], ['.5', 'usd'], ['5000', 'jpy'],"
+        "         ['50.5', 'jpy'], ['120.505', 'usd'], ['abc', 'usd'], ['', 'usd']]"
+        "   .map(([t, c]) => f.toMinor(t, c))}))"
+        ".catch(e => done({error: String(e)}));")
+    assert shown == {"money": ["$250.00", "£0.30", "€123.45", "¥5,000", "CA$1.99"],
+                     "minor": [12050, 120000, 50, 5000, None, None, None, None]}, shown
+
+
 # ---------------------------------------------------------------- the list
 
 def test_the_list_filters_by_property_and_by_status(stack, browser):

@@ -17,11 +17,11 @@ export function money(minor, currency) {
 // "120.5" in usd -> 12050; "5000" in jpy -> 5000. null when it is not an amount.
 export function toMinor(text, currency) {
   const digits = decimals(currency);
-  const match = /^\s*(\d+)(?:\.(\d*))?\s*$/.exec(text.replace(/,/g, ""));
-  if (!match) return null;
+  const match = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(text.replace(/,/g, ""));
+  if (!match || !(match[1] || match[2])) return null;
   const fraction = match[2] || "";
   if (fraction.length > digits) return null;
-  const minor = Number(match[1]) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
+  const minor = Number(match[1] || "0") * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
   return Number.isSafeInteger(minor) ? minor : null;
 }
 
