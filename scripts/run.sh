@@ -523,6 +523,7 @@ main() {
   start_nginx
   wait_ready
   log "HTTPS https://127.0.0.1:$HTTPS_PORT (self-signed, CA: $TLS_DIR/cert.pem); logs in $RUN_DIR/*.log; Ctrl-C stops"
+  log "operator console: http://127.0.0.1:$HTTP_PORT/console/ (sign in with a client token)"
   printf 'READY http://127.0.0.1:%s\n' "$HTTP_PORT"
   supervise
 }
