@@ -38,9 +38,9 @@ http::Response NoSuchHold() {
 }
 
 bool TokenShaped(std::string_view token) {
-  return token.size() == 2 * kTokenBytes &&
-         std::all_of(token.begin(), token.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return token.size() == 2 * kTokenBytes && std::all_of(token.begin(), token.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 // The hold a live link names, or the answer to give instead (404, or the ledger's error).
@@ -131,8 +131,8 @@ http::Response GetGuestHold(const http::Deps& deps, std::string_view token, int6
   const ledger::Hold& hold = *linked.hold;
   const auto currency = claims::ParseCurrency(hold.currency);
   if (!currency) {
-    return http::ErrorResponse(MakeError(ErrorKind::kInternal, "internal_error",
-                                         "The hold's currency is not supported"));
+    return http::ErrorResponse(
+        MakeError(ErrorKind::kInternal, "internal_error", "The hold's currency is not supported"));
   }
   std::string status = hold.status;
   std::string description;
@@ -177,8 +177,8 @@ http::Response GetGuestHold(const http::Deps& deps, std::string_view token, int6
   json::Key(w, "version");
   json::String(w, disclosure.version);
   json::Key(w, "text");
-  json::String(w, claims::RenderDisclosureText(disclosure, hold.amount, *currency,
-                                               hold.property_id));
+  json::String(w,
+               claims::RenderDisclosureText(disclosure, hold.amount, *currency, hold.property_id));
   w.EndObject();
   json::Key(w, "client_secret");
   json::StringOrNull(w, client_secret);
@@ -208,10 +208,10 @@ http::Response AcceptGuestDisclosure(const http::Deps& deps, const http::Request
   }
   const auto& current = claims::CurrentDisclosure();
   if (*version != current.version) {
-    return http::ErrorResponse(
-        MakeError(ErrorKind::kConflict, "disclosure_outdated",
-                  "The disclosure has changed to version " + std::string(current.version) +
-                      "; show the guest the current text"));
+    return http::ErrorResponse(MakeError(ErrorKind::kConflict, "disclosure_outdated",
+                                         "The disclosure has changed to version " +
+                                             std::string(current.version) +
+                                             "; show the guest the current text"));
   }
   // The hold's `disclosure` keeps its shape ({"version", "accepted_at"}) and is set once;
   // the user agent goes with the audit event.

@@ -149,7 +149,8 @@ def test_unknown_tampered_and_expired_links_are_404(stack):
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
     csp = page.headers["Content-Security-Policy"]
-    assert "script-src 'self' https://js.stripe.com;" in csp and "unsafe-inline" not in csp
+    assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com;" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
 
 
 def test_the_token_stays_out_of_the_access_log(stack):

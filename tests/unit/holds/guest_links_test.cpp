@@ -20,9 +20,7 @@ struct Fixture : testing::PortsFixture {
     config.public_url = "https://pay.example.com";
     config.stripe_publishable_key = "pk_test_sandbox";
   }
-  http::Caller as(const config::ClientToken& c) {
-    return http::Caller{c, {}, now, "req-guest"};
-  }
+  http::Caller as(const config::ClientToken& c) { return http::Caller{c, {}, now, "req-guest"}; }
   static http::Request Post(std::string body) {
     http::Request r;
     r.method = "POST";
@@ -101,8 +99,8 @@ BOOST_AUTO_TEST_CASE(unknown_tampered_and_malformed_tokens_are_not_found) {
   const std::string token = Link(Created());
   std::string tampered = token;
   tampered[0] = tampered[0] == 'a' ? 'b' : 'a';
-  for (const std::string& bad : {tampered, token.substr(1), std::string("../../etc"),
-                                 std::string(64, 'A'), std::string()}) {
+  for (const std::string& bad :
+       {tampered, token.substr(1), std::string("../../etc"), std::string(64, 'A'), std::string()}) {
     BOOST_TEST(GetGuestHold(deps(), bad, now).status == 404);
     BOOST_TEST(ServeGuestPage(deps(), bad, now).status == 404);
   }
