@@ -158,9 +158,11 @@ def test_the_token_stays_out_of_the_access_log(stack):
     token = token_of(make_link(stack, hold["id"]))
     assert guest(stack, "GET", f"/pay/{token}/hold").status == 200
     assert guest(stack, "GET", f"/pay/{token}").status == 200
+    assert guest(stack, "GET", "/pay/assets/pay.css").status == 200
     log = (stack.run_dir / "access.log").read_text()
     assert token not in log
-    assert '"uri":"/pay/-/hold"' in log
+    assert '"uri":"/pay/-/hold"' in log and '"uri":"/pay/-"' in log
+    assert '"uri":"/pay/assets/pay.css"' in log  # the page's own files are named as they are
 
 
 def test_a_scheduled_holds_link_carries_the_setup_client_secret(stack):
