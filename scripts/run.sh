@@ -68,6 +68,9 @@ load_settings() {
   TLS_DIR="$RUN_DIR/tls"
   PG_PORT="${CHITTYCHARGE_PG_PORT:-15432}"
   PG_DIR="$RUN_DIR/pg" # the socket directory; the cluster's data is in $PG_DIR/data
+  # Guest links start with it (CONTRACT.md Part 3): this stack's HTTPS port by default.
+  export CHITTYCHARGE_PUBLIC_URL="${CHITTYCHARGE_PUBLIC_URL:-https://127.0.0.1:$HTTPS_PORT}"
+  STRIPE_JS_URL="https://js.stripe.com/v3/"  # the Stripe double's stand-in in sandbox mode
   PG_BIN="${CHITTYCHARGE_PG_BIN:-/usr/lib/postgresql/15/bin}"
   PG_USER="${CHITTYCHARGE_PG_USER:-postgres}"
   MIGRATE="${CHITTYCHARGE_MIGRATE:-$(dirname "$WORKER")/chittycharge-migrate}"
@@ -372,6 +375,9 @@ start_sandbox() {
       --webhook-url "http://127.0.0.1:$HTTP_PORT/webhook" \
       --webhook-secret "${STRIPE_WEBHOOK_SECRET%%,*}" "${extra[@]}"
     export STRIPE_API_BASE="https://127.0.0.1:$STRIPE_DOUBLE_PORT"
+    # The guest page's Stripe.js: the double's stand-in, through nginx (same origin).
+    STRIPE_JS_URL="/stripe-sandbox/v3/"
+    export STRIPE_PUBLISHABLE_KEY="${STRIPE_PUBLISHABLE_KEY:-pk_test_sandbox}"
     use_sandbox_ca
   fi
   if [[ -z ${CHITTY_ID_URL:-} ]]; then
@@ -429,6 +435,8 @@ render_nginx_conf() {
     -D "USER_DIRECTIVE=$user_directive" \
     -D "RUN_DIR=$RUN_DIR" \
     -D "WEB_ROOT=$REPO/web" \
+    -D "STRIPE_JS_URL=$STRIPE_JS_URL" \
+    -D "STRIPE_SANDBOX_BASE=https://127.0.0.1:$STRIPE_DOUBLE_PORT" \
     -D "SOCKET=$SOCKET" \
     -D "HTTP_PORT=$HTTP_PORT" \
     -D "HTTPS_PORT=$HTTPS_PORT" \
@@ -524,6 +532,7 @@ main() {
   wait_ready
   log "HTTPS https://127.0.0.1:$HTTPS_PORT (self-signed, CA: $TLS_DIR/cert.pem); logs in $RUN_DIR/*.log; Ctrl-C stops"
   log "operator console: http://127.0.0.1:$HTTP_PORT/console/ (sign in with a client token)"
+  log "guest page: POST /api/holds/<id>/guest_link answers a link $CHITTYCHARGE_PUBLIC_URL/pay/<token> (docs/guest-page.md)"
   printf 'READY http://127.0.0.1:%s\n' "$HTTP_PORT"
   supervise
 }

@@ -115,6 +115,7 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
         ReadInt(getenv, "CHITTYCHARGE_JOBS_INTERVAL_S", 1, 86400, &c->jobs_interval_s),
         ReadInt(getenv, "RECONCILE_RATE_PER_S", 1, 1000, &c->reconcile_rate_per_s),
         ReadInt(getenv, "REAUTH_MARGIN_H", 1, 96, &c->reauth_margin_h),
+        ReadInt(getenv, "GUEST_LINK_TTL_H", 1, 720, &c->guest_link_ttl_h),
         ReadInt(getenv, "CHITTYCHARGE_DB_CONNECTIONS", 1, 64, &c->db_connections)}) {
     if (!status) return status;
   }
@@ -122,6 +123,25 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
   c->stripe_timeout_ms = static_cast<long>(stripe_timeout);     // NOLINT(google-runtime-int)
   c->chitty_id_timeout_ms = static_cast<long>(chitty_timeout);  // NOLINT(google-runtime-int)
   return Ok();
+}
+
+// CHITTYCHARGE_PUBLIC_URL: scheme and host[:port] only; the reason when not.
+std::optional<std::string> BadPublicUrl(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return "must be an http(s):// URL";
+  }
+  if (rest.empty()) return "needs a host";
+  for (char ch : rest) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '-' ||
+                    ch == ':' || ch == '[' || ch == ']';
+    if (!ok) return "is scheme://host[:port] only (no path, query or credentials)";
+  }
+  return std::nullopt;
 }
 
 Status Validate(const Config& c) {
@@ -145,6 +165,17 @@ Status Validate(const Config& c) {
   }
   if (!c.chitty_id_url.starts_with("https://") && !c.chitty_id_url.starts_with("http://")) {
     return Bad("CHITTY_ID_URL", "must be an http(s):// URL");
+  }
+  if (auto bad = BadPublicUrl(c.public_url)) return Bad("CHITTYCHARGE_PUBLIC_URL", *bad);
+  if (!c.stripe_publishable_key.empty()) {
+    const bool pk_live = c.stripe_publishable_key.starts_with("pk_live_");
+    if (!pk_live && !c.stripe_publishable_key.starts_with("pk_test_")) {
+      return Bad("STRIPE_PUBLISHABLE_KEY", "must start with pk_test_ or pk_live_");
+    }
+    if (pk_live != live) {
+      return Bad("STRIPE_PUBLISHABLE_KEY",
+                 "must be of the same mode (test/live) as STRIPE_SECRET_KEY");
+    }
   }
   if (auto servers = store::ParseServerList(c.memcached_servers); !servers) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_config", servers.error().message,
@@ -331,6 +362,8 @@ Result<Config> Load(const Getenv& getenv) {
     c.stripe_files_base = c.stripe_api_base;
   }
   ReadString(getenv, "CHITTY_ID_URL", &c.chitty_id_url);
+  ReadString(getenv, "CHITTYCHARGE_PUBLIC_URL", &c.public_url);
+  ReadString(getenv, "STRIPE_PUBLISHABLE_KEY", &c.stripe_publishable_key);
   ReadString(getenv, "CHITTY_ID_TOKEN", &c.chitty_id_token);
   ReadString(getenv, "MEMCACHED_SERVERS", &c.memcached_servers);
   ReadString(getenv, "DATABASE_URL", &c.database_url);
@@ -343,6 +376,7 @@ Result<Config> Load(const Getenv& getenv) {
   while (c.stripe_api_base.ends_with('/')) c.stripe_api_base.pop_back();
   while (c.stripe_files_base.ends_with('/')) c.stripe_files_base.pop_back();
   while (c.chitty_id_url.ends_with('/')) c.chitty_id_url.pop_back();
+  while (c.public_url.ends_with('/')) c.public_url.pop_back();
   if (const char* v = getenv("STRIPE_WEBHOOK_SECRET"); v != nullptr) {
     for (auto s : Split(v, ',')) {
       if (!Trim(s).empty()) c.webhook_secrets.emplace_back(Trim(s));

@@ -74,6 +74,13 @@ struct Config {
   // that sign them (secrets; the first one first, every one signs while rotating).
   std::vector<ClientWebhook> client_webhooks;  // CHITTYCHARGE_CLIENT_WEBHOOKS
   std::vector<std::string> notify_secrets;     // CHITTYCHARGE_NOTIFY_SECRET
+  // The faces (CONTRACT.md Part 3). CHITTYCHARGE_PUBLIC_URL: the base URL guests and
+  // operators reach (guest links start with it; http(s)://, no path, no trailing slash).
+  std::string public_url = "https://127.0.0.1:8443";
+  // STRIPE_PUBLISHABLE_KEY: for Stripe.js on the guest page (pk_test_… / pk_live_…, the
+  // same mode as STRIPE_SECRET_KEY); "" ⇒ the page cannot take a card.
+  std::string stripe_publishable_key;
+  int64_t guest_link_ttl_h = 72;     // GUEST_LINK_TTL_H (1..720): how long a guest link works
   std::vector<std::string> notices;  // start-up warnings (a deprecated name in use), for the log
 };
 

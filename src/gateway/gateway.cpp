@@ -82,6 +82,9 @@ http::Response Gateway::Dispatch(const http::Request& request, const http::Deps&
                                                      "/metrics is served to loopback only"));
       break;
     case Access::kClient: response = ForClient(exchange, route, outcome); break;
+    // The link's token is the credential, checked by the handler against the ledger;
+    // nginx limits these per IP (cc_api zone).
+    case Access::kGuestLink: response = route.handler(exchange); break;
   }
   outcome->note = std::move(exchange.note);
   return response;

@@ -54,6 +54,15 @@ http::Response GetDisclosure(Exchange& /*x*/) {
   return http::Json(200, claims::RenderDisclosureJson(current.version, current.text));
 }
 
+http::Response CreateGuestLink(Exchange& x) {
+  return holds::CreateGuestLink(x.deps, *x.caller, x.id);
+}
+http::Response ServeGuestPage(Exchange& x) { return holds::ServeGuestPage(x.deps, x.id, x.now); }
+http::Response GetGuestHold(Exchange& x) { return holds::GetGuestHold(x.deps, x.id, x.now); }
+http::Response AcceptGuestDisclosure(Exchange& x) {
+  return holds::AcceptGuestDisclosure(x.deps, x.request, x.id, x.now, x.request_id);
+}
+
 http::Response ListNotifications(Exchange& x) {
   return notify::ListNotifications(x.deps, *x.caller, x.request);
 }
@@ -95,8 +104,13 @@ constexpr std::array kRoutes{
           claims::kMaxEvidenceBytes},
     Route{{"GET", "/api/holds/:id/evidence"}, Access::kClient, &ListEvidence},
     Route{{"POST", "/api/holds/:id/dispute/submit"}, Access::kClient, &SubmitDispute},
+    Route{{"POST", "/api/holds/:id/guest_link"}, Access::kClient, &CreateGuestLink},
     Route{{"GET", "/api/disclosure"}, Access::kClient, &GetDisclosure},
     Route{{"GET", "/api/notifications"}, Access::kClient, &ListNotifications},
+    // The guest page (docs/guest-page.md): the path's token is the credential.
+    Route{{"GET", "/pay/:id"}, Access::kGuestLink, &ServeGuestPage},
+    Route{{"GET", "/pay/:id/hold"}, Access::kGuestLink, &GetGuestHold},
+    Route{{"POST", "/pay/:id/accept"}, Access::kGuestLink, &AcceptGuestDisclosure},
 };
 static_assert(kRoutes.size() <= metrics::Metrics::kMaxRoutes);
 

@@ -24,9 +24,10 @@
 namespace cc::gateway {
 
 enum class Access {
-  kPublic,    // anyone (nginx applies its per-IP limits)
-  kLoopback,  // loopback peers only
-  kClient,    // a client token: authenticated, rate-limited, Idempotency-Key honoured
+  kPublic,     // anyone (nginx applies its per-IP limits)
+  kLoopback,   // loopback peers only
+  kClient,     // a client token: authenticated, rate-limited, Idempotency-Key honoured
+  kGuestLink,  // a guest link's token in the path (:id): the handler checks it; no client token
 };
 
 // One request on its way through its route's handler.

@@ -41,4 +41,25 @@ http::Response ListEvidence(const http::Deps& deps, const http::Caller& caller,
 http::Response SubmitDispute(const http::Deps& deps, const http::Caller& caller,
                              const http::Request& request, std::string_view id);
 
+// Guest links (CONTRACT.md Part 3, "Guest links"; docs/guest-page.md). The link's token is
+// the guest routes' only credential; unknown, malformed and expired tokens are 404 not_found.
+//
+// POST /api/holds/:id/guest_link (the hold's owner): 201 {"url", "hold_id", "expires_at"};
+// the token's SHA-256 is recorded, the token itself only returned.
+http::Response CreateGuestLink(const http::Deps& deps, const http::Caller& caller,
+                               std::string_view id);
+// GET /pay/:token: the page. A live link ⇒ 200 with X-Accel-Redirect to kGuestPageFile (nginx
+// serves the static page); else 404 (nginx shows its "link expired or invalid" page).
+inline constexpr std::string_view kGuestPageFile = "/pay/.page/index.html";
+http::Response ServeGuestPage(const http::Deps& deps, std::string_view token, int64_t now);
+// GET /pay/:token/hold: what the page shows and confirms (the contract's fields).
+http::Response GetGuestHold(const http::Deps& deps, std::string_view token, int64_t now);
+// POST /pay/:token/accept {"disclosure_version"}: the current version ⇒ the hold's
+// `disclosure` (set once) and its `disclosure_accepted` event (actor guest, the user agent
+// in its detail), then 200 {"hold_id", "disclosure"}; another version ⇒ 409
+// disclosure_outdated.
+http::Response AcceptGuestDisclosure(const http::Deps& deps, const http::Request& request,
+                                     std::string_view token, int64_t now,
+                                     std::string_view request_id);
+
 }  // namespace cc::holds

@@ -54,6 +54,14 @@ class FaultyLedger final : public Ledger {
     if (Fails()) return Down();
     return target_.ListEvidence(hold_id);
   }
+  Result<bool> RecordGuestLink(const GuestLink& link) override {
+    if (Fails()) return Down();
+    return target_.RecordGuestLink(link);
+  }
+  Result<std::optional<GuestLink>> FindGuestLink(std::string_view token_sha256) override {
+    if (Fails()) return Down();
+    return target_.FindGuestLink(token_sha256);
+  }
   Result<Event> AppendEvent(const Event& event) override {
     if (Fails()) return Down();
     return target_.AppendEvent(event);

@@ -151,6 +151,24 @@ Result<std::vector<Evidence>> InMemoryLedger::ListEvidence(std::string_view hold
   return out;
 }
 
+Result<bool> InMemoryLedger::RecordGuestLink(const GuestLink& link) {
+  if (auto ok = ValidateGuestLink(link); !ok) return Fail(ok.error());
+  std::lock_guard lock(mu_);
+  if (guest_links_.contains(link.token_sha256)) return false;
+  if (!holds_.contains(link.hold_id)) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + link.hold_id);
+  }
+  guest_links_.emplace(link.token_sha256, link);
+  return true;
+}
+
+Result<std::optional<GuestLink>> InMemoryLedger::FindGuestLink(std::string_view token_sha256) {
+  std::lock_guard lock(mu_);
+  const auto found = guest_links_.find(token_sha256);
+  if (found == guest_links_.end()) return std::optional<GuestLink>();
+  return std::optional<GuestLink>(found->second);
+}
+
 Result<bool> InMemoryLedger::RecordDispute(std::string_view hold_id, const Dispute& dispute) {
   if (auto ok = ValidateDispute(dispute); !ok) return Fail(ok.error());
   std::lock_guard lock(mu_);

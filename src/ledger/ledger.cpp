@@ -34,7 +34,7 @@ bool IsHexDigest(std::string_view d) {
          });
 }
 
-constexpr std::array<std::string_view, 18> kEventTypes = {"created",
+constexpr std::array<std::string_view, 19> kEventTypes = {"created",
                                                           "scheduled",
                                                           "authorized",
                                                           "authorization_failed",
@@ -46,6 +46,7 @@ constexpr std::array<std::string_view, 18> kEventTypes = {"created",
                                                           "reauthorization_failed",
                                                           "refunded",
                                                           "evidence_added",
+                                                          "disclosure_accepted",
                                                           "dispute_opened",
                                                           "dispute_evidence_staged",
                                                           "dispute_submitted",
@@ -204,6 +205,20 @@ Status ValidateEvidence(const Evidence& e, const Event& added) {
   if (e.created_at <= 0) return Invalid("evidence needs its time", "created_at");
   if (added.hold_id != e.hold_id) return Invalid("the event is of another hold", "hold_id");
   return ValidateEvent(added);
+}
+
+Status ValidateGuestLink(const GuestLink& link) {
+  const bool hash_ok = link.token_sha256.size() == 64 &&
+                       std::all_of(link.token_sha256.begin(), link.token_sha256.end(), [](char c) {
+                         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                       });
+  if (!hash_ok) return Invalid("a guest link keeps its token's SHA-256 (hex)", "token_sha256");
+  if (link.hold_id.empty()) return Invalid("a guest link belongs to a hold", "hold_id");
+  if (link.created_at <= 0) return Invalid("a guest link needs its time", "created_at");
+  if (link.expires_at <= link.created_at) {
+    return Invalid("a guest link expires after it is made", "expires_at");
+  }
+  return Ok();
 }
 
 Status ValidateDispute(const Dispute& d) {

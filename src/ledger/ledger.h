@@ -109,6 +109,17 @@ struct Evidence {
   bool operator==(const Evidence&) const = default;
 };
 
+// A guest link of a hold (CONTRACT.md "Guest links"): the SHA-256 of its token (64 lower-case
+// hex digits; the token itself is never stored), the hold (its own id), and its life.
+struct GuestLink {
+  std::string token_sha256;
+  std::string hold_id;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // > created_at
+
+  bool operator==(const GuestLink&) const = default;
+};
+
 struct Event {
   std::string id;  // evt_…, the service's own; chosen by the caller, unique
   std::string hold_id;
@@ -271,6 +282,13 @@ class Ledger {
   // The hold's evidence files (its own id) in the order they were recorded; [] for a hold
   // without any or an unknown hold.
   virtual Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) = 0;
+  // A guest link. true: recorded; false: a link with this token_sha256 is recorded
+  // (unchanged). kNotFound for an unknown hold (its own id); kInvalidArgument for a
+  // malformed link (ValidateGuestLink).
+  virtual Result<bool> RecordGuestLink(const GuestLink& link) = 0;
+  // The link whose token hashes to `token_sha256`, expired or not (the caller compares
+  // expires_at with its clock); nullopt: none.
+  virtual Result<std::optional<GuestLink>> FindGuestLink(std::string_view token_sha256) = 0;
   // Stripe's facts of the hold's dispute (id, status, reason, amount, evidence_due_by; the
   // rest of `dispute` is ignored). true: changed; false: already so. Another dispute id
   // replaces the dispute (its marks start over). kNotFound for an unknown hold id (the
@@ -379,6 +397,8 @@ Status ValidateHoldFilter(const HoldFilter& filter);
 Status ValidateClaim(std::string_view claim_json);            // a JSON object
 Status ValidateDisclosure(std::string_view disclosure_json);  // a JSON object
 Status ValidateEvidence(const Evidence& evidence, const Event& added);
+// token_sha256 of 64 lower-case hex digits, a hold id, created_at > 0, expires_at > created_at.
+Status ValidateGuestLink(const GuestLink& link);
 Status ValidateClaim(std::string_view claim_json);  // a JSON object
 // id du_…/dp_… of [A-Za-z0-9_], status and reason 1..64 of [a-z_], amount >= 0.
 Status ValidateDispute(const Dispute& dispute);

@@ -30,6 +30,8 @@ enum class pg::Stmt {
   kHoldExists,
   kEvidenceRecord,
   kEvidenceList,
+  kGuestLinkRecord,
+  kGuestLinkFind,
   kEventAppend,
   kEventGet,
   kEventCursor,
@@ -225,6 +227,16 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
     {"evidence_list",
      "SELECT id, hold_id, filename, size, type, extract(epoch FROM created_at)::bigint "
      "FROM evidence WHERE hold_id = $1 ORDER BY seq"},
+    // guest_links (0013_guest_links.sql): the token's SHA-256 only.
+    {"guest_link_record",
+     "WITH h AS (SELECT id FROM holds WHERE id = $2), "
+     "g AS (INSERT INTO guest_links (token_sha256, hold_id, created_at, expires_at) "
+     "SELECT $1, h.id, to_timestamp($3::bigint), to_timestamp($4::bigint) FROM h "
+     "ON CONFLICT (token_sha256) DO NOTHING RETURNING 1) "
+     "SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM g)"},
+    {"guest_link_find",
+     "SELECT token_sha256, hold_id, extract(epoch FROM created_at)::bigint, "
+     "extract(epoch FROM expires_at)::bigint FROM guest_links WHERE token_sha256 = $1"},
     // audit_events (its seq comes from holds.last_event_seq, under the hold's row lock)
     // $16: a PaymentIntent the event appends to the hold's chain ('' none); $17: the
     // hold's new reauthorization (NULL: unchanged, '': cleared); $18: only while the hold's
@@ -860,6 +872,33 @@ Result<std::vector<Evidence>> PgLedger::ListEvidence(std::string_view hold_id) {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+Result<bool> PgLedger::RecordGuestLink(const GuestLink& link) {
+  if (auto ok = ValidateGuestLink(link); !ok) return Fail(ok.error());
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kGuestLinkRecord, {Text(link.token_sha256), Text(link.hold_id),
+                                           Number(link.created_at), Number(link.expires_at)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  const auto& counts = rows->rows.at(0);
+  if (Int(counts.at(0)) == 0) {
+    return Fail(ErrorKind::kNotFound, "not_found", "no hold " + link.hold_id);
+  }
+  return Int(counts.at(1)) > 0;
+}
+
+Result<std::optional<GuestLink>> PgLedger::FindGuestLink(std::string_view token_sha256) {
+  const Call call(busy_);
+  if (!call.owner()) return Busy();
+  auto rows = Run(Stmt::kGuestLinkFind, {Text(token_sha256)});
+  if (!rows) return Fail(rows.error());
+  if (!rows->ok()) return Refused(*rows);
+  if (rows->rows.empty()) return std::optional<GuestLink>();
+  const auto& r = rows->rows.at(0);
+  return std::optional<GuestLink>(
+      GuestLink{Str(r.at(0)), Str(r.at(1)), Int(r.at(2)), Int(r.at(3))});
 }
 
 Result<bool> PgLedger::RecordDispute(std::string_view hold_id, const Dispute& d) {

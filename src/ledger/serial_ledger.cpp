@@ -106,6 +106,14 @@ Result<std::vector<Hold>> SerialLedger::LeaseDueAuthorizations(int64_t now, int6
   return Serially(
       [&](Ledger& l) { return l.LeaseDueAuthorizations(now, margin_s, lease_s, limit); });
 }
+Result<bool> SerialLedger::RecordGuestLink(const GuestLink& link) {
+  return Serially([&](Ledger& l) { return l.RecordGuestLink(link); });
+}
+
+Result<std::optional<GuestLink>> SerialLedger::FindGuestLink(std::string_view token_sha256) {
+  return Serially([&](Ledger& l) { return l.FindGuestLink(token_sha256); });
+}
+
 Result<bool> SerialLedger::RecordDispute(std::string_view hold_id, const Dispute& dispute) {
   return Serially([&](Ledger& l) { return l.RecordDispute(hold_id, dispute); });
 }

@@ -60,6 +60,8 @@ class SerialLedger final : public Ledger {
                                  std::string_view disclosure_json) override;
   Result<bool> RecordEvidence(const Evidence& evidence, const Event& added) override;
   Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override;
+  Result<bool> RecordGuestLink(const GuestLink& link) override;
+  Result<std::optional<GuestLink>> FindGuestLink(std::string_view token_sha256) override;
   Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) override;
   Result<std::vector<Hold>> LeaseDueDisputes(int64_t now, int64_t lease_s, int limit) override;
   Result<bool> MarkDispute(std::string_view hold_id, std::string_view dispute_id, DisputeMark mark,

@@ -20,6 +20,7 @@ thread (stripe_webhooks.EventHub).
 import base64
 import dataclasses
 import json
+import os
 import re
 import sys
 import threading
@@ -52,6 +53,28 @@ UNRECOGNIZED_URL = ("Unrecognized request URL ({method}: {path}). Please see "
 NOT_FORM_ENCODED = ("Invalid request (check that your POST content type is "
                     "application/x-www-form-urlencoded). If you have any questions, we can help "
                     "at https://support.stripe.com/.")
+
+
+# ================================================================== Stripe.js
+STRIPE_JS_PATHS = ("/v3", "/v3/")
+STRIPE_JS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stripe_js_standin.js")
+FORWARDED_PREFIX = re.compile(r"^(/[A-Za-z0-9._-]+)*$")
+
+
+def stripe_js(request):
+    """GET /v3/: the Stripe.js stand-in (stripe_js_standin.js), its /v1 calls aimed back at
+    this double: under X-Forwarded-Prefix when a proxy (the local nginx, same origin as the
+    page) forwards it, else at this double's own origin."""
+    prefix = request.header("X-Forwarded-Prefix") or ""
+    if prefix and FORWARDED_PREFIX.match(prefix):
+        base = prefix
+    else:
+        host = request.header("Host") or "127.0.0.1"
+        base = "https://" + re.sub(r"[^A-Za-z0-9.:\[\]-]", "", host)
+    with open(STRIPE_JS_FILE, encoding="utf-8") as f:
+        body = f.read().replace("@@API_BASE@@", base)
+    return Response(200, body.encode(), [("Content-Type", "text/javascript; charset=utf-8"),
+                                         ("Cache-Control", "no-cache")])
 
 
 # ================================================================== auth
@@ -390,6 +413,8 @@ class StripeApp:
     def __call__(self, request):
         if request.path.startswith("/_test/"):
             return self._control(request)
+        if request.method == "GET" and request.path in STRIPE_JS_PATHS:
+            return stripe_js(request)
         return self._api(request)
 
     def _emit(self, event_type, obj, ctx):

@@ -50,6 +50,38 @@ BOOST_AUTO_TEST_CASE(reauth_margin_defaults_to_a_day_and_stays_under_visas_windo
   }
 }
 
+BOOST_AUTO_TEST_CASE(the_faces_public_url_publishable_key_and_guest_link_ttl) {
+  auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}});
+  REQUIRE_OK(c);
+  BOOST_TEST(c->public_url == "https://127.0.0.1:8443");
+  BOOST_TEST(c->stripe_publishable_key.empty());
+  BOOST_TEST(c->guest_link_ttl_h == 72);
+  auto set = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
+                       {"CHITTY_ID_TOKEN", "t"},
+                       {"CHITTYCHARGE_PUBLIC_URL", "https://pay.example.com/"},
+                       {"STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"},
+                       {"GUEST_LINK_TTL_H", "24"}});
+  REQUIRE_OK(set);
+  BOOST_TEST(set->public_url == "https://pay.example.com");  // the trailing slash dropped
+  BOOST_TEST(set->stripe_publishable_key == "pk_test_sandbox");
+  BOOST_TEST(set->guest_link_ttl_h == 24);
+  const std::vector<std::pair<std::string, std::string>> refused_env = {
+      {"CHITTYCHARGE_PUBLIC_URL", "ftp://x"},
+      {"CHITTYCHARGE_PUBLIC_URL", "https://x.example/pay"},
+      {"CHITTYCHARGE_PUBLIC_URL", "https://user@x.example"},
+      {"STRIPE_PUBLISHABLE_KEY", "sk_test_x"},
+      {"STRIPE_PUBLISHABLE_KEY", "pk_live_x"},  // with a test secret key
+      {"GUEST_LINK_TTL_H", "0"},
+      {"GUEST_LINK_TTL_H", "721"},
+  };
+  for (const auto& [name, value] : refused_env) {
+    auto refused =
+        LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"}, {"CHITTY_ID_TOKEN", "t"}, {name, value}});
+    REQUIRE_ERROR(refused);
+    BOOST_TEST(refused.error().message.find(name) != std::string::npos, name << "=" << value);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(requests_in_flight_and_event_loops) {
   auto c = LoadFrom({{"STRIPE_SECRET_KEY", "sk_test_x"},
                      {"CHITTY_ID_TOKEN", "t"},

@@ -6,6 +6,7 @@
 #include <future>
 #include <mutex>
 
+#include "core/json.h"
 #include "fakes/app_fixture.h"
 #include "test_util.h"
 
@@ -142,6 +143,37 @@ BOOST_AUTO_TEST_CASE(routes_404_and_405_with_allow) {
   BOOST_TEST(r.status == 405);
   BOOST_TEST(Header(r, "Allow") == "GET, POST");
   BOOST_TEST(Call("GET", "/api/holds/pi_1/capture").status == 405);
+}
+
+BOOST_AUTO_TEST_CASE(guest_link_routes_take_the_links_token_not_a_client_token) {
+  const std::string id = "pi_guest";
+  ledger::Hold hold;
+  hold.id = id;
+  hold.chitty_id = "CHITTY-AUTH-guest";
+  hold.client = "alpha";
+  hold.amount = 5000;
+  hold.currency = "usd";
+  hold.status = "requires_payment_method";
+  hold.created_at = now_ms / 1000;
+  hold.payment_intents = {id};
+  REQUIRE_OK(book.RecordHold(hold));
+  auto made =
+      Call("POST", "/api/holds/pi_guest/guest_link", {{"chittyid-token", "tok_alpha_0123456789"}});
+  BOOST_REQUIRE_EQUAL(made.status, 201);
+  const std::string url = json::ParseStrict(made.body)->operator[]("url").GetString();
+  const std::string token = url.substr(url.rfind('/') + 1);
+  // No client token needed, and a client token does not open another link.
+  auto page = Call("GET", "/pay/" + token);
+  BOOST_TEST(page.status == 200);
+  BOOST_TEST(Header(page, "X-Accel-Redirect") == "/pay/.page/index.html");
+  BOOST_TEST(Call("GET", "/pay/" + std::string(64, 'a') + "/hold",
+                  {{"chittyid-token", "tok_alpha_0123456789"}})
+                 .status == 404);
+  BOOST_TEST(Call("GET", "/pay/" + token + "/accept").status == 405);
+  BOOST_TEST(Call("POST", "/api/holds/pi_guest/guest_link").status == 401);
+  BOOST_TEST(
+      Call("POST", "/api/holds/pi_guest/guest_link", {{"chittyid-token", "tok_beta_0123456789"}})
+          .status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(request_id_is_echoed_only_when_well_formed) {

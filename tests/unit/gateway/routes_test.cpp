@@ -55,6 +55,8 @@ BOOST_AUTO_TEST_CASE(only_the_operational_routes_skip_the_client_token) {
   for (const auto& route : Routes()) {
     BOOST_TEST_INFO(http::RouteName(route.spec));
     if (route.spec.pattern.starts_with("/api/")) BOOST_TEST((route.access == Access::kClient));
+    // The guest page's routes: the link's token in the path is their one credential.
+    if (route.spec.pattern.starts_with("/pay/")) BOOST_TEST((route.access == Access::kGuestLink));
   }
 }
 

@@ -853,6 +853,47 @@ inline void records_evidence_with_its_event_and_lists_a_holds_files(Ledger& ledg
   BOOST_TEST(files->size() == 2U);  // nothing of the refused ones was kept
 }
 
+// A guest link is kept by its token's hash, found by it (expired or not), recorded once.
+inline void records_a_guest_link_once_and_finds_it_by_its_token_hash(Ledger& ledger) {
+  REQUIRE_OK(ledger.RecordHold(MakeHold("pi_g", "alpha", kNow)));
+  const GuestLink link{std::string(64, 'a'), "pi_g", kNow, kNow + 72 * 3600};
+  auto recorded = ledger.RecordGuestLink(link);
+  REQUIRE_OK(recorded);
+  BOOST_TEST(*recorded);
+  GuestLink again = link;
+  again.expires_at = kNow + 60;
+  auto repeat = ledger.RecordGuestLink(again);
+  REQUIRE_OK(repeat);
+  BOOST_TEST(!*repeat);
+  const GuestLink second{std::string(63, '0') + "f", "pi_g", kNow + 1, kNow + 2};
+  REQUIRE_OK(ledger.RecordGuestLink(second));
+  auto found = ledger.FindGuestLink(link.token_sha256);
+  REQUIRE_OK(found);
+  BOOST_REQUIRE(found->has_value());
+  BOOST_TEST((**found == link));  // the first stays
+  found = ledger.FindGuestLink(second.token_sha256);
+  REQUIRE_OK(found);
+  BOOST_REQUIRE(found->has_value());
+  BOOST_TEST((**found == second));
+  auto none = ledger.FindGuestLink(std::string(64, 'b'));
+  REQUIRE_OK(none);
+  BOOST_TEST(!none->has_value());
+
+  auto unknown = ledger.RecordGuestLink(GuestLink{std::string(64, 'c'), "pi_nope", kNow, kNow + 1});
+  REQUIRE_ERROR(unknown);
+  BOOST_TEST((unknown.error().kind == ErrorKind::kNotFound));
+  for (const GuestLink& bad : {GuestLink{std::string(64, 'A'), "pi_g", kNow, kNow + 1},
+                               GuestLink{"token", "pi_g", kNow, kNow + 1},
+                               GuestLink{std::string(64, 'd'), "pi_g", kNow, kNow}}) {
+    auto refused = ledger.RecordGuestLink(bad);
+    REQUIRE_ERROR(refused);
+    BOOST_TEST((refused.error().kind == ErrorKind::kInvalidArgument));
+  }
+  none = ledger.FindGuestLink(std::string(64, 'd'));
+  REQUIRE_OK(none);
+  BOOST_TEST(!none->has_value());  // nothing of the refused ones was kept
+}
+
 inline Dispute MakeDispute(const std::string& id, const std::string& status,
                            std::optional<int64_t> due_by) {
   Dispute d;
@@ -1311,6 +1352,7 @@ inline void leases_due_authorizations_in_due_order(Ledger& ledger) {
 // One test case per shared behaviour, each on a fresh Fixture.
 #define CC_LEDGER_BEHAVIOUR_CASES(Fixture)                                                         \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_dispute_and_marks_it_once)                           \
+  CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_guest_link_once_and_finds_it_by_its_token_hash)      \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, leases_disputes_to_stage_once_until_staged_or_the_lease_ends)  \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, records_a_hold_once_and_finds_it_by_any_of_its_ids)            \
   CC_LEDGER_BEHAVIOUR_CASE(Fixture, refuses_invalid_holds_and_ids_of_another_hold)                 \

@@ -62,6 +62,12 @@ class ParkingLedger final : public Ledger {
   Result<std::vector<Evidence>> ListEvidence(std::string_view hold_id) override {
     return During("evidence-list", [&] { return target_.ListEvidence(hold_id); });
   }
+  Result<bool> RecordGuestLink(const GuestLink& link) override {
+    return During("guest-link", [&] { return target_.RecordGuestLink(link); });
+  }
+  Result<std::optional<GuestLink>> FindGuestLink(std::string_view token_sha256) override {
+    return During("guest-link", [&] { return target_.FindGuestLink(token_sha256); });
+  }
   Result<bool> RecordDispute(std::string_view hold_id, const Dispute& dispute) override {
     return During("dispute", [&] { return target_.RecordDispute(hold_id, dispute); });
   }
