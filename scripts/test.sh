@@ -26,7 +26,10 @@ PASSED=0
 FAILED=0
 NOTES=()
 OUT_DIR="$(mktemp -d)"
-trap '[[ -n ${ASAN_PID:-} ]] && kill "$ASAN_PID" 2>/dev/null; rm -rf "$OUT_DIR"' EXIT
+# The suites' status survives the trap: under set -e a failing kill (the ASan suite already
+# finished) would otherwise end the script with 1.
+trap 'status=$?; if [[ -n ${ASAN_PID:-} ]]; then kill "$ASAN_PID" 2>/dev/null || true; fi
+rm -rf "$OUT_DIR"; exit "$status"' EXIT
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
