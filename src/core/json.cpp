@@ -1,6 +1,8 @@
 #include "core/json.h"
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <cmath>
 #include <set>
@@ -102,6 +104,38 @@ Result<rapidjson::Document> ParseStrict(std::string_view text) {
   if (!WithinLimits(doc, &why)) return Fail(ErrorKind::kInvalidArgument, "invalid_json", why);
   return doc;
 }
+
+namespace {
+
+// Checks the syntax only. With object_root, the first event must be StartObject.
+bool WellFormed(std::string_view text, bool object_root) {
+  struct Handler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Handler> {
+    bool object_root = false;
+    bool started = false;
+    bool Default() {
+      const bool first = !started;
+      started = true;
+      return !(first && object_root);  // another root than an object: stop at once
+    }
+    bool StartObject() {
+      started = true;
+      return true;
+    }
+  };
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  Handler handler;
+  handler.object_root = object_root;
+  return !reader.Parse<kFlags>(bytes, handler).IsError();
+}
+
+}  // namespace
+
+bool IsJsonText(std::string_view text) { return WellFormed(text, false); }
+
+bool IsObjectText(std::string_view text) { return WellFormed(text, true); }
 
 const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name) {
   if (!object.IsObject()) return nullptr;

@@ -24,6 +24,13 @@ inline constexpr int kMaxDepth = 16;
 // 400 invalid_json on any defect; the message says what is wrong, never echoes input.
 Result<rapidjson::Document> ParseStrict(std::string_view text);
 
+// Whether `text` is one well-formed JSON value (IsObjectText: an object) in valid UTF-8:
+// syntax only, no tree is built, so duplicate keys and depth are not checked. For JSON
+// this service wrote itself and only stores (the ledger's intent requests and results,
+// ~10× cheaper than a parse); untrusted input goes through ParseStrict.
+bool IsJsonText(std::string_view text);
+bool IsObjectText(std::string_view text);
+
 // RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool ValidUtf8(std::string_view s);
 

@@ -430,7 +430,7 @@ Status InMemoryLedger::FinishIntent(std::string_view idempotency_key, IntentStat
     return Fail(ErrorKind::kInvalidArgument, "invalid_request",
                 "an intent finishes as succeeded or failed", "state");
   }
-  if (!json::ParseStrict(result_json)) {
+  if (!json::IsJsonText(result_json)) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
   }
   std::lock_guard lock(mu_);

@@ -115,14 +115,12 @@ Status ValidateEvent(const Event& e) {
     return Invalid("currency is three lower-case letters", "currency");
   }
   if (e.created_at <= 0) return Invalid("an event needs its time", "created_at");
-  auto detail = json::ParseStrict(e.detail_json);
-  if (!detail || !detail->IsObject()) return Invalid("detail is a JSON object", "detail");
+  if (!json::IsObjectText(e.detail_json)) return Invalid("detail is a JSON object", "detail");
   if (!e.hold_payment_intent.empty() && !IsStripeId(e.hold_payment_intent, "pi_")) {
     return Invalid("the chain holds PaymentIntent ids", "hold_payment_intent");
   }
   if (e.hold_reauthorization && !e.hold_reauthorization->empty()) {
-    auto reauth = json::ParseStrict(*e.hold_reauthorization);
-    if (!reauth || !reauth->IsObject()) {
+    if (!json::IsObjectText(*e.hold_reauthorization)) {
       return Invalid("a reauthorization is a JSON object", "hold_reauthorization");
     }
   }
@@ -170,20 +168,17 @@ Status ValidateIntent(const StripeIntent& i) {
     return Invalid("params_digest is a lower-case hex SHA-256", "params_digest");
   }
   if (i.created_at <= 0) return Invalid("an intent needs its time", "created_at");
-  auto request = json::ParseStrict(i.request_json);
-  if (!request || !request->IsObject()) return Invalid("request is a JSON object", "request");
+  if (!json::IsObjectText(i.request_json)) return Invalid("request is a JSON object", "request");
   return Ok();
 }
 
 Status ValidateClaim(std::string_view claim_json) {
-  auto claim = json::ParseStrict(claim_json);
-  if (!claim || !claim->IsObject()) return Invalid("a claim is a JSON object", "claim");
+  if (!json::IsObjectText(claim_json)) return Invalid("a claim is a JSON object", "claim");
   return Ok();
 }
 
 Status ValidateDisclosure(std::string_view disclosure_json) {
-  auto disclosure = json::ParseStrict(disclosure_json);
-  if (!disclosure || !disclosure->IsObject()) {
+  if (!json::IsObjectText(disclosure_json)) {
     return Invalid("a disclosure is a JSON object", "disclosure");
   }
   return Ok();

@@ -1025,7 +1025,7 @@ Status ValidateCreate(const CreateRecord& r) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request",
                 "a create's event is its hold's, with its status", "hold_id");
   }
-  if (!json::ParseStrict(r.result_json)) {
+  if (!json::IsJsonText(r.result_json)) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
   }
   return Ok();
@@ -1084,6 +1084,12 @@ Status PgLedger::RecordCreate(const Hold& hold, const Event& created, std::strin
                               std::string_view result_json, int64_t now) {
   const CreateRecord record{&hold, &created, intent_key, result_json, now};
   if (auto ok = ValidateCreate(record); !ok) return ok;
+  return RecordValidCreate(record);
+}
+
+Status PgLedger::RecordValidCreate(const CreateRecord& record) {
+  const Hold& hold = *record.hold;
+  const Event& created = *record.created;
   {
     const Call call(busy_);
     if (!call.owner()) return Busy();
@@ -1100,7 +1106,7 @@ Status PgLedger::RecordCreate(const Hold& hold, const Event& created, std::strin
   }
   // A repeat (the hold was recorded), or an intent not pending (unknown, or finished): the
   // separate calls give the same answers as RecordHold, AppendEvent and FinishIntent.
-  return Ledger::RecordCreate(hold, created, intent_key, result_json, now);
+  return Ledger::RecordCreate(hold, created, record.intent_key, record.result_json, record.now);
 }
 
 // One statement for the creates that can share it: valid, and no hold id or intent key
@@ -1147,15 +1153,17 @@ std::vector<Status> PgLedger::RecordCreates(std::span<const CreateRecord> record
   out.reserve(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
     const CreateRecord& r = records[i];
-    out.push_back(answers[i]
-                      ? *answers[i]
-                      : RecordCreate(*r.hold, *r.created, r.intent_key, r.result_json, r.now));
+    out.push_back(answers[i] ? *answers[i] : RecordValidCreate(r));  // validated above
   }
   return out;
 }
 
 Result<StripeIntent> PgLedger::BeginIntent(const StripeIntent& i) {
   if (auto ok = ValidateIntent(i); !ok) return Fail(ok.error());
+  return BeginValidIntent(i);
+}
+
+Result<StripeIntent> PgLedger::BeginValidIntent(const StripeIntent& i) {
   const Call call(busy_);
   if (!call.owner()) return Busy();
   auto rows = Run(Stmt::kIntentBegin, IntentParams(i));
@@ -1221,7 +1229,8 @@ std::vector<Result<StripeIntent>> PgLedger::BeginIntents(
   std::vector<Result<StripeIntent>> out;
   out.reserve(intents.size());
   for (size_t i = 0; i < intents.size(); ++i) {
-    out.push_back(answers[i] ? std::move(*answers[i]) : BeginIntent(*intents[i]));
+    out.push_back(answers[i] ? std::move(*answers[i])
+                             : BeginValidIntent(*intents[i]));  // validated above
   }
   return out;
 }
@@ -1243,7 +1252,7 @@ Status PgLedger::FinishIntent(std::string_view idempotency_key, IntentState stat
     return Fail(ErrorKind::kInvalidArgument, "invalid_request",
                 "an intent finishes as succeeded or failed", "state");
   }
-  if (!json::ParseStrict(result_json)) {
+  if (!json::IsJsonText(result_json)) {
     return Fail(ErrorKind::kInvalidArgument, "invalid_request", "result is JSON", "result");
   }
   const Call call(busy_);

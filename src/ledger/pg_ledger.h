@@ -114,6 +114,9 @@ class PgLedger final : public Ledger {
   // backoff), refused statements come back in PgRows for the caller to map.
   Result<PgRows> Run(pg::Stmt stmt, const std::vector<PgValue>& params);
   void StartBackoff(const std::string& why);
+  // RecordCreate and BeginIntent after their validation (a batch's leftovers are valid).
+  Status RecordValidCreate(const CreateRecord& record);
+  Result<StripeIntent> BeginValidIntent(const StripeIntent& intent);
 
   PgLedgerOptions options_;
   SocketWaiter& waiter_;
