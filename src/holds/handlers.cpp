@@ -690,22 +690,23 @@ http::Response CreateHold(const http::Deps& deps, const http::Caller& caller,
   const std::string stripe_key =
       DeriveStripeKey(client, "create", keyed ? caller.idempotency_key : crypto::RandomHex(16));
   const std::string digest = RequestDigest(client, "create", request.body);
-  // A keyed retry sends Stripe exactly what the first attempt sent (its ChittyID is in the
-  // intent), so Stripe answers with the same PaymentIntent whatever memcached forgot.
-  auto prior = PriorIntent(deps, caller, stripe_key, digest);
-  if (!prior) return LedgerError(prior.error());
-  std::string chitty_id =
-      *prior ? IntentField((*prior)->request_json, kMetaChittyId) : std::string();
-  if (chitty_id.empty()) {
-    auto begun =
-        BeginIntent(deps, caller, stripe_key, req->authorize_at ? "schedule" : "create", "", digest,
-                    IntentRequest({{kMetaChittyId, MintChittyId(deps, *req, client, stripe_key)},
-                                   {"actor", "client:" + client},
-                                   {"request_id", caller.request_id},
-                                   {"disclosure", disclosure_json}}));
-    if (!begun) return LedgerError(begun.error());
-    chitty_id = IntentField(begun->request_json, kMetaChittyId);  // a concurrent twin's, maybe
-  }
+  // A keyed retry sends Stripe exactly what the first attempt sent: its intent is recorded
+  // under the same Stripe key, and BeginIntent answers with it (its ChittyID), whatever
+  // memcached forgot; another request under that key ⇒ idempotency_key_reused. The mint
+  // comes first so that a first attempt (nearly every create) costs one ledger statement;
+  // a retry after memcached lost the key mints an id it does not use.
+  const std::string minted = MintChittyId(deps, *req, client, stripe_key);
+  const std::string intent_request = IntentRequest({{kMetaChittyId, minted},
+                                                    {"actor", "client:" + client},
+                                                    {"request_id", caller.request_id},
+                                                    {"disclosure", disclosure_json}});
+  auto begun = BeginIntent(deps, caller, stripe_key, req->authorize_at ? "schedule" : "create", "",
+                           digest, intent_request);
+  if (!begun) return LedgerError(begun.error());
+  const std::string chitty_id =
+      begun->request_json == intent_request
+          ? minted
+          : IntentField(begun->request_json, kMetaChittyId);  // the first's
   HoldTerms terms{req->release_after, req->authorize_at, req->stay_ends_at, req->reauthorize, "",
                   disclosure_json};
   if (req->reauthorize || req->authorize_at) {  // the guest's card is saved to a Customer

@@ -200,7 +200,11 @@ BOOST_AUTO_TEST_CASE(a_retried_keyed_create_reuses_the_intent_and_chitty_id) {
   auto second = CreateHold(deps(), as(alpha, "key-1"), Post(R"({"description":"x"})"));
   BOOST_TEST(Body(first)["id"].GetString() == std::string(Body(second)["id"].GetString()));
   BOOST_TEST(stripe.intents.size() == 1U);
-  BOOST_TEST(chittyid.minted == 1);
+  BOOST_TEST(Body(first)["chitty_id"].GetString() ==
+             std::string(Body(second)["chitty_id"].GetString()));
+  // The retry mints before its intent is looked up (one ledger statement per first attempt)
+  // and leaves that id unused.
+  BOOST_TEST(chittyid.minted == 2);
   BOOST_TEST(stripe.calls[0].key == stripe.calls[1].key);
 }
 
