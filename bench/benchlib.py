@@ -51,6 +51,7 @@ def main() -> None:
         q.add_argument("--interval", default="10")
         q.add_argument("--nginx-pidfile")
         q.add_argument("--pg-pidfile")
+        q.add_argument("--extra", action="append", default=[], help="NAME=PIDFILE: another component")
 
     s = sub.add_parser("rss")
     s.add_argument("--results", required=True)

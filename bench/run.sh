@@ -26,6 +26,10 @@
 #      connections) and 200 ms (256), CPU per create by component (PostgreSQL included),
 #      idle RSS of the pools and of PostgreSQL, a perf profile of the ledger's create run,
 #      and callgrind Ir per create of each worker (with PostgreSQL's CPU from /proc)
+#   peer (BENCH_PHASES=peer; ../shared/peer-express/README.md): this project (ledger on) and
+#      the Express peer side by side against the peer's Node stubs, a fresh memcached each,
+#      wrk POST /api/holds with a fresh Idempotency-Key per request at 0 ms (64 conns) and
+#      200 ms (256), rounds alternating the stacks; CPU per create by component, RSS
 #
 # Environment:
 #   BENCH_QUICK=1                 smoke variant (2 s runs, 15 s soak, 200 callgrind requests)
@@ -47,7 +51,13 @@
 #   BENCH_KEEP_LOGS=1             keep the full access/worker logs (default: last 5000 lines of
 #                                 any log over 20 MB; a full run writes ~1 GB)
 #   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all);
-#                                 also "levers" (bench/levers.sh) and "ledger"
+#                                 also "levers" (bench/levers.sh), "ledger" and "peer"
+#   BENCH_PEER_ROUNDS             the peer phase's alternating rounds (2; quick 1);
+#                                 BENCH_PEER_DURATION seconds per run (BENCH_DURATION);
+#                                 BENCH_PEER_DIR the peer (<repo>/../shared/peer-express),
+#                                 installed with npm ci into <build dir>/peer-express;
+#                                 ports BENCH_PORT_BASE + 121/122 (Node stubs), 221/222
+#                                 (memcached per stack), 190/191 (the peer, its nginx)
 #   BENCH_PG_PORT                 the stack's private PostgreSQL (BENCH_PORT_BASE + 432; the
 #                                 ledger phase's second stack + 532)
 # The ledger phase (its second stack: service BENCH_PORT_BASE + 180/543, memcached + 311):
@@ -205,6 +215,7 @@ cleanup() {
     kill -TERM "$child" 2>/dev/null
   done
   stop_all_stacks
+  peer_stop_all
   stop_upstream
   ((status == 0)) || printf 'bench: failed (status %s); logs in %s\n' "$status" "$OUT" >&2
   exit "$status"
@@ -917,6 +928,162 @@ phase_levers() {
     fi
   done
   stop_stack
+}
+
+# ---------------------------------------------------------------- the Express peer, side by side
+
+# The comparison ../shared/peer-express/README.md defines: two of its Node stubs (Stripe,
+# ChittyID), a fresh memcached per stack (its flags), this project's stack (scripts/run.sh,
+# the ledger on) and the peer (npm ci; node server.js, 2 workers, behind an nginx proxy with
+# upstream keepalive), both loaded with wrk -t2 POST /api/holds (its body, a fresh
+# Idempotency-Key each request): 0 ms at 64 connections, then 200 ms at 256. Rounds
+# alternate the stacks, the order flipped every round. CPU per component from /proc.
+PEER_SRC="${BENCH_PEER_DIR:-$REPO/../shared/peer-express}"
+PEER_STRIPE_PORT=$((BASE + 121))
+PEER_CHITTYID_PORT=$((BASE + 122))
+PEER_MEMC_PROJECT=$((BASE + 221))
+PEER_MEMC_PEER=$((BASE + 222))
+PEER_NODE_PORT=$((BASE + 190))
+PEER_HTTP_PORT=$((BASE + 191))
+PEER_PIDS=() # the phase's own background processes (stubs, memcacheds, node, nginx)
+
+# peer_install: the peer's files and `npm ci` in $BUILD/peer-express (shared/ stays as it
+# is); skipped when the lock file is the one installed.
+peer_install() {
+  local dir="$BUILD/peer-express" f
+  [[ -f $PEER_SRC/server.js && -f $PEER_SRC/package-lock.json ]] ||
+    die "the Express peer is not at $PEER_SRC (set BENCH_PEER_DIR)"
+  command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are missing (apt-get install nodejs npm)"
+  mkdir -p "$dir"
+  for f in package.json package-lock.json server.js stub_stripe.js; do cp "$PEER_SRC/$f" "$dir/$f"; done
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.bench-lock" 2>/dev/null; then
+    say "peer: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund >"$dir/npm-ci.log" 2>&1) || die "npm ci failed; see $dir/npm-ci.log"
+    cp "$dir/package-lock.json" "$dir/node_modules/.bench-lock"
+  fi
+  PEER_DIR=$dir
+}
+
+# peer_bg PIDFILE LOG COMMAND...: a background process of the phase, its pid in PIDFILE.
+peer_bg() {
+  local pidfile=$1 logfile=$2
+  shift 2
+  "$@" >"$logfile" 2>&1 &
+  PEER_PIDS+=($!)
+  printf '%s\n' "$!" >"$pidfile"
+}
+
+peer_stop_all() {
+  local pid
+  for pid in "${PEER_PIDS[@]}"; do stop_pid "$pid" TERM 100 "a peer-phase process"; done
+  PEER_PIDS=()
+}
+
+stub_latency() { # MS
+  curl -sf --max-time 5 -X POST -H 'Content-Type: application/json' -d "{\"ms\":$1}" \
+    "http://127.0.0.1:$PEER_STRIPE_PORT/__control/latency" >/dev/null || die "the Stripe stub refused latency $1"
+  STRIPE_DELAY=$1
+}
+
+peer_nginx_conf() { # DIR
+  cat >"$1/nginx.conf" <<CONF
+# The peer's front, as ../shared/peer-express/README.md sets it.
+worker_processes auto;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $1/tmp;
+  proxy_temp_path $1/tmp;
+  upstream peer { server 127.0.0.1:$PEER_NODE_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$PEER_HTTP_PORT;
+    location / {
+      proxy_pass http://peer;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+}
+
+# peer_load KEY LABEL CONNS: one measured run of the comparison against stack KEY.
+peer_load() {
+  local key=$1 label=$2 conns=$3 url extra=(--extra "stub_stripe=$OUT/peer-stubs/stripe.pid"
+    --extra "stub_chittyid=$OUT/peer-stubs/chittyid.pid")
+  if [[ $key == project ]]; then
+    url="http://127.0.0.1:$HTTP_PORT"
+    extra+=(--svc-run-dir "$STACK_DIR" --extra "memcached=$OUT/peer-stubs/memcached-project.pid")
+  else
+    url="http://127.0.0.1:$PEER_HTTP_PORT"
+    extra+=(--svc-run-dir "$OUT/peer-express" --extra "memcached=$OUT/peer-stubs/memcached-peer.pid")
+  fi
+  export BENCH_KEY_PREFIX="k$(date +%s%N)"
+  bg_wait timeout 30 wrk -t2 -c"$conns" -d"${WARMUP}s" -s "$BENCH/peer_create.lua" "$url" >/dev/null
+  bg_wait sleep "$(python3 -c "print(0.5 + $conns * $STRIPE_DELAY / 1000 / 256)")"
+  export BENCH_KEY_PREFIX="k$(date +%s%N)"
+  bg_wait python3 "$BENCH/benchlib.py" wrk --results "$RESULTS" --label "$label" --figure peer \
+    --url "$url" --script "$BENCH/peer_create.lua" --conns "$conns" --duration "$PEER_DURATION" \
+    "${extra[@]}" --settings "{\"stack\":\"$key\",\"stripe_delay_ms\":$STRIPE_DELAY}"
+}
+
+phase_peer() {
+  local rounds=${BENCH_PEER_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 2)} i key order d="$OUT/peer-express" s="$OUT/peer-stubs"
+  PEER_DURATION=${BENCH_PEER_DURATION:-$DURATION}
+  peer_install
+  local port
+  for port in "$PEER_STRIPE_PORT" "$PEER_CHITTYID_PORT" "$PEER_MEMC_PROJECT" "$PEER_MEMC_PEER" "$PEER_NODE_PORT" "$PEER_HTTP_PORT"; do
+    port_in_use "$port" && die "port $port is in use; set BENCH_PORT_BASE to another base"
+  done
+  say "peer: this project and the Express peer, side by side ($rounds rounds of ${PEER_DURATION}s runs; ../shared/peer-express/README.md)"
+  mkdir -p "$d/tmp" "$s"
+  peer_bg "$s/stripe.pid" "$s/stripe.log" node "$PEER_DIR/stub_stripe.js" --port "$PEER_STRIPE_PORT"
+  peer_bg "$s/chittyid.pid" "$s/chittyid.log" node "$PEER_DIR/stub_stripe.js" --port "$PEER_CHITTYID_PORT"
+  local run_as=()
+  [[ $EUID -eq 0 ]] && run_as=(-u nobody)
+  peer_bg "$s/memcached-project.pid" "$s/memcached-project.log" \
+    memcached -l 127.0.0.1 -p "$PEER_MEMC_PROJECT" -U 0 -m 256 -c 4096 -t 2 "${run_as[@]}"
+  peer_bg "$s/memcached-peer.pid" "$s/memcached-peer.log" \
+    memcached -l 127.0.0.1 -p "$PEER_MEMC_PEER" -U 0 -m 256 -c 4096 -t 2 "${run_as[@]}"
+  wait_until 15 "the Node stubs" curl -sf -o /dev/null "http://127.0.0.1:$PEER_CHITTYID_PORT/health"
+  wait_until 15 "the Stripe stub" curl -sf -o /dev/null "http://127.0.0.1:$PEER_STRIPE_PORT/health"
+  wait_until 10 "memcached" port_in_use "$PEER_MEMC_PEER"
+  stub_latency 0
+  # The peer: node's cluster primary is "the pool" (pool.pid), its workers the "workers".
+  peer_bg "$d/pool.pid" "$d/node.log" env -i PATH="$PATH" HOME="$d" NODE_ENV=production \
+    PORT="$PEER_NODE_PORT" HOST=127.0.0.1 WORKERS=2 \
+    STRIPE_SECRET_KEY=sk_test_bench STRIPE_API_BASE="http://127.0.0.1:$PEER_STRIPE_PORT" \
+    CHITTY_ID_URL="http://127.0.0.1:$PEER_CHITTYID_PORT" CHITTY_ID_TOKEN="$CHITTYID_TOKEN" \
+    MEMCACHED_SERVERS="127.0.0.1:$PEER_MEMC_PEER" CHITTYCHARGE_API_TOKENS="bench:$TOKEN:PREMIUM_PROPERTY" \
+    RATE_LIMIT_PER_MINUTE=1000000000 node "$PEER_DIR/server.js"
+  # env -i ... node: the pool pid must be node's own, not env's (env execs node).
+  peer_nginx_conf "$d"
+  peer_bg "$d/nginx-master.pid" "$d/nginx.log" nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" -g 'daemon off;'
+  wait_until 30 "the Express peer behind nginx" curl -sf -o /dev/null "http://127.0.0.1:$PEER_HTTP_PORT/health"
+  # The project: its run command's stack, pointed at the same kind of stubs and memcached.
+  STACK_PID=""
+  start_stack peer-project "$WORKER" STRIPE_API_BASE="http://127.0.0.1:$PEER_STRIPE_PORT" \
+    CHITTY_ID_URL="http://127.0.0.1:$PEER_CHITTYID_PORT" MEMCACHED_SERVERS="127.0.0.1:$PEER_MEMC_PROJECT"
+  echo "  project: $(wc -w <<<"$(worker_pids)") processes x $(served_threads) loops x $(served_slots) in flight; peer: node with $(pgrep -c -P "$(cat "$d/pool.pid")") workers"
+  sleep 2
+  rss "peer: project, idle" peer
+  python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "peer: peer, idle" --figure peer --svc-run-dir "$d"
+  for ((i = 1; i <= rounds; i++)); do
+    order="project peer"
+    ((i % 2 == 0)) && order="peer project"
+    stub_latency 0
+    for key in $order; do peer_load "$key" "peer: $key, POST /api/holds, Stripe 0 ms c64 #$i" 64; done
+    stub_latency 200
+    for key in $order; do peer_load "$key" "peer: $key, POST /api/holds, Stripe 200 ms c256 #$i" 256; done
+  done
+  stub_latency 0
+  sleep 5
+  rss "peer: project, idle after load" peer
+  python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "peer: peer, idle after load" --figure peer --svc-run-dir "$d"
+  stop_stack
+  peer_stop_all
 }
 
 # A full run writes ~1 GB of access and worker logs; keep the tail of each unless asked.

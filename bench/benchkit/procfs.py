@@ -48,11 +48,14 @@ def descendants(table, roots: list[int]) -> list[int]:
 
 
 def component_pids(svc_run_dir: str | None, up_run_dir: str | None, table=None,
-                   nginx_pidfile: str | None = None, pg_pidfile: str | None = None) -> dict[str, list[int]]:
+                   nginx_pidfile: str | None = None, pg_pidfile: str | None = None,
+                   extra: list[str] | None = None) -> dict[str, list[int]]:
     """The stack's processes by component. workers = the pool's children (not multiwatch).
     nginx_pidfile: count another nginx (a variant config) as the stack's nginx.
     postgres: the postmaster scripts/run.sh started (<run dir>/postgres.pid) and its
-    backends; pg_pidfile: another stack's (a stack whose DATABASE_URL points there)."""
+    backends; pg_pidfile: another stack's (a stack whose DATABASE_URL points there).
+    extra: "NAME=PIDFILE" components (that process and its descendants; a NAME already
+    present is replaced), e.g. the peer phase's Node stubs, or a memcached the bench started."""
     table = table if table is not None else proc_table()
     groups: dict[str, list[int]] = {}
     if svc_run_dir:
@@ -69,6 +72,10 @@ def component_pids(svc_run_dir: str | None, up_run_dir: str | None, table=None,
     if up_run_dir:
         up = read_pid(f"{up_run_dir}/upstream.pid")
         groups["upstream"] = descendants(table, [up] if up else [])
+    for spec in extra or []:
+        name, _, pidfile = spec.partition("=")
+        pid = read_pid(pidfile)
+        groups[name] = descendants(table, [pid] if pid else [])
     return groups
 
 

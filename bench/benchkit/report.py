@@ -191,7 +191,7 @@ def levers(runs: Runs) -> list[str]:
 
 
 def memory(runs: Runs) -> list[str]:
-    rss = [r for r in runs.of_kind("rss") if r.get("figure") != "ledger"]  # those: ledger()
+    rss = [r for r in runs.of_kind("rss") if r.get("figure") not in ("ledger", "peer")]  # those: ledger(), peer()
     if not rss:
         return []
     out = ["## Memory (d)\n",
@@ -424,6 +424,95 @@ def _ledger_targets(runs: Runs) -> list[tuple[str, str, bool]]:
     return tgt
 
 
+# ---------------------------------------------------------------- the Express peer (phase peer)
+
+PEER_LOADS = (("0 ms, 64 conns", "Stripe 0 ms c64"), ("200 ms, 256 conns", "Stripe 200 ms c256"))
+# CPU columns per stack: the stack itself, then what both stacks share the cost of.
+PEER_CPU = (("nginx", "nginx"), ("workers", "workers"), ("multiwatch", "pool parent"), ("postgres", "PostgreSQL"),
+            ("memcached", "memcached"), ("stub_stripe", "Stripe stub"), ("stub_chittyid", "ChittyID stub"))
+
+
+def _peer_runs(runs: Runs, stack: str, load: str) -> list[dict]:
+    pat = re.compile(rf"^peer: {stack}, POST /api/holds, {re.escape(load)} #\d+$")
+    return [r for r in runs.wrk if r["figure"] == "peer" and pat.match(r["label"])]
+
+
+def _peer_ratios(runs: Runs, load: str) -> list[float]:
+    """project ÷ peer creates/s, round by round."""
+    return [a["rps"] / b["rps"] for a, b in zip(_peer_runs(runs, "project", load), _peer_runs(runs, "peer", load))
+            if b["rps"]]
+
+
+def peer(runs: Runs) -> list[str]:
+    if not any(r["figure"] == "peer" for r in runs.wrk):
+        return []
+    out = ["## Side by side with the Express peer (../shared/peer-express/README.md)\n",
+           "Both stacks against the peer's Node stubs (Stripe, ChittyID), a fresh memcached each, "
+           "`POST /api/holds` with its body and a fresh Idempotency-Key per request; this project with "
+           "its ledger on. Rounds alternate the stacks; medians over the rounds (min–max).\n",
+           "| | this project | Express peer | ratio |", "|---|---:|---:|---:|"]
+
+    def span(xs, fmt):
+        if not xs:
+            return "—"
+        return fmt(_med(xs)) + (f" ({fmt(min(xs))}–{fmt(max(xs))})" if len(xs) > 1 else "")
+
+    for name, load in PEER_LOADS:
+        p, q = _peer_runs(runs, "project", load), _peer_runs(runs, "peer", load)
+        ratios = _peer_ratios(runs, load)
+        out.append(f"| creates/s, {name} | {span([r['rps'] for r in p], lambda v: f'{v:,.0f}')} | "
+                   f"{span([r['rps'] for r in q], lambda v: f'{v:,.0f}')} | "
+                   f"{span(ratios, lambda v: f'{v:.2f}×')} |")
+        out.append(f"| p50 / p99 ms, {name} | {_fmt_ms(_med([r['p50_ms'] for r in p]))} / {_fmt_ms(_med([r['p99_ms'] for r in p]))} | "
+                   f"{_fmt_ms(_med([r['p50_ms'] for r in q]))} / {_fmt_ms(_med([r['p99_ms'] for r in q]))} | |")
+        out.append(f"| non-2xx or errors, {name} | {sum(r['errors'] for r in p)} | {sum(r['errors'] for r in q)} | |")
+    out += ["", "CPU µs per create by component (median over the rounds; wrk from its rusage):\n",
+            "| stack, load | " + " | ".join(n for _, n in PEER_CPU) + " | wrk | all | other processes |",
+            "|---|" + "---:|" * (len(PEER_CPU) + 3)]
+    for stack in ("project", "peer"):
+        for name, load in PEER_LOADS:
+            rs = _peer_runs(runs, stack, load)
+            if not rs:
+                continue
+            cells = [_cpu_us(rs, comp) for comp, _ in PEER_CPU]
+            wrk_us = _med([(r.get("wrk_cpu_s") or 0) / max(r["requests"], 1) * 1e6 for r in rs])
+            other = _med([r.get("foreign_cpu_s", 0) / max(r["requests"], 1) * 1e6 for r in rs])
+            total = sum(c or 0 for c in cells) + (wrk_us or 0)
+            out.append(f"| {stack}, {name} | " + " | ".join("—" if c is None or (c == 0 and comp in ("postgres", "multiwatch")) else f"{c:.0f}"
+                                                         for c, (comp, _) in zip(cells, PEER_CPU))
+                       + f" | {wrk_us:.0f} | {total:.0f} | {other:.0f} |")
+    rss = [r for r in runs.of_kind("rss") if r.get("figure") == "peer"]
+    if rss:
+        out += ["", "| RSS | pool (workers + parent) MiB | nginx | memcached | PostgreSQL (RSS / PSS sum) |", "|---|---:|---:|---:|---:|"]
+        for r in rss:
+            t = r["totals"]
+            out.append(f"| {r['label'][6:]} | {t['pool_rss_kb'] / 1024:.1f} (PSS {t['pool_pss_kb'] / 1024:.1f}) | "
+                       f"{t['nginx_rss_kb'] / 1024:.1f} | {t['memcached_rss_kb'] / 1024:.1f} | "
+                       + (f"{t['postgres_rss_kb'] / 1024:.1f} / {t['postgres_pss_kb'] / 1024:.1f}" if t["postgres_procs"] else "—") + " |")
+    out.append("")
+    return out
+
+
+def _peer_targets(runs: Runs) -> list[tuple[str, str, bool]]:
+    tgt = []
+    ratios = _peer_ratios(runs, PEER_LOADS[0][1])
+    p0 = _peer_runs(runs, "project", PEER_LOADS[0][1])
+    if ratios:
+        errs = sum(r["errors"] for r in p0)
+        tgt.append(("peer: creates at 0 ms, 64 conns ≥ 4.0 × the Express peer, zero non-2xx (worst round)",
+                    f"{min(ratios):.2f}× (rounds {', '.join(f'{x:.2f}×' for x in ratios)}), {errs} errors",
+                    min(ratios) >= 4.0 and errs == 0))
+    p2 = _peer_runs(runs, "project", PEER_LOADS[1][1])
+    if p2:
+        worst = min(p2, key=lambda r: r["rps"])
+        worst_p99 = max(r["p99_ms"] for r in p2)
+        errs = sum(r["errors"] for r in p2)
+        tgt.append(("peer: creates at 200 ms, 256 conns ≥ 1,150/s with p99 ≤ 300 ms, zero non-2xx (worst round)",
+                    f"{worst['rps']:,.0f}/s, p99 {_fmt_ms(worst_p99)} ms, {errs} errors",
+                    worst["rps"] >= 1150 and worst_p99 <= 300 and errs == 0))
+    return tgt
+
+
 def _targets_measured(runs: Runs) -> list[tuple[str, str, bool]]:
     """(target, what was measured, met) for each target this run measured."""
     tgt = []
@@ -447,6 +536,7 @@ def _targets_measured(runs: Runs) -> list[tuple[str, str, bool]]:
         tgt.append(("(c) 200 ms, 256 conns: ≥ 1,152 holds/s, p99 ≤ 300 ms, zero errors",
                     f"{c256['rps']:,.0f}/s ({c256['rps'] / 1280:.0%} of 1,280), p99 {_fmt_ms(c256['p99_ms'])} ms, {c256['errors']} errors", ok))
     tgt += _ledger_targets(runs)
+    tgt += _peer_targets(runs)
     idle = next((r for r in runs.of_kind("rss") if r["label"] == "idle"), None)
     if idle:
         mib = idle["totals"]["service_rss_kb"] / 1024
@@ -470,7 +560,7 @@ def targets(runs: Runs) -> list[str]:
     return out
 
 
-SECTIONS = (header, references, figures, side_by_side, levers, ledger, memory, soak, profile,
+SECTIONS = (header, references, figures, side_by_side, levers, ledger, peer, memory, soak, profile,
             instructions, targets)
 
 

@@ -36,7 +36,7 @@ def run_wrk(args: argparse.Namespace) -> dict:
     """One wrk run; CPU seconds per component from /proc before/after, wrk's own from rusage."""
     t0 = procfs.proc_table()
     g0 = procfs.component_pids(args.svc_run_dir, args.up_run_dir, t0, args.nginx_pidfile,
-                                args.pg_pidfile)
+                                args.pg_pidfile, args.extra)
     before = procfs.cpu_by_component(t0, g0)
     before_sys = procfs.sys_by_component(t0, g0)
     busy0 = procfs.busy_ticks()
@@ -57,7 +57,7 @@ def run_wrk(args: argparse.Namespace) -> dict:
     busy1 = procfs.busy_ticks()
     t1 = procfs.proc_table()
     after_groups = procfs.component_pids(args.svc_run_dir, args.up_run_dir, t1, args.nginx_pidfile,
-                                          args.pg_pidfile)
+                                          args.pg_pidfile, args.extra)
     after = procfs.cpu_by_component(t1, after_groups)
     after_sys = procfs.sys_by_component(t1, after_groups)
     steal = (procfs.steal_ticks() - steal0) / procfs.CLK_TCK
