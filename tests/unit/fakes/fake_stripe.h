@@ -299,6 +299,10 @@ class FakeStripe final : public stripe::StripeApi {
     return made;
   }
 
+  // Stripe keeps an idempotency key's answer for 24 h: after that the same key is a new
+  // request.
+  void ForgetRefundKeys() { refund_replies_.clear(); }
+
   // A refund made elsewhere (the Dashboard), or the one CreateRefund makes.
   stripe::Refund RefundAtStripe(stripe::PaymentIntent& pi, int64_t amount,
                                 const std::string& reason, const std::string& key = "") {
