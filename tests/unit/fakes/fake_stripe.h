@@ -329,6 +329,17 @@ class FakeStripe final : public stripe::StripeApi {
     return out;
   }
 
+  // Disputes as Stripe has them (a test sets them); an unknown id is 404.
+  std::map<std::string, stripe::Dispute> disputes;
+
+  Result<stripe::Dispute> RetrieveDispute(const std::string& id) override {
+    calls.push_back({"get_dispute", id, ""});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto it = disputes.find(id);
+    if (it == disputes.end()) return Fail(ErrorKind::kNotFound, "not_found", "No such dispute");
+    return it->second;
+  }
+
   // Files: one per key (a repeat replays it), the bytes kept.
   std::map<std::string, std::string> file_bytes;  // file id → bytes
 
