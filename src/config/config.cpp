@@ -167,6 +167,10 @@ Status Validate(const Config& c) {
     return Bad("CHITTY_ID_URL", "must be an http(s):// URL");
   }
   if (auto bad = BadPublicUrl(c.public_url)) return Bad("CHITTYCHARGE_PUBLIC_URL", *bad);
+  // A guest link's token is the guest's credential: live links never go over plain HTTP.
+  if (live && !c.public_url.starts_with("https://")) {
+    return Bad("CHITTYCHARGE_PUBLIC_URL", "a live key's guest links are only https://");
+  }
   if (!c.stripe_publishable_key.empty()) {
     const bool pk_live = c.stripe_publishable_key.starts_with("pk_live_");
     if (!pk_live && !c.stripe_publishable_key.starts_with("pk_test_")) {

@@ -973,9 +973,23 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
           : caller.idempotency_key;
   const std::string key = DeriveStripeKey(client, "refund:" + pi_id, discriminator);
   const std::string digest = RequestDigest(client, "refund:" + pi_id, request.body);
+  // The 200: the hold as Stripe has it now (amount_refunded), kept for this process's GETs.
+  const auto answer = [&](HoldRecord refunded) {
+    repo.Save(refunded);
+    std::string body = RenderHold(refunded, {}, ViewOf(deps, refunded, *known));
+    if (deps.settled != nullptr) {  // a GET of this process must not serve the body before it
+      deps.settled->Remember(id, refunded, body, caller.now);
+      if (id != pi_id) deps.settled->Remember(pi_id, refunded, body, caller.now);
+    }
+    return http::Json(200, std::move(body));
+  };
   auto prior = PriorIntent(deps, caller, key, digest);
   if (!prior) return LedgerError(prior.error());
   if (*prior) {  // a keyed repeat: Stripe replays the first answer for the first amount
+    // ...for 24 h only; then the same key makes a second refund with no intent of its own.
+    // A refund the ledger has recorded is answered from Stripe's state (read above), with
+    // no second POST.
+    if ((*prior)->state == ledger::IntentState::kSucceeded) return answer(std::move(*record));
     const std::string first = IntentField((*prior)->request_json, "amount");
     if (!first.empty()) amount = std::stoll(first);
   } else {
@@ -1004,13 +1018,7 @@ http::Response RefundHold(const http::Deps& deps, const http::Caller& caller,
   auto after = repo.Refresh(pi_id, client, caller.now);  // amount_refunded, as Stripe has it
   HoldRecord refunded = after ? std::move(*after) : *record;
   if (!after) refunded.pi.amount_refunded += refund->amount;
-  repo.Save(refunded);
-  std::string body = RenderHold(refunded, {}, ViewOf(deps, refunded, *known));
-  if (deps.settled != nullptr) {  // a GET of this process must not serve the body before it
-    deps.settled->Remember(id, refunded, body, caller.now);
-    if (id != pi_id) deps.settled->Remember(pi_id, refunded, body, caller.now);
-  }
-  return http::Json(200, std::move(body));
+  return answer(std::move(refunded));
 }
 
 http::Response ReauthorizeHold(const http::Deps& deps, const http::Caller& caller,

@@ -361,19 +361,34 @@ Result<std::optional<ledger::StripeIntent>> LiveIntent(ledger::Ledger& ledger,
 
 }  // namespace
 
-Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, const Actor& fallback) {
+Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, std::string_view status,
+                  const Actor& fallback) {
+  const auto makes = [status](std::string_view op) {
+    if (status == "succeeded") return op == "capture";
+    if (status == "canceled") return op == "cancel" || op == "release";
+    return false;
+  };
+  if (status != "succeeded" && status != "canceled") return fallback;  // no caller's move
   auto hold = ledger.FindHold(pi_id);
   if (!hold || !*hold) return fallback;
   auto pending = ledger.PendingIntentsOf((*hold)->id);
   if (!pending) return fallback;
   for (const auto& intent : *pending) {
-    const std::string& op = intent.operation;
-    if (op != "capture" && op != "cancel" && op != "release" && op != "refund") continue;
+    if (!makes(intent.operation)) continue;
     const std::string name = IntentField(intent.request_json, "actor");
     if (name.empty()) continue;
     return Actor{name, IntentField(intent.request_json, "request_id")};
   }
   return fallback;
+}
+
+Actor RefundActor(ledger::Ledger& ledger, const stripe::Refund& refund, const Actor& fallback) {
+  if (refund.intent.empty()) return fallback;
+  auto intent = ledger.FindIntent(refund.intent);
+  if (!intent || !*intent || (*intent)->operation != "refund") return fallback;
+  const std::string name = IntentField((*intent)->request_json, "actor");
+  if (name.empty()) return fallback;
+  return Actor{name, IntentField((*intent)->request_json, "request_id")};
 }
 
 namespace {

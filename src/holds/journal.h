@@ -35,11 +35,18 @@ struct Actor {
 
 Actor ClientActor(std::string_view client, std::string_view request_id);
 
-// Who made a change Stripe reports on the PaymentIntent `pi_id` (a capture, a cancel, a
-// refund): the caller of its hold's oldest pending capture, cancel, release or refund
-// intent — that caller's own record is still on its way, and Stripe's webhook may arrive
-// first — else `fallback` (a change made elsewhere, e.g. in the Dashboard).
-Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, const Actor& fallback);
+// Who moved the PaymentIntent `pi_id` to `status`, as Stripe reports it: the caller of its
+// hold's oldest pending intent of an operation that leaves that status (succeeded: a
+// capture; canceled: a cancel or a release) — that caller's own record is still on its
+// way, and Stripe's webhook may arrive first — else `fallback` (a change made elsewhere,
+// e.g. in the Dashboard). A pending intent of another operation is no claim on it.
+Actor ChangeActor(ledger::Ledger& ledger, std::string_view pi_id, std::string_view status,
+                  const Actor& fallback);
+
+// Who made a refund Stripe reports: the caller of the refund intent whose key the refund
+// carries (metadata[intent], set by RefundHold), pending or finished; else `fallback` (a
+// refund made elsewhere, e.g. in the Dashboard, even while a client's refund is pending).
+Actor RefundActor(ledger::Ledger& ledger, const stripe::Refund& refund, const Actor& fallback);
 
 // "evt_" + 24 hex digits of SHA-256(hold_id, what): the same fact, the same id.
 std::string EventIdFor(std::string_view hold_id, std::string_view what);

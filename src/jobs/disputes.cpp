@@ -283,9 +283,20 @@ bool FinishDisputeIntent(const http::Deps& deps, const ledger::StripeIntent& int
     return true;
   }
   // dispute_file / dispute_stage: the staging pass repeats them while the dispute is open.
-  const bool staged = (*hold)->dispute && (*hold)->dispute->id == dispute->id &&
-                      (*hold)->dispute->staged_at.has_value();
-  if (holds::DisputeOpenForEvidence(dispute->status) && !staged) return false;
+  const auto& on_hold = (*hold)->dispute;
+  const bool staged = on_hold && on_hold->id == dispute->id && on_hold->staged_at.has_value();
+  if (holds::DisputeOpenForEvidence(dispute->status) && !staged) {
+    // A staging run holding the dispute's lease may still finish it. Without one, the next
+    // pass repeats the step under its own key (no money moves here): the intent is closed,
+    // not left pending at the head of this queue for the dispute's whole response window.
+    if (on_hold && on_hold->lease_until && *on_hold->lease_until > now) return false;
+    holds::FailIntent(deps.ledger, intent.idempotency_key,
+                      MakeError(ErrorKind::kDeadlineExceeded, "unfinished",
+                                "left unfinished by its staging run; the staging pass repeats "
+                                "the step"),
+                      now);
+    return true;
+  }
   holds::FailIntent(deps.ledger, intent.idempotency_key,
                     MakeError(ErrorKind::kConflict, "not_applied",
                               staged ? "the dispute was staged by another run"

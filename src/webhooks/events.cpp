@@ -52,14 +52,16 @@ Result<Event> ReadEvent(const rapidjson::Value& doc) {
 }
 
 // Each refund of a refunded PaymentIntent (a Dashboard refund, or the client's own whose
-// call recorded it first): one `refunded` event each, by its derived id.
+// call recorded it first): one `refunded` event each, by its derived id, credited to the
+// caller whose intent key the refund carries, else to `actor` (Stripe).
 Status RecordRefunds(const http::Deps& deps, const holds::HoldRecord& record,
                      const holds::Actor& actor, int64_t now) {
   if (record.pi.amount_refunded <= 0) return Ok();
   auto refunds = deps.stripe.ListRefunds(record.pi.id);
   if (!refunds) return Fail(refunds.error());
   for (auto it = refunds->rbegin(); it != refunds->rend(); ++it) {  // oldest first
-    if (auto recorded = holds::RecordRefund(deps.ledger, record, *it, actor, now); !recorded) {
+    const holds::Actor by = holds::RefundActor(deps.ledger, *it, actor);
+    if (auto recorded = holds::RecordRefund(deps.ledger, record, *it, by, now); !recorded) {
       return Fail(recorded.error());
     }
   }
@@ -81,10 +83,10 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   if (pi->status == "succeeded" && !captured_at) captured_at = now;
   const auto record = holds::HoldRecord::FromStripe(std::move(*pi), captured_at, now);
   const holds::Actor stripe{"stripe", std::string(request_id)};
-  // A capture, cancel or refund may be a caller's whose record is still on its way.
-  const bool settled = record.pi.status == "succeeded" || record.pi.status == "canceled";
+  // A capture or cancel may be a caller's whose record is still on its way (a refund's
+  // caller is named by the refund itself: RecordRefunds).
   const holds::Actor actor =
-      settled ? holds::ChangeActor(deps.ledger, record.pi.id, stripe) : stripe;
+      holds::ChangeActor(deps.ledger, record.pi.id, record.pi.status, stripe);
   // Stripe's state is cached first: once the event below is visible, GET shows it too.
   repo.Save(record);
   // A refused re-authorization the guest has now confirmed: the chain moves on to it.
@@ -94,7 +96,7 @@ Result<Outcome> Reread(const http::Deps& deps, const std::string& pi_id, int64_t
   if (auto synced = holds::SyncHold(deps.ledger, record, actor, now); !synced) {
     return Fail(synced.error());
   }
-  if (auto refunds = RecordRefunds(deps, record, actor, now); !refunds) {
+  if (auto refunds = RecordRefunds(deps, record, stripe, now); !refunds) {
     return Fail(refunds.error());
   }
   return Outcome::kApplied;

@@ -1024,6 +1024,15 @@ def test_nginx_limit_req_answers_429_json(limited_stack):
     assert 'limiting requests, excess' in error_log and 'zone "cc_api"' in error_log
 
 
+def test_a_rate_limited_guest_link_leaves_its_token_out_of_the_error_log(limited_stack):
+    """limit_req logs each refusal with the request line: /pay/<token> must not be in it."""
+    token = "ab" * 32  # shaped like a link's token; nginx refuses it before the worker looks
+    statuses = [limited_stack.api("GET", path, token=None).status
+                for path in (f"/pay/{token}/hold", f"/pay/{token}") * 2]
+    assert statuses.count(429) >= 2, statuses
+    assert token not in (limited_stack.run_dir / "error.log").read_text()
+
+
 def test_webhook_has_its_own_limit_zone(limited_stack):
     statuses = [limited_stack.api("POST", "/webhook", raw=b"{}", token=None).status
                 for _ in range(7)]

@@ -168,6 +168,19 @@ def test_the_token_stays_out_of_the_access_log(stack):
     assert '"uri":"/pay/assets/pay.css"' in log  # the page's own files are named as they are
 
 
+def test_the_token_stays_out_of_the_error_log(stack):
+    """nginx's error lines quote the request line: a body over the 64k limit on /accept (a
+    413 nginx answers itself, logged at error level) must not put the token there."""
+    hold = stack.create_hold()
+    token = token_of(make_link(stack, hold["id"]))
+    oversized = b'{"disclosure_version": "' + b"x" * (100 * 1024) + b'"}'
+    answer = stack.api("POST", f"/pay/{token}/accept", raw=oversized, token=None)
+    assert answer.status == 413, answer
+    assert answer.json["code"] == "payload_too_large"
+    # nginx writes that line while it refuses the body, before the 413 leaves
+    assert token not in (stack.run_dir / "error.log").read_text()
+
+
 def test_a_scheduled_holds_link_carries_the_setup_client_secret(stack):
     hold = stack.create_hold(customer_email="guest@example.com",
                              authorize_at=rfc3339(int(time.time()) + 10 * 86400))

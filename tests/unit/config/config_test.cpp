@@ -198,6 +198,13 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
          return e;
        }(),
        "STRIPE_API_BASE"},
+      {[&] {  // a guest link's token over plain HTTP
+         auto e = with("STRIPE_SECRET_KEY", "sk_live_x");
+         e["CHITTYCHARGE_PUBLIC_URL"] = "http://pay.example.com";
+         return e;
+       }(),
+       "CHITTYCHARGE_PUBLIC_URL"},
+      {with("CHITTYCHARGE_PUBLIC_URL", "http://127.0.0.1:8080"), ""},  // test keys: the sandbox
       {with("CURRENCY", "jpy"), "CURRENCY"},
       {with("MEMCACHED_SERVERS", "not a server list"), "MEMCACHED_SERVERS"},
       {with("RATE_LIMIT_PER_MINUTE", "ten"), "RATE_LIMIT_PER_MINUTE"},

@@ -299,6 +299,10 @@ class FakeStripe final : public stripe::StripeApi {
     return made;
   }
 
+  // Stripe keeps an idempotency key's answer for 24 h: after that the same key is a new
+  // request.
+  void ForgetRefundKeys() { refund_replies_.clear(); }
+
   // A refund made elsewhere (the Dashboard), or the one CreateRefund makes.
   stripe::Refund RefundAtStripe(stripe::PaymentIntent& pi, int64_t amount,
                                 const std::string& reason, const std::string& key = "") {
@@ -323,6 +327,17 @@ class FakeStripe final : public stripe::StripeApi {
       if (it->payment_intent == payment_intent) out.push_back(*it);
     }
     return out;
+  }
+
+  // Disputes as Stripe has them (a test sets them); an unknown id is 404.
+  std::map<std::string, stripe::Dispute> disputes;
+
+  Result<stripe::Dispute> RetrieveDispute(const std::string& id) override {
+    calls.push_back({"get_dispute", id, ""});
+    if (auto e = TakeFailure()) return tl::unexpected(*e);
+    auto it = disputes.find(id);
+    if (it == disputes.end()) return Fail(ErrorKind::kNotFound, "not_found", "No such dispute");
+    return it->second;
   }
 
   // Files: one per key (a repeat replays it), the bytes kept.

@@ -376,7 +376,7 @@ BOOST_AUTO_TEST_CASE(a_captured_event_recorded_by_a_webhook_carries_the_holds_cl
 BOOST_AUTO_TEST_CASE(a_change_reported_while_its_callers_intent_is_pending_is_the_callers) {
   const std::string id = Authorized();
   const Actor stripe_actor{"stripe", "w"};
-  BOOST_TEST(ChangeActor(book, id, stripe_actor).name == "stripe");  // nothing pending
+  BOOST_TEST(ChangeActor(book, id, "succeeded", stripe_actor).name == "stripe");  // none pending
   ledger::StripeIntent intent;
   intent.idempotency_key = "capture-key";
   intent.operation = "capture";
@@ -385,12 +385,62 @@ BOOST_AUTO_TEST_CASE(a_change_reported_while_its_callers_intent_is_pending_is_th
   intent.created_at = now;
   intent.request_json = IntentRequest({{"actor", "client:alpha"}, {"request_id", "req-9"}});
   REQUIRE_OK(book.BeginIntent(intent));
-  const Actor during = ChangeActor(book, id, stripe_actor);
+  const Actor during = ChangeActor(book, id, "succeeded", stripe_actor);
   BOOST_TEST(during.name == "client:alpha");
   BOOST_TEST(during.request_id == "req-9");
-  BOOST_TEST(ChangeActor(book, "pi_unknown", stripe_actor).name == "stripe");
+  BOOST_TEST(ChangeActor(book, "pi_unknown", "succeeded", stripe_actor).name == "stripe");
   REQUIRE_OK(book.FinishIntent("capture-key", ledger::IntentState::kSucceeded, "{}", "", now));
-  BOOST_TEST(ChangeActor(book, id, stripe_actor).name == "stripe");  // recorded: elsewhere now
+  BOOST_TEST(ChangeActor(book, id, "succeeded", stripe_actor).name == "stripe");  // recorded
+}
+
+// A pending intent claims only the change its operation makes: a cancel made in the
+// Dashboard while a client's capture (or refund) is pending is Stripe's, not the client's.
+BOOST_AUTO_TEST_CASE(a_pending_intent_does_not_claim_a_change_its_operation_does_not_make) {
+  const std::string id = Authorized();
+  const Actor stripe_actor{"stripe", "w"};
+  for (const char* op : {"capture", "refund", "cancel-reason"}) {
+    ledger::StripeIntent intent;
+    intent.idempotency_key = std::string(op) + "-key";
+    intent.operation = op;
+    intent.hold_id = id;
+    intent.params_digest = std::string(64, 'a');
+    intent.created_at = now;
+    intent.request_json = IntentRequest({{"actor", "client:alpha"}, {"request_id", "req-9"}});
+    REQUIRE_OK(book.BeginIntent(intent));
+  }
+  BOOST_TEST(ChangeActor(book, id, "canceled", stripe_actor).name == "stripe");
+  BOOST_TEST(ChangeActor(book, id, "requires_capture", stripe_actor).name == "stripe");
+  BOOST_TEST(ChangeActor(book, id, "succeeded", stripe_actor).name == "client:alpha");
+}
+
+// A refund names its caller by the intent key it carries (metadata[intent]); a refund
+// without one (the Dashboard's) is Stripe's even while a client's refund is pending.
+BOOST_AUTO_TEST_CASE(a_refund_is_credited_by_the_intent_key_it_carries) {
+  const std::string id = Authorized();
+  const Actor stripe_actor{"stripe", "w"};
+  ledger::StripeIntent intent;
+  intent.idempotency_key = "refund-key";
+  intent.operation = "refund";
+  intent.hold_id = id;
+  intent.params_digest = std::string(64, 'a');
+  intent.created_at = now;
+  intent.request_json = IntentRequest({{"actor", "client:alpha"}, {"request_id", "req-7"}});
+  REQUIRE_OK(book.BeginIntent(intent));
+  stripe::Refund dashboard;
+  dashboard.id = "re_dashboard";
+  BOOST_TEST(RefundActor(book, dashboard, stripe_actor).name == "stripe");
+  stripe::Refund own = dashboard;
+  own.id = "re_own";
+  own.intent = "refund-key";
+  const Actor by = RefundActor(book, own, stripe_actor);
+  BOOST_TEST(by.name == "client:alpha");
+  BOOST_TEST(by.request_id == "req-7");
+  // still the caller's once its intent is finished (the webhook may come after the record)
+  REQUIRE_OK(book.FinishIntent("refund-key", ledger::IntentState::kSucceeded, "{}", "", now));
+  BOOST_TEST(RefundActor(book, own, stripe_actor).name == "client:alpha");
+  stripe::Refund other = own;
+  other.intent = "capture-key-of-nothing";
+  BOOST_TEST(RefundActor(book, other, stripe_actor).name == "stripe");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -206,6 +206,23 @@ BOOST_AUTO_TEST_CASE(a_keyed_repeat_replays_the_first_refund) {
   BOOST_TEST(other.status == 422);
 }
 
+// The service's idempotency record gone (memcached evicted or restarted it) and Stripe's
+// key expired (24 h): the ledger still knows the refund was made, and no second one is.
+BOOST_AUTO_TEST_CASE(a_keyed_repeat_of_a_recorded_refund_makes_no_second_stripe_post) {
+  const std::string id = Captured(20000);
+  auto first = Refund(id, R"({"amount":5000})", "refund-key-2");
+  BOOST_REQUIRE_EQUAL(first.status, 200);
+  BOOST_REQUIRE_EQUAL(stripe.Count("refund"), 1U);
+  stripe.ForgetRefundKeys();
+  now += 86400 + 60;
+  auto again = Refund(id, R"({"amount":5000})", "refund-key-2");
+  BOOST_REQUIRE_EQUAL(again.status, 200);
+  BOOST_TEST(Body(again)["amount_refunded"].GetInt64() == 5000);
+  BOOST_TEST(stripe.Count("refund") == 1U);
+  BOOST_TEST(stripe.refunds.size() == 1U);
+  BOOST_TEST(Refunded(id).size() == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(identical_unkeyed_requests_seeing_the_same_state_share_one_key) {
   const std::string id = Captured(20000);
   // Two identical requests that both read amount_refunded 0 derive one key.

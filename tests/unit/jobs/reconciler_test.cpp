@@ -8,6 +8,7 @@
 #include "holds/handlers.h"
 #include "holds/hold_repository.h"
 #include "holds/journal.h"
+#include "jobs/disputes.h"
 #include "test_util.h"
 
 namespace cc::jobs {
@@ -170,6 +171,58 @@ BOOST_AUTO_TEST_CASE(closes_evidence_intents_from_the_ledgers_files) {
   BOOST_TEST(holds::IntentField((*recorded)->result_json, "id") == "file_a");
   auto lost = book.FindIntent("evidence-lost");
   BOOST_TEST(((*lost)->state == ledger::IntentState::kFailed));
+}
+
+// A staging run that died (or failed) after beginning its dispute_file / dispute_stage
+// intent: the next staging pass repeats the step under its own key, so once no run holds
+// the dispute's lease the intent is closed — not left pending at the head of the queue
+// (the 50 oldest a pass) for the dispute's whole response window.
+BOOST_AUTO_TEST_CASE(closes_a_dead_staging_runs_dispute_intent_once_its_lease_is_over) {
+  auto made = stripe.Create(
+      {100, "usd", "x", "", "", {{"chitty_id", "CHITTY-1"}, {"client", "alpha"}}}, "create-1");
+  REQUIRE_OK(made);
+  const std::string pi = made->id;
+  REQUIRE_OK(holds::RecordCreated(book, holds::HoldRecord::FromStripe(*made, std::nullopt, 100),
+                                  holds::Actor{"client:alpha", ""}, 100));
+  const int64_t due_by = 100 + 7 * 86400;
+  stripe::Dispute at_stripe;
+  at_stripe.id = "du_1";
+  at_stripe.status = "needs_response";
+  at_stripe.reason = "fraudulent";
+  at_stripe.amount = 100;
+  at_stripe.currency = "usd";
+  at_stripe.payment_intent = pi;
+  at_stripe.evidence_due_by = due_by;
+  at_stripe.created = 100;
+  stripe.disputes[at_stripe.id] = at_stripe;
+  ledger::Dispute row;
+  row.id = "du_1";
+  row.status = "needs_response";
+  row.reason = "fraudulent";
+  row.amount = 100;
+  row.evidence_due_by = due_by;
+  REQUIRE_OK(book.RecordDispute(pi, row));
+  auto leased = book.LeaseDueDisputes(100, kDisputeLeaseSeconds, 10);  // a run takes it
+  REQUIRE_OK(leased);
+  BOOST_REQUIRE_EQUAL(leased->size(), 1U);
+  ledger::StripeIntent intent;
+  intent.idempotency_key = "dispute-file:du_1:0123456789abcdef0123456789abcdef";
+  intent.operation = "dispute_file";
+  intent.hold_id = pi;
+  intent.params_digest = std::string(64, 'a');
+  intent.request_json =
+      holds::IntentRequest({{"actor", "scheduler"}, {"dispute", "du_1"}, {"payment_intent", pi}});
+  intent.created_at = 100;
+  REQUIRE_OK(book.BeginIntent(intent));
+  const auto state = [&] { return (*book.FindIntent(intent.idempotency_key))->state; };
+  // Its run may still finish it while it holds the lease.
+  BOOST_TEST(ReconcileOnce(deps(), 200).intents_finished == 0);
+  BOOST_TEST((state() == ledger::IntentState::kPending));
+  // The run died: its lease is over, and the next staging pass repeats the step.
+  BOOST_TEST(ReconcileOnce(deps(), 100 + kDisputeLeaseSeconds + 1).intents_finished == 1);
+  BOOST_TEST((state() == ledger::IntentState::kFailed));
+  auto hold = book.FindHold(pi);
+  BOOST_TEST(!(*hold)->dispute->staged_at.has_value());  // still the staging pass's to do
 }
 
 BOOST_AUTO_TEST_CASE(a_create_that_never_reached_stripe_is_failed_after_search_lag) {
