@@ -58,8 +58,10 @@ struct Config {
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
   int64_t reconcile_interval_s = 15;  // PENDING ChittyIDs are retried this often
   // A Stripe intent still pending this long after it began is the reconciler's to finish
-  // (its worker died or lost the ledger between Stripe's answer and the record).
-  int64_t intent_grace_s = 60;
+  // (its worker died or lost the ledger between Stripe's answer and the record). Longer
+  // than any request lives (nginx's fastcgi_read_timeout, 60 s), so an intent whose POST is
+  // still waiting on Stripe is never settled as not applied under it.
+  int64_t intent_grace_s = 180;
   int64_t jobs_interval_s = 60;  // CHITTYCHARGE_JOBS_INTERVAL_S: chittycharge-jobs runs this often
   int64_t open_holds_interval_s = 300;  // RECONCILE_INTERVAL_S: open holds vs Stripe
   int64_t reconcile_rate_per_s = 10;    // RECONCILE_RATE_PER_S: its Stripe reads per second
