@@ -15,6 +15,10 @@ namespace cc::jobs {
 namespace {
 
 struct Fixture : testing::PortsFixture {
+  // The tests' clock moves 100 s between a worker's step and the reconciler's pass; the
+  // default grace (180 s, longer than any request lives) would leave every intent alone.
+  Fixture() { config.intent_grace_s = 60; }
+
   std::string CreatePending() {
     chittyid.down = true;
     http::Request r{"POST", "/api/holds", "", {}, R"({"description":"x"})", ""};
