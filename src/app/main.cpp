@@ -162,6 +162,8 @@ int main() {
   options.slots = config->in_flight;
   options.loops = config->loops;
   options.ca_file = config->ca_file;
+  options.upstream_max_idle_connections = static_cast<int>(config->upstream_max_idle_connections);
+  options.upstream_idle_timeout_s = static_cast<int>(config->upstream_idle_timeout_s);
   options.max_body_for = &cc::gateway::MaxBodyFor;
   options.background = [&](const std::stop_token& stop) {
     RunReconciler(*config, **metrics, stop);

@@ -116,7 +116,10 @@ Status ReadNumbers(const Getenv& getenv, Config* c) {
         ReadInt(getenv, "RECONCILE_RATE_PER_S", 1, 1000, &c->reconcile_rate_per_s),
         ReadInt(getenv, "REAUTH_MARGIN_H", 1, 96, &c->reauth_margin_h),
         ReadInt(getenv, "GUEST_LINK_TTL_H", 1, 720, &c->guest_link_ttl_h),
-        ReadInt(getenv, "CHITTYCHARGE_DB_CONNECTIONS", 1, 64, &c->db_connections)}) {
+        ReadInt(getenv, "CHITTYCHARGE_DB_CONNECTIONS", 1, 64, &c->db_connections),
+        ReadInt(getenv, "UPSTREAM_MAX_IDLE_CONNECTIONS", 1, 4096,
+                &c->upstream_max_idle_connections),
+        ReadInt(getenv, "UPSTREAM_IDLE_TIMEOUT_S", 1, 3600, &c->upstream_idle_timeout_s)}) {
     if (!status) return status;
   }
   c->loops = static_cast<int>(loops);
@@ -388,6 +391,7 @@ Result<Config> Load(const Getenv& getenv) {
   }
   if (auto numbers = ReadNumbers(getenv, &c); !numbers) return Fail(numbers.error());
   if (auto in_flight = ReadInFlight(getenv, &c); !in_flight) return Fail(in_flight.error());
+  if (c.upstream_max_idle_connections == 0) c.upstream_max_idle_connections = 2 * c.in_flight;
   auto limits = claims::LoadTierLimits([&getenv](std::string_view name) {
     const char* v = getenv(std::string(name).c_str());
     return v == nullptr ? std::nullopt : std::optional<std::string>(v);

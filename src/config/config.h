@@ -52,8 +52,17 @@ struct Config {
   // CHITTYCHARGE_THREADS, is read for one more release when the new one is unset; both set
   // to different values is refused.
   int in_flight = 256;
-  int loops = 2;        // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
-  std::string ca_file;  // extra CA bundle for outbound TLS ("" = system trust)
+  int loops = 2;  // CHITTYCHARGE_LOOPS: event-loop threads per process that run them
+  // UPSTREAM_MAX_IDLE_CONNECTIONS (1..4096; unset: 2 × in_flight): connections to Stripe
+  // and ChittyID together that a worker process keeps open between requests, shared out
+  // evenly among its loops (at least 1 each). Set it at least to what the load has in
+  // flight upstream at once: beyond it, each transfer opens a new connection and closes
+  // one as it ends (docs/performance.md "Connection cache").
+  int64_t upstream_max_idle_connections = 0;
+  // UPSTREAM_IDLE_TIMEOUT_S (1..3600): a kept connection idle this long is closed (when
+  // the next transfer starts, or once the loop has made none for this long).
+  int64_t upstream_idle_timeout_s = 60;
+  std::string ca_file;                // extra CA bundle for outbound TLS ("" = system trust)
   long stripe_timeout_ms = 10000;     // NOLINT(google-runtime-int): curl's type
   long chitty_id_timeout_ms = 2000;   // NOLINT(google-runtime-int): curl's type
   int64_t reconcile_interval_s = 15;  // PENDING ChittyIDs are retried this often

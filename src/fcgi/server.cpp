@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -283,13 +284,16 @@ int Run(const ServerOptions& options, const HandlerFactory& make_handler) {
   // The loops' resources are built here, before serving: a failure stops the start.
   const int loop_count = std::clamp(options.loops, 1, options.slots);
   const auto slots_per_loop = static_cast<size_t>((options.slots + loop_count - 1) / loop_count);
+  // Rounded down, so the process keeps no more than its setting.
+  const long connections_per_loop =  // NOLINT(google-runtime-int): curl's type
+      std::max(options.upstream_max_idle_connections / loop_count, 1);
   std::vector<LoopThread> loops(static_cast<size_t>(loop_count));
   try {
     for (LoopThread& loop : loops) {
       loop.event_loop = std::make_unique<runtime::EventLoop>();
-      // Each request in flight holds at most one connection to Stripe and one to ChittyID.
-      loop.multi = std::make_unique<httpclient::CurlMulti>(*loop.event_loop, options.ca_file,
-                                                           2 * static_cast<long>(slots_per_loop));
+      loop.multi = std::make_unique<httpclient::CurlMulti>(
+          *loop.event_loop, options.ca_file, connections_per_loop,
+          std::chrono::seconds(options.upstream_idle_timeout_s));
       loop.handler = make_handler(loop.multi->transport(), *loop.event_loop);
     }
   } catch (const std::exception& e) {

@@ -44,6 +44,11 @@ struct ServerOptions {
   // own limits, gateway::MaxBodyFor).
   std::function<size_t(std::string_view method, std::string_view path)> max_body_for;
   std::string ca_file;  // PEM bundle for the HTTPS transport; "" = system store
+  // Upstream (Stripe and ChittyID) connections the process keeps open between requests,
+  // shared out evenly among the loops (at least 1 each; httpclient::CurlMulti), and how
+  // long one may stay idle.
+  int upstream_max_idle_connections = 512;
+  int upstream_idle_timeout_s = 60;
   // Optional background task (the ChittyID reconciler), stopped with the server.
   std::function<void(std::stop_token)> background;
 };

@@ -298,7 +298,9 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
 // OnReady (a socket is ready) and OnTimer (the timer is due). After each of those, every
 // ended transfer wakes its fiber.
 struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoop::TimerHandler {
-  explicit State(runtime::EventLoop& event_loop) : loop(event_loop) {}
+  State(runtime::EventLoop& event_loop, long cache_size,  // NOLINT(google-runtime-int)
+        std::chrono::seconds idle_after)
+      : loop(event_loop), max_connections(cache_size), idle_timeout(idle_after) {}
   State(const State&) = delete;
   State& operator=(const State&) = delete;
   State(State&&) = delete;
@@ -309,10 +311,70 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
     loop.DisarmTimer();
   }
 
+  // Registers the callbacks and the cache size with `handle`; false if libcurl refuses.
+  bool Configure(CURLM* handle) {
+    return handle != nullptr &&
+           curl_multi_setopt(handle, CURLMOPT_SOCKETFUNCTION, &State::OnSocket) == CURLM_OK &&
+           curl_multi_setopt(handle, CURLMOPT_SOCKETDATA, static_cast<void*>(this)) == CURLM_OK &&
+           curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, &State::OnTimerChange) == CURLM_OK &&
+           curl_multi_setopt(handle, CURLMOPT_TIMERDATA, static_cast<void*>(this)) == CURLM_OK &&
+           curl_multi_setopt(handle, CURLMOPT_MAXCONNECTS, max_connections) == CURLM_OK;
+  }
+
   runtime::EventLoop& loop;
+  const long max_connections;  // NOLINT(google-runtime-int): curl's type
+  const std::chrono::seconds idle_timeout;
   std::vector<EasyPtr> idle;  // easy handles between exchanges
   std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(),
                                                               &curl_multi_cleanup};
+  int running = 0;  // transfers added to `multi` and not yet removed
+  // The loop's one timer serves two deadlines: libcurl's, and the sweep of a connection
+  // cache left unused for idle_timeout (armed while no transfer runs).
+  std::optional<runtime::EventLoop::Clock::time_point> curl_due;
+  std::optional<runtime::EventLoop::Clock::time_point> sweep_due;
+
+  void ArmEarliest() {
+    if (!curl_due && !sweep_due) {
+      loop.DisarmTimer();
+      return;
+    }
+    loop.ArmTimer(*this, curl_due && sweep_due ? std::min(*curl_due, *sweep_due)
+                         : curl_due            ? *curl_due
+                                               : *sweep_due);
+  }
+
+  void Started() {
+    ++running;
+    if (sweep_due) {
+      sweep_due.reset();
+      ArmEarliest();
+    }
+  }
+
+  void Ended() {
+    if (--running == 0) {
+      sweep_due = runtime::EventLoop::Clock::now() + idle_timeout;
+      ArmEarliest();
+    }
+  }
+
+  // No transfer has run for idle_timeout, so every cached connection has been idle that
+  // long: closes them all. libcurl has no call to empty a multi handle's cache, so the
+  // handle is replaced by a new one (the pooled easy handles keep their TLS sessions).
+  // Should libcurl fail to make one, the old handle stays until the next sweep.
+  void Sweep() {
+    sweep_due.reset();
+    std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> fresh{curl_multi_init(),
+                                                                &curl_multi_cleanup};
+    if (!fresh) {
+      sweep_due = runtime::EventLoop::Clock::now() + idle_timeout;
+      return;
+    }
+    multi.reset();  // closes the cached connections; their sockets are unwatched
+    curl_due.reset();
+    multi = std::move(fresh);
+    (void)Configure(multi.get());  // the same options the constructor's handle took
+  }
 
   static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self, void* known) {
     auto* state = static_cast<State*>(self);
@@ -341,11 +403,11 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
     // NOLINTEND(google-runtime-int)
     auto* state = static_cast<State*>(self);
     if (timeout_ms < 0) {
-      state->loop.DisarmTimer();
+      state->curl_due.reset();
     } else {
-      state->loop.ArmTimer(
-          *state, runtime::EventLoop::Clock::now() + std::chrono::milliseconds(timeout_ms));
+      state->curl_due = runtime::EventLoop::Clock::now() + std::chrono::milliseconds(timeout_ms);
     }
+    state->ArmEarliest();
     return 0;
   }
 
@@ -353,15 +415,21 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
     const int mask = ((ready & runtime::kReadable) != 0 ? CURL_CSELECT_IN : 0) |
                      ((ready & runtime::kWritable) != 0 ? CURL_CSELECT_OUT : 0) |
                      ((ready & runtime::kError) != 0 ? CURL_CSELECT_ERR : 0);
-    int running = 0;
-    curl_multi_socket_action(multi.get(), fd, mask, &running);
+    int running_now = 0;
+    curl_multi_socket_action(multi.get(), fd, mask, &running_now);
     WakeEnded();
   }
 
   void OnTimer() override {
-    int running = 0;
-    curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
-    WakeEnded();
+    const auto now = runtime::EventLoop::Clock::now();
+    if (curl_due && *curl_due <= now) {
+      curl_due.reset();  // libcurl sets the next one from inside the call if it wants one
+      int running_now = 0;
+      curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running_now);
+      WakeEnded();
+    }
+    if (sweep_due && *sweep_due <= now && running == 0) Sweep();
+    ArmEarliest();  // the loop disarmed its timer before calling this
   }
 
   // Every ended transfer leaves the multi handle and wakes its fiber.
@@ -372,6 +440,7 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
       CURL* curl = message->easy_handle;
       const CURLcode result = message->data.result;
       curl_multi_remove_handle(multi.get(), curl);
+      Ended();
       void* data = nullptr;
       curl_easy_getinfo(curl, CURLINFO_PRIVATE, &data);
       auto* call = static_cast<Call*>(data);
@@ -393,6 +462,12 @@ class CurlMulti::FiberTransport final : public Transport {
     EasyPtr easy(nullptr, &curl_easy_cleanup);
     if (state.idle.empty()) {
       easy = NewEasy(owner_.ca_file_);
+      // A cached connection idle longer than the sweep's timeout is not reused but closed
+      // (libcurl prunes them as transfers start, at most once a second).
+      if (easy && curl_easy_setopt(easy.get(), CURLOPT_MAXAGE_CONN,
+                                   static_cast<long>(state.idle_timeout.count())) != CURLE_OK) {
+        easy.reset();
+      }
       if (!easy)
         return Fail(ErrorKind::kInternal, "internal_error", "cannot create a curl easy handle");
     } else {
@@ -418,6 +493,7 @@ class CurlMulti::FiberTransport final : public Transport {
         return Fail(ErrorKind::kInternal, "internal_error",
                     std::string("curl_multi_add_handle failed: ") + curl_multi_strerror(added));
       }
+      owner_.state_->Started();
       call.waiter = fibers::Scheduler::Current();
       while (!call.done) fibers::Scheduler::Park();
       code = call.result;
@@ -428,18 +504,13 @@ class CurlMulti::FiberTransport final : public Transport {
   CurlMulti& owner_;
 };
 
-CurlMulti::CurlMulti(runtime::EventLoop& loop, std::string ca_file, long max_connections)
-    : state_(std::make_unique<State>(loop)),
+CurlMulti::CurlMulti(runtime::EventLoop& loop, std::string ca_file, long max_connections,
+                     std::chrono::seconds idle_timeout)
+    : state_(std::make_unique<State>(loop, std::max(max_connections, 1L),
+                                     std::max(idle_timeout, std::chrono::seconds(1)))),
       transport_(std::make_unique<FiberTransport>(*this)),
       ca_file_(std::move(ca_file)) {
-  State& state = *state_;
-  CURLM* multi = state.multi.get();
-  if (multi == nullptr ||
-      curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &State::OnSocket) != CURLM_OK ||
-      curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, static_cast<void*>(&state)) != CURLM_OK ||
-      curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &State::OnTimerChange) != CURLM_OK ||
-      curl_multi_setopt(multi, CURLMOPT_TIMERDATA, static_cast<void*>(&state)) != CURLM_OK ||
-      curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, std::max(max_connections, 1L)) != CURLM_OK) {
+  if (!state_->Configure(state_->multi.get())) {
     throw std::runtime_error("cannot set up the curl multi handle");
   }
 }

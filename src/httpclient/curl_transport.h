@@ -13,6 +13,7 @@
 // (start-up only).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -71,16 +72,24 @@ class CurlTransport final : public Transport {
 // the transfer end; new transfers start when the loop next runs its due timer
 // (EventLoop::RunTimerIfDue or Wait). The transfers share the multi handle's connection
 // cache, so kept-alive connections to Stripe and ChittyID are reused by whichever fiber
-// comes next. The cache keeps up to max_connections (pass what the loop's requests in
-// flight can hold open at once). libcurl's default, 4 × the transfers running at the
-// moment, closed idle connections whenever the load dipped; each one reopened is a TCP
-// and TLS handshake. Outside a fiber, Send() performs the exchange synchronously.
+// comes next. The cache keeps up to max_connections: a transfer that ends while the
+// multi handle holds more (in use or idle) closes the oldest idle one. Pass at least what
+// the loop's load has in flight upstream at once, else every transfer beyond it opens and
+// closes a connection (each a TCP and TLS handshake); libcurl's default, 4 × the transfers
+// running at the moment, closed idle connections whenever the load dipped. A connection
+// idle for idle_timeout is not reused but closed when the next transfer starts
+// (CURLOPT_MAXAGE_CONN), and once no transfer has run for idle_timeout the whole cache
+// is closed (the loop's timer serves libcurl's deadline and this one), so an idle loop
+// holds no upstream connection after at most 2 × idle_timeout.
+// Outside a fiber, Send() performs the exchange synchronously.
 // Not thread-safe: the loop's thread only. The loop must outlive the CurlMulti (libcurl's
 // cleanup still unwatches sockets); no transfer may be in flight at destruction.
 class CurlMulti {
  public:
+  // max_connections below 1 is taken as 1, idle_timeout below 1 s as 1 s.
   explicit CurlMulti(runtime::EventLoop& loop, std::string ca_file = {},
-                     long max_connections = 64);  // NOLINT(google-runtime-int): curl's type
+                     long max_connections = 64,  // NOLINT(google-runtime-int): curl's type
+                     std::chrono::seconds idle_timeout = std::chrono::seconds(60));
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;

@@ -425,6 +425,78 @@ def test_a_worker_keeps_its_upstream_connections_after_a_burst(stack):
     assert chittyid <= kept, f"{len(chittyid - kept)} of {len(chittyid)} connections to ChittyID closed"
 
 
+CAPPED_CONNECTIONS = 4  # UPSTREAM_MAX_IDLE_CONNECTIONS of `capped_stack`: 2 per event loop
+CAPPED_IDLE_S = 3  # its UPSTREAM_IDLE_TIMEOUT_S
+
+
+@pytest.fixture(scope="module")
+def capped_stack():
+    """A stack whose workers keep at most CAPPED_CONNECTIONS upstream connections each and
+    close them after CAPPED_IDLE_S idle (the session stack keeps the defaults)."""
+    yield from conftest.launched_stack({
+        "UPSTREAM_MAX_IDLE_CONNECTIONS": str(CAPPED_CONNECTIONS),
+        "UPSTREAM_IDLE_TIMEOUT_S": str(CAPPED_IDLE_S),
+    }, prefix="chittycharge-it-capped-")
+
+
+def held_ports(pid):
+    """Local ports of every TCP socket process `pid` holds open, in any state (/proc): a
+    connection its peer closed stays held until the worker closes it too."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    ports = set()
+    with open("/proc/net/tcp", encoding="ascii") as rows:
+        for row in list(rows)[1:]:
+            fields = row.split()
+            if fields[9] in inodes:
+                ports.add(f"127.0.0.1:{int(fields[1].split(':')[1], 16)}")
+    return ports
+
+
+def burst_connections(stack, pid, count):
+    """`count` parallel creates held 600 ms at Stripe, all on worker `pid`; returns the
+    worker-side addresses of the connections to Stripe and ChittyID they used."""
+    fault(stack, method="POST", path=CREATE_PATH, delay_ms=600, count=count)
+    label, started = unique("burst"), time.time()
+    try:
+        with only_worker(stack, pid):
+            answers = parallel(count, lambda i: create(
+                stack, dict(VALID, description=unique(f"{label}-{i}"))))
+    finally:
+        clear_faults(stack)
+    assert [a.status for a in answers] == [201] * count, describe(answers)
+    stripe = {e["peer"] for e in stripe_log(stack, "POST", "/v1/payment_intents")
+              if e.get("params", {}).get("description", "").startswith(label)}
+    chittyid = {e["peer"] for e in stack.chittyid("GET", "/_test/requests").json
+                if e["path"] == "/v1/mint" and e["time"] >= started}
+    assert len(stripe) == count, "each create of the burst on its own connection"
+    return stripe | chittyid
+
+
+def test_a_worker_keeps_no_more_upstream_connections_than_its_cap(capped_stack):
+    """A burst of 16 (8 per event loop) opens 16 connections to Stripe; as the transfers
+    end, each loop closes all but its share of UPSTREAM_MAX_IDLE_CONNECTIONS."""
+    pid = worker_pids(capped_stack)[0]
+    used = burst_connections(capped_stack, pid, 16)
+    kept = used & held_ports(pid)
+    assert len(kept) <= CAPPED_CONNECTIONS, f"{len(kept)} of {len(used)} connections kept"
+    # That the kept ones are reused, and not closed as a burst ends, is
+    # test_a_worker_keeps_its_upstream_connections_after_a_burst's (default settings).
+
+
+def test_a_worker_closes_its_upstream_connections_once_idle(capped_stack):
+    """With no transfer for UPSTREAM_IDLE_TIMEOUT_S, a loop closes its kept connections
+    (libcurl alone would close them only when a later transfer starts)."""
+    pid = worker_pids(capped_stack)[0]
+    used = burst_connections(capped_stack, pid, 4)
+    wait_until(lambda: not used & held_ports(pid), 5 * CAPPED_IDLE_S + 5,
+               lambda: f"the worker to close {sorted(used & held_ports(pid))}")
+
+
 def test_twenty_parallel_creates_with_one_key_make_one_payment_intent(stack):
     key = unique("idem")
     body = dict(VALID, description=unique("par-create"), payment_method="pm_card_visa")

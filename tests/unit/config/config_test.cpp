@@ -93,6 +93,26 @@ BOOST_AUTO_TEST_CASE(requests_in_flight_and_event_loops) {
   BOOST_TEST(c->notices.empty());
 }
 
+BOOST_AUTO_TEST_CASE(upstream_connection_cache) {
+  const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"},
+                                                {"CHITTY_ID_TOKEN", "t"}};
+  auto defaults = LoadFrom(base);
+  REQUIRE_OK(defaults);
+  BOOST_TEST(defaults->upstream_max_idle_connections == 512);  // 2 × CHITTYCHARGE_IN_FLIGHT
+  BOOST_TEST(defaults->upstream_idle_timeout_s == 60);
+  auto env = base;
+  env["CHITTYCHARGE_IN_FLIGHT"] = "100";
+  auto scaled = LoadFrom(env);
+  REQUIRE_OK(scaled);
+  BOOST_TEST(scaled->upstream_max_idle_connections == 200);
+  env["UPSTREAM_MAX_IDLE_CONNECTIONS"] = "12";
+  env["UPSTREAM_IDLE_TIMEOUT_S"] = "5";
+  auto c = LoadFrom(env);
+  REQUIRE_OK(c);
+  BOOST_TEST(c->upstream_max_idle_connections == 12);
+  BOOST_TEST(c->upstream_idle_timeout_s == 5);
+}
+
 BOOST_AUTO_TEST_CASE(chittycharge_threads_is_read_as_the_old_name_of_in_flight) {
   const std::map<std::string, std::string> base{{"STRIPE_SECRET_KEY", "sk_test_x"},
                                                 {"CHITTY_ID_TOKEN", "t"}};
@@ -213,6 +233,12 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_variable) {
       {with("CHITTYCHARGE_THREADS", "0"), "CHITTYCHARGE_THREADS"},
       {with("CHITTYCHARGE_LOOPS", "0"), "CHITTYCHARGE_LOOPS"},
       {with("CHITTYCHARGE_LOOPS", "65"), "CHITTYCHARGE_LOOPS"},
+      {with("UPSTREAM_MAX_IDLE_CONNECTIONS", "0"), "UPSTREAM_MAX_IDLE_CONNECTIONS"},
+      {with("UPSTREAM_MAX_IDLE_CONNECTIONS", "4097"), "UPSTREAM_MAX_IDLE_CONNECTIONS"},
+      {with("UPSTREAM_MAX_IDLE_CONNECTIONS", "many"), "UPSTREAM_MAX_IDLE_CONNECTIONS"},
+      {with("UPSTREAM_IDLE_TIMEOUT_S", "0"), "UPSTREAM_IDLE_TIMEOUT_S"},
+      {with("UPSTREAM_IDLE_TIMEOUT_S", "3601"), "UPSTREAM_IDLE_TIMEOUT_S"},
+      {with("UPSTREAM_IDLE_TIMEOUT_S", "60s"), "UPSTREAM_IDLE_TIMEOUT_S"},
       {with("DEFAULT_HOLD_AMOUNT_CENTS", "10"), "DEFAULT_HOLD_AMOUNT_CENTS"},
       {with("CHITTYCHARGE_API_TOKENS", "nocolon"), "CHITTYCHARGE_API_TOKENS"},
       {with("CHITTYCHARGE_API_TOKENS", "a:t:GOLD"), "CHITTYCHARGE_API_TOKENS"},
