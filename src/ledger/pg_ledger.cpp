@@ -98,8 +98,8 @@ struct Statement {
   "extract(epoch FROM created_at)::bigint, extract(epoch FROM finished_at)::bigint, " \
   "request::text"
 
-// "This intent is still pending", for an UPDATE of one intent by its key. Written so that
-// no partial index on pending intents (stripe_intents_pending, _pending_of: WHERE state =
+// "This row is still pending", for an UPDATE of one intent (or notification) by its key. Written so
+// that no partial index on pending intents (stripe_intents_pending, _pending_of: WHERE state =
 // 'pending') can serve it: those hold the first version of every intent until VACUUM
 // reaches the table, and PostgreSQL would scan one whole, filtering by key, whenever its
 // statistics call the pending intents few (measured: record_creates' custom plan did; the
@@ -107,6 +107,9 @@ struct Statement {
 // primary key finds the row; the state is then checked on that row alone.
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_STILL_PENDING(alias) "coalesce(" alias "state, '') = 'pending'"
+// The same for a notification (notifications_pending: WHERE status = 'pending').
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
+#define CC_NOTIFICATION_STILL_PENDING "coalesce(status, '') = 'pending'"
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_NOTIFICATION_COLUMNS                                                           \
@@ -411,7 +414,7 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "next_attempt_at = CASE WHEN $2::text IN ('failed', 'not_tried') "
      "THEN to_timestamp($4::bigint) END, "
      "delivered_at = CASE WHEN $2::text = 'delivered' THEN to_timestamp($5::bigint) END, "
-     "lease_until = NULL WHERE id = $1 AND status = 'pending' RETURNING 1"},
+     "lease_until = NULL WHERE id = $1 AND " CC_NOTIFICATION_STILL_PENDING " RETURNING 1"},
     {"notify_status", "SELECT status FROM notifications WHERE id = $1"},
     {"notify_cursor", "SELECT 1 FROM notifications WHERE id = $1 AND client = $2"},
     {"notify_failed",
