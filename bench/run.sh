@@ -50,7 +50,7 @@
 #                                 below 10 % before measuring (0: only record it)
 #   BENCH_KEEP_LOGS=1             keep the full access/worker logs (default: last 5000 lines of
 #                                 any log over 20 MB; a full run writes ~1 GB)
-#   BENCH_PHASES                  subset/order of "upstream bare service profile callgrind" (all);
+#   BENCH_PHASES                  subset/order of "upstream bare service peer profile callgrind" (all);
 #                                 also "levers" (bench/levers.sh), "ledger" and "peer"
 #   BENCH_PEER_ROUNDS             the peer phase's alternating rounds (2; quick 1);
 #                                 BENCH_PEER_DURATION seconds per run (BENCH_DURATION);
@@ -1070,6 +1070,13 @@ phase_peer() {
   sleep 2
   rss "peer: project, idle" peer
   python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "peer: peer, idle" --figure peer --svc-run-dir "$d"
+  # Both stacks warmed once before the rounds (Node's JIT, the ledger's caches): a cold
+  # peer ran at half its rate in the first round otherwise.
+  export BENCH_KEY_PREFIX="w$(date +%s%N)"
+  for key in project peer; do
+    bg_wait timeout 30 wrk -t2 -c64 -d"$((WARMUP * 3))s" -s "$BENCH/peer_create.lua" \
+      "$([[ $key == project ]] && echo "http://127.0.0.1:$HTTP_PORT" || echo "http://127.0.0.1:$PEER_HTTP_PORT")" >/dev/null
+  done
   for ((i = 1; i <= rounds; i++)); do
     order="project peer"
     ((i % 2 == 0)) && order="peer project"
@@ -1106,7 +1113,7 @@ main() {
   echo "bench: results in $OUT (ports $BASE+: service $HTTP_PORT, Stripe double $STRIPE_PORT, ChittyID double $CHITTYID_PORT)"
   start_upstream
   local phase
-  for phase in ${BENCH_PHASES:-upstream bare service profile callgrind}; do
+  for phase in ${BENCH_PHASES:-upstream bare service peer profile callgrind}; do
     bg_wait python3 "$BENCH/benchlib.py" quiet --results "$RESULTS" --label "phase $phase" \
       --wait "${BENCH_WAIT_QUIET:-0}"
     "phase_$phase"
