@@ -41,7 +41,7 @@ count_in() {
 run_setup() {
   section "setup + build (-DCHITTYCHARGE_WERROR=ON)"
   if CHITTYCHARGE_CMAKE_ARGS="-DCHITTYCHARGE_WERROR=ON ${CHITTYCHARGE_CMAKE_ARGS:-}" \
-    timeout --kill-after=10 "${CHITTYCHARGE_BUILD_TIMEOUT:-480}" "$REPO/scripts/setup.sh"; then
+    timeout --kill-after=10 "${CHITTYCHARGE_BUILD_TIMEOUT:-900}" "$REPO/scripts/setup.sh"; then
     return 0
   fi
   FAILED=$((FAILED + 1))
