@@ -9,7 +9,7 @@
 #   CHITTYCHARGE_CMAKE_ARGS   extra cmake arguments (added after -DCHITTYCHARGE_WERROR=ON)
 #   PYTEST_ARGS               extra pytest arguments, e.g. "-k holds -x"
 #   CHITTYCHARGE_SKIP_SLOW=1  skip the fuzz and ASan+UBSan suites (local quick runs)
-#   CHITTYCHARGE_BUILD_TIMEOUT / _CTEST_TIMEOUT / _PYTEST_TIMEOUT   seconds (480/90/900)
+#   CHITTYCHARGE_BUILD_TIMEOUT / _CTEST_TIMEOUT / _PYTEST_TIMEOUT   seconds (900/90/900)
 #
 # The ASan+UBSan suite (its own build, ctest and the integration tests against the
 # sanitized worker, on a stack of its own) runs in the background beside the plain
