@@ -121,7 +121,7 @@ readonly ASAN_SUITE="ASan+UBSan: unit, adapter and integration tests"
 # Starts the ASan+UBSan suite in the background (one build job: the other core is the
 # plain suites'); finish_asan waits for it and prints its output.
 start_asan() {
-  timeout --kill-after=30 "${CHITTYCHARGE_ASAN_TIMEOUT:-1200}" \
+  timeout --kill-after=30 "${CHITTYCHARGE_ASAN_TIMEOUT:-1800}" \
     env CHITTYCHARGE_ASAN_INTEGRATION=1 ASAN_JOBS="${ASAN_JOBS:-1}" "$REPO/scripts/asan.sh" \
     >"$OUT_DIR/asan.out" 2>&1 &
   ASAN_PID=$!
