@@ -361,19 +361,19 @@ struct CurlMulti::State final : runtime::EventLoop::FdHandler, runtime::EventLoo
   // No transfer has run for idle_timeout, so every cached connection has been idle that
   // long: closes them all. libcurl has no call to empty a multi handle's cache, so the
   // handle is replaced by a new one (the pooled easy handles keep their TLS sessions).
-  // Should libcurl fail to make one, the old handle stays until the next sweep.
+  // Should libcurl fail to make or configure one, the old handle stays until the next sweep
+  // (a handle without the loop's callbacks would strand every transfer added to it).
   void Sweep() {
     sweep_due.reset();
     std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> fresh{curl_multi_init(),
                                                                 &curl_multi_cleanup};
-    if (!fresh) {
+    if (!Configure(fresh.get())) {  // no transfer yet, so its callbacks cannot fire
       sweep_due = runtime::EventLoop::Clock::now() + idle_timeout;
       return;
     }
     multi.reset();  // closes the cached connections; their sockets are unwatched
     curl_due.reset();
     multi = std::move(fresh);
-    (void)Configure(multi.get());  // the same options the constructor's handle took
   }
 
   static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self, void* known) {
