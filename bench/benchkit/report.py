@@ -290,6 +290,13 @@ def _med(xs):
     return statistics.median(xs) if xs else None
 
 
+def span(xs, fmt):
+    """The median of xs, with (min–max) when there are several; "—" when none."""
+    if not xs:
+        return "—"
+    return fmt(_med(xs)) + (f" ({fmt(min(xs))}–{fmt(max(xs))})" if len(xs) > 1 else "")
+
+
 def _cpu_us(rs: list[dict], comp: str | None) -> float | None:
     """Median CPU µs per create of one component (None: all of the stack, wrk excluded)."""
     vals = []
@@ -321,11 +328,6 @@ def ledger(runs: Runs) -> list[str]:
            f"Both stacks up side by side, {lm.get('rounds', '?')} rounds of {lm.get('duration_s', '?')} s runs, "
            "the order flipped every round; figures are medians over the rounds (min–max).\n",
            "| | with ledger | without ledger | with ÷ without |", "|---|---:|---:|---:|"]
-
-    def span(xs, fmt):
-        if not xs:
-            return "—"
-        return fmt(_med(xs)) + (f" ({fmt(min(xs))}–{fmt(max(xs))})" if len(xs) > 1 else "")
 
     for name, load in LEDGER_LOADS:
         w, wo = (_ledger_runs(runs, s, load) for s in LEDGER_SIDES)
@@ -451,11 +453,6 @@ def peer(runs: Runs) -> list[str]:
            "`POST /api/holds` with its body and a fresh Idempotency-Key per request; this project with "
            "its ledger on. Rounds alternate the stacks; medians over the rounds (min–max).\n",
            "| | this project | Express peer | ratio |", "|---|---:|---:|---:|"]
-
-    def span(xs, fmt):
-        if not xs:
-            return "—"
-        return fmt(_med(xs)) + (f" ({fmt(min(xs))}–{fmt(max(xs))})" if len(xs) > 1 else "")
 
     for name, load in PEER_LOADS:
         p, q = _peer_runs(runs, "project", load), _peer_runs(runs, "peer", load)
