@@ -52,7 +52,7 @@ run_integration() {
     cd "$REPO"
     TMPDIR="$scratch" CHITTYCHARGE_KEEP_RUN_DIR=1 CHITTYCHARGE_WORKER="$BUILD_DIR/chittycharge" \
       CHITTYCHARGE_TEST_PORT_OFFSET="${CHITTYCHARGE_TEST_PORT_OFFSET:-1000}" \
-      timeout --kill-after=30 900 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+      timeout --kill-after=30 900 /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=15 \
       tests/integration "${extra[@]}"
   ) || status=$?
   mapfile -t reports < <(grep -rIlE "$REPORT_PATTERN" "$scratch" 2>/dev/null || true)

@@ -80,7 +80,8 @@ run_pytest() {
   local status=0 summary passed failed errors extra=()
   read -r -a extra <<<"${PYTEST_ARGS:-}"
   timeout --kill-after=30 "${CHITTYCHARGE_PYTEST_TIMEOUT:-900}" \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/doubles tests/integration "${extra[@]}" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=15 tests/doubles tests/integration \
+    "${extra[@]}" \
     2>&1 | tee "$OUT_DIR/pytest.out" || status=$?
   # "2 failed, 40 passed, 1 error in 12.3s" (with or without the ==== decoration)
   summary="$(grep -E '(passed|failed|error|no tests ran).* in [0-9.]+s' "$OUT_DIR/pytest.out" | tail -n 1 || true)"
