@@ -22,6 +22,11 @@
 # shellcheck disable=SC2034  # used by the scripts that source this
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO
+# ccache (CMakeLists.txt uses it when installed): paths under the clone are hashed relative
+# to it and the build directory is not hashed, so a fresh clone in another directory hits
+# the objects an earlier clone compiled from the same sources and flags.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$REPO}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 
 log() { printf '%s: %s\n' "$LOG_TAG" "$*"; }
 die() {

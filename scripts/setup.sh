@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly LOG_TAG=setup
 readonly BUILD_DIR="$REPO/build"
 readonly PACKAGES=(
-  build-essential cmake pkg-config libfcgi-dev spawn-fcgi multiwatch rapidjson-dev
+  build-essential cmake ccache pkg-config libfcgi-dev spawn-fcgi multiwatch rapidjson-dev
   libcurl4-openssl-dev libssl-dev libmemcached-dev memcached libboost-test-dev libboost-context-dev
   libexpected-dev nginx openssl curl ca-certificates python3 python3-pytest wrk
   clang clang-format libclang-rt-14-dev postgresql libpq-dev

@@ -263,7 +263,7 @@ constexpr std::array<Statement, static_cast<size_t>(Stmt::kCount)> kStatements =
      "WHERE id = $2 AND (NOT $18::boolean OR status IS NOT DISTINCT FROM nullif($7, '')) "
      "RETURNING last_event_seq), "
      "c AS (INSERT INTO hold_payment_intents (payment_intent, hold_id, position) "
-     "SELECT $16, $2, (SELECT coalesce(max(position) + 1, 0) FROM hold_payment_intents "
+     "SELECT $16::text, $2, (SELECT coalesce(max(position) + 1, 0) FROM hold_payment_intents "
      "WHERE hold_id = $2) FROM s WHERE $16 <> '' AND NOT EXISTS (SELECT 1 FROM "
      "hold_payment_intents WHERE payment_intent = $16 AND hold_id = $2) RETURNING 1) "
      "INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, request_id, "

@@ -178,14 +178,69 @@ BOOST_FIXTURE_TEST_CASE(the_service_role_cannot_update_or_delete_audit_rows, Fre
   BOOST_TEST(page->data[0].type == "created");
 }
 
-// --- the notifications outbox (0006_notifications.sql) ---
-
 std::string Count(PgConnection& conn, const std::string& sql) {
   auto rows = conn.ExecScript(sql, 5000);
   BOOST_REQUIRE(rows.has_value());
   BOOST_REQUIRE_MESSAGE(rows->ok(), rows->message);
   return rows->rows.at(0).at(0).value_or("NULL");
 }
+
+// 0015 moved the one-column CHECKs into domains: each bad value is still refused
+// (check_violation), by the service role's own statements too, and nothing is written.
+BOOST_FIXTURE_TEST_CASE(the_schema_refuses_what_its_checks_refused, FreshPgLedger) {
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_a", "main", behaviour::kNow)));
+  auto conn = PgConnection::Connect(SharedCluster().Conninfo(db, kServiceRole), waiter, 5000);
+  REQUIRE_OK(conn);
+  const auto event = [](const std::string& id, const std::string& type, const std::string& actor,
+                        const std::string& detail) {
+    return "INSERT INTO audit_events (id, hold_id, seq, chitty_id, type, actor, detail, "
+           "created_at) VALUES ('" +
+           id + "', 'pi_a', 1, 'c', '" + type + "', '" + actor + "', " + detail + ", now())";
+  };
+  const std::string hold =
+      "INSERT INTO holds (id, chitty_id, client, amount, currency, status, created_at) VALUES ";
+  const std::string intent =
+      "INSERT INTO stripe_intents (idempotency_key, operation, params_digest, created_at, "
+      "state, finished_at) VALUES ";
+  const std::string digest(64, 'a');
+  for (const std::string& sql : std::vector<std::string>{
+           event("evt_1", "no_such_type", "stripe", "'{}'"),
+           event("evt_1", "captured", "someone", "'{}'"),
+           event("bad_1", "captured", "stripe", "'{}'"),
+           event("evt_1", "captured", "stripe", "'[1]'"),
+           hold + "('pi_b', 'c1', 'main', 0, 'usd', 'requires_capture', now())",
+           hold + "('xx_b', 'c2', 'main', 100, 'usd', 'requires_capture', now())",
+           hold + "('pi_b', 'c3', 'main', 100, 'USD', 'requires_capture', now())",
+           hold + "('pi_b', 'c4', '', 100, 'usd', 'requires_capture', now())",
+           hold + "('pi_b', 'c5', 'main', 100, 'usd', '', now())",
+           "INSERT INTO hold_payment_intents VALUES ('pi_x', 'pi_a', -1)",
+           "INSERT INTO hold_payment_intents VALUES ('seti_x', 'pi_a', 1)",
+           intent + "('k', 'create', '" + digest + "', now(), 'done', now())",
+           intent + "('k', 'create', 'not-hex', now(), 'pending', NULL)",
+           intent + "('', 'create', '" + digest + "', now(), 'pending', NULL)",
+       }) {
+    auto refused = (*conn)->ExecScript(sql, 5000);
+    REQUIRE_OK(refused);
+    BOOST_TEST_INFO(sql);
+    BOOST_TEST(refused->sqlstate == "23514");  // check_violation
+  }
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM audit_events") == "0");
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM holds") == "1");
+  BOOST_TEST(Count(**conn, "SELECT count(*) FROM stripe_intents") == "0");
+  // The same rows with good values, NULLs where the columns allow them, are taken.
+  for (const std::string& sql : std::vector<std::string>{
+           event("evt_1", "captured", "client:main", "'{\"a\":1}'"),
+           hold + "('seti_b', 'c6', 'main', 100, 'usd', 'scheduled', now())",
+           intent + "('k', 'create', '" + digest + "', now(), 'pending', NULL)",
+       }) {
+    auto taken = (*conn)->ExecScript(sql, 5000);
+    REQUIRE_OK(taken);
+    BOOST_TEST_INFO(sql);
+    BOOST_TEST(taken->ok(), taken->message);
+  }
+}
+
+// --- the notifications outbox (0006_notifications.sql) ---
 
 // The trigger queues a notification in the event's own transaction: inside it the row is
 // there, after a rollback neither the event nor its notification is.
