@@ -53,6 +53,7 @@
 #   BENCH_PHASES                  subset/order of "upstream bare service peer profile callgrind" (all);
 #                                 also "levers" (bench/levers.sh), "ledger" and "peer"
 #   BENCH_PEER_ROUNDS             the peer phase's alternating rounds (2; quick 1);
+#                                 BENCH_PEER_WARMUP seconds of creates on each stack first (20; quick 6);
 #                                 BENCH_PEER_DURATION seconds per run (BENCH_DURATION);
 #                                 BENCH_PEER_DIR the peer (<repo>/../shared/peer-express),
 #                                 installed with npm ci into <build dir>/peer-express;
@@ -1071,10 +1072,14 @@ phase_peer() {
   rss "peer: project, idle" peer
   python3 "$BENCH/benchlib.py" rss --results "$RESULTS" --label "peer: peer, idle" --figure peer --svc-run-dir "$d"
   # Both stacks warmed once before the rounds (Node's JIT, the ledger's caches): a cold
-  # peer ran at half its rate in the first round otherwise.
+  # peer ran at half its rate in the first round otherwise. With 6 s, the project's first
+  # round still ran 10-20 % below its second in every run (its ledger then held a few
+  # thousand holds; autoanalyze re-plans the statements at every 10 % of growth), so the
+  # default is 20 s each (~25,000 holds), closer to a ledger in service.
+  local warmup=${BENCH_PEER_WARMUP:-$([[ $QUICK == 1 ]] && echo 6 || echo 20)}
   export BENCH_KEY_PREFIX="w$(date +%s%N)"
   for key in project peer; do
-    bg_wait timeout 30 wrk -t2 -c64 -d"$((WARMUP * 3))s" -s "$BENCH/peer_create.lua" \
+    bg_wait timeout $((warmup + 30)) wrk -t2 -c64 -d"${warmup}s" -s "$BENCH/peer_create.lua" \
       "$([[ $key == project ]] && echo "http://127.0.0.1:$HTTP_PORT" || echo "http://127.0.0.1:$PEER_HTTP_PORT")" >/dev/null
   done
   for ((i = 1; i <= rounds; i++)); do

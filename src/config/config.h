@@ -41,7 +41,7 @@ struct Config {
   std::vector<ClientToken> clients;
   std::string memcached_servers = "127.0.0.1:11211";
   std::string database_url = "postgresql:///chittycharge";  // DATABASE_URL: libpq conninfo
-  int64_t db_connections = 2;  // CHITTYCHARGE_DB_CONNECTIONS: PostgreSQL connections per loop
+  int64_t db_connections = 1;  // CHITTYCHARGE_DB_CONNECTIONS: PostgreSQL connections per loop
   // CHITTYCHARGE_DURABLE_RECORDS=1: every ledger commit waits for its WAL flush; by default
   // only Stripe intents do (the rest is rebuilt from Stripe by the reconciler if lost).
   bool durable_records = false;
