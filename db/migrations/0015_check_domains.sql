@@ -14,7 +14,11 @@
 -- several columns stay table constraints. Changing a text column to a domain over text
 -- rewrites no table, but PostgreSQL checks every existing row against the domain and
 -- re-checks the foreign keys to holds(id), under an exclusive lock: on a large ledger this
--- migration takes a while (docs/ledger.md, "Upgrading").
+-- migration takes a while. Workers started before it find their prepared statements'
+-- result types changed (PostgreSQL: "cached plan must not change result type"); workers
+-- of this release prepare them again on a new connection, older ones answer 503 for ledger
+-- calls until restarted (docs/deploy.md, "Upgrades"). A binary of an earlier release
+-- still starts on this schema (rollback).
 
 CREATE DOMAIN ledger_nonempty AS text CHECK (VALUE <> '');
 CREATE DOMAIN ledger_positive AS bigint CHECK (VALUE > 0);
@@ -23,7 +27,6 @@ CREATE DOMAIN ledger_nonnegative_int AS integer CHECK (VALUE >= 0);
 CREATE DOMAIN ledger_currency AS text CHECK (VALUE ~ '^[a-z]{3}$');
 CREATE DOMAIN ledger_json_object AS json CHECK (json_typeof(VALUE) = 'object');
 CREATE DOMAIN ledger_hold_id AS text CHECK (VALUE ~ '^(pi|seti)_[A-Za-z0-9_]+$');
-CREATE DOMAIN ledger_payment_intent AS text CHECK (VALUE ~ '^pi_[A-Za-z0-9_]+$');
 CREATE DOMAIN ledger_customer AS text CHECK (VALUE ~ '^cus_[A-Za-z0-9_]+$');
 CREATE DOMAIN ledger_dispute_id AS text CHECK (VALUE ~ '^d[up]_[A-Za-z0-9_]+$');
 CREATE DOMAIN ledger_event_id AS text CHECK (VALUE ~ '^evt_[A-Za-z0-9_]+$');
@@ -54,9 +57,10 @@ ALTER TABLE holds
   DROP CONSTRAINT holds_dispute_amount_check,
   ALTER COLUMN dispute_amount TYPE ledger_nonnegative;
 
+-- payment_intent keeps its CHECK: event_append of the releases before this one compares
+-- and inserts the same parameter, which PostgreSQL cannot type as both text and a domain,
+-- so rolling back the binary past this migration would fail at start.
 ALTER TABLE hold_payment_intents
-  DROP CONSTRAINT hold_payment_intents_payment_intent_check,
-  ALTER COLUMN payment_intent TYPE ledger_payment_intent,
   DROP CONSTRAINT hold_payment_intents_position_check,
   ALTER COLUMN position TYPE ledger_nonnegative_int;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -65,6 +66,10 @@ struct Statement {
   const char* name;
   const char* sql;
 };
+
+// SQLSTATE 0A000, which PostgreSQL also answers when a prepared statement's result type
+// changed under it (a migration altered a column's type).
+constexpr std::string_view kFeatureNotSupported = "0A000";
 
 // NOLINTNEXTLINE(cppcoreguidelines-macro-usage): spliced into SQL literals at compile time
 #define CC_HOLD_COLUMNS                                                                      \
@@ -685,11 +690,23 @@ Result<PgConnection*> PgLedger::Connection() {
 }
 
 Result<PgRows> PgLedger::Run(Stmt stmt, const std::vector<PgValue>& params) {
-  auto conn = Connection();
-  if (!conn) return Fail(conn.error());
-  auto rows = (*conn)->ExecPrepared(Sql(stmt).name, params, options_.statement_timeout_ms);
-  if (!rows) StartBackoff(rows.error().message);
-  return rows;
+  for (int attempt = 0;; ++attempt) {
+    auto conn = Connection();
+    if (!conn) return Fail(conn.error());
+    auto rows = (*conn)->ExecPrepared(Sql(stmt).name, params, options_.statement_timeout_ms);
+    if (!rows) {
+      StartBackoff(rows.error().message);
+    } else if (rows->sqlstate == kFeatureNotSupported && attempt == 0) {
+      // A migration changed the type of a column this connection's statements return
+      // ("cached plan must not change result type"): PostgreSQL refused the statement
+      // before running it. A new connection prepares them again; the call is made once more.
+      log::Warn("ledger statement refused; preparing the statements again",
+                {log::Str("statement", Sql(stmt).name), log::Str("error", rows->message)});
+      conn_.reset();
+      continue;
+    }
+    return rows;
+  }
 }
 
 namespace {

@@ -240,6 +240,26 @@ BOOST_FIXTURE_TEST_CASE(the_schema_refuses_what_its_checks_refused, FreshPgLedge
   }
 }
 
+// A migration that changes the type of a column the statements return, under a running
+// worker (0015 did): PostgreSQL refuses the prepared statement once ("cached plan must not
+// change result type"); the ledger prepares its statements again and the call succeeds.
+BOOST_FIXTURE_TEST_CASE(a_column_type_changed_under_the_connection_is_prepared_again,
+                        FreshPgLedger) {
+  REQUIRE_OK(ledger.RecordHold(behaviour::MakeHold("pi_a", "main", behaviour::kNow)));
+  auto before = ledger.FindHold("pi_a");
+  REQUIRE_OK(before);
+  BOOST_REQUIRE(before->has_value());
+  const auto altered =
+      SharedCluster().Sql(db,
+                          "CREATE DOMAIN test_chitty_id AS text; "
+                          "ALTER TABLE holds ALTER COLUMN chitty_id TYPE test_chitty_id");
+  BOOST_REQUIRE_MESSAGE(altered.ok(), altered.message);
+  auto after = ledger.FindHold("pi_a");
+  REQUIRE_OK(after);
+  BOOST_REQUIRE(after->has_value());
+  BOOST_TEST((*after)->chitty_id == (*before)->chitty_id);
+}
+
 // --- the notifications outbox (0006_notifications.sql) ---
 
 // The trigger queues a notification in the event's own transaction: inside it the row is
