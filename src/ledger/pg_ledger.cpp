@@ -676,13 +676,18 @@ Result<PgConnection*> PgLedger::Connection() {
                       std::string(s.name) + ": " + prepared->message + ")");
     }
   }
-  if (!options_.durable_records) {
-    auto set = (*conn)->ExecScript("SET synchronous_commit = off", options_.statement_timeout_ms);
-    if (!set || !set->ok()) {
-      const std::string why = set ? set->message : set.error().message;
-      StartBackoff(why);
-      return Fail(ErrorKind::kUnavailable, "service_unavailable", "ledger unavailable: " + why);
-    }
+  // The statements run on generic plans cached for the connection's life (until an ANALYZE
+  // of their tables). One planned while a table was small scans it whole once it has grown:
+  // on a new ledger under load, record_creates' update of stripe_intents read the whole
+  // table at every batch until autovacuum's next ANALYZE, most of PostgreSQL's CPU
+  // (docs/performance.md, "A plan made on a new ledger"). Each statement's rows are found
+  // through an index, so the planner is told never to prefer a scan of a whole table.
+  std::string session = "SET enable_seqscan = off";
+  if (!options_.durable_records) session += "; SET synchronous_commit = off";
+  if (auto set = (*conn)->ExecScript(session, options_.statement_timeout_ms); !set || !set->ok()) {
+    const std::string why = set ? set->message : set.error().message;
+    StartBackoff(why);
+    return Fail(ErrorKind::kUnavailable, "service_unavailable", "ledger unavailable: " + why);
   }
   conn_ = std::move(*conn);
   backoff_ms_ = 0;

@@ -260,6 +260,60 @@ BOOST_FIXTURE_TEST_CASE(a_column_type_changed_under_the_connection_is_prepared_a
   BOOST_TEST((*after)->chitty_id == (*before)->chitty_id);
 }
 
+// The statements' plans are cached for the connection's life. One made on a new ledger (a
+// few rows) must not read a whole table once the table has grown before the next ANALYZE,
+// as record_creates' update of stripe_intents did under the bench's load.
+BOOST_FIXTURE_TEST_CASE(a_plan_made_on_a_new_ledger_reads_no_whole_table_once_it_grew,
+                        FreshPgLedger) {
+  std::vector<StripeIntent> intents;
+  std::vector<Hold> holds;
+  std::vector<Event> events;
+  for (int n = 0; n < 20; ++n) {
+    const std::string pi = "pi_g" + std::to_string(n);
+    intents.push_back(behaviour::MakeIntent("kg" + std::to_string(n), behaviour::kNow));
+    holds.push_back(behaviour::MakeHold(pi, "alpha", behaviour::kNow));
+    events.push_back(behaviour::MakeEvent("evt_g" + std::to_string(n), pi, "created"));
+    events.back().status_after = holds.back().status;
+  }
+  auto begin = [&](size_t first) {  // two creates' intents in one statement
+    const std::vector<const StripeIntent*> two{&intents[first], &intents[first + 1]};
+    for (const auto& begun : ledger.BeginIntents(two)) REQUIRE_OK(begun);
+  };
+  auto record = [&](size_t first) {  // and their records
+    std::vector<CreateRecord> two;
+    for (size_t i = first; i < first + 2; ++i) {
+      two.push_back({&holds[i], &events[i], intents[i].idempotency_key, "{}", behaviour::kNow});
+    }
+    for (const Status& recorded : ledger.RecordCreates(two)) REQUIRE_OK(recorded);
+  };
+  // Eight batches: PostgreSQL caches a generic plan after five custom ones.
+  for (size_t first = 0; first < 16; first += 2) {
+    begin(first);
+    record(first);
+  }
+  BOOST_REQUIRE(ledger.batch_settled() == 32U);
+  const auto grown = SharedCluster().Sql(
+      db,
+      "INSERT INTO stripe_intents (idempotency_key, operation, params_digest, created_at, "
+      "request) SELECT 'grown' || n, 'create', md5(n::text) || md5(n::text), now(), '{}' "
+      "FROM generate_series(1, 5000) n");
+  BOOST_REQUIRE_MESSAGE(grown.ok(), grown.message);
+  // A backend publishes its table statistics when it goes idle, at most once a second.
+  auto read = [&] {
+    const PgRows rows = SharedCluster().Sql(
+        db, "SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'stripe_intents'");
+    BOOST_REQUIRE_MESSAGE(rows.ok(), rows.message);
+    return std::stoll(rows.rows.at(0).at(0).value_or("0"));
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  begin(16);
+  const long long before = read();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  record(16);
+  BOOST_TEST(ledger.batch_settled() == 36U);
+  BOOST_TEST(read() - before < 5000);
+}
+
 // --- the notifications outbox (0006_notifications.sql) ---
 
 // The trigger queues a notification in the event's own transaction: inside it the row is
