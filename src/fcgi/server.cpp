@@ -2,6 +2,7 @@
 
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -205,12 +206,41 @@ class Listener final : public runtime::EventLoop::FdHandler {
   bool ready_ = false;
 };
 
+// Gives back what a burst of requests left behind once a loop has been idle this long:
+// its fibers' stack pages and the heap's free pages. Measured after the bench's load: of
+// each worker's ~34 MiB, the stacks held ~5 MiB and the loops' malloc arenas ~5 MiB more
+// than their live data; ~24 MiB after the release.
+constexpr auto kReleaseAfterIdle = std::chrono::seconds(2);
+// Then again this often while the loop stays idle: what ends later (idle upstream
+// connections closed after UPSTREAM_IDLE_TIMEOUT_S) is given back too.
+constexpr auto kReleaseWhileIdle = std::chrono::seconds(30);
+
+// A loop's memory release: due kReleaseAfterIdle after its last activity.
+class IdleRelease {
+ public:
+  void Turn(bool active, fibers::Scheduler& scheduler) {
+    const auto now = std::chrono::steady_clock::now();
+    if (active) {
+      due_ = now + kReleaseAfterIdle;
+      return;
+    }
+    if (now < due_) return;
+    scheduler.ReleaseIdleStacks();
+    malloc_trim(0);  // every arena's free pages, not only the top of the heap
+    due_ = now + kReleaseWhileIdle;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point due_ = std::chrono::steady_clock::now() + kReleaseAfterIdle;
+};
+
 // The event loop: until a stop is asked and every request in flight has finished.
 void Loop(const ServerOptions& options, size_t slots, const Handler& handler,
           runtime::EventLoop& loop) {
   RequestPool pool;
   fibers::Scheduler scheduler;
   Listener listener(loop);
+  IdleRelease idle;
   for (;;) {
     const bool stopping = g_stopping.load();
     if (stopping && scheduler.live() == 0) break;
@@ -221,7 +251,9 @@ void Loop(const ServerOptions& options, size_t slots, const Handler& handler,
     // Runs the handlers of ready transfer sockets (which wake the fibers of ended
     // transfers) and libcurl's timer when due.
     loop.Wait(timeout_ms);
-    if (listener.TakeReady()) AcceptAll(slots, options, handler, pool, scheduler);
+    const bool connecting = listener.TakeReady();
+    if (connecting) AcceptAll(slots, options, handler, pool, scheduler);
+    idle.Turn(connecting || scheduler.live() > 0, scheduler);
     // Fibers run until they wait on a transfer; their transfers start on libcurl's timer,
     // which they set due at once, and the fibers of transfers that ended are woken.
     do {

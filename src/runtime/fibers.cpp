@@ -1,5 +1,9 @@
 #include "runtime/fibers.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <exception>
@@ -45,7 +49,21 @@ class StackPool {
     if (free_.empty()) return make_.allocate();
     ctx::stack_context stack = free_.back();
     free_.pop_back();
+    clean_ = std::min(clean_, free_.size());
     return stack;
+  }
+  // The pages of the stacks used since the last call go back to the system; the mappings
+  // stay. Stacks are taken and given last-in first-out, so those are the ones above clean_.
+  size_t Release() noexcept {
+    const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t released = 0;
+    for (size_t i = clean_; i < free_.size(); ++i) {
+      char* top = static_cast<char*>(free_[i].sp);
+      char* bottom = top - free_[i].size + page;  // the guard page is the lowest
+      if (madvise(bottom, static_cast<size_t>(top - bottom), MADV_DONTNEED) == 0) ++released;
+    }
+    clean_ = free_.size();
+    return released;
   }
   void Give(const ctx::stack_context& stack) noexcept {
     try {
@@ -59,6 +77,7 @@ class StackPool {
  private:
   ctx::protected_fixedsize_stack make_{Scheduler::kStackBytes};
   std::vector<ctx::stack_context> free_;
+  size_t clean_ = 0;  // free_[0, clean_) hold no pages since their last Release()
 };
 
 namespace {
@@ -86,6 +105,8 @@ struct Fiber {
 };
 
 Scheduler::Scheduler() : stacks_(std::make_unique<StackPool>()) {}
+
+size_t Scheduler::ReleaseIdleStacks() { return stacks_->Release(); }
 
 Scheduler::~Scheduler() {
   if (live_ != 0)

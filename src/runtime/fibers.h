@@ -10,8 +10,9 @@
 // thread would release: use Pause() for such waits.
 //
 // Stacks are 256 KiB with a guard page below, taken from a per-scheduler pool and reused,
-// so a request costs no mmap. Sanitizer builds use ucontext with ASan's fiber annotations
-// (BOOST_USE_UCONTEXT + BOOST_USE_ASAN, set by CMake).
+// so a request costs no mmap; ReleaseIdleStacks() returns their pages when the loop idles.
+// Sanitizer builds use ucontext with ASan's fiber annotations (BOOST_USE_UCONTEXT + BOOST_USE_ASAN,
+// set by CMake).
 #pragma once
 
 #include <chrono>
@@ -44,6 +45,11 @@ class Scheduler {
   [[nodiscard]] bool has_ready() const { return !ready_.empty(); }
   // Milliseconds until the first sleeper is due (0: due now), -1 when none sleeps.
   [[nodiscard]] int MillisToNextWake() const;
+  // Gives the pages of the pooled stacks used since the last call back to the system;
+  // the mappings stay, so the next fiber still costs no mmap (its first touch of a page
+  // faults in a zeroed one). For a loop gone idle after a burst: its stacks would keep
+  // every page they touched. Answers how many stacks it released.
+  size_t ReleaseIdleStacks();
 
   // The fiber running on this thread, or nullptr outside any fiber.
   static Fiber* Current();

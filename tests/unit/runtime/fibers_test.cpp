@@ -1,5 +1,8 @@
 #include "runtime/fibers.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -15,6 +18,41 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 BOOST_AUTO_TEST_SUITE(runtime_fibers)
+
+// Whether the page holding `address` is in memory.
+bool Resident(const void* address) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(address) & ~(page - 1);
+  unsigned char in = 0;
+  BOOST_REQUIRE(mincore(reinterpret_cast<void*>(start), page, &in) == 0);
+  return (in & 1U) != 0;
+}
+
+// A fiber that writes 64 KiB down its stack and notes the deepest address it wrote.
+void Dig(std::vector<const void*>& deepest) {
+  volatile char buffer[size_t{64} << 10U];
+  for (size_t i = 0; i < sizeof buffer; i += 512) buffer[i] = 1;
+  deepest.push_back(const_cast<const char*>(&buffer[0]));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_schedulers_stacks_give_their_pages_back_and_still_serve) {
+  Scheduler scheduler;
+  std::vector<const void*> deepest;
+  for (int i = 0; i < 4; ++i) scheduler.Spawn([&] { Dig(deepest); });
+  scheduler.RunReady();
+  BOOST_REQUIRE(deepest.size() == 4U);
+  for (const void* at : deepest) BOOST_TEST(Resident(at));
+  BOOST_TEST(scheduler.ReleaseIdleStacks() == 4U);
+  for (const void* at : deepest) BOOST_TEST(!Resident(at));
+  BOOST_TEST(scheduler.ReleaseIdleStacks() == 0U);  // nothing used since
+  // The stacks serve again; only the one used is released next time.
+  scheduler.Spawn([&] { Dig(deepest); });
+  scheduler.RunReady();
+  BOOST_REQUIRE(deepest.size() == 5U);
+  BOOST_TEST(Resident(deepest.back()));
+  BOOST_TEST(scheduler.ReleaseIdleStacks() == 1U);
+  BOOST_TEST(!Resident(deepest.back()));
+}
 
 BOOST_AUTO_TEST_CASE(a_spawned_fiber_runs_at_the_next_run_ready_and_ends) {
   Scheduler scheduler;
