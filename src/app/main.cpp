@@ -58,7 +58,7 @@ struct LoopPorts {
         store(*memcached, m),
         waiter(std::move(ledger_waiter)),
         pg_ledgers(Connections(c, *waiter)),
-        ledger(Targets(pg_ledgers)) {}
+        ledger(Targets(pg_ledgers), &m) {}
 
   static std::vector<std::unique_ptr<cc::ledger::PgLedger>> Connections(
       const cc::config::Config& c, cc::ledger::SocketWaiter& waiter) {

@@ -20,7 +20,8 @@ constexpr std::array<int, 17> kStatuses{200, 201, 204, 400, 401, 402, 403, 404, 
 constexpr size_t kOtherStatus = kStatuses.size();  // one extra column: "other"
 constexpr std::array<double, 11> kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1.0,  2.5,   5.0,  10.0};
-constexpr std::array<std::string_view, 3> kDependencies{"stripe", "chittyid", "memcached"};
+constexpr std::array<std::string_view, 4> kDependencies{"stripe", "chittyid", "memcached",
+                                                        "postgresql"};
 constexpr std::array<std::string_view, 5> kHoldEvents{"created", "captured", "canceled", "declined",
                                                       "refunded"};
 constexpr std::array<std::string_view, 9> kEventTypes{"payment_intent.amount_capturable_updated",

@@ -24,7 +24,7 @@
 
 namespace cc::metrics {
 
-enum class Dependency : uint32_t { kStripe = 0, kChittyId = 1, kMemcached = 2 };
+enum class Dependency : uint32_t { kStripe = 0, kChittyId = 1, kMemcached = 2, kPostgresql = 3 };
 enum class HoldEvent : uint32_t {
   kCreated = 0,
   kCaptured = 1,

@@ -1,5 +1,6 @@
 #include "ledger/serial_ledger.h"
 
+#include "core/metrics.h"
 #include "runtime/fibers.h"
 
 namespace cc::ledger {
@@ -29,8 +30,27 @@ void SerialLedger::Unlock(Ledger* target) {
   fibers::Scheduler::Wake(next->fiber);
 }
 
+template <typename Answer>
+Answer SerialLedger::Timed(std::chrono::steady_clock::time_point start, Answer answer) {
+  if (metrics_ == nullptr) return answer;
+  bool ok = answer.has_value();
+  if (!ok) {
+    switch (answer.error().kind) {
+      case ErrorKind::kInternal:
+      case ErrorKind::kUpstream:
+      case ErrorKind::kUnavailable:
+      case ErrorKind::kDeadlineExceeded: break;
+      default: ok = true;  // an answer (a conflict, a refused value), not a failing database
+    }
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_->DependencyCall(metrics::Dependency::kPostgresql, took.count(), ok);
+  return answer;
+}
+
 template <typename Call>
 auto SerialLedger::Serially(Call call) -> decltype(call(std::declval<Ledger&>())) {
+  const auto start = std::chrono::steady_clock::now();
   Ledger* target = Lock();
   if (target == nullptr) {
     return Fail(ErrorKind::kInternal, "internal_error",
@@ -50,16 +70,17 @@ auto SerialLedger::Serially(Call call) -> decltype(call(std::declval<Ledger&>())
     Ledger* target_;
   };
   const Unlocker unlock(*this, target);
-  return call(*target);
+  return Timed(start, call(*target));
 }
 
 template <typename In, typename Out, typename Run>
 Out SerialLedger::Batched(BatchQueue<In, Out>& queue, const In& in, Run run) {
+  const auto start = std::chrono::steady_clock::now();
   Queued<In, Out> self{&in, fibers::Scheduler::Current(), false, std::nullopt};
   queue.calls.push_back(&self);
   if (queue.has_leader) {
     while (!self.out && !self.leads) fibers::Scheduler::Park();  // a wake is only a hint
-    if (self.out) return std::move(*self.out);
+    if (self.out) return Timed(start, std::move(*self.out));
   }
   // Leading: no earlier call is queued (a leader takes the queue from its front).
   queue.has_leader = true;
@@ -86,7 +107,7 @@ Out SerialLedger::Batched(BatchQueue<In, Out>& queue, const In& in, Run run) {
                                                "a batch answered fewer calls than it had"));
     if (batch[i] != &self) fibers::Scheduler::Wake(batch[i]->fiber);
   }
-  return std::move(*self.out);
+  return Timed(start, std::move(*self.out));
 }
 
 Result<bool> SerialLedger::RecordHold(const Hold& hold) {

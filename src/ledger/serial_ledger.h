@@ -22,10 +22,14 @@
 // Outside a fiber a call runs at once when the lock is free; if a (parked) fiber holds
 // it, the call cannot wait without blocking that fiber's thread and answers kInternal
 // ("ledger busy") — callers outside fibers use a ledger of their own.
+// With a Metrics, every call's time as its caller saw it (the wait for a connection or a
+// batch included) goes to the pool's dependency histogram as "postgresql"; a failure is an
+// error of the database (unreachable, timed out, refused), not an answer such as "not found".
 // Thread-safety: none; one per event loop, used from that loop's thread only. Answers are
 // the wrapped ledger's.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -38,6 +42,9 @@
 namespace cc::fibers {
 struct Fiber;
 }
+namespace cc::metrics {
+class Metrics;
+}
 
 namespace cc::ledger {
 
@@ -45,8 +52,10 @@ class SerialLedger final : public Ledger {
  public:
   // The targets must outlive this object; at least one.
   explicit SerialLedger(Ledger& target) : SerialLedger(std::vector<Ledger*>{&target}) {}
-  explicit SerialLedger(std::vector<Ledger*> targets)
-      : targets_(std::move(targets)), free_(targets_.rbegin(), targets_.rend()) {}
+  explicit SerialLedger(std::vector<Ledger*> targets, metrics::Metrics* metrics = nullptr)
+      : targets_(std::move(targets)),
+        free_(targets_.rbegin(), targets_.rend()),
+        metrics_(metrics) {}
 
   Result<bool> RecordHold(const Hold& hold) override;
   Result<std::optional<Hold>> FindHold(std::string_view id) override;
@@ -113,6 +122,9 @@ class SerialLedger final : public Ledger {
   void Unlock(Ledger* target);
   template <typename Call>
   auto Serially(Call call) -> decltype(call(std::declval<Ledger&>()));
+  // Records a call's time and outcome in metrics_, if any.
+  template <typename Answer>
+  Answer Timed(std::chrono::steady_clock::time_point start, Answer answer);
 
   // A call waiting in a batch queue, on its caller's stack.
   template <typename In, typename Out>
@@ -134,6 +146,7 @@ class SerialLedger final : public Ledger {
   std::vector<Ledger*> targets_;
   std::vector<Ledger*> free_;
   std::deque<Waiter*> waiters_;
+  metrics::Metrics* metrics_;
   BatchQueue<StripeIntent, Result<StripeIntent>> intents_;
   BatchQueue<CreateRecord, Status> creates_;
   size_t batches_ = 0;

@@ -129,7 +129,9 @@ def test_holds_and_dependency_calls_are_counted(stack):
     assert delta(before, after, f"{dep}_count", dependency="stripe") >= 6
     assert delta(before, after, f"{dep}_count", dependency="chittyid") >= 3
     assert delta(before, after, f"{dep}_count", dependency="memcached") >= 5
-    for dependency in ("stripe", "chittyid", "memcached"):
+    # each change's intent and its result or record, before the answer
+    assert delta(before, after, f"{dep}_count", dependency="postgresql") >= 8
+    for dependency in ("stripe", "chittyid", "memcached", "postgresql"):
         assert delta(before, after, f"{dep}_sum", dependency=dependency) > 0
         assert after[key(f"{dep}_bucket", dependency=dependency, le="+Inf")] == \
             after[key(f"{dep}_count", dependency=dependency)]

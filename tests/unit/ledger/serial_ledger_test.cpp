@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/metrics.h"
 #include "ledger/faulty_ledger.h"
 #include "ledger/in_memory_ledger.h"
 #include "ledger/ledger_behaviour.h"
@@ -303,6 +304,31 @@ BOOST_AUTO_TEST_CASE(a_failing_call_hands_the_lock_on) {
   const std::vector<bool> expected{false, true, true};
   BOOST_TEST(pings == expected, boost::test_tools::per_element());
   REQUIRE_OK(ledger.Ping());  // free again, outside a fiber too
+}
+
+BOOST_AUTO_TEST_CASE(each_call_is_timed_as_postgresql_and_only_a_failing_database_is_an_error) {
+  auto metrics = metrics::Metrics::Open("", {});
+  REQUIRE_OK(metrics);
+  InMemoryLedger memory;
+  FaultyLedger faulty(memory);
+  ParkingLedger parking(faulty);
+  SerialLedger ledger({&parking}, metrics->get());
+  fibers::Scheduler scheduler;
+  for (int i = 0; i < 3; ++i) {  // a lone intent, then a batch of two
+    scheduler.Spawn([&, i] {
+      REQUIRE_OK(ledger.BeginIntent(behaviour::MakeIntent("kt" + std::to_string(i), 1)));
+    });
+  }
+  RunAll(scheduler);
+  REQUIRE_ERROR(ledger.ListEvents("pi_unknown", "", 0));  // a refused limit: an answer
+  faulty.SetFailing(true);
+  REQUIRE_ERROR(ledger.Ping());  // the database failing: an error
+  const std::string out = (*metrics)->Render();
+  BOOST_TEST_INFO(out);
+  BOOST_TEST(out.find(R"(chittycharge_dependency_duration_seconds_count{dependency="postgresql"} 5)"
+                      "\n") != std::string::npos);
+  BOOST_TEST(out.find(R"(chittycharge_dependency_errors_total{dependency="postgresql"} 1)"
+                      "\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_caller_outside_fibers_is_refused_while_a_fiber_holds_it) {
