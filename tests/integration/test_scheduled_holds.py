@@ -120,7 +120,13 @@ def test_a_scheduled_hold_is_authorized_by_the_scheduler_at_authorize_at(sched_s
     assert pi["receipt_email"] == "guest@example.com"
     assert pi["metadata"]["chitty_id"] == hold["chitty_id"]
     assert pi["metadata"]["booking_id"] == "B-7"
-    assert authorized["expires_at"] == rfc3339(pi["created"] + VISA_MIT_S)  # off-session Visa
+    # Stripe's capture_before counts from the authorization (the charge), which may be a
+    # second after the PaymentIntent's own `created`: the off-session Visa window of it.
+    charge = stack.stripe("GET", f"/v1/payment_intents/{pi_id}?expand[]=latest_charge").json[
+        "latest_charge"]
+    deadline = charge["payment_method_details"]["card"]["capture_before"]
+    assert deadline == charge["created"] + VISA_MIT_S and 0 <= charge["created"] - pi["created"] <= 2
+    assert authorized["expires_at"] == rfc3339(deadline)  # off-session Visa
     events = trail(stack, hold_id)
     assert [e["type"] for e in events][:2] == ["scheduled", "authorized"], events
     assert events[1]["actor"] == "scheduler" and events[1]["payment_intent"] == pi_id
