@@ -217,15 +217,10 @@ constexpr auto kReleaseWhileIdle = std::chrono::seconds(30);
 
 // glibc's malloc_trim walks glibc's own arenas. Under AddressSanitizer, whose allocator
 // stands in for malloc, they were never set up and the call crashes (a SEGV in mtrim, seen in
-// the ASan run of the integration tests), so a sanitized build gives back the stacks only.
-#if defined(__SANITIZE_ADDRESS__)
+// the ASan run of the integration tests), so the sanitizer build (CMake defines
+// BOOST_USE_ASAN there) gives back the stacks only.
+#ifdef BOOST_USE_ASAN
 constexpr bool kTrimHeap = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kTrimHeap = false;
-#else
-constexpr bool kTrimHeap = true;
-#endif
 #else
 constexpr bool kTrimHeap = true;
 #endif

@@ -102,19 +102,29 @@ BOOST_FIXTURE_TEST_CASE(a_webhook_event_is_new_once_under_20_concurrent_recorder
   }
 }
 
-// The shared behaviours pass whether or not a batch statement settles anything (what it
-// leaves goes one by one); this pins that clean batches are one statement.
-BOOST_FIXTURE_TEST_CASE(clean_batches_are_settled_by_their_statement, FreshPgLedger) {
+// The parts of `n` creates named by `tag`: intents k<tag>N, holds pi_<tag>N and their
+// created events evt_<tag>N.
+struct CreateParts {
   std::vector<StripeIntent> intents;
   std::vector<Hold> holds;
   std::vector<Event> events;
-  for (int n = 0; n < 5; ++n) {
-    const std::string pi = "pi_s" + std::to_string(n);
-    intents.push_back(behaviour::MakeIntent("ks" + std::to_string(n), behaviour::kNow));
-    holds.push_back(behaviour::MakeHold(pi, "alpha", behaviour::kNow));
-    events.push_back(behaviour::MakeEvent("evt_s" + std::to_string(n), pi, "created"));
-    events.back().status_after = holds.back().status;
+};
+CreateParts Creates(const std::string& tag, int n) {
+  CreateParts parts;
+  for (int i = 0; i < n; ++i) {
+    const std::string pi = "pi_" + tag + std::to_string(i);
+    parts.intents.push_back(behaviour::MakeIntent("k" + tag + std::to_string(i), behaviour::kNow));
+    parts.holds.push_back(behaviour::MakeHold(pi, "alpha", behaviour::kNow));
+    parts.events.push_back(behaviour::MakeEvent("evt_" + tag + std::to_string(i), pi, "created"));
+    parts.events.back().status_after = parts.holds.back().status;
   }
+  return parts;
+}
+
+// The shared behaviours pass whether or not a batch statement settles anything (what it
+// leaves goes one by one); this pins that clean batches are one statement.
+BOOST_FIXTURE_TEST_CASE(clean_batches_are_settled_by_their_statement, FreshPgLedger) {
+  auto [intents, holds, events] = Creates("s", 5);
   std::vector<const StripeIntent*> each;
   for (const StripeIntent& i : intents) each.push_back(&i);
   for (const auto& begun : ledger.BeginIntents(each)) REQUIRE_OK(begun);
@@ -265,16 +275,7 @@ BOOST_FIXTURE_TEST_CASE(a_column_type_changed_under_the_connection_is_prepared_a
 // as record_creates' update of stripe_intents did under the bench's load.
 BOOST_FIXTURE_TEST_CASE(a_plan_made_on_a_new_ledger_reads_no_whole_table_once_it_grew,
                         FreshPgLedger) {
-  std::vector<StripeIntent> intents;
-  std::vector<Hold> holds;
-  std::vector<Event> events;
-  for (int n = 0; n < 20; ++n) {
-    const std::string pi = "pi_g" + std::to_string(n);
-    intents.push_back(behaviour::MakeIntent("kg" + std::to_string(n), behaviour::kNow));
-    holds.push_back(behaviour::MakeHold(pi, "alpha", behaviour::kNow));
-    events.push_back(behaviour::MakeEvent("evt_g" + std::to_string(n), pi, "created"));
-    events.back().status_after = holds.back().status;
-  }
+  auto [intents, holds, events] = Creates("g", 20);
   auto begin = [&](size_t first) {  // two creates' intents in one statement
     const std::vector<const StripeIntent*> two{&intents[first], &intents[first + 1]};
     for (const auto& begun : ledger.BeginIntents(two)) REQUIRE_OK(begun);
