@@ -143,18 +143,25 @@ log_of() {
 
 listening_line_in() { grep -q '^LISTENING' "$1" 2>/dev/null; }
 
-stop_child() {
-  local pid=$1 signal=$2 grace=$3 deadline
-  kill "-$signal" "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + grace))
-  while alive "$pid" && ((SECONDS < deadline)); do
+# gone_within PID SECONDS: true once PID has exited (a zombie counts), polling.
+gone_within() {
+  local deadline=$((SECONDS + $2))
+  while alive "$1"; do
+    ((SECONDS < deadline)) || return 1
     sleep 0.1
   done
-  if alive "$pid"; then
-    log "${CHILD_NAME[$pid]:-process} (pid $pid) ignored SIG$signal for ${grace}s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
+}
+
+# The stop never calls the `wait` builtin: when a child dies of the stop's own signal while a
+# trap interrupts `wait -n`, bash 5.2 can keep it as running, and a later `wait PID` then
+# blocks until some other child exits, which a child ignoring SIGTERM never does.
+stop_child() {
+  local pid=$1 signal=$2 grace=$3
+  kill "-$signal" "$pid" 2>/dev/null || true
+  gone_within "$pid" "$grace" && return
+  log "${CHILD_NAME[$pid]:-process} (pid $pid) ignored SIG$signal for ${grace}s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  gone_within "$pid" 5 || log "${CHILD_NAME[$pid]:-process} (pid $pid) outlived SIGKILL by 5s"
 }
 
 stop_pool() {
@@ -171,7 +178,7 @@ cleanup() {
   local status=$? i pid
   set +e
   trap '' INT TERM
-  [[ -n $TICKER_PID ]] && { kill "$TICKER_PID" 2>/dev/null || true; wait "$TICKER_PID" 2>/dev/null || true; }
+  [[ -n $TICKER_PID ]] && { kill "$TICKER_PID" 2>/dev/null || true; }
   ((${#CHILDREN[@]} == 0)) && exit "$status"
   log "stopping"
   # Reverse start order: nginx first (no new requests), memcached last.

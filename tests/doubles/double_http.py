@@ -25,6 +25,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -245,15 +246,17 @@ def run(app, args, on_shutdown=None):
         raise SystemExit("--tls-cert and --tls-key go together")
     context = make_ssl_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     server = DoubleServer((args.host, args.port), app, context, args.verbose)
-    stop = threading.Event()
+    # The handler only appends to a list: an Event's set() there could deadlock on the
+    # Event's own lock, held by this thread when the signal arrives inside its wait().
+    signals = []
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda signum, _frame: signals.append(signum))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name="http-accept", daemon=True)
     thread.start()
     print(f"LISTENING {server.server_address[1]}", flush=True)
-    while not stop.wait(0.1):
-        pass
+    while not signals:
+        time.sleep(0.1)
     server.shutdown()
     server.server_close()
     if on_shutdown:

@@ -975,6 +975,26 @@ def test_run_sh_with_a_bad_config_does_not_come_up():
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def test_run_sh_stops_the_stack_when_a_child_is_wedged():
+    """A child that cannot take SIGTERM (the Stripe double, stopped like a wedged process) is
+    killed after its grace, and the stop still ends inside the 15 s the harness allows. It
+    once waited until that child exited by itself (bash's `wait PID` after an interrupted
+    `wait -n`)."""
+    run_dir = pathlib.Path(tempfile.mkdtemp(prefix="chittycharge-it-wedged-"))
+    try:
+        running = conftest.launched_stack(run_dir=run_dir)
+        stack = next(running)
+        wedged = stack.pids["stripe-double"]
+        os.kill(wedged, signal.SIGSTOP)
+        with pytest.raises(StopIteration):  # launched_stack asserts that every process is gone
+            next(running)
+        out = (run_dir / "run.out").read_text(errors="replace")
+        assert f"stripe-double (pid {wedged}) ignored SIGTERM for 5s; killing it" in out, \
+            out[-2000:]
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 # ================================================================ memcached killed mid-run
 
 def test_memcached_killed_mid_run_then_back(own_stack):
