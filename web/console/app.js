@@ -196,8 +196,10 @@ async function showHolds() {
   if (filters.property_id) params.property_id = filters.property_id;
   if (filters.status) params.status = filters.status;
   if (filters.soon) {
-    params.expiring_before = new Date(Date.now() + Number(filters.soon) * 3600e3).toISOString()
-      .replace(/\.\d+Z$/, "Z");
+    // "Within" includes the window's last second: expires_at (whole seconds) <= now + window
+    // is expires_at < that second + 1, and the API's bound is exclusive.
+    const last = Math.floor((Date.now() + Number(filters.soon) * 3600e3) / 1000);
+    params.expiring_before = new Date((last + 1) * 1000).toISOString().replace(/\.\d+Z$/, "Z");
   }
   let shown = 0;
   const load = async (after) => {
