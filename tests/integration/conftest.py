@@ -301,6 +301,22 @@ def poll(predicate, timeout, interval=0.1):
         time.sleep(interval)
 
 
+def clock_now(stack):
+    """The Stripe double's time (unix seconds; tests move it forward: POST /_test/clock)."""
+    return stack.stripe("GET", "/_test/clock").json["now"]
+
+
+def advance_to(stack, when):
+    """Moves the double's clock to `when` (never back). Then waits until the webhooks of
+    what happened meanwhile (authorizations that lapsed) reached the service, as Stripe's
+    do long before a scheduler's next pass: a pass run next sees the holds as they are."""
+    moved = stack.stripe("POST", "/_test/clock", {"to": max(when, clock_now(stack))})
+    assert moved.status == 200, moved
+    drained = stack.stripe("POST", "/_test/webhooks/drain", {"timeout_ms": 15000})
+    assert drained.status == 200 and drained.json["drained"], drained
+    return moved.json
+
+
 def wait_until(predicate, timeout, what, interval=0.1):
     """poll(), and fail the test with "timed out after <timeout>s waiting for <what>" when
     predicate() never held; returns its truthy value. `what` may be a callable, called

@@ -15,7 +15,7 @@ import concurrent.futures
 
 import pytest
 
-from conftest import assert_error, launched_stack, wait_until
+from conftest import advance_to, assert_error, clock_now, launched_stack, wait_until
 
 DAY = 86400
 VISA_MIT_S = 4 * DAY + 18 * 3600
@@ -31,16 +31,6 @@ def rfc3339(unix):
 @pytest.fixture(scope="module")
 def reauth_stack():
     yield from launched_stack(prefix="chittycharge-it-reauth-")
-
-
-def clock_now(stack):
-    return stack.stripe("GET", "/_test/clock").json["now"]
-
-
-def advance_to(stack, when):
-    moved = stack.stripe("POST", "/_test/clock", {"to": max(when, clock_now(stack))})
-    assert moved.status == 200, moved
-    return moved.json
 
 
 def jobs(stack, *args):

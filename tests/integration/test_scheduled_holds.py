@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import assert_error, launched_stack, wait_until
+from conftest import advance_to, assert_error, clock_now, launched_stack, wait_until
 
 DAY = 86400
 VISA_MIT_S = 4 * DAY + 18 * 3600
@@ -28,16 +28,6 @@ def rfc3339(unix):
 @pytest.fixture(scope="module")
 def sched_stack():
     yield from launched_stack(prefix="chittycharge-it-sched-")
-
-
-def clock_now(stack):
-    return stack.stripe("GET", "/_test/clock").json["now"]
-
-
-def advance_to(stack, when):
-    moved = stack.stripe("POST", "/_test/clock", {"to": max(when, clock_now(stack))})
-    assert moved.status == 200, moved
-    return moved.json
 
 
 def jobs_at(stack, when):
