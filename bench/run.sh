@@ -227,8 +227,26 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- checks and build
 
+# What the bench needs beyond scripts/setup.sh's packages; preflight installs the missing.
+# Not node and npm (the peer phase): the peer wants node >= 20, newer than Debian 12's.
+BENCH_PACKAGES=(wrk nginx libnginx-mod-http-echo spawn-fcgi multiwatch memcached valgrind libfcgi-dev
+  linux-perf)
+
+install_bench_packages() {
+  local pkg missing=()
+  for pkg in "${BENCH_PACKAGES[@]}"; do
+    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == "install ok installed" ]] || missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return
+  say "installing ${missing[*]}"
+  mkdir -p "$OUT"
+  apt_install "${missing[@]}" >"$OUT/apt-get.log" 2>&1 ||
+    die "could not install ${missing[*]}; see $OUT/apt-get.log"
+}
+
 preflight() {
   local tool
+  install_bench_packages
   for tool in wrk nginx spawn-fcgi multiwatch memcached curl python3 cc valgrind callgrind_control; do
     command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk nginx libnginx-mod-http-echo spawn-fcgi multiwatch memcached valgrind libfcgi-dev)"
   done
