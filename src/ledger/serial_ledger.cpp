@@ -33,16 +33,8 @@ void SerialLedger::Unlock(Ledger* target) {
 template <typename Answer>
 Answer SerialLedger::Timed(std::chrono::steady_clock::time_point start, Answer answer) {
   if (metrics_ == nullptr) return answer;
-  bool ok = answer.has_value();
-  if (!ok) {
-    switch (answer.error().kind) {
-      case ErrorKind::kInternal:
-      case ErrorKind::kUpstream:
-      case ErrorKind::kUnavailable:
-      case ErrorKind::kDeadlineExceeded: break;
-      default: ok = true;  // an answer (a conflict, a refused value), not a failing database
-    }
-  }
+  // A 4xx kind is an answer (a conflict, a refused value), not a failing database.
+  const bool ok = answer.has_value() || HttpStatus(answer.error().kind) < 500;
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
   metrics_->DependencyCall(metrics::Dependency::kPostgresql, took.count(), ok);
   return answer;

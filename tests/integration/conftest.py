@@ -317,6 +317,20 @@ def advance_to(stack, when):
     return moved.json
 
 
+def capture_before(stack, pi_id):
+    """When the card authorization of a PaymentIntent in the Stripe double ends."""
+    pi = stack.stripe("GET", f"/v1/payment_intents/{pi_id}?expand[]=latest_charge").json
+    return pi["latest_charge"]["payment_method_details"]["card"]["capture_before"]
+
+
+def authorized_at(stack, pi_id):
+    """When the card was authorized: the charge's `created`, which capture_before counts from
+    (a second or so after the PaymentIntent's own `created` when a second boundary passes)."""
+    pi = stack.stripe("GET", f"/v1/payment_intents/{pi_id}?expand[]=latest_charge").json
+    assert 0 <= pi["latest_charge"]["created"] - pi["created"] <= 2, pi
+    return pi["latest_charge"]["created"]
+
+
 def wait_until(predicate, timeout, what, interval=0.1):
     """poll(), and fail the test with "timed out after <timeout>s waiting for <what>" when
     predicate() never held; returns its truthy value. `what` may be a callable, called

@@ -15,7 +15,8 @@ import concurrent.futures
 
 import pytest
 
-from conftest import advance_to, assert_error, clock_now, launched_stack, wait_until
+from conftest import (advance_to, assert_error, authorized_at, capture_before, clock_now,
+                      launched_stack, wait_until)
 
 DAY = 86400
 VISA_MIT_S = 4 * DAY + 18 * 3600
@@ -92,19 +93,6 @@ def long_stay(stack, pm="pm_card_visa", days=10):
         assert done.status == 200, done
     wait_for_event(stack, hold["id"], "authorized")
     return hold, start
-
-
-def capture_before(stack, pi_id):
-    pi = stack.stripe("GET", f"/v1/payment_intents/{pi_id}?expand[]=latest_charge").json
-    return pi["latest_charge"]["payment_method_details"]["card"]["capture_before"]
-
-
-def authorized_at(stack, pi_id):
-    """When the card was authorized: the charge's `created`, which capture_before counts from
-    (a second or so after the PaymentIntent's own `created` when a second boundary passes)."""
-    pi = stack.stripe("GET", f"/v1/payment_intents/{pi_id}?expand[]=latest_charge").json
-    assert 0 <= pi["latest_charge"]["created"] - pi["created"] <= 2, pi
-    return pi["latest_charge"]["created"]
 
 
 def test_a_ten_day_stay_is_re_authorized_before_the_first_authorization_lapses(reauth_stack):
